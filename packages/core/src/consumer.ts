@@ -1,0 +1,35 @@
+import type { Envelope } from './envelope'
+import type { MessageHandler } from './handlers'
+import type { RetryPolicy } from './retry-policy'
+import { TidingsError } from './errors'
+
+/**
+ * A durable consumer: a name (its inbox and checkpoint key), the feeds it follows and a handler that
+ * runs in the consumer's transaction. Types it does not handle are skipped, not failed.
+ */
+export interface ConsumerDefinition<Tx, E extends Envelope = Envelope> {
+  name: string
+  follows: readonly string[]
+  handle: MessageHandler<Tx, E>
+  /** 'inline' (default): dedupe + handler + checkpoint in one transaction. 'deferred': store, ack, process later. */
+  mode?: 'inline' | 'deferred'
+  retry?: Partial<RetryPolicy>
+  /** Clears the read model before a rebuild replays the feeds from the start. */
+  reset?: (tx: Tx) => Promise<void>
+}
+
+/** What a consumer reports as it works, e.g. to metrics. Every method is optional. */
+export interface ConsumerObserver {
+  handled?(consumer: string, type: string, durationMs: number): void
+  retried?(consumer: string, type: string, attempt: number, error: unknown): void
+  deadLettered?(consumer: string, type: string, error: unknown): void
+}
+
+export function consumer<Tx, E extends Envelope = Envelope>(definition: ConsumerDefinition<Tx, E>): ConsumerDefinition<Tx, E> {
+  return definition
+}
+
+/** A message that can never succeed (bad shape, unknown type) skips the retries and goes to dead letters at once. */
+export function isPermanentFailure(error: unknown): boolean {
+  return error instanceof TidingsError && error.kind === 'validation'
+}

@@ -1,0 +1,42 @@
+/** The message every transport carries. `id` is the dedupe key everywhere. */
+export interface Envelope<T extends string = string, D = unknown> {
+  id: string
+  type: T
+  source: string
+  key: string
+  version?: number
+  position?: string
+  occurredAt: string
+  data: D
+  meta: EnvelopeMeta
+}
+
+export interface EnvelopeMeta {
+  correlationId?: string
+  causationId?: string
+  traceparent?: string
+}
+
+/** An event as a decision records it: no id, source, time or position yet — the unit of work adds those. */
+export interface Event<T extends string = string, D = unknown> {
+  type: T
+  key: string
+  version?: number
+  data: D
+}
+
+export type EventOf<E extends Envelope> = Event<E['type'], E['data']>
+
+/** Builds a recorded event; `version` is taken from the data when it carries one (zero-payload events do). */
+export function event<E extends Event>(type: E['type'], key: string, data: E['data'], version?: number): E {
+  const v = version ?? versionIn(data)
+  return (v === undefined ? { type, key, data } : { type, key, version: v, data }) as E
+}
+
+function versionIn(data: unknown): number | undefined {
+  if (typeof data === 'object' && data !== null && 'version' in data) {
+    const v = (data as { version: unknown }).version
+    if (typeof v === 'number') return v
+  }
+  return undefined
+}

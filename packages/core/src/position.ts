@@ -1,0 +1,63 @@
+import { InvalidPosition } from './errors'
+
+/**
+ * A place in a producer's feed. Feeds are ordered by (transaction order, sequence): `xid` is the
+ * transaction id the row sorts under and `seq` the row's sequence number. Written as "xid-seq";
+ * "0" is the start of every feed.
+ */
+export interface FeedPoint {
+  xid: bigint
+  seq: bigint
+}
+
+export type Position = string
+
+export const START: Position = '0'
+
+const FORMAT = /^(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})$/
+
+export function parsePosition(value: string): FeedPoint {
+  if (value === START || value === '') return { xid: 0n, seq: 0n }
+  const match = FORMAT.exec(value)
+  if (!match) throw new InvalidPosition(value)
+  return { xid: BigInt(match[1]!), seq: BigInt(match[2]!) }
+}
+
+export function formatPosition(point: FeedPoint): Position {
+  return point.xid === 0n && point.seq === 0n ? START : `${point.xid}-${point.seq}`
+}
+
+export function comparePositions(a: Position, b: Position): number {
+  const x = parsePosition(a)
+  const y = parsePosition(b)
+  if (x.xid !== y.xid) return x.xid < y.xid ? -1 : 1
+  if (x.seq !== y.seq) return x.seq < y.seq ? -1 : 1
+  return 0
+}
+
+export function isPosition(value: unknown): value is Position {
+  return typeof value === 'string' && (value === START || FORMAT.test(value))
+}
+
+/**
+ * A consistency token names a feed and a position in it: "board.post@745-12". A query that is given one
+ * waits until its read model has processed that feed up to that position.
+ */
+export interface ConsistencyToken {
+  source: string
+  position: Position
+}
+
+export function formatToken(token: ConsistencyToken): string {
+  return `${token.source}@${token.position}`
+}
+
+export function parseToken(value: string): ConsistencyToken {
+  const at = value.lastIndexOf('@')
+  const source = value.slice(0, at)
+  const position = value.slice(at + 1)
+  if (at <= 0 || !isPosition(position) || !/^[a-z0-9][a-z0-9._-]{0,99}$/i.test(source)) {
+    throw new InvalidPosition(value)
+  }
+  return { source, position }
+}

@@ -1,0 +1,47 @@
+import { START, type Position } from '@tidings/core'
+import type { Queryable } from './database'
+import { schemaName } from './sql'
+
+/** How far a consumer has processed each feed it follows; written in the same transaction as its effects. */
+export async function readCheckpoint(db: Queryable, schema: string, consumer: string, source: string): Promise<Position> {
+  const result = await db.query<{ position: string }>(
+    `SELECT position FROM ${schemaName(schema)}.checkpoints WHERE consumer = $1 AND source = $2`,
+    [consumer, source],
+  )
+  return result.rows[0]?.position ?? START
+}
+
+export async function saveCheckpoint(
+  tx: Queryable,
+  schema: string,
+  consumer: string,
+  source: string,
+  position: Position,
+  lastOccurredAt: string,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${schemaName(schema)}.checkpoints (consumer, source, position, last_occurred_at, updated_at)
+     VALUES ($1, $2, $3, $4, now())
+     ON CONFLICT (consumer, source) DO UPDATE
+       SET position = excluded.position, last_occurred_at = excluded.last_occurred_at, updated_at = excluded.updated_at`,
+    [consumer, source, position, lastOccurredAt],
+  )
+}
+
+export interface CheckpointRow {
+  consumer: string
+  source: string
+  position: Position
+  updatedAt: Date
+}
+
+export async function listCheckpoints(db: Queryable, schema: string): Promise<CheckpointRow[]> {
+  const result = await db.query<{ consumer: string; source: string; position: string; updated_at: Date | string }>(
+    `SELECT consumer, source, position, updated_at FROM ${schemaName(schema)}.checkpoints ORDER BY consumer, source`,
+  )
+  return result.rows.map((r) => ({ consumer: r.consumer, source: r.source, position: r.position, updatedAt: new Date(r.updated_at) }))
+}
+
+export async function deleteCheckpoints(tx: Queryable, schema: string, consumer: string): Promise<void> {
+  await tx.query(`DELETE FROM ${schemaName(schema)}.checkpoints WHERE consumer = $1`, [consumer])
+}

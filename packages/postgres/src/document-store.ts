@@ -1,0 +1,105 @@
+import type { Queryable } from './database'
+import { schemaName } from './sql'
+
+export interface MergeChange<D> {
+  /** The source that owns the fields being set, e.g. 'post' or 'comment:42'; versions are tracked per source. */
+  source: string
+  version: number
+  set: Partial<D>
+}
+
+export interface StoredDocument<D> {
+  id: string
+  body: D
+  versions: Record<string, number>
+  updatedAt: Date
+}
+
+interface DocumentRow {
+  id: string
+  body: unknown
+  versions: Record<string, number>
+  updated_at: Date | string
+}
+
+/**
+ * JSONB read models. `merge` is one statement (INSERT … ON CONFLICT DO UPDATE), so concurrent first events
+ * from several sources never collide on a key; it sets only the given top-level fields and only when the
+ * source's version is newer than the one the document last saw from that source. A removed document keeps
+ * a tombstone so that a late event cannot bring it back.
+ */
+export class DocumentStore<D extends object = Record<string, unknown>> {
+  private readonly table: string
+
+  constructor(
+    schema: string,
+    readonly collection: string,
+  ) {
+    this.table = `${schemaName(schema)}.documents`
+  }
+
+  /** True when the change was applied, false when an equal or newer version was already there. */
+  async merge(tx: Queryable, id: string, change: MergeChange<D>): Promise<boolean> {
+    const result = await tx.query(
+      `INSERT INTO ${this.table} AS d (collection, id, body, versions, updated_at)
+       VALUES ($1, $2, $3::jsonb, jsonb_build_object($4::text, $5::bigint), now())
+       ON CONFLICT (collection, id) DO UPDATE
+         SET body = CASE WHEN d.deleted THEN d.body ELSE d.body || excluded.body END,
+             versions = d.versions || excluded.versions,
+             updated_at = excluded.updated_at
+         WHERE COALESCE((d.versions ->> $4::text)::bigint, -1) < $5::bigint`,
+      [this.collection, id, JSON.stringify(change.set), change.source, change.version],
+    )
+    return result.rowCount > 0
+  }
+
+  /** Tombstones the document unless the source already saw a newer version. */
+  async remove(tx: Queryable, id: string, change: { source: string; version: number }): Promise<boolean> {
+    const result = await tx.query(
+      `INSERT INTO ${this.table} AS d (collection, id, body, versions, deleted, updated_at)
+       VALUES ($1, $2, '{}'::jsonb, jsonb_build_object($3::text, $4::bigint), true, now())
+       ON CONFLICT (collection, id) DO UPDATE
+         SET body = '{}'::jsonb, deleted = true, versions = d.versions || excluded.versions, updated_at = excluded.updated_at
+         WHERE COALESCE((d.versions ->> $3::text)::bigint, -1) < $4::bigint`,
+      [this.collection, id, change.source, change.version],
+    )
+    return result.rowCount > 0
+  }
+
+  async get(db: Queryable, id: string): Promise<StoredDocument<D> | undefined> {
+    const result = await db.query<DocumentRow>(
+      `SELECT id, body, versions, updated_at FROM ${this.table} WHERE collection = $1 AND id = $2 AND NOT deleted`,
+      [this.collection, id],
+    )
+    const row = result.rows[0]
+    return row ? toDocument<D>(row) : undefined
+  }
+
+  /** Documents whose body contains `where` (JSONB containment), ordered by id. */
+  async find(db: Queryable, where: Partial<D> = {}, options: { limit?: number; afterId?: string } = {}): Promise<StoredDocument<D>[]> {
+    const result = await db.query<DocumentRow>(
+      `SELECT id, body, versions, updated_at FROM ${this.table}
+       WHERE collection = $1 AND NOT deleted AND body @> $2::jsonb AND ($3::text IS NULL OR id > $3)
+       ORDER BY id LIMIT $4`,
+      [this.collection, JSON.stringify(where), options.afterId ?? null, options.limit ?? 100],
+    )
+    return result.rows.map((row) => toDocument<D>(row))
+  }
+
+  async count(db: Queryable): Promise<number> {
+    const result = await db.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${this.table} WHERE collection = $1 AND NOT deleted`,
+      [this.collection],
+    )
+    return Number(result.rows[0]!.n)
+  }
+
+  /** Empties the collection, tombstones included: the first step of a rebuild. */
+  async clear(tx: Queryable): Promise<void> {
+    await tx.query(`DELETE FROM ${this.table} WHERE collection = $1`, [this.collection])
+  }
+}
+
+function toDocument<D>(row: DocumentRow): StoredDocument<D> {
+  return { id: row.id, body: row.body as D, versions: row.versions, updatedAt: new Date(row.updated_at) }
+}

@@ -1,0 +1,36 @@
+import { comparePositions, parsePosition, type Position } from '@tidings/core'
+import type { Queryable } from './database'
+import { schemaName } from './sql'
+
+export interface RetentionPolicy {
+  /** Events younger than this are always kept. */
+  retainMs: number
+  /** A reader not seen for this long no longer holds events back. */
+  readerLivenessMs: number
+}
+
+export const defaultRetention: RetentionPolicy = { retainMs: 7 * 24 * 3600_000, readerLivenessMs: 24 * 3600_000 }
+
+/**
+ * Deletes old events from a feed, but never one that a live reader has not passed yet. Returns how many
+ * rows went.
+ */
+export async function cleanupFeed(db: Queryable, schema: string, policy: RetentionPolicy = defaultRetention): Promise<number> {
+  const s = schemaName(schema)
+  const readers = await db.query<{ position: string }>(
+    `SELECT position FROM ${s}.feed_readers WHERE seen_at > now() - $1 * interval '1 millisecond'`,
+    [policy.readerLivenessMs],
+  )
+  const slowest = readers.rows
+    .map((r) => r.position as Position)
+    .sort(comparePositions)
+    .at(0)
+  const bound = slowest === undefined ? undefined : parsePosition(slowest)
+  const result = await db.query(
+    `DELETE FROM ${s}.outbox
+     WHERE occurred_at < now() - $1 * interval '1 millisecond'
+       AND ($2::text IS NULL OR (feed_xid, seq) <= ($2::text::xid8, $3::bigint))`,
+    [policy.retainMs, bound?.xid.toString() ?? null, bound?.seq.toString() ?? null],
+  )
+  return result.rowCount
+}

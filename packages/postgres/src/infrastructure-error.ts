@@ -1,0 +1,17 @@
+/**
+ * True for failures of the database or network rather than of the message: a lost connection, a server
+ * shutting down, a deadlock. They are retried without limit and never count toward dead-lettering, so an
+ * outage cannot push healthy messages into the dead-letter store.
+ */
+export function isInfrastructureError(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null
+  if (!e || typeof e !== 'object') return false
+  const code = typeof e.code === 'string' ? e.code : ''
+  if (/^(08|53|57P|58)/.test(code)) return true
+  if (code === '40001' || code === '40P01') return true
+  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true
+  const message = typeof e.message === 'string' ? e.message : ''
+  return /Connection terminated|connection timeout|Client has encountered a connection error|fetch failed|other side closed|PGlite is closed/i.test(
+    message,
+  )
+}

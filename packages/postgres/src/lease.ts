@@ -1,0 +1,60 @@
+import type { Queryable } from './database'
+import { schemaName } from './sql'
+
+/**
+ * A named lease in the consumer's database: at most one owner at a time, renewed by heartbeat, free to
+ * take once it has expired. Work done under a lease also checks it inside its own transaction (see
+ * `holdsLease`), so an owner that stalled past expiry cannot write after another took over.
+ */
+export class Lease {
+  private readonly s: string
+
+  constructor(
+    private readonly db: Queryable,
+    schema: string,
+    readonly name: string,
+    readonly owner: string,
+    readonly ttlMs: number,
+  ) {
+    this.s = schemaName(schema)
+  }
+
+  /** Takes the lease if it is free or expired, renews it if already ours; true when we hold it. */
+  async acquire(): Promise<boolean> {
+    const result = await this.db.query(
+      `INSERT INTO ${this.s}.leases (name, owner, expires_at, acquired_at)
+       VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond', clock_timestamp())
+       ON CONFLICT (name) DO UPDATE
+         SET owner = excluded.owner, expires_at = excluded.expires_at,
+             acquired_at = CASE WHEN ${this.s}.leases.owner = excluded.owner THEN ${this.s}.leases.acquired_at ELSE excluded.acquired_at END
+         WHERE ${this.s}.leases.owner = excluded.owner OR ${this.s}.leases.expires_at < clock_timestamp()
+       RETURNING owner`,
+      [this.name, this.owner, this.ttlMs],
+    )
+    return result.rowCount > 0
+  }
+
+  async release(): Promise<void> {
+    await this.db.query(`DELETE FROM ${this.s}.leases WHERE name = $1 AND owner = $2`, [this.name, this.owner])
+  }
+
+  /**
+   * Inside a transaction: true if we still hold the lease. The row is share-locked until the transaction
+   * ends, so a would-be successor waits for our commit instead of overlapping with it.
+   */
+  async holdsLease(tx: Queryable): Promise<boolean> {
+    const result = await tx.query(
+      `SELECT 1 FROM ${this.s}.leases WHERE name = $1 AND owner = $2 AND expires_at > clock_timestamp() FOR SHARE`,
+      [this.name, this.owner],
+    )
+    return result.rowCount > 0
+  }
+}
+
+export async function currentLeaseOwner(db: Queryable, schema: string, name: string): Promise<string | undefined> {
+  const result = await db.query<{ owner: string }>(
+    `SELECT owner FROM ${schemaName(schema)}.leases WHERE name = $1 AND expires_at > clock_timestamp()`,
+    [name],
+  )
+  return result.rows[0]?.owner
+}

@@ -1,0 +1,3 @@
+import { outboxFeedContract, testEngines } from '@tidings/testing'
+
+for (const engine of await testEngines()) outboxFeedContract(engine)

@@ -1,0 +1,142 @@
+import { formatPosition, parsePosition, START, type Envelope, type Position } from '@tidings/core'
+import type { Queryable } from './database'
+import type { FeedSignals } from './feed-signals'
+import { sleep } from './sleep'
+import { schemaName } from './sql'
+
+export interface FeedPage {
+  items: Envelope[]
+  /** Where to continue: the last item's position, or `after` when the page is empty. */
+  next: Position
+}
+
+export interface ReadOptions {
+  /** Who is reading: retention keeps what live readers have not passed yet. */
+  reader?: string
+  /** On an empty page, wait up to this long for the feed to grow before answering. */
+  waitMs?: number
+  signal?: AbortSignal
+}
+
+export interface FeedLag {
+  events: number
+  /** When the oldest event not yet read occurred; absent when the reader is caught up. */
+  oldestUnreadAt?: Date
+}
+
+/** Reading a producer's feed by position. In process it is the outbox table; across processes, HTTP. */
+export interface FeedReader {
+  readonly source: string
+  read(after: Position, limit: number, options?: ReadOptions): Promise<FeedPage>
+  lag(after: Position): Promise<FeedLag>
+}
+
+interface OutboxRow {
+  id: string
+  type: string
+  key: string
+  version: string | null
+  occurred_at: string
+  data: unknown
+  meta: Envelope['meta']
+  xid: string
+  seq: string
+}
+
+/** Readers report where they are at most this often; retention keeps what live readers still need. */
+const READER_REPORT_INTERVAL_MS = 5_000
+
+/**
+ * The outbox read as a log. It never returns a row at or past the oldest transaction still in flight
+ * (`pg_snapshot_xmin`), so a row committed later can never appear behind a position already handed out.
+ */
+export class OutboxFeed implements FeedReader {
+  private readonly s: string
+  private readonly reported = new Map<string, number>()
+
+  constructor(
+    private readonly db: Queryable,
+    schema: string,
+    readonly source: string,
+    private readonly signals?: FeedSignals,
+  ) {
+    this.s = schemaName(schema)
+  }
+
+  async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
+    const page = await this.readNow(after, limit, options.reader)
+    if (page.items.length > 0 || !options.waitMs || options.signal?.aborted) return page
+    if (this.signals) await this.signals.wait(this.source, options.waitMs, options.signal)
+    else await sleep(options.waitMs, options.signal)
+    return this.readNow(after, limit, options.reader)
+  }
+
+  private async readNow(after: Position, limit: number, reader?: string): Promise<FeedPage> {
+    const from = parsePosition(after)
+    const result = await this.db.query<OutboxRow>(
+      `SELECT id::text AS id, type, key, version::text AS version,
+              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
+              data, meta, feed_xid::text AS xid, seq::text AS seq
+       FROM ${this.s}.outbox
+       WHERE (feed_xid, seq) > ($1::text::xid8, $2::bigint)
+         AND feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY feed_xid, seq
+       LIMIT $3`,
+      [from.xid.toString(), from.seq.toString(), limit],
+    )
+    const items = result.rows.map((row) => this.toEnvelope(row))
+    const next = items.at(-1)?.position ?? after
+    if (reader) await this.reportReader(reader, next)
+    return { items, next }
+  }
+
+  async lag(after: Position): Promise<FeedLag> {
+    const from = parsePosition(after)
+    const result = await this.db.query<{ events: string; oldest: Date | string | null }>(
+      `SELECT count(*)::text AS events, min(occurred_at) AS oldest FROM ${this.s}.outbox
+       WHERE (feed_xid, seq) > ($1::text::xid8, $2::bigint)`,
+      [from.xid.toString(), from.seq.toString()],
+    )
+    const row = result.rows[0]!
+    const lag: FeedLag = { events: Number(row.events) }
+    if (row.oldest) lag.oldestUnreadAt = new Date(row.oldest)
+    return lag
+  }
+
+  /** The position of the last event a reader can see now. */
+  async head(): Promise<Position> {
+    const result = await this.db.query<{ xid: string; seq: string }>(
+      `SELECT feed_xid::text AS xid, seq::text AS seq FROM ${this.s}.outbox
+       WHERE feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY feed_xid DESC, seq DESC LIMIT 1`,
+    )
+    const row = result.rows[0]
+    return row ? formatPosition({ xid: BigInt(row.xid), seq: BigInt(row.seq) }) : START
+  }
+
+  private toEnvelope(row: OutboxRow): Envelope {
+    const envelope: Envelope = {
+      id: row.id,
+      type: row.type,
+      source: this.source,
+      key: row.key,
+      position: `${row.xid}-${row.seq}`,
+      occurredAt: row.occurred_at,
+      data: row.data,
+      meta: row.meta,
+    }
+    if (row.version !== null) envelope.version = Number(row.version)
+    return envelope
+  }
+
+  private async reportReader(reader: string, position: Position): Promise<void> {
+    const now = Date.now()
+    if (now - (this.reported.get(reader) ?? 0) < READER_REPORT_INTERVAL_MS) return
+    this.reported.set(reader, now)
+    await this.db.query(
+      `INSERT INTO ${this.s}.feed_readers (reader, position, seen_at) VALUES ($1, $2, now())
+       ON CONFLICT (reader) DO UPDATE SET position = excluded.position, seen_at = excluded.seen_at`,
+      [reader.slice(0, 200), position],
+    )
+  }
+}

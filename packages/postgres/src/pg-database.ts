@@ -1,0 +1,128 @@
+import pg from 'pg'
+import type { Database, Queryable, QueryResult } from './database'
+
+export interface PgDatabaseOptions {
+  connectionString: string
+  maxConnections?: number
+  applicationName?: string
+}
+
+/** PostgreSQL servers through a `pg` pool; LISTEN runs on one dedicated connection that reconnects. */
+export class PgDatabase implements Database {
+  readonly engine = 'postgres'
+  private readonly pool: pg.Pool
+  private listener?: Promise<pg.Client>
+  private readonly channels = new Map<string, Set<(payload: string) => void>>()
+  private closed = false
+
+  constructor(private readonly options: PgDatabaseOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      application_name: options.applicationName ?? 'tidings',
+    })
+    // A server restart surfaces as an error on idle clients; the pool replaces them, nothing to do here.
+    this.pool.on('error', () => {})
+  }
+
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    const result = await this.pool.query(sql, params as unknown[])
+    return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
+  }
+
+  async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect()
+    let broken = false
+    try {
+      await client.query('BEGIN')
+      const tx: Queryable = {
+        query: async <R>(sql: string, params: readonly unknown[] = []) => {
+          const result = await client.query(sql, params as unknown[])
+          return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
+        },
+      }
+      const value = await work(tx)
+      await client.query('COMMIT')
+      return value
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK')
+      } catch {
+        broken = true
+      }
+      throw error
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  async listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>> {
+    let handlers = this.channels.get(channel)
+    if (!handlers) {
+      handlers = new Set()
+      this.channels.set(channel, handlers)
+      const client = await this.listenerClient()
+      await client.query(`LISTEN ${quoteChannel(channel)}`)
+    }
+    handlers.add(onPayload)
+    return async () => {
+      handlers.delete(onPayload)
+    }
+  }
+
+  async notify(channel: string, payload: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload])
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    const listener = this.listener
+    this.listener = undefined
+    if (listener) await listener.then((c) => c.end()).catch(() => {})
+    await this.pool.end()
+  }
+
+  private listenerClient(): Promise<pg.Client> {
+    this.listener ??= this.connectListener()
+    return this.listener
+  }
+
+  private async connectListener(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.options.connectionString })
+    client.on('notification', (n) => {
+      for (const handler of this.channels.get(n.channel) ?? []) handler(n.payload ?? '')
+    })
+    client.on('error', () => this.reconnectListener(client))
+    client.on('end', () => this.reconnectListener(client))
+    await client.connect()
+    for (const channel of this.channels.keys()) await client.query(`LISTEN ${quoteChannel(channel)}`)
+    return client
+  }
+
+  /** Lost notifications are harmless: subscribers also poll. Reconnect in the background until it works. */
+  private reconnectListener(dead: pg.Client): void {
+    if (this.closed || !this.listener) return
+    const current = this.listener
+    void current.then((client) => {
+      if (client !== dead || this.closed) return
+      const retry = async (): Promise<pg.Client> => {
+        for (;;) {
+          try {
+            return await this.connectListener()
+          } catch {
+            await new Promise((r) => setTimeout(r, 1000))
+            if (this.closed) throw new Error('closed')
+          }
+        }
+      }
+      this.listener = retry()
+      this.listener.catch(() => {})
+    })
+  }
+}
+
+function quoteChannel(channel: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`Not a valid channel name: ${channel}`)
+  return channel
+}

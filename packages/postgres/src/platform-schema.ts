@@ -1,0 +1,112 @@
+import type { Migration } from './migrations'
+
+/**
+ * The platform's own tables, created in every service's schema. A producing service uses the outbox and
+ * feed tables; a consuming one the inbox, checkpoints, leases and dead letters; read models the documents.
+ */
+export const platformMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'outbox and feed',
+    up: (s) => `
+      CREATE TABLE ${s}.outbox (
+        seq bigserial NOT NULL,
+        feed_xid xid8 NOT NULL,
+        id uuid NOT NULL,
+        type text NOT NULL,
+        key text NOT NULL,
+        version bigint,
+        occurred_at timestamptz NOT NULL,
+        data jsonb NOT NULL,
+        meta jsonb NOT NULL DEFAULT '{}',
+        PRIMARY KEY (feed_xid, seq)
+      );
+      CREATE UNIQUE INDEX outbox_id ON ${s}.outbox (id);
+      CREATE UNIQUE INDEX outbox_key_version ON ${s}.outbox (key, version) WHERE version IS NOT NULL;
+      CREATE INDEX outbox_occurred_at ON ${s}.outbox (occurred_at);
+      CREATE TABLE ${s}.feed_readers (
+        reader text PRIMARY KEY,
+        position text NOT NULL,
+        seen_at timestamptz NOT NULL
+      );
+    `,
+  },
+  {
+    version: 2,
+    name: 'consumers: inbox, checkpoints, leases, dead letters',
+    up: (s) => `
+      CREATE TABLE ${s}.inbox (
+        consumer text NOT NULL,
+        message_id text NOT NULL,
+        seq bigserial NOT NULL,
+        status text NOT NULL,
+        key text NOT NULL DEFAULT '',
+        envelope jsonb,
+        attempts int NOT NULL DEFAULT 0,
+        next_attempt_at timestamptz,
+        last_error text,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, message_id)
+      );
+      CREATE INDEX inbox_pending ON ${s}.inbox (consumer, seq) WHERE status = 'pending';
+      CREATE INDEX inbox_received_at ON ${s}.inbox (received_at);
+      CREATE TABLE ${s}.checkpoints (
+        consumer text NOT NULL,
+        source text NOT NULL,
+        position text NOT NULL,
+        last_occurred_at timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (consumer, source)
+      );
+      CREATE TABLE ${s}.leases (
+        name text PRIMARY KEY,
+        owner text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        acquired_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE TABLE ${s}.dead_letters (
+        id bigserial PRIMARY KEY,
+        consumer text NOT NULL,
+        message_id text NOT NULL,
+        envelope jsonb NOT NULL,
+        error text NOT NULL,
+        attempts int NOT NULL,
+        failed_at timestamptz NOT NULL DEFAULT now(),
+        replayed_at timestamptz
+      );
+      CREATE INDEX dead_letters_open ON ${s}.dead_letters (consumer, id) WHERE replayed_at IS NULL;
+    `,
+  },
+  {
+    version: 3,
+    name: 'documents',
+    up: (s) => `
+      CREATE TABLE ${s}.documents (
+        collection text NOT NULL,
+        id text NOT NULL,
+        body jsonb NOT NULL DEFAULT '{}',
+        versions jsonb NOT NULL DEFAULT '{}',
+        deleted boolean NOT NULL DEFAULT false,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (collection, id)
+      );
+    `,
+  },
+  {
+    version: 4,
+    name: 'scheduled messages',
+    up: (s) => `
+      CREATE TABLE ${s}.scheduled_messages (
+        id text PRIMARY KEY,
+        type text NOT NULL,
+        key text NOT NULL,
+        data jsonb NOT NULL,
+        due_at timestamptz NOT NULL,
+        attempts int NOT NULL DEFAULT 0,
+        last_error text,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX scheduled_messages_due ON ${s}.scheduled_messages (due_at);
+    `,
+  },
+]

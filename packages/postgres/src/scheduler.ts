@@ -1,0 +1,168 @@
+import {
+  isExhausted,
+  isPermanentFailure,
+  retryDelayMs,
+  silentLogger,
+  defaultRetryPolicy,
+  systemClock,
+  type Clock,
+  type Logger,
+  type RetryPolicy,
+} from '@tidings/core'
+import type { Database, Queryable } from './database'
+import { addDeadLetter, describeError } from './dead-letters'
+import { isInfrastructureError } from './infrastructure-error'
+import { sleep } from './sleep'
+import { schemaName } from './sql'
+import type { CommandTx, UnitOfWork } from './unit-of-work'
+
+export interface ScheduledMessage<D = unknown> {
+  /** Unique per message: scheduling the same id again replaces it (e.g. pushing a timeout further out). */
+  id: string
+  type: string
+  key: string
+  data: D
+  dueAt: Date
+}
+
+export type ScheduledHandler = (tx: CommandTx, message: ScheduledMessage) => Promise<void>
+
+export const SCHEDULER_CONSUMER = 'tidings.scheduler'
+
+/** Schedules a message in the caller's transaction, so it exists exactly when the state that needs it does. */
+export async function scheduleMessage(tx: Queryable, schema: string, message: ScheduledMessage): Promise<void> {
+  await tx.query(
+    `INSERT INTO ${schemaName(schema)}.scheduled_messages (id, type, key, data, due_at) VALUES ($1, $2, $3, $4::jsonb, $5)
+     ON CONFLICT (id) DO UPDATE SET type = excluded.type, key = excluded.key, data = excluded.data, due_at = excluded.due_at, attempts = 0, last_error = NULL`,
+    [message.id, message.type, message.key, JSON.stringify(message.data ?? null), message.dueAt.toISOString()],
+  )
+}
+
+export async function cancelScheduled(tx: Queryable, schema: string, id: string): Promise<boolean> {
+  const result = await tx.query(`DELETE FROM ${schemaName(schema)}.scheduled_messages WHERE id = $1`, [id])
+  return result.rowCount > 0
+}
+
+export interface SchedulerOptions {
+  db: Database
+  schema: string
+  /** Delivery runs as a command: handlers may change state and record events in the same transaction. */
+  uow: UnitOfWork
+  handlers: Record<string, ScheduledHandler>
+  clock?: Clock
+  retry?: RetryPolicy
+  logger?: Logger
+  batchSize?: number
+}
+
+/**
+ * Delivers due messages: each in one transaction that claims the row (SKIP LOCKED, so several instances
+ * can run), runs its handler and deletes it. Failures are retried later with backoff, then dead-lettered.
+ */
+export class Scheduler {
+  private readonly clock: Clock
+  private readonly retry: RetryPolicy
+  private stopping = new AbortController()
+  private running?: Promise<void>
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.clock = options.clock ?? systemClock
+    this.retry = options.retry ?? defaultRetryPolicy
+  }
+
+  /** Delivers everything due now; returns how many messages were delivered or dead-lettered. */
+  async deliverDue(): Promise<number> {
+    let delivered = 0
+    for (;;) {
+      const batch = await this.dueIds()
+      let settled = 0
+      for (const id of batch) if (await this.deliver(id)) settled++
+      delivered += settled
+      if (settled === 0) return delivered
+    }
+  }
+
+  /** Polls for due messages until `stop`. */
+  start(pollIntervalMs = 500): void {
+    if (this.running) return
+    this.stopping = new AbortController()
+    const stop = this.stopping.signal
+    this.running = (async () => {
+      while (!stop.aborted) {
+        await this.deliverDue().catch((error: unknown) => (this.options.logger ?? silentLogger).warn({ err: error }, 'scheduler poll failed'))
+        await sleep(pollIntervalMs, stop)
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort()
+    await this.running
+    this.running = undefined
+  }
+
+  private async dueIds(): Promise<string[]> {
+    const result = await this.options.db.query<{ id: string }>(
+      `SELECT id FROM ${schemaName(this.options.schema)}.scheduled_messages WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2`,
+      [this.clock.now().toISOString(), this.options.batchSize ?? 100],
+    )
+    return result.rows.map((r) => r.id)
+  }
+
+  private async deliver(id: string): Promise<boolean> {
+    const { schema, uow, handlers } = this.options
+    const s = schemaName(schema)
+    let claimed: ScheduledMessage | undefined
+    let attempts = 0
+    try {
+      const { result } = await uow.run(async (tx) => {
+        const rows = await tx.query<{ id: string; type: string; key: string; data: unknown; due_at: Date | string; attempts: number }>(
+          `DELETE FROM ${s}.scheduled_messages WHERE id IN (
+             SELECT id FROM ${s}.scheduled_messages WHERE id = $1 AND due_at <= $2 FOR UPDATE SKIP LOCKED)
+           RETURNING id, type, key, data, due_at, attempts`,
+          [id, this.clock.now().toISOString()],
+        )
+        const row = rows.rows[0]
+        if (!row) return false
+        claimed = { id: row.id, type: row.type, key: row.key, data: row.data, dueAt: new Date(row.due_at) }
+        attempts = Number(row.attempts) + 1
+        const handler = handlers[row.type]
+        if (!handler) throw new Error(`No scheduled handler for ${row.type}`)
+        await handler(tx, claimed)
+        return true
+      })
+      return result
+    } catch (error) {
+      if (!claimed || isInfrastructureError(error)) throw error
+      await this.failed(claimed, attempts, error)
+      return isExhausted(this.retry, attempts) || isPermanentFailure(error)
+    }
+  }
+
+  private async failed(message: ScheduledMessage, attempts: number, error: unknown): Promise<void> {
+    const { db, schema } = this.options
+    const s = schemaName(schema)
+    if (isPermanentFailure(error) || isExhausted(this.retry, attempts)) {
+      await db.transaction(async (tx) => {
+        await tx.query(`DELETE FROM ${s}.scheduled_messages WHERE id = $1`, [message.id])
+        await addDeadLetter(
+          tx,
+          schema,
+          SCHEDULER_CONSUMER,
+          { id: message.id, type: message.type, source: SCHEDULER_CONSUMER, key: message.key, occurredAt: message.dueAt.toISOString(), data: message.data, meta: {} },
+          error,
+          attempts,
+        )
+      })
+      ;(this.options.logger ?? silentLogger).error({ err: error, id: message.id }, 'scheduled message dead-lettered')
+      return
+    }
+    const next = new Date(this.clock.now().getTime() + retryDelayMs(this.retry, attempts))
+    await db.query(`UPDATE ${s}.scheduled_messages SET attempts = $2, due_at = $3, last_error = $4 WHERE id = $1`, [
+      message.id,
+      attempts,
+      next.toISOString(),
+      describeError(error),
+    ])
+  }
+}

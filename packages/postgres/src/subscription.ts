@@ -1,0 +1,221 @@
+import {
+  comparePositions,
+  defaultRetryPolicy,
+  silentLogger,
+  uuidv7,
+  type ConsumerDefinition,
+  type ConsumerObserver,
+  type Logger,
+  type Position,
+  type RetryPolicy,
+} from '@tidings/core'
+import { deleteCheckpoints, readCheckpoint } from './checkpoints'
+import type { Database, Queryable } from './database'
+import { DeferredWorker } from './deferred-worker'
+import type { FeedLag, FeedReader } from './outbox-feed'
+import { forgetConsumer } from './inbox'
+import { Lease } from './lease'
+import { MessageProcessor } from './message-processor'
+import { sleep } from './sleep'
+
+export interface SubscriptionOptions {
+  /** The consumer's own database and schema: inbox, checkpoints, lease and its read model live there. */
+  db: Database
+  schema: string
+  consumer: ConsumerDefinition<Queryable>
+  /** One reader per feed the consumer follows. */
+  feeds: readonly FeedReader[]
+  instanceId?: string
+  leaseTtlMs?: number
+  /** How long an idle reader waits for a wake-up before it polls again. */
+  pollIntervalMs?: number
+  batchSize?: number
+  retry?: Partial<RetryPolicy>
+  observer?: ConsumerObserver
+  logger?: Logger
+}
+
+export interface SubscriptionStatus {
+  name: string
+  instanceId: string
+  active: boolean
+  positions: Record<string, Position>
+}
+
+/**
+ * Follows feeds for one consumer. Every instance competes for the consumer's lease; the holder reads each
+ * feed in its own loop and applies pages through the message processor, the others stand by and take over
+ * when the lease expires.
+ */
+export class Subscription {
+  readonly name: string
+  readonly instanceId: string
+  private readonly lease: Lease
+  private readonly processor: MessageProcessor
+  private readonly worker: DeferredWorker
+  private readonly positions = new Map<string, Position>()
+  private readonly progressListeners = new Set<() => void>()
+  private stopping = new AbortController()
+  private running?: Promise<void>
+  private active = false
+  private readonly ttlMs: number
+  private readonly pollMs: number
+  private readonly batchSize: number
+  private readonly logger: Logger
+
+  constructor(private readonly options: SubscriptionOptions) {
+    this.name = options.consumer.name
+    this.instanceId = options.instanceId ?? uuidv7()
+    this.ttlMs = options.leaseTtlMs ?? 5_000
+    this.pollMs = options.pollIntervalMs ?? 1_000
+    this.batchSize = options.batchSize ?? 500
+    this.logger = options.logger ?? silentLogger
+    this.lease = new Lease(options.db, options.schema, `subscription:${this.name}`, this.instanceId, this.ttlMs)
+    const processorOptions = {
+      db: options.db,
+      schema: options.schema,
+      consumer: options.consumer,
+      lease: this.lease,
+      retry: { ...defaultRetryPolicy, ...options.consumer.retry, ...options.retry },
+      observer: options.observer ?? {},
+      logger: this.logger,
+    }
+    this.processor = new MessageProcessor(processorOptions)
+    this.worker = new DeferredWorker(processorOptions, this.processor)
+  }
+
+  get sources(): string[] {
+    return this.options.feeds.map((f) => f.source)
+  }
+
+  start(): void {
+    if (this.running) return
+    this.stopping = new AbortController()
+    this.running = this.run()
+  }
+
+  /** Finishes the page in flight, stops reading and hands the lease back. */
+  async stop(): Promise<void> {
+    this.stopping.abort()
+    await this.running
+    this.running = undefined
+  }
+
+  isActive(): boolean {
+    return this.active
+  }
+
+  status(): SubscriptionStatus {
+    return { name: this.name, instanceId: this.instanceId, active: this.active, positions: Object.fromEntries(this.positions) }
+  }
+
+  /** How far this subscription has applied a feed: from memory when active, else from its checkpoint. */
+  async processedPosition(source: string): Promise<Position> {
+    if (this.active) return this.positions.get(source) ?? '0'
+    return readCheckpoint(this.options.db, this.options.schema, this.name, source)
+  }
+
+  async hasProcessed(source: string, position: Position): Promise<boolean> {
+    return comparePositions(await this.processedPosition(source), position) >= 0
+  }
+
+  /** Called after every committed page; used by consistency waits. */
+  onProgress(listener: () => void): () => void {
+    this.progressListeners.add(listener)
+    return () => this.progressListeners.delete(listener)
+  }
+
+  async lag(): Promise<Record<string, FeedLag>> {
+    const entries = await Promise.all(
+      this.options.feeds.map(async (feed) => [feed.source, await feed.lag(await this.processedPosition(feed.source))] as const),
+    )
+    return Object.fromEntries(entries)
+  }
+
+  /** Rebuild: forget the inbox and checkpoints, clear the read model, and replay every feed from the start. */
+  async reset(): Promise<void> {
+    const wasRunning = this.running !== undefined
+    await this.stop()
+    const { db, schema, consumer } = this.options
+    await db.transaction(async (tx) => {
+      await forgetConsumer(tx, schema, consumer.name)
+      await deleteCheckpoints(tx, schema, consumer.name)
+      await consumer.reset?.(tx)
+    })
+    this.positions.clear()
+    if (wasRunning) this.start()
+  }
+
+  private async run(): Promise<void> {
+    const stop = this.stopping.signal
+    let failures = 0
+    while (!stop.aborted) {
+      try {
+        if (await this.lease.acquire()) {
+          failures = 0
+          await this.lead(stop)
+        } else {
+          await sleep(Math.max(50, this.ttlMs / 3), stop)
+        }
+      } catch (error) {
+        failures++
+        this.logger.warn({ err: error, subscription: this.name }, 'subscription interrupted, retrying')
+        await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), stop)
+      }
+    }
+    await this.lease.release().catch(() => {})
+  }
+
+  /** Holds the lease: heartbeats, and one loop per feed (plus the deferred worker) until any of them ends. */
+  private async lead(stop: AbortSignal): Promise<void> {
+    const leadership = new AbortController()
+    const onStop = (): void => leadership.abort()
+    stop.addEventListener('abort', onStop, { once: true })
+    const heartbeat = setInterval(() => {
+      this.lease.acquire().then(
+        (held) => held || leadership.abort(),
+        () => {},
+      )
+    }, Math.max(20, this.ttlMs / 3))
+    try {
+      for (const feed of this.options.feeds) {
+        this.positions.set(feed.source, await readCheckpoint(this.options.db, this.options.schema, this.name, feed.source))
+      }
+      this.active = true
+      const loops = this.options.feeds.map((feed) => this.follow(feed, leadership.signal))
+      if (this.options.consumer.mode === 'deferred') loops.push(this.drainDeferred(leadership.signal))
+      const results = await Promise.allSettled(
+        loops.map((loop) =>
+          loop.catch((error: unknown) => {
+            leadership.abort()
+            throw error
+          }),
+        ),
+      )
+      const failed = results.find((r) => r.status === 'rejected')
+      if (failed && !stop.aborted) throw failed.reason
+    } finally {
+      this.active = false
+      clearInterval(heartbeat)
+      stop.removeEventListener('abort', onStop)
+    }
+  }
+
+  private async follow(feed: FeedReader, leadership: AbortSignal): Promise<void> {
+    while (!leadership.aborted) {
+      const after = this.positions.get(feed.source) ?? '0'
+      const page = await feed.read(after, this.batchSize, { reader: this.name, waitMs: this.pollMs, signal: leadership })
+      if (page.items.length === 0 || leadership.aborted) continue
+      await this.processor.processPage(feed.source, page.items, leadership)
+      this.positions.set(feed.source, page.next)
+      for (const listener of this.progressListeners) listener()
+    }
+  }
+
+  private async drainDeferred(leadership: AbortSignal): Promise<void> {
+    while (!leadership.aborted) {
+      const settled = await this.worker.drain()
+      if (settled === 0) await sleep(Math.min(this.pollMs, 200), leadership)
+    }
+  }
+}

@@ -1,0 +1,91 @@
+import {
+  Dispatcher,
+  systemClock,
+  uuidv7,
+  type Clock,
+  type ConsistencyToken,
+  type Envelope,
+  type EnvelopeMeta,
+  type Event,
+  type IdGenerator,
+} from '@tidings/core'
+import type { Database, Queryable } from './database'
+import type { FeedNotifier } from './feed-notifier'
+import type { FeedSignals } from './feed-signals'
+import { appendToOutbox } from './outbox'
+
+/** The transaction a command runs in: plain queries plus `record`, which queues events for the outbox. */
+export interface CommandTx extends Queryable {
+  record(...events: Event[]): void
+}
+
+export interface Committed<T> {
+  result: T
+  events: Envelope[]
+  /** Where the command's last event sits in the feed; absent when it recorded none. */
+  token?: ConsistencyToken
+}
+
+export interface UnitOfWorkOptions {
+  db: Database
+  schema: string
+  /** The feed this service produces, e.g. 'board.post'. */
+  source: string
+  clock?: Clock
+  newId?: IdGenerator
+  dispatcher?: Dispatcher<Queryable>
+  signals?: FeedSignals
+  notifier?: FeedNotifier
+}
+
+/**
+ * One command, one transaction: the work saves state and records events; the events are stamped, handed
+ * to in-transaction handlers, appended to the outbox and committed together. After the commit the feed is
+ * signalled and after-commit handlers run; nothing is published from here.
+ */
+export class UnitOfWork {
+  private readonly clock: Clock
+  private readonly newId: IdGenerator
+
+  constructor(private readonly options: UnitOfWorkOptions) {
+    this.clock = options.clock ?? systemClock
+    this.newId = options.newId ?? (() => uuidv7(this.clock.now().getTime()))
+  }
+
+  get source(): string {
+    return this.options.source
+  }
+
+  async run<T>(work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<Committed<T>> {
+    const { db, schema, source, dispatcher, signals, notifier } = this.options
+    const { result, events } = await db.transaction(async (q) => {
+      const recorded: Event[] = []
+      const tx: CommandTx = { query: (sql, params) => q.query(sql, params), record: (...e) => recorded.push(...e) }
+      const value = await work(tx)
+      const envelopes = recorded.map((e) => this.stamp(e, meta))
+      if (dispatcher) await dispatcher.dispatchInTransaction(q, envelopes)
+      return { result: value, events: await appendToOutbox(q, schema, envelopes) }
+    })
+    if (events.length > 0) {
+      signals?.notify(source)
+      notifier?.committed(source)
+      if (dispatcher) await dispatcher.dispatchAfterCommit(events)
+    }
+    const last = events.at(-1)
+    return last?.position ? { result, events, token: { source, position: last.position } } : { result, events }
+  }
+
+  private stamp(e: Event, meta: EnvelopeMeta): Envelope {
+    const envelope: Envelope = {
+      id: this.newId(),
+      type: e.type,
+      source: this.options.source,
+      key: e.key,
+      occurredAt: this.clock.now().toISOString(),
+      data: e.data,
+      meta,
+    }
+    if (e.version !== undefined) envelope.version = e.version
+    return envelope
+  }
+}
