@@ -46,12 +46,13 @@ export async function listDeadLetters(db: Queryable, schema: string, consumer?: 
 }
 
 /** Marks a dead letter replayed and returns it, inside the replay's transaction: a second replay finds nothing. */
-export async function takeDeadLetter(tx: Queryable, schema: string, id: string): Promise<DeadLetter | undefined> {
+export async function takeDeadLetter(tx: Queryable, schema: string, consumer: string, id: string): Promise<DeadLetter | undefined> {
+  if (!/^[0-9]{1,18}$/.test(id)) return undefined
   const result = await tx.query<DeadLetterRow>(
     `UPDATE ${schemaName(schema)}.dead_letters SET replayed_at = now()
-     WHERE id = $1::bigint AND replayed_at IS NULL
+     WHERE id = $1::bigint AND consumer = $2 AND replayed_at IS NULL
      RETURNING id::text AS id, consumer, message_id, envelope, error, attempts, failed_at`,
-    [id],
+    [id, consumer],
   )
   const row = result.rows[0]
   return row ? toDeadLetter(row) : undefined

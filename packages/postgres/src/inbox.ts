@@ -29,6 +29,14 @@ export async function claimMessages(
   return new Set(result.rows.map((r) => r.message_id))
 }
 
+/** After a dead letter was replayed: the message counts as processed. */
+export async function markProcessed(tx: Queryable, schema: string, consumer: string, messageId: string): Promise<void> {
+  await tx.query(`UPDATE ${schemaName(schema)}.inbox SET status = 'done', envelope = NULL WHERE consumer = $1 AND message_id = $2`, [
+    consumer,
+    messageId,
+  ])
+}
+
 export interface PendingMessage {
   envelope: Envelope
   attempts: number

@@ -80,7 +80,7 @@ export class MessageProcessor {
       await this.assertLease(tx)
       const fresh = await claimMessages(tx, schema, consumer.name, items, deferred ? 'pending' : 'done')
       if (!deferred) {
-        for (const message of items) if (fresh.has(message.id)) await this.handle(tx, message)
+        for (const message of items) if (fresh.delete(message.id)) await this.handle(tx, message)
       }
       await saveCheckpoint(tx, schema, consumer.name, source, last.position!, last.occurredAt)
     })

@@ -53,5 +53,7 @@ export class PgliteDatabase implements Database {
 
 async function run<R>(target: PGlite | Transaction, sql: string, params: readonly unknown[]): Promise<QueryResult<R>> {
   const result = await target.query<R>(sql, params as unknown[])
-  return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length }
+  // PGlite counts only written rows in affectedRows; a statement that returns rows counts those, as pg does.
+  const returnsRows = result.fields.length > 0
+  return { rows: result.rows, rowCount: returnsRows ? result.rows.length : (result.affectedRows ?? 0) }
 }

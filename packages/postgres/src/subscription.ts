@@ -13,7 +13,8 @@ import { deleteCheckpoints, readCheckpoint } from './checkpoints'
 import type { Database, Queryable } from './database'
 import { DeferredWorker } from './deferred-worker'
 import type { FeedLag, FeedReader } from './outbox-feed'
-import { forgetConsumer } from './inbox'
+import { forgetConsumer, markProcessed } from './inbox'
+import { takeDeadLetter } from './dead-letters'
 import { Lease } from './lease'
 import { MessageProcessor } from './message-processor'
 import { sleep } from './sleep'
@@ -130,6 +131,21 @@ export class Subscription {
       this.options.feeds.map(async (feed) => [feed.source, await feed.lag(await this.processedPosition(feed.source))] as const),
     )
     return Object.fromEntries(entries)
+  }
+
+  /**
+   * Applies a dead letter once more, after the fix: handler, inbox and the dead letter's state change in
+   * one transaction, so a replay applies it exactly once however often it is asked for.
+   */
+  async replay(deadLetterId: string): Promise<boolean> {
+    const { db, schema } = this.options
+    return db.transaction(async (tx) => {
+      const letter = await takeDeadLetter(tx, schema, this.name, deadLetterId)
+      if (!letter) return false
+      await this.processor.handle(tx, letter.envelope)
+      await markProcessed(tx, schema, this.name, letter.messageId)
+      return true
+    })
   }
 
   /** Rebuild: forget the inbox and checkpoints, clear the read model, and replay every feed from the start. */

@@ -1,0 +1,3 @@
+import { subscriptionContract, testEngines } from '@tidings/testing'
+
+for (const engine of await testEngines()) subscriptionContract(engine)

@@ -1,0 +1,231 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { event, uuidv7, type Envelope } from '@tidings/core'
+import {
+  FeedSignals,
+  listDeadLetters,
+  MALFORMED_TYPE,
+  OutboxFeed,
+  readCheckpoint,
+  Subscription,
+  UnitOfWork,
+  type FeedReader,
+  type SubscriptionOptions,
+} from '@tidings/postgres'
+import type { TestEngine } from '../engines'
+import { eventually } from '../eventually'
+import { createLedgerTables, ledgerConsumer, ledgerTotals, outOfOrderKeys } from '../ledger-projection'
+import { duplicatedAndShuffled, ScriptedFeed, seededRandom } from '../scripted-feed'
+
+const fastRetry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }
+
+/** Subscriptions, the inbox and dead letters: exactly-once effects over at-least-once delivery. */
+export function subscriptionContract(engine: TestEngine): void {
+  describe(`subscriptions on ${engine.name}`, () => {
+    const running: Subscription[] = []
+    afterEach(async () => {
+      await Promise.all(running.splice(0).map((s) => s.stop()))
+    })
+
+    function subscribe(options: SubscriptionOptions): Subscription {
+      const subscription = new Subscription({ pollIntervalMs: 50, leaseTtlMs: 2_000, ...options })
+      running.push(subscription)
+      subscription.start()
+      return subscription
+    }
+
+    async function setup() {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('sub')
+      await createLedgerTables(db, schema)
+      const signals = new FeedSignals()
+      const uow = new UnitOfWork({ db, schema, source: 'test.accounts', signals })
+      const feed = new OutboxFeed(db, schema, 'test.accounts', signals)
+      const deposit = (account: string, amount: number, version?: number) =>
+        uow.run(async (tx) => tx.record(event('test.Deposited.v1', account, { account, amount }, version)))
+      return { db, schema, uow, feed, deposit }
+    }
+
+    it('applies every committed event exactly once and checkpoints the feed', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed] })
+      let last
+      for (let i = 1; i <= 50; i++) last = await deposit(`a${i % 5}`, i)
+      await eventually(() => subscription.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'catch-up' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 50, sum: 1275, distinct: 50 })
+      expect(await readCheckpoint(db, schema, 'ledger', 'test.accounts')).toBe(last!.token!.position)
+      expect(subscription.isActive()).toBe(true)
+    })
+
+    it('changes nothing when every message arrives twice in shuffled interleavings of keys, and keeps per-key order', async () => {
+      for (const seed of [1, 2, 3]) {
+        const { db, schema } = await setup()
+        const messages: Envelope[] = []
+        for (let v = 1; v <= 20; v++) {
+          for (let k = 0; k < 8; k++) messages.push(envelope(`k${k}`, v, 10 * k + v))
+        }
+        const script = duplicatedAndShuffled(messages, seededRandom(seed))
+        expect(script).toHaveLength(320)
+        const feed = new ScriptedFeed('test.accounts', script)
+        const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed], batchSize: 37 })
+        await eventually(() => subscription.hasProcessed('test.accounts', feed.lastPosition), Boolean, { what: 'script drained' })
+        const expectedSum = messages.reduce((sum, m) => sum + (m.data as { amount: number }).amount, 0)
+        expect(await ledgerTotals(db, schema)).toEqual({ count: 160, sum: expectedSum, distinct: 160 })
+        expect(await outOfOrderKeys(db, schema)).toEqual([])
+        await subscription.stop()
+      }
+    })
+
+    it('dead-letters a poison message after its attempts, moves on, and applies it once on replay after the fix', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      let fixed = false
+      const poisonAmount = 13
+      const consumer = ledgerConsumer(schema, { failWhen: (e) => !fixed && (e.data as { amount: number }).amount === poisonAmount })
+      const subscription = subscribe({ db, schema, consumer, feeds: [feed], retry: fastRetry })
+      let last
+      for (let i = 10; i <= 16; i++) last = await deposit('acct', i)
+      await eventually(() => subscription.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'stream moved on' })
+      expect(await ledgerTotals(db, schema)).toMatchObject({ count: 6, sum: 10 + 11 + 12 + 14 + 15 + 16 })
+      const letters = await listDeadLetters(db, schema, 'ledger')
+      expect(letters).toHaveLength(1)
+      expect(letters[0]).toMatchObject({ consumer: 'ledger', attempts: 3 })
+      expect(letters[0]!.error).toContain('poison')
+      expect(letters[0]!.envelope.data).toEqual({ account: 'acct', amount: poisonAmount })
+
+      await expect(subscription.replay(letters[0]!.id)).rejects.toThrow('poison')
+      expect(await listDeadLetters(db, schema, 'ledger')).toHaveLength(1)
+      fixed = true
+      expect(await subscription.replay(letters[0]!.id)).toBe(true)
+      expect(await subscription.replay(letters[0]!.id)).toBe(false)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 7, sum: 91, distinct: 7 })
+      expect(await listDeadLetters(db, schema, 'ledger')).toEqual([])
+    })
+
+    it('sends a message that can never succeed to dead letters at once, without retries', async () => {
+      const { db, schema } = await setup()
+      const malformed: Envelope = { ...envelope('k', 1, 1), type: MALFORMED_TYPE, data: { reason: 'not an object', raw: 42 } }
+      const feed = new ScriptedFeed('test.accounts', [envelope('k', 1, 5), malformed, envelope('k', 2, 7)])
+      const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed], retry: { maxAttempts: 50, baseDelayMs: 1000, maxDelayMs: 1000 } })
+      await eventually(() => subscription.hasProcessed('test.accounts', feed.lastPosition), Boolean, { what: 'stream moved on' })
+      const letters = await listDeadLetters(db, schema, 'ledger')
+      expect(letters.map((l) => [l.attempts, l.error.includes('MALFORMED') || l.error.includes('Malformed')])).toEqual([[1, true]])
+      expect(await ledgerTotals(db, schema)).toMatchObject({ count: 2, sum: 12 })
+    })
+
+    it('skips event types the consumer does not handle', async () => {
+      const { db, schema, uow, feed, deposit } = await setup()
+      const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed] })
+      await uow.run(async (tx) => tx.record(event('test.SomethingElse.v9', 'x', { whatever: true })))
+      const last = await deposit('a', 3)
+      await eventually(() => subscription.hasProcessed('test.accounts', last.token!.position), Boolean, { what: 'catch-up' })
+      expect(await ledgerTotals(db, schema)).toMatchObject({ count: 1, sum: 3 })
+      expect(await listDeadLetters(db, schema)).toEqual([])
+    })
+
+    it('deferred mode stores and acknowledges first, then processes with stored retries, in key order', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      let failures = 0
+      const consumer = ledgerConsumer(schema, {
+        mode: 'deferred',
+        failWhen: (e) => (e.data as { amount: number }).amount === 2 && failures++ < 2,
+      })
+      const subscription = subscribe({ db, schema, consumer, feeds: [feed], retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5 } })
+      for (let v = 1; v <= 4; v++) await deposit('k', v, v)
+      await deposit('other', 100)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 5, { what: 'deferred messages processed' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 5, sum: 110, distinct: 5 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
+      expect(failures).toBe(3)
+      const attempts = await db.query<{ attempts: number }>(`SELECT attempts FROM "${schema}".inbox WHERE status = 'done' ORDER BY attempts DESC LIMIT 1`)
+      expect(attempts.rows[0]!.attempts).toBe(2)
+      expect(subscription.isActive()).toBe(true)
+    })
+
+    it('deferred mode loses nothing when the process stops between acknowledging and processing', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const consumer = ledgerConsumer(schema, { mode: 'deferred' })
+      // Acknowledge only: a subscription whose worker never gets to run stands for a crash after the ack.
+      const acker = new Subscription({ db, schema, consumer: { ...consumer, handle: async () => { throw new Error('crashed') } }, feeds: [feed], pollIntervalMs: 20, retry: { maxAttempts: 1000, baseDelayMs: 60_000, maxDelayMs: 60_000 } })
+      acker.start()
+      let last
+      for (let i = 1; i <= 5; i++) last = await deposit(`k${i}`, i)
+      await eventually(() => readCheckpoint(db, schema, 'ledger', 'test.accounts'), (p) => p === last!.token!.position, { what: 'acknowledged' })
+      await acker.stop()
+      expect((await ledgerTotals(db, schema)).count).toBe(0)
+      await db.query(`UPDATE "${schema}".inbox SET next_attempt_at = now()`)
+      subscribe({ db, schema, consumer, feeds: [feed] })
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 5, { what: 'pending processed after restart' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 5, sum: 15, distinct: 5 })
+    })
+
+    it('a standby takes over when the active instance leaves; nothing lost or doubled', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const other = await engine.connect()
+      const options = { db, schema, consumer: ledgerConsumer(schema), feeds: [feed], leaseTtlMs: 400 }
+      const first = subscribe({ ...options, instanceId: 'first' })
+      await eventually(() => first.isActive(), Boolean, { what: 'first active' })
+      const second = subscribe({ ...options, db: other, feeds: [new OutboxFeed(other, schema, 'test.accounts')], instanceId: 'second' })
+      let last
+      for (let i = 1; i <= 30; i++) last = await deposit(`k${i % 3}`, i)
+      await eventually(() => first.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'first caught up' })
+      expect(second.isActive()).toBe(false)
+      await first.stop()
+      for (let i = 31; i <= 60; i++) last = await deposit(`k${i % 3}`, i)
+      await eventually(() => second.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'second took over' })
+      expect(second.isActive()).toBe(true)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 60, sum: 1830, distinct: 60 })
+    })
+
+    it('an instance that lost its lease cannot write, even before it notices', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed], leaseTtlMs: 60_000 })
+      const first = await deposit('k', 1)
+      await eventually(() => subscription.hasProcessed('test.accounts', first.token!.position), Boolean, { what: 'first applied' })
+      // Another instance takes the lease (as after an expiry while this one was paused).
+      await db.query(`UPDATE "${schema}".leases SET owner = 'usurper', expires_at = now() + interval '1 hour'`)
+      await deposit('k', 2)
+      await eventually(() => !subscription.isActive(), Boolean, { what: 'instance stepped down' })
+      expect(await ledgerTotals(db, schema)).toMatchObject({ count: 1, sum: 1 })
+    })
+
+    it('rebuilds a read model by resetting the subscription and replaying the feed', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed] })
+      let last
+      for (let i = 1; i <= 20; i++) last = await deposit(`k${i % 4}`, i)
+      await eventually(() => subscription.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'caught up' })
+      await db.query(`UPDATE "${schema}".applied SET amount = 0`)
+      await subscription.reset()
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 20 && t.sum === 210, { what: 'rebuilt' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 20, sum: 210, distinct: 20 })
+    })
+
+    it('follows several feeds under one lease', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const otherSchema = await engine.freshSchema('sub2')
+      const otherUow = new UnitOfWork({ db, schema: otherSchema, source: 'test.other' })
+      const otherFeed: FeedReader = new OutboxFeed(db, otherSchema, 'test.other')
+      const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema, { follows: ['test.accounts', 'test.other'] }), feeds: [feed, otherFeed] })
+      const a = await deposit('a', 1)
+      const b = await otherUow.run(async (tx) => tx.record(event('test.Deposited.v1', 'b', { account: 'b', amount: 2 })))
+      await eventually(
+        async () => (await subscription.hasProcessed('test.accounts', a.token!.position)) && subscription.hasProcessed('test.other', b.token!.position),
+        Boolean,
+        { what: 'both feeds' },
+      )
+      expect(await ledgerTotals(db, schema)).toMatchObject({ count: 2, sum: 3 })
+    })
+  })
+}
+
+function envelope(key: string, version: number, amount: number): Envelope {
+  return {
+    id: uuidv7(),
+    type: 'test.Deposited.v1',
+    source: 'test.accounts',
+    key,
+    version,
+    occurredAt: new Date().toISOString(),
+    data: { account: key, amount },
+    meta: {},
+  }
+}
