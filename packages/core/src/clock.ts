@@ -11,14 +11,20 @@ export interface ManualClock extends Clock {
 }
 
 export function manualClock(start: Date | string = '2026-01-01T00:00:00.000Z'): ManualClock {
-  let current = new Date(start).getTime()
+  let current = timeOf(start)
   return {
     now: () => new Date(current),
     set: (at) => {
-      current = new Date(at).getTime()
+      current = timeOf(at)
     },
     advance: (ms) => {
       current += ms
     },
   }
+}
+
+function timeOf(at: Date | string): number {
+  const ms = new Date(at).getTime()
+  if (Number.isNaN(ms)) throw new RangeError(`Not a time: ${String(at)}`)
+  return ms
 }

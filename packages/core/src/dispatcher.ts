@@ -43,8 +43,12 @@ export class Dispatcher<Tx> {
         try {
           await handler(e)
         } catch (error) {
-          logger.warn({ err: error, type: e.type, id: e.id }, 'after-commit handler failed')
-          this.hooks.onAfterCommitFailure?.(e.type, error)
+          try {
+            logger.warn({ err: error, type: e.type, id: e.id }, 'after-commit handler failed')
+            this.hooks.onAfterCommitFailure?.(e.type, error)
+          } catch {
+            // A broken logger or hook must not turn a committed command into a failure.
+          }
         }
       }
     }

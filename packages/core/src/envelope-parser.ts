@@ -1,4 +1,4 @@
-import type { Envelope } from './envelope'
+import type { Envelope, EnvelopeMeta } from './envelope'
 import { MalformedEnvelope } from './errors'
 import { isPosition } from './position'
 
@@ -14,10 +14,8 @@ export function parseEnvelope(input: unknown): Envelope {
   if (typeof e.key !== 'string' || e.key.length === 0 || e.key.length > 200) throw new MalformedEnvelope('key')
   if (e.version !== undefined && e.version !== null && !Number.isSafeInteger(e.version)) throw new MalformedEnvelope('version')
   if (e.position !== undefined && !isPosition(e.position)) throw new MalformedEnvelope('position')
-  if (typeof e.occurredAt !== 'string' || Number.isNaN(Date.parse(e.occurredAt))) throw new MalformedEnvelope('occurredAt')
+  if (!isIsoTimestamp(e.occurredAt)) throw new MalformedEnvelope('occurredAt')
   if (!('data' in e)) throw new MalformedEnvelope('data')
-  const meta = e.meta ?? {}
-  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) throw new MalformedEnvelope('meta')
   const envelope: Envelope = {
     id: e.id,
     type: e.type,
@@ -25,9 +23,35 @@ export function parseEnvelope(input: unknown): Envelope {
     key: e.key,
     occurredAt: e.occurredAt,
     data: e.data,
-    meta: meta as Envelope['meta'],
+    meta: parseMeta(e.meta),
   }
   if (typeof e.version === 'number') envelope.version = e.version
   if (typeof e.position === 'string') envelope.position = e.position
   return envelope
+}
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/
+
+/** Only real ISO-8601 instants: `Date.parse` also takes '1' or '2026-02-30', which the database would refuse later. */
+function isIsoTimestamp(value: unknown): value is string {
+  if (typeof value !== 'string') return false
+  const match = ISO.exec(value)
+  if (!match) return false
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])]
+  return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()
+}
+
+const META_KEYS = ['correlationId', 'causationId', 'traceparent'] as const
+
+function parseMeta(input: unknown): EnvelopeMeta {
+  if (input === undefined || input === null) return {}
+  if (typeof input !== 'object' || Array.isArray(input)) throw new MalformedEnvelope('meta')
+  const meta: EnvelopeMeta = {}
+  for (const key of META_KEYS) {
+    const value = (input as Record<string, unknown>)[key]
+    if (value === undefined) continue
+    if (typeof value !== 'string' || value.length > 200) throw new MalformedEnvelope('meta')
+    meta[key] = value
+  }
+  return meta
 }

@@ -67,3 +67,9 @@ export class VersionConflict extends TidingsError {
     super('VERSION_CONFLICT', 'conflict', `Event ${version} of ${key} was already written`)
   }
 }
+
+export class UnsupportedCharacter extends TidingsError {
+  constructor(where: string) {
+    super('UNSUPPORTED_CHARACTER', 'validation', `${where} contains a NUL character (\\u0000), which cannot be stored`)
+  }
+}

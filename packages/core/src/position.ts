@@ -15,12 +15,22 @@ export type Position = string
 export const START: Position = '0'
 
 const FORMAT = /^(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,19})$/
+/** The largest values the columns can hold: `xid8` is unsigned 64-bit, the sequence a signed `bigint`. */
+const XID_MAX = 2n ** 64n - 1n
+const SEQ_MAX = 2n ** 63n - 1n
 
-export function parsePosition(value: string): FeedPoint {
+function pointIn(value: string): FeedPoint | undefined {
   if (value === START || value === '') return { xid: 0n, seq: 0n }
   const match = FORMAT.exec(value)
-  if (!match) throw new InvalidPosition(value)
-  return { xid: BigInt(match[1]!), seq: BigInt(match[2]!) }
+  if (!match) return undefined
+  const point = { xid: BigInt(match[1]!), seq: BigInt(match[2]!) }
+  return point.xid <= XID_MAX && point.seq <= SEQ_MAX ? point : undefined
+}
+
+export function parsePosition(value: string): FeedPoint {
+  const point = pointIn(value)
+  if (!point) throw new InvalidPosition(value)
+  return point
 }
 
 export function formatPosition(point: FeedPoint): Position {
@@ -36,7 +46,7 @@ export function comparePositions(a: Position, b: Position): number {
 }
 
 export function isPosition(value: unknown): value is Position {
-  return typeof value === 'string' && (value === START || FORMAT.test(value))
+  return typeof value === 'string' && value !== '' && pointIn(value) !== undefined
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Queryable } from './database'
-import { schemaName } from './sql'
+import { schemaName, storableJson } from './sql'
 
 export interface MergeChange<D> {
   /** The source that owns the fields being set, e.g. 'post' or 'comment:42'; versions are tracked per source. */
@@ -48,7 +48,7 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
              versions = d.versions || excluded.versions,
              updated_at = excluded.updated_at
          WHERE COALESCE((d.versions ->> $4::text)::bigint, -1) < $5::bigint`,
-      [this.collection, id, JSON.stringify(change.set), change.source, change.version],
+      [this.collection, id, storableJson(change.set, `Document ${this.collection}/${id}`), change.source, change.version],
     )
     return result.rowCount > 0
   }

@@ -1,6 +1,6 @@
 import { formatPosition, VersionConflict, type Envelope, type Position } from '@tidings/core'
 import type { Queryable } from './database'
-import { schemaName } from './sql'
+import { schemaName, storableJson } from './sql'
 
 /**
  * Appends envelopes to a service's outbox inside the caller's transaction and returns each one with its
@@ -30,8 +30,8 @@ export async function appendToOutbox(tx: Queryable, schema: string, envelopes: r
     columns.key.push(e.key)
     columns.version.push(e.version ?? null)
     columns.occurredAt.push(e.occurredAt)
-    columns.data.push(JSON.stringify(e.data ?? null))
-    columns.meta.push(JSON.stringify(e.meta ?? {}))
+    columns.data.push(storableJson(e.data, `The data of ${e.type}`))
+    columns.meta.push(storableJson(e.meta ?? {}, `The meta of ${e.type}`))
   }
   try {
     const result = await tx.query<{ id: string; xid: string; seq: string }>(

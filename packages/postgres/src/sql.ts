@@ -1,3 +1,5 @@
+import { UnsupportedCharacter } from '@tidings/core'
+
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
 
 /** Schema names are spliced into SQL, so they are checked, never escaped. */
@@ -9,4 +11,13 @@ export function schemaName(name: string): string {
 /** "board.post" → "board_post": the schema a service's tables live in. */
 export function schemaForService(service: string): string {
   return service.toLowerCase().replace(/[^a-z0-9_]/g, '_')
+}
+
+const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/
+
+/** JSON for a jsonb column. PostgreSQL cannot store NUL in text or jsonb, so it is refused here with a clear error. */
+export function storableJson(value: unknown, where: string): string {
+  const json = JSON.stringify(value ?? null)
+  if (json.includes('\\u0000') && ESCAPED_NUL.test(json)) throw new UnsupportedCharacter(where)
+  return json
 }

@@ -17,7 +17,7 @@ export function given<S>(state: S) {
         }
       }
       return {
-        then(assert: (result: R) => void): void {
+        thenExpect(assert: (result: R) => void): void {
           const outcome = run()
           if ('error' in outcome && outcome.error !== undefined) throw outcome.error
           assert(outcome.value as R)

@@ -1,0 +1,3 @@
+import { schedulerContract, testEngines } from '@tidings/testing'
+
+for (const engine of await testEngines()) schedulerContract(engine)

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest'
+import { UnsupportedCharacter } from '@tidings/core'
+import { DocumentStore } from '@tidings/postgres'
+import type { TestEngine } from '../engines'
+
+interface OrderView {
+  orderId: string
+  customerId?: string
+  orderStatus?: string
+  paymentStatus?: string
+  deliveryStatus?: string
+}
+
+/** Read-model documents: merge upserts owned per source and guarded by that source's version. */
+export function documentStoreContract(engine: TestEngine): void {
+  describe(`document store on ${engine.name}`, () => {
+    async function setup() {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('docs')
+      return { db, schema, views: new DocumentStore<OrderView>(schema, 'order-view') }
+    }
+
+    it('merges fields from several sources into one document', async () => {
+      const { db, views } = await setup()
+      await views.merge(db, 'o1', { source: 'order', version: 1, set: { orderId: 'o1', customerId: 'c1', orderStatus: 'PLACED' } })
+      await views.merge(db, 'o1', { source: 'payment', version: 1, set: { paymentStatus: 'PAID' } })
+      const doc = await views.get(db, 'o1')
+      expect(doc?.body).toEqual({ orderId: 'o1', customerId: 'c1', orderStatus: 'PLACED', paymentStatus: 'PAID' })
+      expect(doc?.versions).toEqual({ order: 1, payment: 1 })
+    })
+
+    it('never lets an older version of a source overwrite a newer one', async () => {
+      const { db, views } = await setup()
+      expect(await views.merge(db, 'o1', { source: 'order', version: 3, set: { orderStatus: 'SHIPPED' } })).toBe(true)
+      expect(await views.merge(db, 'o1', { source: 'order', version: 2, set: { orderStatus: 'PAID' } })).toBe(false)
+      expect(await views.merge(db, 'o1', { source: 'order', version: 3, set: { orderStatus: 'PAID' } })).toBe(false)
+      expect((await views.get(db, 'o1'))?.body.orderStatus).toBe('SHIPPED')
+      expect(await views.merge(db, 'o1', { source: 'order', version: 4, set: { orderStatus: 'DELIVERED' } })).toBe(true)
+      expect((await views.get(db, 'o1'))?.body.orderStatus).toBe('DELIVERED')
+    })
+
+    it('takes concurrent first events from three sources without a duplicate key and without losing a field', async () => {
+      const { schema } = await setup()
+      const connections = await Promise.all([engine.connect(), engine.connect(), engine.connect()])
+      const stores = connections.map(() => new DocumentStore<OrderView>(schema, 'order-view'))
+      const ids = Array.from({ length: 200 }, (_, i) => `o${i}`)
+      await Promise.all([
+        Promise.all(ids.map((id) => stores[0]!.merge(connections[0]!, id, { source: 'order', version: 1, set: { orderId: id, orderStatus: 'PLACED' } }))),
+        Promise.all(ids.map((id) => stores[1]!.merge(connections[1]!, id, { source: 'payment', version: 1, set: { paymentStatus: 'PAID' } }))),
+        Promise.all(ids.map((id) => stores[2]!.merge(connections[2]!, id, { source: 'delivery', version: 1, set: { deliveryStatus: 'PREPARING' } }))),
+      ])
+      const db = await engine.db()
+      const views = new DocumentStore<OrderView>(schema, 'order-view')
+      expect(await views.count(db)).toBe(200)
+      for (const id of ids) {
+        expect((await views.get(db, id))?.body).toEqual({ orderId: id, orderStatus: 'PLACED', paymentStatus: 'PAID', deliveryStatus: 'PREPARING' })
+      }
+    })
+
+    it('keeps a removed document removed when a late event arrives', async () => {
+      const { db, views } = await setup()
+      await views.merge(db, 'p1', { source: 'post', version: 1, set: { orderId: 'p1' } })
+      expect(await views.remove(db, 'p1', { source: 'post', version: 3 })).toBe(true)
+      expect(await views.merge(db, 'p1', { source: 'post', version: 2, set: { orderId: 'p1', orderStatus: 'late' } })).toBe(false)
+      expect(await views.merge(db, 'p1', { source: 'comment:9', version: 1, set: { orderStatus: 'comment' } })).toBe(true)
+      expect(await views.get(db, 'p1')).toBeUndefined()
+      expect(await views.count(db)).toBe(0)
+      // A removal that arrives before any other event leaves a tombstone too.
+      expect(await views.remove(db, 'p2', { source: 'post', version: 5 })).toBe(true)
+      expect(await views.merge(db, 'p2', { source: 'post', version: 1, set: { orderId: 'p2' } })).toBe(false)
+      expect(await views.get(db, 'p2')).toBeUndefined()
+    })
+
+    it('finds documents by containment, paged by id, and clears a collection', async () => {
+      const { db, views, schema } = await setup()
+      for (let i = 0; i < 5; i++) {
+        await views.merge(db, `o${i}`, { source: 'order', version: 1, set: { orderId: `o${i}`, customerId: i % 2 === 0 ? 'even' : 'odd' } })
+      }
+      const other = new DocumentStore<OrderView>(schema, 'other-view')
+      await other.merge(db, 'o0', { source: 'order', version: 1, set: { orderId: 'x', customerId: 'even' } })
+      const firstPage = await views.find(db, { customerId: 'even' }, { limit: 2 })
+      expect(firstPage.map((d) => d.id)).toEqual(['o0', 'o2'])
+      const secondPage = await views.find(db, { customerId: 'even' }, { limit: 2, afterId: 'o2' })
+      expect(secondPage.map((d) => d.id)).toEqual(['o4'])
+      await views.clear(db)
+      expect(await views.count(db)).toBe(0)
+      expect(await other.count(db)).toBe(1)
+    })
+
+    it('stores unicode and nested values intact', async () => {
+      const { db, schema } = await setup()
+      const store = new DocumentStore<{ title: string; tags: string[]; nested: { deep: number[] } }>(schema, 'posts')
+      const title = '안녕하세요 👋🏽 "quotes" \\ back\\slash \\u0000 \u2028 e\u0301 \u202e'
+      await store.merge(db, 'p', { source: 'post', version: 1, set: { title, tags: ['a', 'ü'], nested: { deep: [1, 2] } } })
+      expect((await store.get(db, 'p'))?.body).toEqual({ title, tags: ['a', 'ü'], nested: { deep: [1, 2] } })
+    })
+
+    it('refuses a NUL character with a clear error instead of a database failure', async () => {
+      const { db, schema } = await setup()
+      const store = new DocumentStore<{ title: string }>(schema, 'posts')
+      await expect(store.merge(db, 'p', { source: 'post', version: 1, set: { title: 'a\u0000b' } })).rejects.toBeInstanceOf(UnsupportedCharacter)
+      expect(await store.count(db)).toBe(0)
+    })
+  })
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { event, manualClock } from '@tidings/core'
+import { cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork } from '@tidings/postgres'
+import type { TestEngine } from '../engines'
+import { readAll } from './outbox-feed.contract'
+
+/** Scheduled messages: delivered once at their time, inside a unit of work; retried, then dead-lettered. */
+export function schedulerContract(engine: TestEngine): void {
+  describe(`scheduler on ${engine.name}`, () => {
+    async function setup(handler: (key: string) => void = () => {}) {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('sched')
+      const clock = manualClock('2026-05-01T12:00:00.000Z')
+      const uow = new UnitOfWork({ db, schema, source: 'test.holds', clock })
+      const delivered: string[] = []
+      const scheduler = new Scheduler({
+        db,
+        schema,
+        uow,
+        clock,
+        retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 1000 },
+        handlers: {
+          'test.HoldExpired.v1': async (tx, message) => {
+            handler(message.key)
+            delivered.push(message.key)
+            tx.record(event('test.HoldReleased.v1', message.key, message.data))
+          },
+        },
+      })
+      return { db, schema, clock, uow, scheduler, delivered, feed: new OutboxFeed(db, schema, 'test.holds') }
+    }
+
+    const hold = (key: string, dueAt: string) => ({ id: `expire-${key}`, type: 'test.HoldExpired.v1', key, data: { seat: key }, dueAt: new Date(dueAt) })
+
+    it('delivers a message at its time, once, and its handler records events in the same transaction', async () => {
+      const { db, schema, clock, scheduler, delivered, feed } = await setup()
+      await db.transaction((tx) => scheduleMessage(tx, schema, hold('A1', '2026-05-01T12:05:00.000Z')))
+      await db.transaction((tx) => scheduleMessage(tx, schema, hold('A2', '2026-05-01T12:10:00.000Z')))
+      expect(await scheduler.deliverDue()).toBe(0)
+      clock.advance(5 * 60_000)
+      expect(await scheduler.deliverDue()).toBe(1)
+      expect(await scheduler.deliverDue()).toBe(0)
+      clock.advance(60 * 60_000)
+      expect(await scheduler.deliverDue()).toBe(1)
+      expect(delivered).toEqual(['A1', 'A2'])
+      expect((await readAll(feed)).map((e) => [e.type, e.key])).toEqual([
+        ['test.HoldReleased.v1', 'A1'],
+        ['test.HoldReleased.v1', 'A2'],
+      ])
+    })
+
+    it('does not deliver a cancelled message, and rescheduling the same id moves it', async () => {
+      const { db, schema, clock, scheduler, delivered } = await setup()
+      await db.transaction((tx) => scheduleMessage(tx, schema, hold('B1', '2026-05-01T12:01:00.000Z')))
+      await db.transaction((tx) => scheduleMessage(tx, schema, hold('B2', '2026-05-01T12:01:00.000Z')))
+      expect(await db.transaction((tx) => cancelScheduled(tx, schema, 'expire-B1'))).toBe(true)
+      await db.transaction((tx) => scheduleMessage(tx, schema, hold('B2', '2026-05-01T13:00:00.000Z')))
+      clock.advance(30 * 60_000)
+      expect(await scheduler.deliverDue()).toBe(0)
+      clock.advance(60 * 60_000)
+      expect(await scheduler.deliverDue()).toBe(1)
+      expect(delivered).toEqual(['B2'])
+    })
+
+    it('retries a failing delivery later, rolls back its effects, and dead-letters it after the attempts', async () => {
+      const { db, schema, clock, scheduler, feed } = await setup(() => {
+        throw new Error('seat service says no')
+      })
+      await db.transaction((tx) => scheduleMessage(tx, schema, hold('C1', '2026-05-01T12:00:00.000Z')))
+      expect(await scheduler.deliverDue()).toBe(0)
+      const row = await db.query<{ attempts: number; last_error: string }>(`SELECT attempts, last_error FROM "${schema}".scheduled_messages`)
+      expect(row.rows[0]).toMatchObject({ attempts: 1 })
+      expect(row.rows[0]!.last_error).toContain('seat service says no')
+      clock.advance(1000)
+      expect(await scheduler.deliverDue()).toBe(0)
+      clock.advance(1000)
+      expect(await scheduler.deliverDue()).toBe(1)
+      expect((await db.query(`SELECT 1 FROM "${schema}".scheduled_messages`)).rowCount).toBe(0)
+      const letters = await listDeadLetters(db, schema, SCHEDULER_CONSUMER)
+      expect(letters).toHaveLength(1)
+      expect(letters[0]).toMatchObject({ attempts: 3, envelope: { type: 'test.HoldExpired.v1', key: 'C1', data: { seat: 'C1' } } })
+      expect(await readAll(feed)).toEqual([])
+    })
+
+    it('two schedulers never deliver the same message twice', async () => {
+      const { db, schema, clock, uow, delivered } = await setup()
+      const other = await engine.connect()
+      const handlers = {
+        'test.HoldExpired.v1': async (_tx: unknown, message: { key: string }) => {
+          delivered.push(message.key)
+        },
+      }
+      const first = new Scheduler({ db, schema, uow, clock, handlers })
+      const second = new Scheduler({ db: other, schema, uow: new UnitOfWork({ db: other, schema, source: 'test.holds', clock }), clock, handlers })
+      for (let i = 0; i < 40; i++) await db.transaction((tx) => scheduleMessage(tx, schema, hold(`D${i}`, '2026-05-01T12:00:00.000Z')))
+      const [a, b] = await Promise.all([first.deliverDue(), second.deliverDue()])
+      expect(a + b).toBe(40)
+      expect(new Set(delivered).size).toBe(40)
+      expect(delivered).toHaveLength(40)
+    })
+  })
+}
