@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest'
+import type { Position } from '@tidings/core'
+import { consistencyWaiter, consistentRead, withPosition, type ProgressSource } from './consistency'
+import { createHttpApp } from './create-http-app'
+import { deferred } from './deferred'
+
+class FakeSubscription implements ProgressSource {
+  private readonly listeners = new Set<() => void>()
+  readonly firstRead = deferred()
+
+  constructor(
+    readonly name: string,
+    readonly sources: string[],
+    private position: Position = '0',
+    private active = true,
+  ) {}
+
+  isActive(): boolean {
+    return this.active
+  }
+
+  async processedPosition(): Promise<Position> {
+    this.firstRead.resolve()
+    return this.position
+  }
+
+  onProgress(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** What an active instance does after a committed page. */
+  advance(position: Position): void {
+    this.position = position
+    for (const l of this.listeners) l()
+  }
+
+  /** What another process's active instance does: the checkpoint moves, nobody here is told. */
+  moveCheckpoint(position: Position): void {
+    this.position = position
+  }
+
+  get listenerCount(): number {
+    return this.listeners.size
+  }
+}
+
+const token = (position: Position, source = 'shop.orders') => ({ source, position })
+const LONG = 60_000
+
+describe('consistencyWaiter', () => {
+  it('answers false at once for a feed no subscription follows', async () => {
+    const wait = consistencyWaiter([new FakeSubscription('view', ['shop.orders'])])
+    expect(await wait(token('5-1', 'shop.payments'), LONG)).toBe(false)
+  })
+
+  it('answers true at once when the position is already processed', async () => {
+    const wait = consistencyWaiter([new FakeSubscription('view', ['shop.orders'], '7-3')])
+    expect(await wait(token('7-3'), LONG)).toBe(true)
+    expect(await wait(token('6-9'), LONG)).toBe(true)
+  })
+
+  it('wakes on the progress of an active subscription', async () => {
+    const sub = new FakeSubscription('view', ['shop.orders'], '1-1')
+    const waiting = consistencyWaiter([sub])(token('5-1'), LONG)
+    await sub.firstRead.promise
+    sub.advance('4-9')
+    sub.advance('5-2')
+    expect(await waiting).toBe(true)
+    expect(sub.listenerCount).toBe(0)
+  })
+
+  it('polls the checkpoint of a standby', async () => {
+    const standby = new FakeSubscription('view', ['shop.orders'], '1-1', false)
+    const waiting = consistencyWaiter([standby])(token('5-1'), LONG)
+    await standby.firstRead.promise
+    standby.moveCheckpoint('5-1')
+    expect(await waiting).toBe(true)
+  })
+
+  it('answers false when the time is up or the request is gone', async () => {
+    const sub = new FakeSubscription('view', ['shop.orders'], '1-1')
+    expect(await consistencyWaiter([sub])(token('5-1'), 30)).toBe(false)
+    const abort = new AbortController()
+    const waiting = consistencyWaiter([sub])(token('5-1'), LONG, abort.signal)
+    abort.abort()
+    expect(await waiting).toBe(false)
+    expect(sub.listenerCount).toBe(0)
+  })
+
+  it('needs every consumer of the feed, but any one instance of each', async () => {
+    const projection = new FakeSubscription('orders-view', ['shop.orders'], '9-9')
+    const projectionStandby = new FakeSubscription('orders-view', ['shop.orders'], '1-1', false)
+    const totals = new FakeSubscription('order-totals', ['shop.orders', 'shop.payments'], '1-1')
+    const unrelated = new FakeSubscription('payments-view', ['shop.payments'], '0')
+    expect(await consistencyWaiter([projection, projectionStandby, unrelated])(token('5-1'), LONG)).toBe(true)
+    const all = consistencyWaiter([projection, projectionStandby, totals, unrelated])
+    expect(await all(token('5-1'), 30)).toBe(false)
+    const waiting = all(token('5-1'), LONG)
+    totals.advance('5-1')
+    expect(await waiting).toBe(true)
+  })
+})
+
+describe('consistentRead', () => {
+  function app(wait = consistencyWaiter([new FakeSubscription('view', ['shop.orders'], '5-1')]), timeoutMs = 30) {
+    const a = createHttpApp()
+    a.post('/orders', (c) => {
+      withPosition(c, token('5-1'))
+      return c.json({ ok: true }, 201)
+    })
+    a.post('/noop', (c) => {
+      withPosition(c, undefined)
+      return c.json({ ok: true })
+    })
+    a.get('/orders', consistentRead({ waiter: wait, timeoutMs }), (c) => c.json({ orders: [] }))
+    return a
+  }
+
+  it('puts the token on command responses', async () => {
+    expect((await app().request('/orders', { method: 'POST' })).headers.get('Tidings-Position')).toBe('shop.orders@5-1')
+    expect((await app().request('/noop', { method: 'POST' })).headers.has('Tidings-Position')).toBe(false)
+  })
+
+  it('answers fresh when the model has caught up, by header or query', async () => {
+    const byHeader = await app().request('/orders', { headers: { 'Tidings-Position': 'shop.orders@5-1' } })
+    expect(byHeader.status).toBe(200)
+    expect(byHeader.headers.has('Tidings-Stale')).toBe(false)
+    const byQuery = await app().request('/orders?position=shop.orders@4-0')
+    expect(byQuery.headers.has('Tidings-Stale')).toBe(false)
+  })
+
+  it('answers without waiting when there is no token', async () => {
+    const never = async () => {
+      throw new Error('must not wait')
+    }
+    expect((await app(never).request('/orders')).status).toBe(200)
+  })
+
+  it('answers with Tidings-Stale when the wait times out', async () => {
+    const res = await app().request('/orders', { headers: { 'Tidings-Position': 'shop.orders@6-0' } })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('Tidings-Stale')).toBe('true')
+    expect(await res.json()).toEqual({ orders: [] })
+  })
+
+  it('refuses a token that does not parse with 400 INVALID_POSITION', async () => {
+    for (const bad of ['shop.orders', 'shop.orders@x-1', '@5-1', 'shop orders@5-1']) {
+      const res = await app().request(`/orders?position=${encodeURIComponent(bad)}`)
+      expect(res.status).toBe(400)
+      expect(await res.json()).toMatchObject({ code: 'INVALID_POSITION' })
+    }
+  })
+})

@@ -1,0 +1,138 @@
+import { comparePositions, formatToken, parseToken, type ConsistencyToken, type Position } from '@tidings/core'
+import type { Subscription } from '@tidings/postgres'
+import type { Context, MiddlewareHandler } from 'hono'
+
+export const POSITION_HEADER = 'Tidings-Position'
+export const STALE_HEADER = 'Tidings-Stale'
+
+/** Resolves true once the read model has processed the token's position, false when `timeoutMs` passes first. */
+export type ConsistencyWaiter = (token: ConsistencyToken, timeoutMs: number, signal?: AbortSignal) => Promise<boolean>
+
+/** What a wait needs from a subscription; a `Subscription` has it. */
+export type ProgressSource = Pick<Subscription, 'name' | 'sources' | 'isActive' | 'processedPosition' | 'onProgress'>
+
+/** A standby learns of progress only from its checkpoint, read this often while someone waits. */
+const STANDBY_POLL_MS = 20
+/** An active instance signals progress; this re-check only covers losing the lease mid-wait. */
+const ACTIVE_RECHECK_MS = 250
+
+/** Puts the command's consistency token on the response, for the client to send back with its next query. */
+export function withPosition(c: Context, token: ConsistencyToken | undefined): void {
+  if (token) c.header(POSITION_HEADER, formatToken(token))
+}
+
+/**
+ * Waits on the subscriptions that feed one read model. The model has caught up with a token when every
+ * consumer (by name) that follows the token's feed has processed its position; for one consumer any of
+ * its instances will do (the active one knows it first, a standby reads the shared checkpoint). A token
+ * of a feed none of them follows can never be waited for: false at once.
+ */
+export function consistencyWaiter(subscriptions: readonly ProgressSource[]): ConsistencyWaiter {
+  const checkpoints = new CheckpointCache(STANDBY_POLL_MS)
+  return async (token, timeoutMs, signal) => {
+    const following = subscriptions.filter((s) => s.sources.includes(token.source))
+    if (following.length === 0) return false
+    const consumers = groupByName(following)
+    const caughtUp = async (): Promise<boolean> => {
+      const done = await Promise.all(
+        consumers.map(async (instances) => {
+          for (const s of instances) {
+            const processed = await checkpoints.processed(s, token.source).catch(() => undefined)
+            if (processed !== undefined && comparePositions(processed, token.position) >= 0) return true
+          }
+          return false
+        }),
+      )
+      return done.every(Boolean)
+    }
+    return waitUntil(caughtUp, following, timeoutMs, signal)
+  }
+}
+
+function groupByName(subscriptions: readonly ProgressSource[]): ProgressSource[][] {
+  const groups = new Map<string, ProgressSource[]>()
+  for (const s of subscriptions) groups.set(s.name, [...(groups.get(s.name) ?? []), s])
+  return [...groups.values()]
+}
+
+async function waitUntil(caughtUp: () => Promise<boolean>, following: readonly ProgressSource[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  let progressed = false
+  let wake: (() => void) | undefined
+  // Listen before the first check, so that progress between check and wait is not missed.
+  const offs = following.map((s) =>
+    s.onProgress(() => {
+      progressed = true
+      wake?.()
+    }),
+  )
+  try {
+    for (;;) {
+      progressed = false
+      if (await caughtUp()) return true
+      const remaining = deadline - Date.now()
+      if (remaining <= 0 || signal?.aborted) return false
+      if (progressed) continue
+      const interval = following.every((s) => s.isActive()) ? ACTIVE_RECHECK_MS : STANDBY_POLL_MS
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer)
+          wake = undefined
+          signal?.removeEventListener('abort', done)
+          resolve()
+        }
+        const timer = setTimeout(done, Math.min(interval, remaining))
+        wake = done
+        signal?.addEventListener('abort', done, { once: true })
+      })
+    }
+  } finally {
+    for (const off of offs) off()
+  }
+}
+
+/**
+ * Many waiting requests share one checkpoint read per standby and feed per poll interval, instead of
+ * each polling the database on its own. An active instance answers from memory and is not cached.
+ */
+class CheckpointCache {
+  private readonly entries = new Map<ProgressSource, Map<string, { at: number; position: Promise<Position> }>>()
+
+  constructor(private readonly ttlMs: number) {}
+
+  processed(s: ProgressSource, source: string): Promise<Position> {
+    if (s.isActive()) return s.processedPosition(source)
+    let bySource = this.entries.get(s)
+    if (!bySource) this.entries.set(s, (bySource = new Map()))
+    const cached = bySource.get(source)
+    const now = Date.now()
+    if (cached && now - cached.at < this.ttlMs) return cached.position
+    const position = s.processedPosition(source)
+    bySource.set(source, { at: now, position })
+    position.catch(() => bySource.delete(source))
+    return position
+  }
+}
+
+export interface ConsistentReadOptions {
+  waiter: ConsistencyWaiter
+  /** The longest a query waits before it answers with what it has; default 2 s. */
+  timeoutMs?: number
+}
+
+/**
+ * For queries: when the request carries a consistency token (header `Tidings-Position` or `?position=`),
+ * wait until the read model has processed it, then answer. On timeout the query still answers, with the
+ * current state and `Tidings-Stale: true`. Without a token reads are eventually consistent and immediate.
+ */
+export function consistentRead(options: ConsistentReadOptions): MiddlewareHandler {
+  const timeoutMs = options.timeoutMs ?? 2_000
+  return async (c, next) => {
+    const raw = c.req.header(POSITION_HEADER) ?? c.req.query('position')
+    if (raw === undefined || raw === '') return next()
+    const token = parseToken(raw)
+    const fresh = await options.waiter(token, timeoutMs, c.req.raw.signal)
+    await next()
+    if (!fresh) c.header(STALE_HEADER, 'true')
+  }
+}

@@ -1,0 +1,106 @@
+import { PayloadTooLarge, silentLogger, type Logger } from '@tidings/core'
+import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import { routePath } from 'hono/route'
+import type { Metrics } from './metrics'
+import { problem, problemOf, problemResponse, RouteNotFound } from './problem'
+
+/** A readiness check resolves when its dependency answers; it is not ready when it throws or resolves `false`. */
+export type ReadinessCheck = (signal: AbortSignal) => Promise<unknown>
+
+export interface HttpAppOptions {
+  logger?: Logger
+  /** Largest request body accepted, in bytes; default 1 MiB. */
+  bodyLimitBytes?: number
+  /** Named checks run by `/readyz`, e.g. `{ db: () => db.query('SELECT 1') }`. */
+  readiness?: Record<string, ReadinessCheck>
+  /** How long one readiness check may take before it counts as failed; default 2 s. */
+  readinessTimeoutMs?: number
+  /** Served at `/metrics`, and HTTP request durations are recorded into it. Without it there is no `/metrics`. */
+  metrics?: Metrics
+}
+
+export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
+
+/**
+ * The base of every service's HTTP app: problem+json for every error, a body size limit, health and
+ * readiness probes and Prometheus metrics. Services add their routes to the returned app.
+ */
+export function createHttpApp(options: HttpAppOptions = {}): Hono {
+  const logger = options.logger ?? silentLogger
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES
+  const app = new Hono()
+
+  app.onError((error, c) => problemResponse(problemOf(error, logger, { method: c.req.method, path: c.req.path })))
+  app.notFound((c) => problemResponse(problemOf(new RouteNotFound(c.req.method, c.req.path))))
+
+  const metrics = options.metrics
+  if (metrics) {
+    app.use('*', async (c, next) => {
+      const started = performance.now()
+      await next()
+      const route = routePath(c)
+      const label = c.res.status === 404 && route.endsWith('*') ? '(unmatched)' : route
+      metrics.observeHttp(c.req.method, label, c.res.status, (performance.now() - started) / 1000)
+    })
+  }
+
+  // Declared sizes are refused before a byte is read; chunked bodies are counted as they stream in.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: limit,
+      onError: () => {
+        throw new PayloadTooLarge(limit)
+      },
+    }),
+  )
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+
+  const checks = Object.entries(options.readiness ?? {})
+  const timeoutMs = options.readinessTimeoutMs ?? 2_000
+  app.get('/readyz', async (c) => {
+    const results = await Promise.all(checks.map(async ([name, check]) => [name, await runCheck(name, check, timeoutMs, logger)] as const))
+    const failing = results.filter(([, outcome]) => outcome !== 'ok').map(([name]) => name)
+    const summary = Object.fromEntries(results)
+    if (failing.length === 0) return c.json({ status: 'ready', checks: summary })
+    return problemResponse(problem(503, 'NOT_READY', `Not ready: ${failing.join(', ')}`, { checks: summary, failing }), {
+      'Retry-After': '1',
+    })
+  })
+
+  if (metrics) {
+    app.get('/metrics', async (c) => {
+      const text = await metrics.registry.metrics()
+      return c.body(text, 200, { 'Content-Type': metrics.registry.contentType, 'Cache-Control': 'no-store' })
+    })
+  }
+
+  return app
+}
+
+type CheckOutcome = 'ok' | 'failed' | 'timeout'
+
+/** The outcome only: a dependency's error message may describe internals, so it goes to the log. */
+async function runCheck(name: string, check: ReadinessCheck, timeoutMs: number, logger: Logger): Promise<CheckOutcome> {
+  const abort = new AbortController()
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<CheckOutcome>((resolve) => {
+    timer = setTimeout(() => {
+      abort.abort()
+      resolve('timeout')
+    }, timeoutMs)
+  })
+  const run = (async (): Promise<CheckOutcome> => ((await check(abort.signal)) === false ? 'failed' : 'ok'))().catch(
+    (error: unknown): CheckOutcome => {
+      logger.warn({ err: error, check: name }, 'readiness check failed')
+      return 'failed'
+    },
+  )
+  try {
+    return await Promise.race([run, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

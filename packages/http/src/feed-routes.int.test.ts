@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest'
+import { event, START, type Envelope } from '@tidings/core'
+import { FeedSignals, OutboxFeed, UnitOfWork } from '@tidings/postgres'
+import { testEngines } from '@tidings/testing'
+import { createHttpApp } from './create-http-app'
+import { deferred } from './deferred'
+import { feedRoutes, type FeedLagBody } from './feed-routes'
+
+/** Signals that also tell the test when a long poll has started waiting. */
+class ObservedSignals extends FeedSignals {
+  waiting = deferred()
+  override wait(source: string, timeoutMs: number, abort?: AbortSignal): Promise<void> {
+    this.waiting.resolve()
+    return super.wait(source, timeoutMs, abort)
+  }
+}
+
+interface PageBody {
+  items: Envelope[]
+  next: string
+}
+
+for (const engine of await testEngines()) {
+  describe(`feed endpoint on ${engine.name}`, () => {
+    async function setup() {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('feedhttp')
+      const signals = new ObservedSignals()
+      const uow = new UnitOfWork({ db, schema, source: 'shop.orders', signals })
+      const feed = new OutboxFeed(db, schema, 'shop.orders', signals)
+      const app = createHttpApp()
+      app.route('/', feedRoutes({ feeds: { 'shop.orders': feed }, maxLimit: 50, maxWaitMs: 20_000 }))
+      const get = async (path: string) => {
+        const res = await app.request(path)
+        return { status: res.status, body: (await res.json()) as PageBody & FeedLagBody & { code?: string } }
+      }
+      const place = (i: number) => uow.run(async (tx) => tx.record(event('shop.OrderPlaced.v1', `order-${i}`, { i }, 1)))
+      return { db, schema, signals, uow, feed, app, get, place }
+    }
+
+    it('pages through the feed by position', async () => {
+      const { get, place } = await setup()
+      const committed = []
+      for (let i = 0; i < 5; i++) committed.push(await place(i))
+      const first = await get('/api/feeds/shop.orders?limit=2')
+      expect(first.status).toBe(200)
+      expect(first.body.items.map((e) => e.data)).toEqual([{ i: 0 }, { i: 1 }])
+      expect(first.body.items[0]).toMatchObject({ id: committed[0]!.events[0]!.id, source: 'shop.orders', key: 'order-0', version: 1 })
+      expect(first.body.next).toBe(committed[1]!.token!.position)
+      const second = await get(`/api/feeds/shop.orders?after=${first.body.next}&limit=2`)
+      const third = await get(`/api/feeds/shop.orders?after=${second.body.next}&limit=2`)
+      expect([...second.body.items, ...third.body.items].map((e) => e.data)).toEqual([{ i: 2 }, { i: 3 }, { i: 4 }])
+      const end = await get(`/api/feeds/shop.orders?after=${third.body.next}`)
+      expect(end.body).toEqual({ items: [], next: third.body.next })
+      expect((await get('/api/feeds/shop.orders?after=')).body.items).toHaveLength(5)
+    })
+
+    it('holds an empty page open until a commit wakes it', async () => {
+      const { app, signals, place } = await setup()
+      const polling = app.request(`/api/feeds/shop.orders?after=${START}&wait=20000`)
+      await signals.waiting.promise
+      const committed = await place(1)
+      const page = (await (await polling).json()) as PageBody
+      expect(page.items.map((e) => e.id)).toEqual([committed.events[0]!.id])
+      expect(page.next).toBe(committed.token!.position)
+    })
+
+    it('answers an empty page at once without wait, and after the wait when nothing comes', async () => {
+      const { get } = await setup()
+      expect((await get('/api/feeds/shop.orders')).body).toEqual({ items: [], next: START })
+      expect((await get('/api/feeds/shop.orders?wait=20')).body).toEqual({ items: [], next: START })
+    })
+
+    it('records the consumer as a reader, so retention keeps what it still needs', async () => {
+      const { db, schema, get, place } = await setup()
+      await place(1)
+      const page = await get('/api/feeds/shop.orders?consumer=billing.invoices')
+      const readers = await db.query<{ reader: string; position: string }>(`SELECT reader, position FROM "${schema}".feed_readers`)
+      expect(readers.rows).toEqual([{ reader: 'billing.invoices', position: page.body.next }])
+    })
+
+    it('reports lag from a position', async () => {
+      const { get, place } = await setup()
+      expect((await get('/api/feeds/shop.orders/lag')).body).toEqual({ events: 0, oldestUnreadAt: null })
+      const first = await place(1)
+      await place(2)
+      const lag = await get('/api/feeds/shop.orders/lag?after=0')
+      expect(lag.body.events).toBe(2)
+      expect(Date.parse(lag.body.oldestUnreadAt!)).not.toBeNaN()
+      expect((await get(`/api/feeds/shop.orders/lag?after=${first.token!.position}`)).body.events).toBe(1)
+    })
+
+    it('refuses unknown feeds, bad positions and bad limits with problems', async () => {
+      const { get } = await setup()
+      for (const path of ['/api/feeds/shop.payments', '/api/feeds/constructor', '/api/feeds/__proto__/lag']) {
+        expect(await get(path)).toMatchObject({ status: 404, body: { code: 'UNKNOWN_FEED' } })
+      }
+      for (const after of ['abc', '-1', '1-', '01-2', "1-1'--", '1-1&after=2-2', '99999999999999999999999-1']) {
+        const path = `/api/feeds/shop.orders?after=${encodeURIComponent(after).replace('%26', '&').replace('%3D', '=')}`
+        expect(await get(path)).toMatchObject({ status: 400, body: { code: 'INVALID_POSITION' } })
+        expect(await get(path.replace('?', '/lag?'))).toMatchObject({ status: 400, body: { code: 'INVALID_POSITION' } })
+      }
+      for (const query of ['limit=0', 'limit=51', 'limit=ten', 'limit=1.5', 'limit=', 'wait=-1', 'wait=20001', 'limit=1&limit=2', 'consumer=%20x']) {
+        const res = await get(`/api/feeds/shop.orders?${query}`)
+        expect(res, query).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      }
+    })
+  })
+}

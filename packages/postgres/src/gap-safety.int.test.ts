@@ -1,0 +1,107 @@
+import pg from 'pg'
+import { afterAll, describe, expect, it } from 'vitest'
+import { START, uuidv7, type Envelope } from '@tidings/core'
+import { postgresReachable, TEST_DATABASE_URL, testEngines, uniqueName } from '@tidings/testing'
+import { appendToOutbox } from './outbox'
+import { OutboxFeed } from './outbox-feed'
+import type { Queryable } from './database'
+import { migrate } from './migrations'
+import { platformMigrations } from './platform-schema'
+import { PgDatabase } from './pg-database'
+
+await testEngines() // fails in CI when the server is missing, says so locally
+const reachable = await postgresReachable()
+
+/** Real concurrency needs a server: PGlite runs one transaction at a time. */
+describe.runIf(reachable)('gap-safe feed on PostgreSQL', () => {
+  const clients: pg.Client[] = []
+  const db = new PgDatabase({ connectionString: TEST_DATABASE_URL, maxConnections: 4 })
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.end()))
+    await db.close()
+  })
+
+  async function session(): Promise<pg.Client & Queryable> {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL })
+    await client.connect()
+    clients.push(client)
+    return client as pg.Client & Queryable
+  }
+
+  async function freshFeed() {
+    const schema = uniqueName('gap')
+    await migrate(db, schema, 'tidings', platformMigrations)
+    await db.query(`CREATE TABLE "${schema}".aggregates (id text PRIMARY KEY, version int NOT NULL)`)
+    return { schema, feed: new OutboxFeed(db, schema, 'test.gap') }
+  }
+
+  const envelope = (key: string, version?: number): Envelope => ({
+    id: uuidv7(),
+    type: 'test.Happened.v1',
+    source: 'test.gap',
+    key,
+    ...(version === undefined ? {} : { version }),
+    occurredAt: new Date().toISOString(),
+    data: { key, version },
+    meta: {},
+  })
+
+  it('never passes the position of a transaction that took the lower id but commits later, and delivers both', async () => {
+    const { schema, feed } = await freshFeed()
+    const early = await feed.read(START, 10)
+    expect(early.items).toEqual([])
+
+    const a = await session()
+    const b = await session()
+    await a.query('BEGIN')
+    await a.query('SELECT pg_current_xact_id()') // A takes the lower transaction id…
+    await b.query('BEGIN')
+    const [bEvent] = await appendToOutbox(b, schema, [envelope('b')])
+    await b.query('COMMIT') // …but B commits first.
+
+    // B is committed and visible, yet the reader must not move past A's place in the feed.
+    expect((await db.query(`SELECT count(*)::int AS n FROM "${schema}".outbox`)).rows[0]).toEqual({ n: 1 })
+    const whileAInFlight = await feed.read(START, 10)
+    expect(whileAInFlight).toEqual({ items: [], next: START })
+    expect(await feed.head()).toBe(START)
+
+    const [aEvent] = await appendToOutbox(a, schema, [envelope('a')])
+    await a.query('COMMIT')
+
+    const after = await feed.read(whileAInFlight.next, 10)
+    expect(after.items.map((e) => e.id)).toEqual([aEvent!.id, bEvent!.id])
+    expect(after.next).toBe(bEvent!.position)
+  })
+
+  it('keeps an aggregate in version order when the transaction with the lower id waited for its lock', async () => {
+    const { schema, feed } = await freshFeed()
+    await db.query(`INSERT INTO "${schema}".aggregates VALUES ('agg', 1)`)
+    const t1 = await session()
+    const t2 = await session()
+    await t1.query('BEGIN')
+    const xid1 = (await t1.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0]!.x
+    await t2.query('BEGIN')
+    await t2.query(`SELECT version FROM "${schema}".aggregates WHERE id = 'agg' FOR UPDATE`)
+    const xid2 = (await t2.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0]!.x
+    expect(BigInt(xid1)).toBeLessThan(BigInt(xid2))
+
+    // T1 queues for the aggregate's lock while T2 holds it.
+    const t1Turn = (async () => {
+      const row = await t1.query<{ version: number }>(`SELECT version FROM "${schema}".aggregates WHERE id = 'agg' FOR UPDATE`)
+      const version = row.rows[0]!.version + 1
+      await t1.query(`UPDATE "${schema}".aggregates SET version = $1 WHERE id = 'agg'`, [version])
+      const [e] = await appendToOutbox(t1, schema, [envelope('agg', version)])
+      await t1.query('COMMIT')
+      return e!
+    })()
+    await t2.query(`UPDATE "${schema}".aggregates SET version = 2 WHERE id = 'agg'`)
+    const [v2] = await appendToOutbox(t2, schema, [envelope('agg', 2)])
+    await t2.query('COMMIT')
+    const v3 = await t1Turn
+
+    expect(v3.version).toBe(3)
+    const items = (await feed.read(START, 10)).items
+    expect(items.map((e) => e.version)).toEqual([2, 3])
+    expect(items.map((e) => e.id)).toEqual([v2!.id, v3.id])
+  })
+})
