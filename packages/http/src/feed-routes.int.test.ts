@@ -100,7 +100,7 @@ for (const engine of await testEngines()) {
         expect(await get(path)).toMatchObject({ status: 400, body: { code: 'INVALID_POSITION' } })
         expect(await get(path.replace('?', '/lag?'))).toMatchObject({ status: 400, body: { code: 'INVALID_POSITION' } })
       }
-      for (const query of ['limit=0', 'limit=51', 'limit=ten', 'limit=1.5', 'limit=', 'wait=-1', 'wait=20001', 'limit=1&limit=2', 'consumer=%20x']) {
+      for (const query of ['limit=0', 'limit=51', 'limit=ten', 'limit=1.5', 'limit=', 'wait=-1', 'wait=20001', 'limit=1&limit=2', 'consumer=a%00b', `consumer=${'c'.repeat(201)}`]) {
         const res = await get(`/api/feeds/shop.orders?${query}`)
         expect(res, query).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
       }

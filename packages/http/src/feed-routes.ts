@@ -26,7 +26,8 @@ export interface FeedLagBody {
   oldestUnreadAt: string | null
 }
 
-const READER_NAME = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,199}$/
+/** Consumer names are free-form, but they land in a table: printable, at most 200 characters. */
+const READER_NAME = /^[^\p{Cc}]{1,200}$/u
 
 /**
  * The embedded transport across processes: a producer's feed over HTTP.
@@ -51,7 +52,7 @@ export function feedRoutes(options: FeedRoutesOptions): Hono {
   const pageQuery = z.object({
     limit: integer(1, maxLimit).optional(),
     wait: integer(0, maxWaitMs).optional(),
-    consumer: z.string().regex(READER_NAME, 'Letters, digits and . _ : @ - only, at most 200').optional(),
+    consumer: z.string().regex(READER_NAME, 'At most 200 characters, no control characters').optional(),
   })
 
   const app = new Hono()

@@ -254,7 +254,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       return () => subscriptions.delete(subscription)
     },
     watchDeadLetters(db, schema) {
-      schemaName(schema)
+      schemaName(schema) // refuse a bad schema name now rather than at every scrape
       deadLetterSchemas.set(schema, db)
       return () => {
         if (deadLetterSchemas.get(schema) === db) deadLetterSchemas.delete(schema)
