@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Dispatcher, event, START, type Envelope } from '@tidings/core'
 import { FeedSignals, OutboxFeed, Subscription, UnitOfWork, type Queryable } from '@tidings/postgres'
-import { eventually, testEngines } from '@tidings/testing'
+import { eventually, readAll, testEngines } from '@tidings/testing'
 import { createHttpApp } from './create-http-app'
 import { createMetrics } from './metrics'
 
@@ -85,6 +85,8 @@ for (const engine of await testEngines()) {
       const schema = await engine.freshSchema('mback')
       const uow = new UnitOfWork({ db, schema, source: 'shop.carts' })
       for (let i = 0; i < 5; i++) await uow.run(async (tx) => tx.record(event('shop.CartOpened.v1', `c${i}`, {})))
+      const feed = new OutboxFeed(db, schema, 'shop.carts')
+      await eventually(() => readAll(feed), (all) => all.length === 5, { what: 'five events past the feed horizon' })
       const withReaders = createMetrics()
       const withoutReaders = createMetrics()
       withReaders.watchFeed('shop.carts', new OutboxFeed(db, schema, 'shop.carts'), { db, schema })

@@ -38,8 +38,8 @@ export async function addDeadLetter(
 
 export async function listDeadLetters(db: Queryable, schema: string, consumer?: string, limit = 100): Promise<DeadLetter[]> {
   const result = await db.query<DeadLetterRow>(
-    `SELECT id::text AS id, consumer, message_id, envelope, error, attempts, failed_at FROM ${schemaName(schema)}.dead_letters
-     WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1) ORDER BY id LIMIT $2`,
+    `SELECT d.id::text AS id, consumer, message_id, envelope, error, attempts, failed_at FROM ${schemaName(schema)}.dead_letters d
+     WHERE replayed_at IS NULL AND ($1::text IS NULL OR consumer = $1) ORDER BY d.id LIMIT $2`,
     [consumer ?? null, limit],
   )
   return result.rows.map(toDeadLetter)

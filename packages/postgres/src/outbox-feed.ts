@@ -77,10 +77,10 @@ export class OutboxFeed implements FeedReader {
       `SELECT id::text AS id, type, key, version::text AS version,
               to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
               data, meta, feed_xid::text AS xid, seq::text AS seq
-       FROM ${this.s}.outbox
-       WHERE (feed_xid, seq) > ($1::text::xid8, $2::bigint)
-         AND feed_xid < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY feed_xid, seq
+       FROM ${this.s}.outbox o
+       WHERE (o.feed_xid, o.seq) > ($1::text::xid8, $2::bigint)
+         AND o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY o.feed_xid, o.seq -- qualified: the bare names would sort by the text aliases above
        LIMIT $3`,
       [from.xid.toString(), from.seq.toString(), limit],
     )
@@ -106,9 +106,9 @@ export class OutboxFeed implements FeedReader {
   /** The position of the last event a reader can see now. */
   async head(): Promise<Position> {
     const result = await this.db.query<{ xid: string; seq: string }>(
-      `SELECT feed_xid::text AS xid, seq::text AS seq FROM ${this.s}.outbox
-       WHERE feed_xid < pg_snapshot_xmin(pg_current_snapshot())
-       ORDER BY feed_xid DESC, seq DESC LIMIT 1`,
+      `SELECT o.feed_xid::text AS xid, o.seq::text AS seq FROM ${this.s}.outbox o
+       WHERE o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY o.feed_xid DESC, o.seq DESC LIMIT 1`,
     )
     const row = result.rows[0]
     return row ? formatPosition({ xid: BigInt(row.xid), seq: BigInt(row.seq) }) : START

@@ -12,7 +12,15 @@ import { schemaName, storableJson } from './sql'
  * event of a versioned aggregate sorts under the greater of its own transaction id and the one of the
  * aggregate's previous event, which keeps every key's events in version order in the feed.
  */
-export async function appendToOutbox(tx: Queryable, schema: string, envelopes: readonly Envelope[]): Promise<Envelope[]> {
+/** Events are notifications, not documents: anything larger is refused before it reaches the feed. */
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024
+
+export async function appendToOutbox(
+  tx: Queryable,
+  schema: string,
+  envelopes: readonly Envelope[],
+  maxEventBytes = DEFAULT_MAX_EVENT_BYTES,
+): Promise<Envelope[]> {
   if (envelopes.length === 0) return []
   const s = schemaName(schema)
   const columns = {
@@ -30,7 +38,7 @@ export async function appendToOutbox(tx: Queryable, schema: string, envelopes: r
     columns.key.push(e.key)
     columns.version.push(e.version ?? null)
     columns.occurredAt.push(e.occurredAt)
-    columns.data.push(storableJson(e.data, `The data of ${e.type}`))
+    columns.data.push(storableJson(e.data, `The data of ${e.type}`, maxEventBytes))
     columns.meta.push(storableJson(e.meta ?? {}, `The meta of ${e.type}`))
   }
   try {

@@ -1,4 +1,4 @@
-import { UnsupportedCharacter } from '@tidings/core'
+import { PayloadTooLarge, UnsupportedCharacter } from '@tidings/core'
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
 
@@ -16,8 +16,9 @@ export function schemaForService(service: string): string {
 const ESCAPED_NUL = /(?:^|[^\\])(?:\\\\)*\\u0000/
 
 /** JSON for a jsonb column. PostgreSQL cannot store NUL in text or jsonb, so it is refused here with a clear error. */
-export function storableJson(value: unknown, where: string): string {
+export function storableJson(value: unknown, where: string, maxBytes = Infinity): string {
   const json = JSON.stringify(value ?? null)
   if (json.includes('\\u0000') && ESCAPED_NUL.test(json)) throw new UnsupportedCharacter(where)
+  if (json.length > maxBytes / 4 && Buffer.byteLength(json) > maxBytes) throw new PayloadTooLarge(maxBytes)
   return json
 }

@@ -36,6 +36,8 @@ export interface UnitOfWorkOptions {
   dispatcher?: Dispatcher<Queryable>
   signals?: FeedSignals
   notifier?: FeedNotifier
+  /** Largest event data accepted, in bytes of JSON (default 256 KiB). */
+  maxEventBytes?: number
 }
 
 /**
@@ -64,7 +66,7 @@ export class UnitOfWork {
       const value = await work(tx)
       const envelopes = recorded.map((e) => this.stamp(e, meta))
       if (dispatcher) await dispatcher.dispatchInTransaction(q, envelopes)
-      return { result: value, events: await appendToOutbox(q, schema, envelopes) }
+      return { result: value, events: await appendToOutbox(q, schema, envelopes, this.options.maxEventBytes) }
     })
     if (events.length > 0) {
       signals?.notify(source)

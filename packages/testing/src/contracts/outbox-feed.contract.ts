@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { comparePositions, Dispatcher, event, InvalidPosition, START, VersionConflict, type Envelope } from '@tidings/core'
+import { comparePositions, Dispatcher, event, InvalidPosition, PayloadTooLarge, START, UnsupportedCharacter, VersionConflict, type Envelope } from '@tidings/core'
 import { cleanupFeed, OutboxFeed, UnitOfWork, type Queryable } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
 
@@ -30,6 +30,16 @@ export function outboxFeedContract(engine: TestEngine): void {
       expect(page.items[0]).toMatchObject({ source: 'test.accounts', key: 'a', version: 1, data: { balance: 10 }, meta: {} })
       expect(page.next).toBe(committed.token?.position)
       expect(comparePositions(page.items[0]!.position!, page.items[1]!.position!)).toBe(-1)
+    })
+
+    it('keeps the order of many events recorded by one transaction', async () => {
+      const { uow, feed } = await setup()
+      await uow.run(async (tx) => {
+        for (let v = 1; v <= 25; v++) tx.record(event('test.Tick.v1', 'many', { v }, v))
+      })
+      expect((await feed.read(START, 100)).items.map((e) => e.version)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1))
+      const head = await feed.head()
+      expect(head.endsWith('-25')).toBe(true)
     })
 
     it('pages by position with after and limit', async () => {
@@ -98,6 +108,22 @@ export function outboxFeedContract(engine: TestEngine): void {
       for (let k = 0; k < 4; k++) {
         expect(items.filter((e) => e.key === `k${k}`).map((e) => e.version)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1))
       }
+    })
+
+    it('refuses oversized and unstorable events and leaves nothing half-written', async () => {
+      const { db, schema, feed } = await setup()
+      const uow = new UnitOfWork({ db, schema, source: 'test.accounts', maxEventBytes: 1024 })
+      const write = (data: unknown) =>
+        uow.run(async (tx) => {
+          await tx.query(`INSERT INTO "${schema}".accounts VALUES ('x', 1, 1)`)
+          tx.record(event('test.Opened.v1', 'x', data, 1))
+        })
+      await expect(write({ blob: 'x'.repeat(2000) })).rejects.toBeInstanceOf(PayloadTooLarge)
+      await expect(write({ text: 'nul \u0000 inside' })).rejects.toBeInstanceOf(UnsupportedCharacter)
+      expect((await db.query(`SELECT 1 FROM "${schema}".accounts`)).rowCount).toBe(0)
+      expect((await feed.read(START, 10)).items).toEqual([])
+      await write({ text: '한국어 ✓ \\u0000 as text is fine' })
+      expect((await feed.read(START, 10)).items[0]!.data).toEqual({ text: '한국어 ✓ \\u0000 as text is fine' })
     })
 
     it('rejects positions that are not positions', async () => {
