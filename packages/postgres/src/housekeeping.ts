@@ -1,0 +1,53 @@
+import { silentLogger, type Logger } from '@tidings/core'
+import type { Queryable } from './database'
+import { cleanupFeed, defaultRetention, type RetentionPolicy } from './feed-retention'
+import { pruneInbox } from './inbox'
+import { sleep } from './sleep'
+
+export interface HousekeepingOptions {
+  db: Queryable
+  /** Schemas whose outbox is trimmed by the retention policy. */
+  producers: readonly string[]
+  /** Schemas whose processed inbox rows are forgotten after `inboxRetentionMs`. */
+  consumers: readonly string[]
+  retention?: RetentionPolicy
+  inboxRetentionMs?: number
+  intervalMs?: number
+  logger?: Logger
+}
+
+/** Periodic clean-up: old feed events no live reader needs, and old processed inbox rows. */
+export class Housekeeping {
+  private stopping = new AbortController()
+  private running?: Promise<void>
+
+  constructor(private readonly options: HousekeepingOptions) {}
+
+  async runOnce(): Promise<{ events: number; inboxRows: number }> {
+    const { db, producers, consumers } = this.options
+    let events = 0
+    let inboxRows = 0
+    for (const schema of producers) events += await cleanupFeed(db, schema, this.options.retention ?? defaultRetention)
+    for (const schema of consumers) inboxRows += await pruneInbox(db, schema, this.options.inboxRetentionMs ?? defaultRetention.retainMs)
+    return { events, inboxRows }
+  }
+
+  start(): void {
+    if (this.running) return
+    this.stopping = new AbortController()
+    const stop = this.stopping.signal
+    this.running = (async () => {
+      while (!stop.aborted) {
+        await sleep(this.options.intervalMs ?? 3600_000, stop)
+        if (stop.aborted) break
+        await this.runOnce().catch((error: unknown) => (this.options.logger ?? silentLogger).warn({ err: error }, 'housekeeping failed'))
+      }
+    })()
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort()
+    await this.running
+    this.running = undefined
+  }
+}
