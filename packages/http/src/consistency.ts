@@ -45,7 +45,7 @@ export function consistencyWaiter(subscriptions: readonly ProgressSource[]): Con
       )
       return done.every(Boolean)
     }
-    return waitUntil(caughtUp, following, timeoutMs, signal)
+    return waitUntil(caughtUp, consumers, timeoutMs, signal)
   }
 }
 
@@ -55,12 +55,17 @@ function groupByName(subscriptions: readonly ProgressSource[]): ProgressSource[]
   return [...groups.values()]
 }
 
-async function waitUntil(caughtUp: () => Promise<boolean>, following: readonly ProgressSource[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+async function waitUntil(
+  caughtUp: () => Promise<boolean>,
+  consumers: readonly ProgressSource[][],
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs
   let progressed = false
   let wake: (() => void) | undefined
   // Listen before the first check, so that progress between check and wait is not missed.
-  const offs = following.map((s) =>
+  const offs = consumers.flat().map((s) =>
     s.onProgress(() => {
       progressed = true
       wake?.()
@@ -73,7 +78,9 @@ async function waitUntil(caughtUp: () => Promise<boolean>, following: readonly P
       const remaining = deadline - Date.now()
       if (remaining <= 0 || signal?.aborted) return false
       if (progressed) continue
-      const interval = following.every((s) => s.isActive()) ? ACTIVE_RECHECK_MS : STANDBY_POLL_MS
+      // Poll only for a consumer with no active instance here; the active ones signal their progress.
+      const signalled = consumers.every((instances) => instances.some((s) => s.isActive()))
+      const interval = signalled ? ACTIVE_RECHECK_MS : STANDBY_POLL_MS
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer)

@@ -87,14 +87,14 @@ describe.runIf(reachable)('crash recovery on PostgreSQL (real processes, SIGKILL
       consumers[victimIndex] = consumer(env)
     }
     expect(await producer.exited).toBe(0)
-    expect(producer.lines.at(-1)).toBe(`done ${commands} ${expectedSum(commands)}`)
+    expect(producer.lines).toContain(`done ${commands} ${expectedSum(commands)}`)
     expect(kills).toBeGreaterThanOrEqual(20)
 
     await drained(producerSchema, consumerSchema)
     expect(await ledgerTotals(db, consumerSchema)).toEqual({ count: commands, sum: expectedSum(commands), distinct: commands })
     expect(await outOfOrderKeys(db, consumerSchema)).toEqual([])
     await Promise.all(consumers.map((c) => c.kill('SIGTERM')))
-  })
+  }, 300_000)
 
   it('takeover: SIGKILL the active instance and the standby continues, nothing lost or doubled', async () => {
     const commands = 3_000
@@ -114,5 +114,5 @@ describe.runIf(reachable)('crash recovery on PostgreSQL (real processes, SIGKILL
     expect(await ledgerTotals(db, consumerSchema)).toEqual({ count: commands, sum: expectedSum(commands), distinct: commands })
     expect(await outOfOrderKeys(db, consumerSchema)).toEqual([])
     await standby.kill('SIGTERM')
-  })
+  }, 120_000)
 })

@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { START, uuidv7, type Envelope } from '@tidings/core'
-import { postgresReachable, TEST_DATABASE_URL, testEngines, uniqueName } from '@tidings/testing'
+import { postgresReachable, TEST_DATABASE_URL, testEngines, transactionsSettled, uniqueName } from '@tidings/testing'
 import { appendToOutbox } from './outbox'
 import { OutboxFeed } from './outbox-feed'
 import type { Queryable } from './database'
@@ -68,6 +68,7 @@ describe.runIf(reachable)('gap-safe feed on PostgreSQL', () => {
     const [aEvent] = await appendToOutbox(a, schema, [envelope('a')])
     await a.query('COMMIT')
 
+    await transactionsSettled(db)
     const after = await feed.read(whileAInFlight.next, 10)
     expect(after.items.map((e) => e.id)).toEqual([aEvent!.id, bEvent!.id])
     expect(after.next).toBe(bEvent!.position)
@@ -100,6 +101,7 @@ describe.runIf(reachable)('gap-safe feed on PostgreSQL', () => {
     const v3 = await t1Turn
 
     expect(v3.version).toBe(3)
+    await transactionsSettled(db)
     const items = (await feed.read(START, 10)).items
     expect(items.map((e) => e.version)).toEqual([2, 3])
     expect(items.map((e) => e.id)).toEqual([v2!.id, v3.id])

@@ -1,9 +1,12 @@
+import { TidingsError } from '@tidings/core'
+
 /**
  * True for failures of the database or network rather than of the message: a lost connection, a server
  * shutting down, a deadlock. They are retried without limit and never count toward dead-lettering, so an
  * outage cannot push healthy messages into the dead-letter store.
  */
 export function isInfrastructureError(error: unknown): boolean {
+  if (error instanceof TidingsError && error.kind === 'unavailable') return true
   const e = error as { code?: unknown; message?: unknown } | null
   if (!e || typeof e !== 'object') return false
   const code = typeof e.code === 'string' ? e.code : ''

@@ -1,6 +1,7 @@
 import pg from 'pg'
 import { afterAll } from 'vitest'
 import { migrate, platformMigrations, PgDatabase, PgliteDatabase, type Database } from '@tidings/postgres'
+import { pgliteTemplate } from './pglite-template'
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
@@ -83,7 +84,7 @@ function engineWith(name: TestEngine['name'], open: () => Promise<Database>): Te
 }
 
 function pgliteEngine(): TestEngine {
-  return engineWith('pglite', () => PgliteDatabase.open())
+  return engineWith('pglite', () => PgliteDatabase.open({ loadDataDir: pgliteTemplate() }))
 }
 
 function postgresEngine(): TestEngine {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { comparePositions, Dispatcher, event, InvalidPosition, PayloadTooLarge, START, UnsupportedCharacter, VersionConflict, type Envelope } from '@tidings/core'
 import { cleanupFeed, OutboxFeed, UnitOfWork, type Queryable } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
+import { transactionsSettled } from '../feed-horizon'
 
 /** The outbox and its feed: what every engine must do for producers and readers. */
 export function outboxFeedContract(engine: TestEngine): void {
@@ -11,7 +12,7 @@ export function outboxFeedContract(engine: TestEngine): void {
       const schema = await engine.freshSchema('feed')
       await db.query(`CREATE TABLE "${schema}".accounts (id text PRIMARY KEY, balance int NOT NULL, version int NOT NULL)`)
       const uow = new UnitOfWork({ db, schema, source: 'test.accounts' })
-      const feed = new OutboxFeed(db, schema, 'test.accounts')
+      const feed = settledReads(db, new OutboxFeed(db, schema, 'test.accounts'))
       return { db, schema, uow, feed }
     }
 
@@ -159,7 +160,16 @@ export function outboxFeedContract(engine: TestEngine): void {
   })
 }
 
-export async function readAll(feed: OutboxFeed, from = START): Promise<Envelope[]> {
+/** The feed, but every read first waits for transactions other tests hold open on a shared server. */
+function settledReads(db: Queryable, feed: OutboxFeed) {
+  return {
+    read: async (...args: Parameters<OutboxFeed['read']>) => (await transactionsSettled(db), feed.read(...args)),
+    head: async () => (await transactionsSettled(db), feed.head()),
+    lag: async (after: string) => (await transactionsSettled(db), feed.lag(after)),
+  }
+}
+
+export async function readAll(feed: Pick<OutboxFeed, 'read'>, from = START): Promise<Envelope[]> {
   const all: Envelope[] = []
   let after = from
   for (;;) {

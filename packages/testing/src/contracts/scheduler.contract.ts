@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { event, manualClock } from '@tidings/core'
 import { cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
+import { transactionsSettled } from '../feed-horizon'
 import { readAll } from './outbox-feed.contract'
 
 /** Scheduled messages: delivered once at their time, inside a unit of work; retried, then dead-lettered. */
@@ -43,6 +44,7 @@ export function schedulerContract(engine: TestEngine): void {
       clock.advance(60 * 60_000)
       expect(await scheduler.deliverDue()).toBe(1)
       expect(delivered).toEqual(['A1', 'A2'])
+      await transactionsSettled(db)
       expect((await readAll(feed)).map((e) => [e.type, e.key])).toEqual([
         ['test.HoldReleased.v1', 'A1'],
         ['test.HoldReleased.v1', 'A2'],
@@ -79,6 +81,7 @@ export function schedulerContract(engine: TestEngine): void {
       const letters = await listDeadLetters(db, schema, SCHEDULER_CONSUMER)
       expect(letters).toHaveLength(1)
       expect(letters[0]).toMatchObject({ attempts: 3, envelope: { type: 'test.HoldExpired.v1', key: 'C1', data: { seat: 'C1' } } })
+      await transactionsSettled(db)
       expect(await readAll(feed)).toEqual([])
     })
 

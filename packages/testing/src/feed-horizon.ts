@@ -1,0 +1,16 @@
+import type { Queryable } from '@tidings/postgres'
+import { eventually } from './eventually'
+
+/**
+ * Waits until every transaction that had started on the server before this call has ended. Feeds never
+ * read past the oldest open transaction of the whole server, so on a shared PostgreSQL another test's open
+ * transaction can briefly hide fresh commits; tests that read a feed right after writing call this first.
+ */
+export async function transactionsSettled(db: Queryable): Promise<void> {
+  const mark = (await db.query<{ mark: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS mark')).rows[0]!.mark
+  await eventually(
+    async () => (await db.query<{ done: boolean }>('SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::text::xid8 AS done', [mark])).rows[0]!.done,
+    Boolean,
+    { what: 'older transactions on the server to end' },
+  )
+}
