@@ -1,6 +1,7 @@
-import { comparePositions, isPosition, silentLogger, START, type ConsumerObserver, type Logger, type Position } from '@tidings/core'
+import { silentLogger, START, type ConsumerObserver, type Logger } from '@tidings/core'
 import {
   countDeadLetters,
+  slowestLiveReader,
   defaultRetention,
   schemaName,
   type FeedLag,
@@ -126,7 +127,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     await Promise.all(
       [...feeds].map(async ([source, watch]) => {
         try {
-          const slowest = watch.readers ? await slowestReader(watch.readers, livenessMs) : START
+          const slowest = (watch.readers && (await slowestLiveReader(watch.readers.db, watch.readers.schema, livenessMs))) || START
           samples.push({ source, lag: await watch.feed.lag(slowest) })
         } catch (error) {
           failed('feed', error, { source })
@@ -264,15 +265,6 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 }
 
 /** The position of the slowest reader seen recently; the start of the feed when there is none. */
-async function slowestReader(table: FeedReadersTable, livenessMs: number): Promise<Position> {
-  const result = await table.db.query<{ position: string }>(
-    `SELECT position FROM ${schemaName(table.schema)}.feed_readers WHERE seen_at > now() - $1 * interval '1 millisecond'`,
-    [livenessMs],
-  )
-  const positions = result.rows.map((r) => r.position).filter(isPosition)
-  return positions.sort(comparePositions).at(0) ?? START
-}
-
 function ageSeconds(lag: FeedLag): number {
   return lag.oldestUnreadAt ? Math.max(0, (Date.now() - lag.oldestUnreadAt.getTime()) / 1000) : 0
 }

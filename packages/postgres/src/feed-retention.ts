@@ -1,4 +1,4 @@
-import { comparePositions, parsePosition, type Position } from '@tidings/core'
+import { comparePositions, isPosition, parsePosition, type Position } from '@tidings/core'
 import type { Queryable } from './database'
 import { schemaName } from './sql'
 
@@ -11,20 +11,26 @@ export interface RetentionPolicy {
 
 export const defaultRetention: RetentionPolicy = { retainMs: 7 * 24 * 3600_000, readerLivenessMs: 24 * 3600_000 }
 
+/** The position of the slowest reader of a feed seen within `livenessMs`; undefined when none was. */
+export async function slowestLiveReader(db: Queryable, schema: string, livenessMs: number): Promise<Position | undefined> {
+  const readers = await db.query<{ position: string }>(
+    `SELECT position FROM ${schemaName(schema)}.feed_readers WHERE seen_at > now() - $1 * interval '1 millisecond'`,
+    [livenessMs],
+  )
+  return readers.rows
+    .map((r) => r.position)
+    .filter(isPosition)
+    .sort(comparePositions)
+    .at(0)
+}
+
 /**
  * Deletes old events from a feed, but never one that a live reader has not passed yet. Returns how many
  * rows went.
  */
 export async function cleanupFeed(db: Queryable, schema: string, policy: RetentionPolicy = defaultRetention): Promise<number> {
   const s = schemaName(schema)
-  const readers = await db.query<{ position: string }>(
-    `SELECT position FROM ${s}.feed_readers WHERE seen_at > now() - $1 * interval '1 millisecond'`,
-    [policy.readerLivenessMs],
-  )
-  const slowest = readers.rows
-    .map((r) => r.position as Position)
-    .sort(comparePositions)
-    .at(0)
+  const slowest = await slowestLiveReader(db, schema, policy.readerLivenessMs)
   const bound = slowest === undefined ? undefined : parsePosition(slowest)
   const result = await db.query(
     `DELETE FROM ${s}.outbox
