@@ -70,6 +70,6 @@ export class VersionConflict extends TidingsError {
 
 export class UnsupportedCharacter extends TidingsError {
   constructor(where: string) {
-    super('UNSUPPORTED_CHARACTER', 'validation', `${where} contains a NUL character (\\u0000), which cannot be stored`)
+    super('UNSUPPORTED_CHARACTER', 'validation', `${where} contains a character that cannot be stored (NUL or a lone UTF-16 surrogate)`)
   }
 }

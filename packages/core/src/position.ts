@@ -37,6 +37,14 @@ export function formatPosition(point: FeedPoint): Position {
   return point.xid === 0n && point.seq === 0n ? START : `${point.xid}-${point.seq}`
 }
 
+/** The greatest position that sorts before `position` (START has none before it and stays START). */
+export function positionBefore(position: Position): Position {
+  const { xid, seq } = parsePosition(position)
+  if (seq > 0n) return formatPosition({ xid, seq: seq - 1n })
+  if (xid > 0n) return formatPosition({ xid: xid - 1n, seq: SEQ_MAX })
+  return START
+}
+
 export function comparePositions(a: Position, b: Position): number {
   const x = parsePosition(a)
   const y = parsePosition(b)

@@ -1,5 +1,5 @@
-import { comparePositions, isPosition, MalformedEnvelope, parseEnvelope, TidingsError, type Envelope, type ErrorKind, type Position } from '@tidings/core'
-import { MALFORMED_TYPE, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/postgres'
+import { comparePositions, isPosition, MalformedEnvelope, parseEnvelope, TidingsError, UnsupportedCharacter, type Envelope, type ErrorKind, type Position } from '@tidings/core'
+import { MALFORMED_TYPE, storableJson, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/postgres'
 
 export interface HttpFeedReaderOptions {
   /** Where the producer serves `feedRoutes`, e.g. `http://board-post:3000`. */
@@ -127,9 +127,13 @@ export class HttpFeedReader implements FeedReader {
 
   private toEnvelope(raw: unknown): Envelope {
     try {
-      return parseEnvelope(raw)
+      const envelope = parseEnvelope(raw)
+      // What PostgreSQL cannot store (NUL, lone surrogates) would fail the inbox and the dead-letter insert
+      // alike, forever: such an item is malformed.
+      storableJson(envelope, 'A feed item')
+      return envelope
     } catch (error) {
-      if (!(error instanceof MalformedEnvelope)) throw error
+      if (!(error instanceof MalformedEnvelope) && !(error instanceof UnsupportedCharacter)) throw error
       return malformed(this.source, raw, error.message)
     }
   }
@@ -140,7 +144,7 @@ function malformed(source: string, raw: unknown, reason: string): Envelope {
   const r = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {}
   const position = isPosition(r.position) ? r.position : undefined
   const occurredAt = typeof r.occurredAt === 'string' && !Number.isNaN(Date.parse(r.occurredAt)) ? r.occurredAt : new Date().toISOString()
-  const key = typeof r.key === 'string' && r.key.length > 0 && r.key.length <= 200 ? r.key : 'malformed'
+  const key = typeof r.key === 'string' && r.key.length > 0 && r.key.length <= 200 && isStorable(r.key) ? r.key : 'malformed'
   const envelope: Envelope = {
     id: `malformed:${source}:${position ?? 'none'}`,
     type: MALFORMED_TYPE,
@@ -156,7 +160,17 @@ function malformed(source: string, raw: unknown, reason: string): Envelope {
 
 function capped(raw: unknown): unknown {
   const json = JSON.stringify(raw) ?? String(raw)
+  if (!isStorable(raw)) return json.slice(0, RAW_LIMIT) // as JSON text, which escapes what jsonb refuses
   return json.length <= RAW_LIMIT ? raw : `${json.slice(0, RAW_LIMIT)}…`
+}
+
+function isStorable(value: unknown): boolean {
+  try {
+    storableJson(value, 'raw')
+    return true
+  } catch {
+    return false
+  }
 }
 
 async function failureOf(url: string, response: Response): Promise<TidingsError> {

@@ -58,6 +58,11 @@ export async function takeDeadLetter(tx: Queryable, schema: string, consumer: st
   return row ? toDeadLetter(row) : undefined
 }
 
+/** A rebuild replays every message again (a still-failing one is dead-lettered anew): older letters are void. */
+export async function closeDeadLetters(tx: Queryable, schema: string, consumer: string): Promise<void> {
+  await tx.query(`UPDATE ${schemaName(schema)}.dead_letters SET replayed_at = now() WHERE consumer = $1 AND replayed_at IS NULL`, [consumer])
+}
+
 export async function countDeadLetters(db: Queryable, schema: string): Promise<Map<string, number>> {
   const result = await db.query<{ consumer: string; n: string }>(
     `SELECT consumer, count(*)::text AS n FROM ${schemaName(schema)}.dead_letters WHERE replayed_at IS NULL GROUP BY consumer`,

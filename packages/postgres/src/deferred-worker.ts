@@ -15,11 +15,14 @@ export class DeferredWorker {
     private readonly processor: MessageProcessor,
   ) {}
 
-  /** Processes the messages due now; returns how many it settled or postponed. */
-  async drain(batch = 100): Promise<number> {
+  /** Processes the messages due now, stopping early on `abort`; returns how many it settled or postponed. */
+  async drain(abort?: AbortSignal, batch = 100): Promise<number> {
     const { db, schema, consumer, retry, observer, logger } = this.options
     const due = await duePendingMessages(db, schema, consumer.name, batch)
+    let handled = 0
     for (const { envelope, attempts: before } of due) {
+      if (abort?.aborted) break
+      handled++
       try {
         await db.transaction(async (tx) => {
           await this.processor.assertLease(tx)
@@ -43,6 +46,6 @@ export class DeferredWorker {
         }
       }
     }
-    return due.length
+    return handled
   }
 }

@@ -32,11 +32,20 @@ export async function cleanupFeed(db: Queryable, schema: string, policy: Retenti
   const s = schemaName(schema)
   const slowest = await slowestLiveReader(db, schema, policy.readerLivenessMs)
   const bound = slowest === undefined ? undefined : parsePosition(slowest)
-  const result = await db.query(
-    `DELETE FROM ${s}.outbox
-     WHERE occurred_at < now() - $1 * interval '1 millisecond'
-       AND ($2::text IS NULL OR (feed_xid, seq) <= ($2::text::xid8, $3::bigint))`,
-    [policy.retainMs, bound?.xid.toString() ?? null, bound?.seq.toString() ?? null],
-  )
-  return result.rowCount
+  // In small batches, each its own short transaction: an open transaction holds every feed's horizon back.
+  let deleted = 0
+  for (;;) {
+    const result = await db.query(
+      `DELETE FROM ${s}.outbox WHERE (feed_xid, seq) IN (
+         SELECT o.feed_xid, o.seq FROM ${s}.outbox o
+         WHERE o.occurred_at < now() - $1 * interval '1 millisecond'
+           AND ($2::text IS NULL OR (o.feed_xid, o.seq) <= ($2::text::xid8, $3::bigint))
+         ORDER BY o.feed_xid, o.seq LIMIT $4)`,
+      [policy.retainMs, bound?.xid.toString() ?? null, bound?.seq.toString() ?? null, CLEANUP_BATCH],
+    )
+    deleted += result.rowCount
+    if (result.rowCount < CLEANUP_BATCH) return deleted
+  }
 }
+
+const CLEANUP_BATCH = 5_000

@@ -4,9 +4,16 @@
  */
 export class FeedSignals {
   private readonly listeners = new Map<string, Set<() => void>>()
+  private readonly counts = new Map<string, number>()
 
   notify(source: string): void {
+    this.counts.set(source, (this.counts.get(source) ?? 0) + 1)
     for (const listener of this.listeners.get(source) ?? []) listener()
+  }
+
+  /** How many signals `source` has had: take it before reading, wait with it after (no signal is missed). */
+  count(source: string): number {
+    return this.counts.get(source) ?? 0
   }
 
   on(source: string, listener: () => void): () => void {
@@ -19,10 +26,13 @@ export class FeedSignals {
     return () => set.delete(listener)
   }
 
-  /** Resolves on the next signal for `source`, after `timeoutMs`, or when `abort` fires, whichever is first. */
-  wait(source: string, timeoutMs: number, abort?: AbortSignal): Promise<void> {
+  /**
+   * Resolves on the next signal for `source` — at once if one came since `seen` (a `count` taken earlier) —
+   * after `timeoutMs`, or when `abort` fires, whichever is first.
+   */
+  wait(source: string, timeoutMs: number, abort?: AbortSignal, seen?: number): Promise<void> {
     return new Promise((resolve) => {
-      if (abort?.aborted) return resolve()
+      if (abort?.aborted || (seen !== undefined && this.count(source) > seen)) return resolve()
       const done = (): void => {
         clearTimeout(timer)
         off()

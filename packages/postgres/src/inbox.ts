@@ -1,4 +1,4 @@
-import type { Envelope } from '@tidings/core'
+import type { Envelope, Position } from '@tidings/core'
 import type { Queryable } from './database'
 import { schemaName } from './sql'
 
@@ -29,12 +29,13 @@ export async function claimMessages(
   return new Set(result.rows.map((r) => r.message_id))
 }
 
-/** After a dead letter was replayed: the message counts as processed. */
-export async function markProcessed(tx: Queryable, schema: string, consumer: string, messageId: string): Promise<void> {
-  await tx.query(`UPDATE ${schemaName(schema)}.inbox SET status = 'done', envelope = NULL WHERE consumer = $1 AND message_id = $2`, [
-    consumer,
-    messageId,
-  ])
+/** A dead message is being replayed: it counts as processed. False when it is not dead (any more) here. */
+export async function markProcessed(tx: Queryable, schema: string, consumer: string, messageId: string): Promise<boolean> {
+  const result = await tx.query(
+    `UPDATE ${schemaName(schema)}.inbox SET status = 'done', envelope = NULL WHERE consumer = $1 AND message_id = $2 AND status = 'dead'`,
+    [consumer, messageId],
+  )
+  return result.rowCount > 0
 }
 
 export interface PendingMessage {
@@ -85,6 +86,16 @@ export async function postponePending(
      WHERE consumer = $1 AND message_id = $2 AND status = 'pending'`,
     [consumer, messageId, delayMs, error.slice(0, 4000)],
   )
+}
+
+/** The feed position of the oldest message of `source` still waiting in a deferred consumer's inbox. */
+export async function oldestPendingPosition(db: Queryable, schema: string, consumer: string, source: string): Promise<Position | undefined> {
+  const result = await db.query<{ position: string | null }>(
+    `SELECT envelope->>'position' AS position FROM ${schemaName(schema)}.inbox
+     WHERE consumer = $1 AND status = 'pending' AND envelope->>'source' = $2 ORDER BY seq LIMIT 1`,
+    [consumer, source],
+  )
+  return result.rows[0]?.position ?? undefined
 }
 
 export async function countPending(db: Queryable, schema: string, consumer: string): Promise<number> {

@@ -34,6 +34,29 @@ export class Lease {
     return result.rowCount > 0
   }
 
+  /**
+   * Extends the lease only if it is still ours. Unlike `acquire`, it never takes the lease back after someone
+   * else held it (or a rebuild seized it): a leader that lost it must step down and re-read its checkpoints.
+   */
+  async renew(): Promise<boolean> {
+    const result = await this.db.query(
+      `UPDATE ${this.s}.leases SET expires_at = clock_timestamp() + $3 * interval '1 millisecond'
+       WHERE name = $1 AND owner = $2 RETURNING owner`,
+      [this.name, this.owner, this.ttlMs],
+    )
+    return result.rowCount > 0
+  }
+
+  /** Inside a transaction: takes the lease from whoever holds it (waits for their page to commit). */
+  async seize(tx: Queryable): Promise<void> {
+    await tx.query(
+      `INSERT INTO ${this.s}.leases (name, owner, expires_at, acquired_at)
+       VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond', clock_timestamp())
+       ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, acquired_at = excluded.acquired_at`,
+      [this.name, this.owner, this.ttlMs],
+    )
+  }
+
   async release(): Promise<void> {
     await this.db.query(`DELETE FROM ${this.s}.leases WHERE name = $1 AND owner = $2`, [this.name, this.owner])
   }

@@ -43,6 +43,10 @@ interface OutboxRow {
   seq: string
 }
 
+/** An empty page while committed events wait behind the horizon is retried after this, doubling up to the max. */
+const HORIZON_PAUSE_MS = 2
+const MAX_HORIZON_PAUSE_MS = 100
+
 /** Readers report where they are at most this often; retention keeps what live readers still need. */
 const READER_REPORT_INTERVAL_MS = 5_000
 
@@ -63,12 +67,39 @@ export class OutboxFeed implements FeedReader {
     this.s = schemaName(schema)
   }
 
+  /**
+   * One page after `after`. With `waitMs`, an empty page waits for the feed to grow: for an in-process
+   * signal (or the whole `waitMs` without signals), or — when committed events exist but an older open
+   * transaction still holds them behind the horizon — in short, growing pauses until that transaction ends.
+   */
   async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
-    const page = await this.readNow(after, limit, options.reader)
-    if (page.items.length > 0 || !options.waitMs || options.signal?.aborted) return page
-    if (this.signals) await this.signals.wait(this.source, options.waitMs, options.signal)
-    else await sleep(options.waitMs, options.signal)
-    return this.readNow(after, limit, options.reader)
+    const { waitMs = 0, signal, reader } = options
+    const deadline = performance.now() + waitMs
+    let pauseMs = HORIZON_PAUSE_MS
+    for (;;) {
+      const seen = this.signals?.count(this.source)
+      const page = await this.readNow(after, limit, reader)
+      const left = deadline - performance.now()
+      if (page.items.length > 0 || left <= 0 || signal?.aborted) return page
+      if (await this.heldBehindHorizon(after)) {
+        await sleep(Math.min(pauseMs, left), signal)
+        pauseMs = Math.min(pauseMs * 2, MAX_HORIZON_PAUSE_MS)
+      } else if (this.signals) {
+        await this.signals.wait(this.source, left, signal, seen)
+      } else {
+        await sleep(left, signal)
+      }
+    }
+  }
+
+  /** True when events after `after` are committed but not yet readable (an older transaction is open). */
+  private async heldBehindHorizon(after: Position): Promise<boolean> {
+    const from = parsePosition(after)
+    const result = await this.db.query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.s}.outbox o WHERE (o.feed_xid, o.seq) > ($1::text::xid8, $2::bigint)) AS held`,
+      [from.xid.toString(), from.seq.toString()],
+    )
+    return result.rows[0]!.held
   }
 
   private async readNow(after: Position, limit: number, reader?: string): Promise<FeedPage> {
@@ -86,7 +117,9 @@ export class OutboxFeed implements FeedReader {
     )
     const items = result.rows.map((row) => this.toEnvelope(row))
     const next = items.at(-1)?.position ?? after
-    if (reader) await this.reportReader(reader, next)
+    // Report where the reader asked from (what it has applied), not the end of a page it may never commit:
+    // retention deletes up to the reported position.
+    if (reader) await this.reportReader(reader, after)
     return { items, next }
   }
 

@@ -44,9 +44,7 @@ export async function appendToOutbox(
   try {
     const result = await tx.query<{ id: string; xid: string; seq: string }>(
       `INSERT INTO ${s}.outbox (feed_xid, id, type, key, version, occurred_at, data, meta)
-       SELECT CASE WHEN e.version IS NULL THEN pg_current_xact_id() ELSE greatest(pg_current_xact_id(),
-                (SELECT o.feed_xid FROM ${s}.outbox o WHERE o.key = e.key AND o.version IS NOT NULL
-                 ORDER BY o.version DESC LIMIT 1)) END,
+       SELECT greatest(pg_current_xact_id(), (SELECT max(o.feed_xid) FROM ${s}.outbox o WHERE o.key = e.key)),
               e.id::uuid, e.type, e.key, e.version, e.occurred_at::timestamptz, e.data::jsonb, e.meta::jsonb
        FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
             WITH ORDINALITY AS e(id, type, key, version, occurred_at, data, meta, ord)

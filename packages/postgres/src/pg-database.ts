@@ -42,7 +42,9 @@ export class PgDatabase implements Database {
         },
       }
       const value = await work(tx)
-      await client.query('COMMIT')
+      // On a transaction that already failed (an error the work caught), COMMIT answers ROLLBACK, no error.
+      const commit = await client.query('COMMIT')
+      if (commit.command === 'ROLLBACK') throw new Error('Transaction was rolled back instead of committed')
       return value
     } catch (error) {
       try {
@@ -61,8 +63,13 @@ export class PgDatabase implements Database {
     if (!handlers) {
       handlers = new Set()
       this.channels.set(channel, handlers)
-      const client = await this.listenerClient()
-      await client.query(`LISTEN ${quoteChannel(channel)}`)
+      try {
+        const client = await this.listenerClient()
+        await client.query(`LISTEN ${quoteChannel(channel)}`)
+      } catch (error) {
+        this.channels.delete(channel)
+        throw error
+      }
     }
     handlers.add(onPayload)
     return async () => {
@@ -84,7 +91,14 @@ export class PgDatabase implements Database {
   }
 
   private listenerClient(): Promise<pg.Client> {
-    this.listener ??= this.connectListener()
+    if (!this.listener) {
+      const attempt = this.connectListener()
+      this.listener = attempt
+      // A failed first connection is forgotten, so that the next listen() tries again.
+      attempt.catch(() => {
+        if (this.listener === attempt) this.listener = undefined
+      })
+    }
     return this.listener
   }
 
@@ -118,7 +132,7 @@ export class PgDatabase implements Database {
       }
       this.listener = retry()
       this.listener.catch(() => {})
-    })
+    }, () => {}) // a listener that never connected (or a retry ended by close): nothing to replace
   }
 }
 

@@ -109,4 +109,9 @@ export const platformMigrations: readonly Migration[] = [
       CREATE INDEX scheduled_messages_due ON ${s}.scheduled_messages (due_at);
     `,
   },
+  {
+    version: 5,
+    name: 'outbox: latest position per key',
+    up: (s) => `CREATE INDEX outbox_key_feed_xid ON ${s}.outbox (key, feed_xid)`,
+  },
 ]

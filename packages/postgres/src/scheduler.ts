@@ -114,6 +114,7 @@ export class Scheduler {
     const s = schemaName(schema)
     let claimed: ScheduledMessage | undefined
     let attempts = 0
+    let claimedDueAt = ''
     try {
       const { result } = await uow.run(async (tx) => {
         const rows = await tx.query<{ id: string; type: string; key: string; data: unknown; due_at: Date | string; attempts: number }>(
@@ -125,6 +126,7 @@ export class Scheduler {
         const row = rows.rows[0]
         if (!row) return false
         claimed = { id: row.id, type: row.type, key: row.key, data: row.data, dueAt: new Date(row.due_at) }
+        claimedDueAt = claimed.dueAt.toISOString()
         attempts = Number(row.attempts) + 1
         const handler = handlers[row.type]
         if (!handler) throw new Error(`No scheduled handler for ${row.type}`)
@@ -134,17 +136,23 @@ export class Scheduler {
       return result
     } catch (error) {
       if (!claimed || isInfrastructureError(error)) throw error
-      await this.failed(claimed, attempts, error)
+      await this.failed(claimed, claimedDueAt, attempts, error)
       return isExhausted(this.retry, attempts) || isPermanentFailure(error)
     }
   }
 
-  private async failed(message: ScheduledMessage, attempts: number, error: unknown): Promise<void> {
+  /** Only the row as it was claimed: a message rescheduled meanwhile (same id) is the caller's, left alone. */
+  private async failed(message: ScheduledMessage, claimedDueAt: string, attempts: number, error: unknown): Promise<void> {
     const { db, schema } = this.options
     const s = schemaName(schema)
     if (isPermanentFailure(error) || isExhausted(this.retry, attempts)) {
       await db.transaction(async (tx) => {
-        await tx.query(`DELETE FROM ${s}.scheduled_messages WHERE id = $1`, [message.id])
+        const gone = await tx.query(`DELETE FROM ${s}.scheduled_messages WHERE id = $1 AND attempts = $2 AND due_at = $3`, [
+          message.id,
+          attempts - 1,
+          claimedDueAt,
+        ])
+        if (gone.rowCount === 0) return
         await addDeadLetter(
           tx,
           schema,
@@ -158,11 +166,9 @@ export class Scheduler {
       return
     }
     const next = new Date(this.clock.now().getTime() + retryDelayMs(this.retry, attempts))
-    await db.query(`UPDATE ${s}.scheduled_messages SET attempts = $2, due_at = $3, last_error = $4 WHERE id = $1`, [
-      message.id,
-      attempts,
-      next.toISOString(),
-      describeError(error),
-    ])
+    await db.query(
+      `UPDATE ${s}.scheduled_messages SET attempts = $2, due_at = $3, last_error = $4 WHERE id = $1 AND attempts = $2 - 1 AND due_at = $5`,
+      [message.id, attempts, next.toISOString(), describeError(error), claimedDueAt],
+    )
   }
 }

@@ -1,6 +1,8 @@
 import {
   comparePositions,
   defaultRetryPolicy,
+  positionBefore,
+  START,
   silentLogger,
   uuidv7,
   type ConsumerDefinition,
@@ -13,8 +15,8 @@ import { deleteCheckpoints, readCheckpoint } from './checkpoints'
 import type { Database, Queryable } from './database'
 import { DeferredWorker } from './deferred-worker'
 import type { FeedLag, FeedReader } from './outbox-feed'
-import { forgetConsumer, markProcessed } from './inbox'
-import { takeDeadLetter } from './dead-letters'
+import { forgetConsumer, markProcessed, oldestPendingPosition } from './inbox'
+import { closeDeadLetters, takeDeadLetter } from './dead-letters'
 import { Lease } from './lease'
 import { MessageProcessor } from './message-processor'
 import { sleep } from './sleep'
@@ -59,6 +61,7 @@ export class Subscription {
   private stopping = new AbortController()
   private running?: Promise<void>
   private active = false
+  private stops = 0
   private readonly ttlMs: number
   private readonly pollMs: number
   private readonly batchSize: number
@@ -97,6 +100,7 @@ export class Subscription {
 
   /** Finishes the page in flight, stops reading and hands the lease back. */
   async stop(): Promise<void> {
+    this.stops++
     this.stopping.abort()
     await this.running
     this.running = undefined
@@ -110,10 +114,17 @@ export class Subscription {
     return { name: this.name, instanceId: this.instanceId, active: this.active, positions: Object.fromEntries(this.positions) }
   }
 
-  /** How far this subscription has applied a feed: from memory when active, else from its checkpoint. */
+  /**
+   * How far this subscription has applied a feed: from memory when active, else from its checkpoint. A
+   * deferred consumer checkpoints what it has stored, so its applied position stops before the oldest
+   * message still pending in its inbox.
+   */
   async processedPosition(source: string): Promise<Position> {
-    if (this.active) return this.positions.get(source) ?? '0'
-    return readCheckpoint(this.options.db, this.options.schema, this.name, source)
+    const { db, schema, consumer } = this.options
+    const checkpoint = this.active ? (this.positions.get(source) ?? START) : await readCheckpoint(db, schema, this.name, source)
+    if (consumer.mode !== 'deferred') return checkpoint
+    const pending = await oldestPendingPosition(db, schema, this.name, source)
+    return pending !== undefined && comparePositions(pending, checkpoint) <= 0 ? positionBefore(pending) : checkpoint
   }
 
   async hasProcessed(source: string, position: Position): Promise<boolean> {
@@ -142,8 +153,9 @@ export class Subscription {
     return db.transaction(async (tx) => {
       const letter = await takeDeadLetter(tx, schema, this.name, deadLetterId)
       if (!letter) return false
+      // Only a message that is still dead here may run: after a rebuild it may have been applied since.
+      if (!(await markProcessed(tx, schema, this.name, letter.messageId))) return false
       await this.processor.handle(tx, letter.envelope)
-      await markProcessed(tx, schema, this.name, letter.messageId)
       return true
     })
   }
@@ -152,14 +164,19 @@ export class Subscription {
   async reset(): Promise<void> {
     const wasRunning = this.running !== undefined
     await this.stop()
+    const stops = this.stops
     const { db, schema, consumer } = this.options
     await db.transaction(async (tx) => {
+      // Fence: whoever holds the lease loses it now (its page transactions wait for this one and then fail
+      // LeaseLost); the next leader reads the checkpoints this transaction deletes.
+      await this.lease.seize(tx)
+      await closeDeadLetters(tx, schema, consumer.name)
       await forgetConsumer(tx, schema, consumer.name)
       await deleteCheckpoints(tx, schema, consumer.name)
       await consumer.reset?.(tx)
     })
     this.positions.clear()
-    if (wasRunning) this.start()
+    if (wasRunning && this.stops === stops) this.start()
   }
 
   private async run(): Promise<void> {
@@ -187,11 +204,18 @@ export class Subscription {
     const leadership = new AbortController()
     const onStop = (): void => leadership.abort()
     stop.addEventListener('abort', onStop, { once: true })
+    if (stop.aborted) leadership.abort() // stop() came while the lease was being acquired: no event will fire
+    // One renewal at a time: a renewal waits while our own page transactions share-lock the lease row, and
+    // piling renewals up would take every pooled connection.
+    let renewal: Promise<void> | undefined
     const heartbeat = setInterval(() => {
-      this.lease.acquire().then(
-        (held) => held || leadership.abort(),
-        () => {},
-      )
+      renewal ??= this.lease
+        .renew()
+        .then(
+          (held) => void (held || leadership.abort()),
+          () => {},
+        )
+        .finally(() => (renewal = undefined))
     }, Math.max(20, this.ttlMs / 3))
     try {
       for (const feed of this.options.feeds) {
@@ -213,6 +237,7 @@ export class Subscription {
     } finally {
       this.active = false
       clearInterval(heartbeat)
+      await renewal // run() releases the lease after the last renewal, never before it
       stop.removeEventListener('abort', onStop)
     }
   }
@@ -224,14 +249,19 @@ export class Subscription {
       if (page.items.length === 0 || leadership.aborted) continue
       await this.processor.processPage(feed.source, page.items, leadership)
       this.positions.set(feed.source, page.next)
-      for (const listener of this.progressListeners) listener()
+      this.progressed()
     }
   }
 
   private async drainDeferred(leadership: AbortSignal): Promise<void> {
     while (!leadership.aborted) {
-      const settled = await this.worker.drain()
-      if (settled === 0) await sleep(Math.min(this.pollMs, 200), leadership)
+      const settled = await this.worker.drain(leadership)
+      if (settled > 0) this.progressed()
+      else await sleep(Math.min(this.pollMs, 200), leadership)
     }
+  }
+
+  private progressed(): void {
+    for (const listener of this.progressListeners) listener()
   }
 }
