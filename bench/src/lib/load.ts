@@ -50,9 +50,10 @@ export async function alternate<K extends string>(rounds: number, phases: Record
 
 export interface OpenLoopResult {
   issued: number
-  ms: number
   /** The most operations that were started and not yet finished at once. */
   maxOutstanding: number
+  /** How late the scheduler started an operation at worst (a busy event loop delays its timers). */
+  maxLateMs: number
 }
 
 /**
@@ -73,10 +74,13 @@ export async function openLoop(
   let outstanding = 0
   let maxOutstanding = 0
   let issued = 0
+  let maxLateMs = 0
   while (issued < total && errors.length === 0) {
-    const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1)
+    const now = performance.now()
+    const due = Math.min(total, Math.floor((now - start) / interval) + 1)
     while (issued < due) {
       const i = issued++
+      maxLateMs = Math.max(maxLateMs, now - (start + i * interval))
       outstanding++
       maxOutstanding = Math.max(maxOutstanding, outstanding)
       running.push(
@@ -93,7 +97,7 @@ export async function openLoop(
   }
   await Promise.all(running)
   if (errors.length > 0) throw errors[0]
-  return { issued, ms: performance.now() - start, maxOutstanding }
+  return { issued, maxOutstanding, maxLateMs }
 }
 
 /** Polls `check` every few milliseconds until it is true; throws after `timeoutMs`. */

@@ -1,11 +1,3 @@
-/** Nearest-rank percentile of unsorted samples; NaN when there are none. */
-export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return Number.NaN
-  const sorted = [...samples].sort((a, b) => a - b)
-  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)))
-  return sorted[rank - 1]!
-}
-
 export interface Distribution {
   count: number
   p50: number
@@ -14,6 +6,7 @@ export interface Distribution {
   max: number
 }
 
+/** Nearest-rank percentiles of unsorted samples; NaN when there are none. */
 export function distribution(samples: readonly number[]): Distribution {
   const sorted = [...samples].sort((a, b) => a - b)
   const at = (p: number): number => (sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1]!)

@@ -47,8 +47,13 @@ function newAccount(): { id: string; data: AccountData } {
 
 const insertAccount = (s: string): string => `INSERT INTO ${s}.accounts (id, owner, balance) VALUES ($1, $2, $3)`
 
+/** Anything that runs a statement: a plain `pg` client or a platform transaction. */
+export interface SqlRunner {
+  query(sql: string, params?: unknown[]): Promise<unknown>
+}
+
 /** The raw ceiling's transaction on one `pg` connection: BEGIN; INSERT state; INSERT outbox row; COMMIT. */
-export async function rawOpenAccount(client: Queryable, schema: string): Promise<void> {
+export async function rawOpenAccount(client: SqlRunner, schema: string): Promise<void> {
   const s = schemaName(schema)
   const { id, data } = newAccount()
   await client.query('BEGIN')
@@ -68,7 +73,7 @@ export async function rawOpenAccountEmbedded(db: Database, schema: string): Prom
   await db.transaction((tx) => rawInserts(tx, s, id, data))
 }
 
-async function rawInserts(q: Queryable, s: string, id: string, data: AccountData): Promise<void> {
+async function rawInserts(q: SqlRunner, s: string, id: string, data: AccountData): Promise<void> {
   await q.query(insertAccount(s), [id, data.owner, data.balance])
   await q.query(
     `INSERT INTO ${s}.raw_outbox (id, type, key, version, occurred_at, data) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -120,8 +125,14 @@ export class ApplyTracker {
   lastAt?: number
   readonly appliedAt = new Map<string, number>()
   private page: string[] = []
+  private waiters: ((mark: { applied: number; at: number }) => void)[] = []
 
   constructor(private readonly keepTimes: boolean) {}
+
+  /** Resolves right after the next page commits, with the running count: rates measured between two marks count whole pages. */
+  nextPage(): Promise<{ applied: number; at: number }> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
 
   handled(id: string): void {
     this.page.push(id)
@@ -135,6 +146,7 @@ export class ApplyTracker {
     this.applied += this.page.length
     if (this.keepTimes) for (const id of this.page) if (!this.appliedAt.has(id)) this.appliedAt.set(id, now)
     this.page = []
+    for (const resolve of this.waiters.splice(0)) resolve({ applied: this.applied, at: now })
   }
 }
 

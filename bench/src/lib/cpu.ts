@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs'
+import type { Database } from '@tidings/postgres'
+
+/**
+ * CPU time per operation, for this process (client) and for the server backends that did its work.
+ * Wall-clock rates on a shared 2-core machine swing with whatever else runs; CPU per transaction barely
+ * does, so it shows where a gap between two figures comes from. Server time is read from /proc, so it is
+ * only available when PostgreSQL runs on this machine.
+ */
+export class CpuMeter {
+  private client = 0
+  private server = 0
+  private ops = 0
+  private serverKnown = true
+  private sawBackends = false
+
+  /**
+   * Runs `work` (which returns its op count) and charges its CPU to this meter. `backends` lists the pids
+   * serving it, asked before and after: a pool may open connections meanwhile, whose whole CPU time then
+   * falls in the phase. Pass `async () => []` for in-process engines.
+   */
+  async measure<T extends { ops: number }>(backends: () => Promise<number[]>, work: () => Promise<T>): Promise<T> {
+    const before = new Map((await backends()).map((pid) => [pid, cpuMsOf(pid)] as const))
+    const clientBefore = process.cpuUsage()
+    const result = await work()
+    const client = process.cpuUsage(clientBefore)
+    const after = new Map([...before.keys()].map((pid) => [pid, cpuMsOf(pid)] as const))
+    for (const pid of await backends()) if (!after.has(pid)) after.set(pid, cpuMsOf(pid))
+    this.client += (client.user + client.system) / 1000
+    for (const [pid, end] of after) {
+      this.sawBackends = true
+      const start = before.has(pid) ? before.get(pid) : 0
+      if (end === undefined || start === undefined) this.serverKnown = false
+      else this.server += end - start
+    }
+    this.ops += result.ops
+    return result
+  }
+
+  /** "client 240 + server 400 = 640 µs" per op. */
+  perOp(digits = 0): string {
+    const client = (this.client * 1000) / this.ops
+    if (!this.sawBackends) return `${client.toFixed(digits)} µs in process`
+    if (!this.serverKnown) return `client ${client.toFixed(digits)} µs (server unknown)`
+    const server = (this.server * 1000) / this.ops
+    return `client ${client.toFixed(digits)} + server ${server.toFixed(digits)} = ${(client + server).toFixed(digits)} µs`
+  }
+
+  totalPerOp(): number {
+    return ((this.client + this.server) * 1000) / this.ops
+  }
+}
+
+/** Backends with this application name (a pool's connections, while they are open). */
+export async function backendsOf(admin: Database, applicationName: string): Promise<number[]> {
+  const result = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1`, [applicationName])
+  return result.rows.map((r) => Number(r.pid))
+}
+
+/** utime + stime of a process in milliseconds (USER_HZ = 100); undefined when it is not ours to see. */
+function cpuMsOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10
+  } catch {
+    return undefined
+  }
+}
