@@ -11,6 +11,11 @@ export interface ConsumerDefinition<Tx, E extends Envelope = Envelope> {
   name: string
   follows: readonly string[]
   handle: MessageHandler<Tx, E>
+  /**
+   * Optional: applies several new messages of one page at once (e.g. one upsert for all of them). It must
+   * have the same effect as `handle` on each in turn; single messages (retries, replays) still use `handle`.
+   */
+  handleBatch?: (tx: Tx, messages: E[]) => Promise<void>
   /** 'inline' (default): dedupe + handler + checkpoint in one transaction. 'deferred': store, ack, process later. */
   mode?: 'inline' | 'deferred'
   retry?: Partial<RetryPolicy>

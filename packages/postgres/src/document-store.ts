@@ -53,6 +53,44 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
     return result.rowCount > 0
   }
 
+  /**
+   * Many merges in as few statements as possible, with the same effect as calling `merge` for each in
+   * order: one statement per round, each round holding at most one change per document (an upsert may not
+   * touch a row twice), every change guarded by its own source's version. Returns how many were applied.
+   */
+  async mergeMany(tx: Queryable, changes: ReadonlyArray<MergeChange<D> & { id: string }>): Promise<number> {
+    const rounds: Array<Array<MergeChange<D> & { id: string }>> = []
+    const seen = new Map<string, number>()
+    for (const change of changes) {
+      const round = seen.get(change.id) ?? 0
+      seen.set(change.id, round + 1)
+      ;(rounds[round] ??= []).push(change)
+    }
+    let applied = 0
+    for (const round of rounds) {
+      const result = await tx.query(
+        `INSERT INTO ${this.table} AS d (collection, id, body, versions, updated_at)
+         SELECT $1, c.id, c.body::jsonb, jsonb_build_object(c.source, c.version), now()
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) AS c(id, body, source, version)
+         ON CONFLICT (collection, id) DO UPDATE
+           SET body = CASE WHEN d.deleted THEN d.body ELSE d.body || excluded.body END,
+               versions = d.versions || excluded.versions,
+               updated_at = excluded.updated_at
+           WHERE NOT EXISTS (
+             SELECT 1 FROM jsonb_each_text(excluded.versions) v WHERE (d.versions ->> v.key)::bigint >= v.value::bigint)`,
+        [
+          this.collection,
+          round.map((c) => c.id),
+          round.map((c) => storableJson(c.set, `Document ${this.collection}/${c.id}`)),
+          round.map((c) => c.source),
+          round.map((c) => c.version),
+        ],
+      )
+      applied += result.rowCount
+    }
+    return applied
+  }
+
   /** Tombstones the document unless the source already saw a newer version. */
   async remove(tx: Queryable, id: string, change: { source: string; version: number }): Promise<boolean> {
     const result = await tx.query(

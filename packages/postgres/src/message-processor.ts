@@ -8,6 +8,7 @@ import {
   type ConsumerObserver,
   type Envelope,
   type Logger,
+  type Position,
   type RetryPolicy,
 } from '@tidings/core'
 import { saveCheckpoint } from './checkpoints'
@@ -29,27 +30,39 @@ export interface ProcessorOptions {
   retry: RetryPolicy
   observer: ConsumerObserver
   logger: Logger
+  /**
+   * A page's transaction stops taking more messages after this long and commits what it has, so that no
+   * transaction outlives the lease (the rest of the page is read again).
+   */
+  pageBudgetMs: number
 }
+
+/** Messages are claimed in the inbox and handed to `handleBatch` this many at a time. */
+const CHUNK = 100
 
 /**
  * Applies pages of one feed to a consumer. A page is one transaction: lease check, inbox dedupe, handler
  * writes (inline mode) or stored messages (deferred mode), checkpoint. When a page fails, its messages are
  * retried one by one with backoff, and the one that keeps failing is dead-lettered so the stream moves on.
  */
+function refuseMalformed(message: Envelope): void {
+  if (message.type === MALFORMED_TYPE) throw new MalformedEnvelope(String((message.data as { reason?: unknown })?.reason ?? 'unparseable'))
+}
+
 export class MessageProcessor {
   constructor(private readonly options: ProcessorOptions) {}
 
-  async processPage(source: string, items: readonly Envelope[], abort: AbortSignal): Promise<void> {
-    if (items.length === 0) return
+  /** Applies a page (or, within the time budget, its beginning); returns the position it committed up to. */
+  async processPage(source: string, items: readonly Envelope[], abort: AbortSignal): Promise<Position> {
     if (items.length > 1) {
       try {
-        await this.commit(source, items)
-        return
+        return await this.commit(source, items)
       } catch (error) {
         if (error instanceof LeaseLost || isInfrastructureError(error)) throw error
       }
     }
     for (const item of items) await this.processOne(source, item, abort)
+    return items.at(-1)!.position!
   }
 
   private async processOne(source: string, message: Envelope, abort: AbortSignal): Promise<void> {
@@ -72,23 +85,41 @@ export class MessageProcessor {
     }
   }
 
-  private async commit(source: string, items: readonly Envelope[]): Promise<void> {
-    const { db, schema, consumer } = this.options
-    const deferred = consumer.mode === 'deferred'
-    const last = items.at(-1)!
-    await db.transaction(async (tx) => {
+  private async commit(source: string, items: readonly Envelope[]): Promise<Position> {
+    const { db, schema, consumer, pageBudgetMs } = this.options
+    const status = consumer.mode === 'deferred' ? 'pending' : 'done'
+    return db.transaction(async (tx) => {
       await this.assertLease(tx)
-      const fresh = await claimMessages(tx, schema, consumer.name, items, deferred ? 'pending' : 'done')
-      if (!deferred) {
-        for (const message of items) if (fresh.delete(message.id)) await this.handle(tx, message)
+      const started = performance.now()
+      let last = items[0]!
+      for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += CHUNK) {
+        const chunk = items.slice(from, from + CHUNK)
+        const fresh = await claimMessages(tx, schema, consumer.name, chunk, status)
+        // Once per id, even when the page holds a message twice.
+        if (status === 'done') await this.handleAll(tx, chunk.filter((m) => fresh.delete(m.id)))
+        last = chunk.at(-1)!
       }
       await saveCheckpoint(tx, schema, consumer.name, source, last.position!, last.occurredAt)
+      return last.position!
     })
+  }
+
+  private async handleAll(tx: Queryable, messages: Envelope[]): Promise<void> {
+    const { consumer, observer } = this.options
+    if (!consumer.handleBatch || messages.length < 2) {
+      for (const message of messages) await this.handle(tx, message)
+      return
+    }
+    messages.forEach(refuseMalformed)
+    const started = performance.now()
+    await consumer.handleBatch(tx, messages)
+    const each = (performance.now() - started) / messages.length
+    for (const message of messages) observer.handled?.(consumer.name, message.type, each)
   }
 
   /** Runs the consumer's handler for one message and reports its duration. */
   async handle(tx: Queryable, message: Envelope): Promise<void> {
-    if (message.type === MALFORMED_TYPE) throw new MalformedEnvelope(String((message.data as { reason?: unknown })?.reason ?? 'unparseable'))
+    refuseMalformed(message)
     const started = performance.now()
     await this.options.consumer.handle(tx, message)
     this.options.observer.handled?.(this.options.consumer.name, message.type, performance.now() - started)

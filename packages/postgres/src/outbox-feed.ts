@@ -45,7 +45,7 @@ interface OutboxRow {
 
 /** An empty page while committed events wait behind the horizon is retried after this, doubling up to the max. */
 const HORIZON_PAUSE_MS = 2
-const MAX_HORIZON_PAUSE_MS = 100
+const MAX_HORIZON_PAUSE_MS = 50
 
 /** Readers report where they are at most this often; retention keeps what live readers still need. */
 const READER_REPORT_INTERVAL_MS = 5_000
@@ -81,14 +81,13 @@ export class OutboxFeed implements FeedReader {
       const page = await this.readNow(after, limit, reader)
       const left = deadline - performance.now()
       if (page.items.length > 0 || left <= 0 || signal?.aborted) return page
-      if (await this.heldBehindHorizon(after)) {
-        await sleep(Math.min(pauseMs, left), signal)
-        pauseMs = Math.min(pauseMs * 2, MAX_HORIZON_PAUSE_MS)
-      } else if (this.signals) {
-        await this.signals.wait(this.source, left, signal, seen)
-      } else {
-        await sleep(left, signal)
-      }
+      // Committed events held behind an older open transaction: its commit may not signal this feed (it
+      // may be another feed's), so look again after a short, growing pause, or at a signal if one comes.
+      const held = await this.heldBehindHorizon(after)
+      const waitMs = held ? Math.min(pauseMs, left) : left
+      if (this.signals) await this.signals.wait(this.source, waitMs, signal, seen)
+      else await sleep(waitMs, signal)
+      if (held) pauseMs = Math.min(pauseMs * 2, MAX_HORIZON_PAUSE_MS)
     }
   }
 

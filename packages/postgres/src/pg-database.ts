@@ -12,7 +12,9 @@ export class PgDatabase implements Database {
   readonly engine = 'postgres'
   private readonly pool: pg.Pool
   private listener?: Promise<pg.Client>
+  private notifier?: Promise<pg.Client>
   private readonly channels = new Map<string, Set<(payload: string) => void>>()
+  private readonly statementNames = new Map<string, string>()
   private closed = false
 
   constructor(private readonly options: PgDatabaseOptions) {
@@ -26,8 +28,22 @@ export class PgDatabase implements Database {
   }
 
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.pool.query(sql, params as unknown[])
+    const result = await this.pool.query(this.statement(sql, params))
     return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
+  }
+
+  /**
+   * Statements with parameters run as named prepared statements: each connection parses and plans them
+   * once, which is most of the cost of the short statements a command is made of.
+   */
+  private statement(text: string, params: readonly unknown[]): pg.QueryConfig {
+    if (params.length === 0) return { text }
+    let name = this.statementNames.get(text)
+    if (!name) {
+      name = `tidings_${this.statementNames.size + 1}`
+      this.statementNames.set(text, name)
+    }
+    return { name, text, values: params as unknown[] }
   }
 
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -37,7 +53,7 @@ export class PgDatabase implements Database {
       await client.query('BEGIN')
       const tx: Queryable = {
         query: async <R>(sql: string, params: readonly unknown[] = []) => {
-          const result = await client.query(sql, params as unknown[])
+          const result = await client.query(this.statement(sql, params))
           return { rows: result.rows as R[], rowCount: result.rowCount ?? 0 }
         },
       }
@@ -77,16 +93,35 @@ export class PgDatabase implements Database {
     }
   }
 
+  /** On a connection of its own, so that notifications never wait for (or take) a pooled connection. */
   async notify(channel: string, payload: string): Promise<void> {
-    await this.pool.query('SELECT pg_notify($1, $2)', [channel, payload])
+    this.notifier ??= this.connectNotifier()
+    const notifier = this.notifier
+    try {
+      await (await notifier).query('SELECT pg_notify($1, $2)', [channel, payload])
+    } catch (error) {
+      if (this.notifier === notifier) this.notifier = undefined
+      void notifier.then((c) => c.end()).catch(() => {})
+      throw error
+    }
+  }
+
+  private async connectNotifier(): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: 'tidings-notify' })
+    client.on('error', () => {})
+    await client.connect()
+    return client
   }
 
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     const listener = this.listener
+    const notifier = this.notifier
     this.listener = undefined
+    this.notifier = undefined
     if (listener) await listener.then((c) => c.end()).catch(() => {})
+    if (notifier) await notifier.then((c) => c.end()).catch(() => {})
     await this.pool.end()
   }
 

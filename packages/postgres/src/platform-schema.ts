@@ -23,7 +23,7 @@ export const platformMigrations: readonly Migration[] = [
       );
       CREATE UNIQUE INDEX outbox_id ON ${s}.outbox (id);
       CREATE UNIQUE INDEX outbox_key_version ON ${s}.outbox (key, version) WHERE version IS NOT NULL;
-      CREATE INDEX outbox_occurred_at ON ${s}.outbox (occurred_at);
+      CREATE INDEX outbox_key_feed_xid ON ${s}.outbox (key, feed_xid);
       CREATE TABLE ${s}.feed_readers (
         reader text PRIMARY KEY,
         position text NOT NULL,
@@ -108,10 +108,5 @@ export const platformMigrations: readonly Migration[] = [
       );
       CREATE INDEX scheduled_messages_due ON ${s}.scheduled_messages (due_at);
     `,
-  },
-  {
-    version: 5,
-    name: 'outbox: latest position per key',
-    up: (s) => `CREATE INDEX outbox_key_feed_xid ON ${s}.outbox (key, feed_xid)`,
   },
 ]

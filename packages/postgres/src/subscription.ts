@@ -83,6 +83,7 @@ export class Subscription {
       retry: { ...defaultRetryPolicy, ...options.consumer.retry, ...options.retry },
       observer: options.observer ?? {},
       logger: this.logger,
+      pageBudgetMs: this.ttlMs / 3,
     }
     this.processor = new MessageProcessor(processorOptions)
     this.worker = new DeferredWorker(processorOptions, this.processor)
@@ -247,8 +248,7 @@ export class Subscription {
       const after = this.positions.get(feed.source) ?? '0'
       const page = await feed.read(after, this.batchSize, { reader: this.name, waitMs: this.pollMs, signal: leadership })
       if (page.items.length === 0 || leadership.aborted) continue
-      await this.processor.processPage(feed.source, page.items, leadership)
-      this.positions.set(feed.source, page.next)
+      this.positions.set(feed.source, await this.processor.processPage(feed.source, page.items, leadership))
       this.progressed()
     }
   }

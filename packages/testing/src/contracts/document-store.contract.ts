@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { UnsupportedCharacter } from '@tidings/core'
 import { DocumentStore } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
+import { seededRandom } from '../scripted-feed'
 
 interface OrderView {
   orderId: string
@@ -55,6 +56,27 @@ export function documentStoreContract(engine: TestEngine): void {
       for (const id of ids) {
         expect((await views.get(db, id))?.body).toEqual({ orderId: id, orderStatus: 'PLACED', paymentStatus: 'PAID', deliveryStatus: 'PREPARING' })
       }
+    })
+
+    it('mergeMany has the same effect as merging one change after another, duplicates and stale versions included', async () => {
+      const { db, schema } = await setup()
+      const random = seededRandom(7)
+      const changes = Array.from({ length: 400 }, (_, i) => {
+        const id = `o${Math.floor(random() * 20)}`
+        const source = ['order', 'payment', 'delivery'][Math.floor(random() * 3)]!
+        const version = 1 + Math.floor(random() * 10)
+        return { id, source, version, set: { [`${source}Status`]: `v${version}-${i}` } as Partial<OrderView> }
+      })
+      const oneByOne = new DocumentStore<OrderView>(schema, 'one-by-one')
+      let appliedOneByOne = 0
+      for (const change of changes) if (await oneByOne.merge(db, change.id, change)) appliedOneByOne++
+      const batched = new DocumentStore<OrderView>(schema, 'batched')
+      expect(await batched.mergeMany(db, changes.slice(0, 150))).toBeGreaterThan(0)
+      const appliedRest = await batched.mergeMany(db, changes.slice(150))
+      const all = async (store: DocumentStore<OrderView>) =>
+        (await store.find(db, {}, { limit: 100 })).map((d) => ({ id: d.id, body: d.body, versions: d.versions }))
+      expect(await all(batched)).toEqual(await all(oneByOne))
+      expect(appliedOneByOne).toBeGreaterThan(appliedRest)
     })
 
     it('keeps a removed document removed when a late event arrives', async () => {
