@@ -9,7 +9,7 @@ import {
   Subscription,
   UnitOfWork,
 } from '@tidings/postgres'
-import { eventually, readAll, testEngines } from '@tidings/testing'
+import { createLedgerTables, eventually, ledgerConsumer, ledgerTotals, readAll, testEngines } from '@tidings/testing'
 import { Hono } from 'hono'
 import { createHttpApp } from './create-http-app'
 import { deferred } from './deferred'
@@ -188,6 +188,46 @@ for (const engine of await testEngines()) {
         const rows = await db.query<{ n: string; seen: string }>(`SELECT count(*)::text AS n, sum(seen)::text AS seen FROM "${schema}".orders`)
         expect(rows.rows[0]).toEqual({ n: '30', seen: '30' })
         expect(await subscription.lag()).toEqual({ 'shop.orders': { events: 0 } })
+      } finally {
+        await subscription.stop()
+      }
+    })
+
+    it('dead-letters an item PostgreSQL cannot store (NUL, lone surrogate) as malformed and applies the next one', async () => {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('hnul')
+      await createLedgerTables(db, schema)
+      const deposit = (position: string, key: string, amount: number, extra: Partial<Envelope> = {}) =>
+        envelopeAt(position, key, { type: 'test.Deposited.v1', data: { account: key, amount }, ...extra })
+      const loneSurrogate = 'ab😀'.slice(0, 3) // e.g. a title cut at a length budget
+      const items = [
+        deposit('20-1', 'a', 1),
+        deposit('20-2', 'b', 2, { id: 'id-with-nul\u0000' }),
+        deposit('20-3', 'c', 4, { data: { account: 'c', amount: 4, note: 'nul \u0000 inside' } }),
+        deposit('20-4', 'd', 8, { id: `id-${loneSurrogate}` }),
+        deposit('20-5', 'e', 16, { data: { account: 'e', amount: 16, note: loneSurrogate } }),
+        deposit('20-6', 'f', 32),
+      ]
+      // Served as JSON, where both travel as escapes (\u0000, \ud83d) and come back as the characters.
+      const subscription = new Subscription({
+        db,
+        schema,
+        consumer: ledgerConsumer(schema, { follows: ['shop.orders'] }),
+        feeds: [new HttpFeedReader({ baseUrl: await fakeFeed(items), source: 'shop.orders' })],
+        retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+        pollIntervalMs: 50,
+      })
+      subscription.start()
+      try {
+        await eventually(() => subscription.hasProcessed('shop.orders', '20-6'), Boolean, { what: 'the stream to pass the unstorable items' })
+        expect(await ledgerTotals(db, schema)).toEqual({ count: 2, sum: 33, distinct: 2 })
+        const dead = await listDeadLetters(db, schema, 'ledger')
+        expect(dead.map((d) => [d.envelope.type, d.envelope.position]).sort()).toEqual([
+          [MALFORMED_TYPE, '20-2'],
+          [MALFORMED_TYPE, '20-3'],
+          [MALFORMED_TYPE, '20-4'],
+          [MALFORMED_TYPE, '20-5'],
+        ])
       } finally {
         await subscription.stop()
       }

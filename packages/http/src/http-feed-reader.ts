@@ -158,10 +158,16 @@ function malformed(source: string, raw: unknown, reason: string): Envelope {
   return envelope
 }
 
+/** The first RAW_LIMIT characters, never ending in half of a surrogate pair (jsonb refuses a lone one). */
+function cut(text: string): string {
+  const head = text.slice(0, RAW_LIMIT)
+  return /[\uD800-\uDBFF]$/.test(head) ? head.slice(0, -1) : head
+}
+
 function capped(raw: unknown): unknown {
   const json = JSON.stringify(raw) ?? String(raw)
-  if (!isStorable(raw)) return json.slice(0, RAW_LIMIT) // as JSON text, which escapes what jsonb refuses
-  return json.length <= RAW_LIMIT ? raw : `${json.slice(0, RAW_LIMIT)}…`
+  if (!isStorable(raw)) return cut(json) // as JSON text, which escapes what jsonb refuses
+  return json.length <= RAW_LIMIT ? raw : `${cut(json)}…`
 }
 
 function isStorable(value: unknown): boolean {

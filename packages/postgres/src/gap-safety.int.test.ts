@@ -1,7 +1,7 @@
 import pg from 'pg'
 import { afterAll, describe, expect, it } from 'vitest'
 import { START, uuidv7, type Envelope } from '@tidings/core'
-import { postgresReachable, TEST_DATABASE_URL, testEngines, transactionsSettled, uniqueName } from '@tidings/testing'
+import { eventually, postgresReachable, TEST_DATABASE_URL, testEngines, transactionsSettled, uniqueName } from '@tidings/testing'
 import { appendToOutbox } from './outbox'
 import { OutboxFeed } from './outbox-feed'
 import type { Queryable } from './database'
@@ -105,5 +105,39 @@ describe.runIf(reachable)('gap-safe feed on PostgreSQL', () => {
     const items = (await feed.read(START, 10)).items
     expect(items.map((e) => e.version)).toEqual([2, 3])
     expect(items.map((e) => e.id)).toEqual([v2!.id, v3.id])
+  })
+
+  it('keeps events without a version in commit order when the transaction with the lower id waited for the lock', async () => {
+    const { schema, feed } = await freshFeed()
+    await db.query(`INSERT INTO "${schema}".aggregates VALUES ('agg', 0)`)
+    const t1 = await session()
+    const t2 = await session()
+    await t1.query('BEGIN')
+    const xid1 = (await t1.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0]!.x
+    const pid1 = (await t1.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid
+    await t2.query('BEGIN')
+    await t2.query(`UPDATE "${schema}".aggregates SET version = version + 1 WHERE id = 'agg'`)
+    const xid2 = (await t2.query<{ x: string }>('SELECT pg_current_xact_id()::text AS x')).rows[0]!.x
+    expect(BigInt(xid1)).toBeLessThan(BigInt(xid2))
+
+    // T1 queues for the aggregate's lock while T2 holds it; neither records a version.
+    const t1Turn = (async () => {
+      await t1.query(`UPDATE "${schema}".aggregates SET version = version + 1 WHERE id = 'agg'`)
+      const [e] = await appendToOutbox(t1, schema, [envelope('agg')])
+      await t1.query('COMMIT')
+      return e!
+    })()
+    await eventually(
+      async () => (await db.query<{ waits: boolean }>('SELECT cardinality(pg_blocking_pids($1)) > 0 AS waits', [pid1])).rows[0]!.waits,
+      Boolean,
+      { what: 'T1 to wait for the lock' },
+    )
+    const [committedFirst] = await appendToOutbox(t2, schema, [envelope('agg')])
+    await t2.query('COMMIT')
+    const committedSecond = await t1Turn
+
+    await transactionsSettled(db)
+    const items = (await feed.read(START, 10)).items
+    expect(items.map((e) => e.id)).toEqual([committedFirst!.id, committedSecond.id])
   })
 })

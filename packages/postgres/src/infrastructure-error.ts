@@ -11,8 +11,12 @@ export function isInfrastructureError(error: unknown): boolean {
   if (!e || typeof e !== 'object') return false
   const code = typeof e.code === 'string' ? e.code : ''
   if (/^(08|53|57P|58)/.test(code)) return true
-  if (code === '40001' || code === '40P01') return true
-  if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)) return true
+  // Serialization failure, deadlock, lock_timeout, statement_timeout, a write that reached a read-only
+  // server (failover): the next attempt can succeed, so none of them says anything about the message.
+  if (['40001', '40P01', '55P03', '57014', '25006'].includes(code)) return true
+  if (['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) {
+    return true
+  }
   const message = typeof e.message === 'string' ? e.message : ''
   return /Connection terminated|connection timeout|Client has encountered a connection error|fetch failed|other side closed|PGlite is closed/i.test(
     message,

@@ -178,6 +178,7 @@ export class Subscription {
     })
     this.positions.clear()
     if (wasRunning && this.stops === stops) this.start()
+    else await this.lease.release().catch(() => {}) // the lease seized for the rebuild: others need not wait it out
   }
 
   private async run(): Promise<void> {

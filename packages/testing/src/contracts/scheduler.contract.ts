@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { event, manualClock } from '@tidings/core'
-import { cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork } from '@tidings/postgres'
+import { cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork, type Queryable } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
+import { eventually } from '../eventually'
 import { transactionsSettled } from '../feed-horizon'
 import { readAll } from './outbox-feed.contract'
+import { blocksAnotherSession } from './subscription.contract'
 
 /** Scheduled messages: delivered once at their time, inside a unit of work; retried, then dead-lettered. */
 export function schedulerContract(engine: TestEngine): void {
   describe(`scheduler on ${engine.name}`, () => {
-    async function setup(handler: (key: string) => void = () => {}) {
+    async function setup(handler: (key: string, tx: Queryable) => void | Promise<void> = () => {}) {
       const db = await engine.db()
       const schema = await engine.freshSchema('sched')
       const clock = manualClock('2026-05-01T12:00:00.000Z')
@@ -22,7 +24,7 @@ export function schedulerContract(engine: TestEngine): void {
         retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 1000 },
         handlers: {
           'test.HoldExpired.v1': async (tx, message) => {
-            handler(message.key)
+            await handler(message.key, tx)
             delivered.push(message.key)
             tx.record(event('test.HoldReleased.v1', message.key, message.data))
           },
@@ -83,6 +85,36 @@ export function schedulerContract(engine: TestEngine): void {
       expect(letters[0]).toMatchObject({ attempts: 3, envelope: { type: 'test.HoldExpired.v1', key: 'C1', data: { seat: 'C1' } } })
       await transactionsSettled(db)
       expect(await readAll(feed)).toEqual([])
+    })
+
+    it('a failing delivery does not overwrite a reschedule of the same id that came while it ran', async () => {
+      const other = await engine.connect()
+      let rescheduling: Promise<void> | undefined
+      let interleaved = engine.name === 'pglite'
+      const { db, schema, clock, scheduler, delivered } = await setup(async (key, tx) => {
+        if (rescheduling) return
+        // While this delivery holds the row, a command pushes the deadline out by an hour (same id replaces).
+        rescheduling = other.transaction((t) => scheduleMessage(t, schema, { ...hold(key, '2026-05-01T13:00:00.000Z'), data: { seat: key, extended: true } }))
+        // PostgreSQL: fail only once the reschedule waits for this delivery's row. PGlite runs one transaction
+        // at a time, so the reschedule queues behind this one and commits before the failure is recorded:
+        // the same interleaving, built sequentially.
+        if (engine.name === 'postgres') interleaved = await eventually(() => blocksAnotherSession(tx), Boolean, { what: 'the reschedule to wait for the delivery' })
+        throw new Error('order service busy')
+      })
+      await db.transaction((tx) => scheduleMessage(tx, schema, hold('E1', '2026-05-01T12:00:00.000Z')))
+      expect(await scheduler.deliverDue()).toBe(0)
+      await rescheduling
+      expect(interleaved).toBe(true)
+      const row = await db.query<{ due_at: Date | string; attempts: number; data: unknown }>(`SELECT due_at, attempts, data FROM "${schema}".scheduled_messages`)
+      expect(row.rows).toHaveLength(1)
+      expect(new Date(row.rows[0]!.due_at).toISOString()).toBe('2026-05-01T13:00:00.000Z')
+      expect(row.rows[0]).toMatchObject({ attempts: 0, data: { seat: 'E1', extended: true } })
+      clock.advance(30 * 60_000) // long past the failed attempt's retry delay, before the new deadline
+      expect(await scheduler.deliverDue()).toBe(0)
+      expect(delivered).toEqual([])
+      clock.advance(60 * 60_000)
+      expect(await scheduler.deliverDue()).toBe(1)
+      expect(delivered).toEqual(['E1'])
     })
 
     it('two schedulers never deliver the same message twice', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { event, uuidv7, type Envelope } from '@tidings/core'
+import { event, uuidv7, type ConsumerDefinition, type Envelope } from '@tidings/core'
 import {
   FeedSignals,
   listDeadLetters,
@@ -9,6 +9,7 @@ import {
   Subscription,
   UnitOfWork,
   type FeedReader,
+  type Queryable,
   type SubscriptionOptions,
 } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
@@ -200,6 +201,103 @@ export function subscriptionContract(engine: TestEngine): void {
       expect(await ledgerTotals(db, schema)).toEqual({ count: 20, sum: 210, distinct: 20 })
     })
 
+    it('a rebuild loses nothing while another instance stands by, however long the consumer takes to reset', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const other = await engine.connect()
+      const base = ledgerConsumer(schema)
+      const slowReset: ConsumerDefinition<Queryable> = {
+        ...base,
+        async reset(tx) {
+          // A slow rebuild: on PostgreSQL it lasts until the standby has either taken over (the lease was free
+          // while the rebuild ran) or queued for the lease behind it. PGlite runs one transaction at a time:
+          // there the standby can only slip in before the rebuild's transaction, not during it.
+          if (engine.name === 'postgres') {
+            await eventually(async () => standby.isActive() || (await blocksAnotherSession(tx)), Boolean, { what: 'the standby to act during the rebuild' })
+          }
+          await base.reset!(tx)
+        },
+      }
+      const options = { db, schema, consumer: slowReset, feeds: [feed], leaseTtlMs: 400 }
+      const first = subscribe({ ...options, instanceId: 'first' })
+      await eventually(() => first.isActive(), Boolean, { what: 'first active' })
+      const standby = subscribe({ ...options, db: other, feeds: [new OutboxFeed(other, schema, 'test.accounts')], instanceId: 'standby' })
+      let last
+      for (let i = 1; i <= 20; i++) last = await deposit(`k${i % 4}`, i)
+      await eventually(() => first.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'caught up' })
+      await first.reset()
+      for (let i = 21; i <= 25; i++) last = await deposit(`k${i % 4}`, i)
+      // Whoever leads now, its checkpoint says how far the rebuilt read model goes.
+      await eventually(() => first.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'rebuilt and caught up' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 25, sum: 325, distinct: 25 })
+    })
+
+    it('replaying a dead letter after a rebuild that already applied the message returns false and changes nothing', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      let fixed = false
+      const consumer = ledgerConsumer(schema, { failWhen: (e) => !fixed && (e.data as { amount: number }).amount === 13 })
+      const subscription = subscribe({ db, schema, consumer, feeds: [feed], retry: fastRetry })
+      let last
+      for (let i = 10; i <= 16; i++) last = await deposit('acct', i)
+      await eventually(() => subscription.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'stream moved on' })
+      const letters = await listDeadLetters(db, schema, 'ledger')
+      expect(letters).toHaveLength(1)
+      // The fix is deployed and the read model rebuilt from the feed: the rebuild applies the message itself.
+      fixed = true
+      await subscription.reset()
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 7, { what: 'rebuilt' })
+      expect(await subscription.replay(letters[0]!.id)).toBe(false)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 7, sum: 91, distinct: 7 })
+    })
+
+    it('stop() right after start() resolves, leaves the subscription inactive and applies nothing afterwards', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const other = await engine.connect()
+      // A long lease: if this instance kept it, no one else could lead for a minute.
+      const subscription = new Subscription({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed], pollIntervalMs: 50, leaseTtlMs: 60_000 })
+      subscription.start()
+      await subscription.stop() // e.g. SIGTERM during start-up, while the first lease acquisition is in flight
+      expect(subscription.isActive()).toBe(false)
+      // The lease was handed back: another instance leads at once and is the only one to apply what comes next.
+      const successor = subscribe({ db: other, schema, consumer: ledgerConsumer(schema), feeds: [new OutboxFeed(other, schema, 'test.accounts')] })
+      await eventually(() => successor.isActive(), Boolean, { what: 'another instance to take the lease' })
+      const committed = await deposit('a', 7)
+      await eventually(() => successor.hasProcessed('test.accounts', committed.token!.position), Boolean, { what: 'the successor to catch up' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 1, sum: 7, distinct: 1 })
+      expect(subscription.isActive()).toBe(false)
+    })
+
+    it('a stop() that comes while reset() runs is not undone when the reset ends', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      const other = await engine.connect()
+      const base = ledgerConsumer(schema)
+      const inReset = gate()
+      const resetMayEnd = gate()
+      const slowReset: ConsumerDefinition<Queryable> = {
+        ...base,
+        async reset(tx) {
+          inReset.open()
+          await resetMayEnd.opened
+          await base.reset!(tx)
+        },
+      }
+      const subscription = subscribe({ db, schema, consumer: slowReset, feeds: [feed], leaseTtlMs: 400 })
+      await eventually(() => subscription.isActive(), Boolean, { what: 'active' })
+      const resetting = subscription.reset() // an operator's rebuild…
+      await inReset.opened
+      await subscription.stop() // …while the process shuts down
+      resetMayEnd.open()
+      await resetting
+      // Restarted, this instance would take the lease back at once and keep renewing it; stopped, it leaves the
+      // lease to another instance.
+      const successor = subscribe({ db: other, schema, consumer: base, feeds: [new OutboxFeed(other, schema, 'test.accounts')], leaseTtlMs: 400, instanceId: 'successor' })
+      await eventually(() => successor.isActive() || subscription.isActive(), Boolean, { what: 'an instance to lead' })
+      expect(subscription.isActive()).toBe(false)
+      const committed = await deposit('a', 7)
+      await eventually(() => successor.hasProcessed('test.accounts', committed.token!.position), Boolean, { what: 'the successor to catch up' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 1, sum: 7, distinct: 1 })
+      expect(subscription.isActive()).toBe(false)
+    })
+
     it('follows several feeds under one lease', async () => {
       const { db, schema, feed, deposit } = await setup()
       const otherSchema = await engine.freshSchema('sub2')
@@ -216,6 +314,25 @@ export function subscriptionContract(engine: TestEngine): void {
       expect(await ledgerTotals(db, schema)).toMatchObject({ count: 2, sum: 3 })
     })
   })
+}
+
+/**
+ * PostgreSQL only: true while another session waits for a lock this transaction holds. (`pg_locks`, not
+ * `pg_stat_activity`: the latter is a snapshot taken once per transaction, so polling it from inside one
+ * would never see a change.)
+ */
+export async function blocksAnotherSession(tx: Queryable): Promise<boolean> {
+  const result = await tx.query<{ blocks: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY (pg_blocking_pids(pid))) AS blocks',
+  )
+  return result.rows[0]!.blocks
+}
+
+/** A one-shot signal one side opens and the other awaits. */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void
+  const opened = new Promise<void>((resolve) => (open = resolve))
+  return { open, opened }
 }
 
 function envelope(key: string, version: number, amount: number): Envelope {
