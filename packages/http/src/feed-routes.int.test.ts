@@ -78,10 +78,12 @@ for (const engine of await testEngines()) {
 
     it('records the consumer as a reader, so retention keeps what it still needs', async () => {
       const { db, schema, get, place } = await setup()
-      await place(1)
-      const page = await get('/api/feeds/shop.orders?consumer=billing.invoices')
+      const first = await place(1)
+      await place(2)
+      // A reader reports what it has applied: the position it asks to read after.
+      await get(`/api/feeds/shop.orders?consumer=billing.invoices&after=${first.token!.position}`)
       const readers = await db.query<{ reader: string; position: string }>(`SELECT reader, position FROM "${schema}".feed_readers`)
-      expect(readers.rows).toEqual([{ reader: 'billing.invoices', position: page.body.next }])
+      expect(readers.rows).toEqual([{ reader: 'billing.invoices', position: first.token!.position }])
     })
 
     it('reports lag from a position', async () => {

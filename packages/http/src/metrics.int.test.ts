@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Dispatcher, event, START, type Envelope } from '@tidings/core'
+import { Dispatcher, event, type Envelope } from '@tidings/core'
 import { FeedSignals, OutboxFeed, Subscription, UnitOfWork, type Queryable } from '@tidings/postgres'
 import { eventually, readAll, testEngines } from '@tidings/testing'
 import { createHttpApp } from './create-http-app'
@@ -94,8 +94,10 @@ for (const engine of await testEngines()) {
       const backlog = async (m = withReaders) => valueOf(await m.registry.metrics(), 'tidings_outbox_backlog{source="shop.carts"}')
 
       expect(await backlog()).toBe(5) // nobody has read anything yet
-      await new OutboxFeed(db, schema, 'shop.carts').read(START, 4, { reader: 'fast' })
-      await new OutboxFeed(db, schema, 'shop.carts').read(START, 2, { reader: 'slow' })
+      // Readers report what they have applied: the position they read after.
+      const all = await readAll(feed)
+      await new OutboxFeed(db, schema, 'shop.carts').read(all[3]!.position!, 10, { reader: 'fast' })
+      await new OutboxFeed(db, schema, 'shop.carts').read(all[1]!.position!, 10, { reader: 'slow' })
       expect(await backlog()).toBe(3)
       expect(await backlog(withoutReaders)).toBe(5) // without the readers table every retained event counts
       await db.query(`UPDATE "${schema}".feed_readers SET seen_at = now() - interval '2 days' WHERE reader = 'slow'`)

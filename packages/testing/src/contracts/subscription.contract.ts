@@ -298,6 +298,48 @@ export function subscriptionContract(engine: TestEngine): void {
       expect(subscription.isActive()).toBe(false)
     })
 
+    it('a consumer with handleBatch gets whole chunks of new messages, with the same effect as one by one', async () => {
+      const { db, schema } = await setup()
+      const messages = Array.from({ length: 120 }, (_, i) => envelope(`k${i % 7}`, Math.floor(i / 7) + 1, i + 1))
+      const feed = new ScriptedFeed('test.accounts', duplicatedAndShuffled(messages, seededRandom(11)))
+      const single = ledgerConsumer(schema)
+      const batches: number[] = []
+      const consumer = {
+        ...single,
+        async handleBatch(tx: Queryable, batch: Envelope[]) {
+          batches.push(batch.length)
+          for (const message of batch) await single.handle(tx, message)
+        },
+      }
+      const subscription = subscribe({ db, schema, consumer, feeds: [feed], batchSize: 500 })
+      await eventually(() => subscription.hasProcessed('test.accounts', feed.lastPosition), Boolean, { what: 'drained' })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 120, sum: 7260, distinct: 120 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
+      expect(Math.max(...batches)).toBeGreaterThan(1)
+      expect(batches.reduce((a, b) => a + b, 0)).toBe(120)
+    })
+
+    it('a page that takes longer than its time budget commits part of itself and continues from there', async () => {
+      const { db, schema } = await setup()
+      const messages = Array.from({ length: 300 }, (_, i) => envelope(`k${i % 5}`, Math.floor(i / 5) + 1, 1))
+      const feed = new ScriptedFeed('test.accounts', messages)
+      const slow = ledgerConsumer(schema)
+      const consumer = {
+        ...slow,
+        async handle(tx: Queryable, message: Envelope) {
+          await new Promise((r) => setTimeout(r, 3))
+          await slow.handle(tx, message)
+        },
+      }
+      // A 600 ms lease gives pages a 200 ms budget; a chunk of 100 messages takes at least 300 ms.
+      const subscription = subscribe({ db, schema, consumer, feeds: [feed], batchSize: 300, leaseTtlMs: 600 })
+      let commits = 0
+      subscription.onProgress(() => commits++)
+      await eventually(() => subscription.hasProcessed('test.accounts', feed.lastPosition), Boolean, { what: 'drained' })
+      expect(commits).toBeGreaterThanOrEqual(3)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 300, sum: 300, distinct: 300 })
+    })
+
     it('follows several feeds under one lease', async () => {
       const { db, schema, feed, deposit } = await setup()
       const otherSchema = await engine.freshSchema('sub2')
