@@ -53,6 +53,9 @@ export async function composeDemo(options: { db: Database; clock?: Clock; logger
     feeds: [feed],
     observer: metrics.observer,
     logger,
+    // Only one process can open an embedded data directory, so a restarted process is the same instance
+    // and need not wait for its predecessor's lease to expire. Servers get a fresh id per process.
+    ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}),
   })
   const housekeeping = new Housekeeping({ db, producers: [ACCOUNTS_SCHEMA], consumers: [BALANCES_SCHEMA], logger })
   metrics.watchFeed('demo.accounts', feed, { db, schema: ACCOUNTS_SCHEMA })

@@ -122,78 +122,79 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   })
 
-  const sampleFeeds = sharedSample(async () => {
-    const samples: Array<{ source: string; lag: FeedLag }> = []
-    await Promise.all(
-      [...feeds].map(async ([source, watch]) => {
-        try {
-          const slowest = (watch.readers && (await slowestLiveReader(watch.readers.db, watch.readers.schema, livenessMs))) || START
-          samples.push({ source, lag: await watch.feed.lag(slowest) })
-        } catch (error) {
-          failed('feed', error, { source })
-        }
-      }),
-    )
-    return samples
-  })
-  new Gauge({
-    name: 'tidings_outbox_backlog',
-    help: 'Events in the outbox not yet read by the slowest live reader of the feed',
-    labelNames: ['source'] as const,
-    registers,
-    async collect() {
-      const samples = await sampleFeeds()
-      this.reset()
-      for (const { source, lag } of samples) this.set({ source }, lag.events)
-    },
-  })
-  new Gauge({
-    name: 'tidings_outbox_backlog_age_seconds',
-    help: 'Age of the oldest event not yet read by the slowest live reader; 0 when all is read',
-    labelNames: ['source'] as const,
-    registers,
-    async collect() {
-      const samples = await sampleFeeds()
-      this.reset()
-      for (const { source, lag } of samples) this.set({ source }, ageSeconds(lag))
-    },
-  })
+  /** Samples every watched thing once per scrape; one that fails is left out and counted. */
+  function sampleEach<T, S>(collector: string, items: () => Iterable<T>, about: (item: T) => Record<string, string>, sample: (item: T) => Promise<S[]>) {
+    return sharedSample(async () => {
+      const samples: S[] = []
+      await Promise.all(
+        [...items()].map(async (item) => {
+          try {
+            samples.push(...(await sample(item)))
+          } catch (error) {
+            failed(collector, error, about(item))
+          }
+        }),
+      )
+      return samples
+    })
+  }
 
-  const sampleSubscriptions = sharedSample(async () => {
-    const samples: Array<{ subscription: string; source: string; lag: FeedLag }> = []
-    await Promise.all(
-      [...subscriptions].map(async (sub) => {
-        try {
-          for (const [source, lag] of Object.entries(await sub.lag())) samples.push({ subscription: sub.name, source, lag })
-        } catch (error) {
-          failed('subscription', error, { subscription: sub.name })
-        }
-      }),
-    )
-    return samples
-  })
-  new Gauge({
-    name: 'tidings_consumer_lag_events',
-    help: 'Events of a feed a subscription has not processed yet',
-    labelNames: ['subscription', 'source'] as const,
-    registers,
-    async collect() {
-      const samples = await sampleSubscriptions()
-      this.reset()
-      for (const { subscription, source, lag } of samples) this.set({ subscription, source }, lag.events)
+  /** A gauge whose series are recomputed from a sample at every scrape. */
+  function sampledGauge<S, L extends string>(name: string, help: string, labelNames: readonly L[], sampler: () => Promise<S[]>, series: (s: S) => [Record<L, string>, number]) {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers,
+      async collect() {
+        const samples = await sampler()
+        this.reset()
+        for (const sample of samples) this.set(...series(sample))
+      },
+    })
+  }
+
+  const sampleFeeds = sampleEach(
+    'feed',
+    () => feeds,
+    ([source]) => ({ source }),
+    async ([source, watch]) => {
+      const slowest = (watch.readers && (await slowestLiveReader(watch.readers.db, watch.readers.schema, livenessMs))) || START
+      return [{ source, lag: await watch.feed.lag(slowest) }]
     },
-  })
-  new Gauge({
-    name: 'tidings_consumer_lag_seconds',
-    help: 'Age of the oldest event a subscription has not processed yet; 0 when caught up',
-    labelNames: ['subscription', 'source'] as const,
-    registers,
-    async collect() {
-      const samples = await sampleSubscriptions()
-      this.reset()
-      for (const { subscription, source, lag } of samples) this.set({ subscription, source }, ageSeconds(lag))
-    },
-  })
+  )
+  sampledGauge('tidings_outbox_backlog', 'Events in the outbox not yet read by the slowest live reader of the feed', ['source'], sampleFeeds, ({ source, lag }) => [
+    { source },
+    lag.events,
+  ])
+  sampledGauge(
+    'tidings_outbox_backlog_age_seconds',
+    'Age of the oldest event not yet read by the slowest live reader; 0 when all is read',
+    ['source'],
+    sampleFeeds,
+    ({ source, lag }) => [{ source }, ageSeconds(lag)],
+  )
+
+  const sampleSubscriptions = sampleEach(
+    'subscription',
+    () => subscriptions,
+    (sub) => ({ subscription: sub.name }),
+    async (sub) => Object.entries(await sub.lag()).map(([source, lag]) => ({ subscription: sub.name, source, lag })),
+  )
+  sampledGauge(
+    'tidings_consumer_lag_events',
+    'Events of a feed a subscription has not processed yet',
+    ['subscription', 'source'],
+    sampleSubscriptions,
+    ({ subscription, source, lag }) => [{ subscription, source }, lag.events],
+  )
+  sampledGauge(
+    'tidings_consumer_lag_seconds',
+    'Age of the oldest event a subscription has not processed yet; 0 when caught up',
+    ['subscription', 'source'],
+    sampleSubscriptions,
+    ({ subscription, source, lag }) => [{ subscription, source }, ageSeconds(lag)],
+  )
   new Gauge({
     name: 'tidings_subscription_active',
     help: '1 when an instance in this process holds the subscription lease, else 0 (standby)',
@@ -207,30 +208,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   })
 
-  const sampleDeadLetters = sharedSample(async () => {
-    const counts: Array<{ schema: string; consumer: string; n: number }> = []
-    await Promise.all(
-      [...deadLetterSchemas].map(async ([schema, db]) => {
-        try {
-          for (const [consumer, n] of await countDeadLetters(db, schema)) counts.push({ schema, consumer, n })
-        } catch (error) {
-          failed('dead_letters', error, { schema })
-        }
-      }),
-    )
-    return counts
-  })
-  new Gauge({
-    name: 'tidings_dead_letters',
-    help: 'Dead letters not yet replayed, per consumer',
-    labelNames: ['schema', 'consumer'] as const,
-    registers,
-    async collect() {
-      const counts = await sampleDeadLetters()
-      this.reset()
-      for (const { schema, consumer, n } of counts) this.set({ schema, consumer }, n)
-    },
-  })
+  const sampleDeadLetters = sampleEach(
+    'dead_letters',
+    () => deadLetterSchemas,
+    ([schema]) => ({ schema }),
+    async ([schema, db]) => [...(await countDeadLetters(db, schema))].map(([consumer, n]) => ({ schema, consumer, n })),
+  )
+  sampledGauge('tidings_dead_letters', 'Dead letters not yet replayed, per consumer', ['schema', 'consumer'], sampleDeadLetters, ({ schema, consumer, n }) => [
+    { schema, consumer },
+    n,
+  ])
 
   samplers = [sampleFeeds, sampleSubscriptions, sampleDeadLetters]
 
