@@ -1,7 +1,5 @@
 import {
-  FeedNotifier,
   FeedSignals,
-  forwardNotifications,
   OutboxFeed,
   Subscription,
   UnitOfWork,
@@ -9,11 +7,12 @@ import {
   type FeedReader,
   type PgliteDatabase,
 } from '@tidings/postgres'
-import { CLIENTS, seconds } from '../lib/env'
+import { seconds } from '../lib/env'
 import { openLoop, until } from '../lib/load'
 import type { Report } from '../lib/report'
 import { distribution, formatMs, formatRate, type Distribution } from '../lib/stats'
 import type { Workbench } from '../lib/workbench'
+import { serverPipeline } from '../lib/server-pipeline'
 import type { WriteRates } from './write-throughput'
 import { accountView, ApplyTracker, openAccount, SOURCE } from '../lib/workload'
 
@@ -52,14 +51,7 @@ export async function embeddedLatency(bench: Workbench, report: Report, db: Pgli
  * with the default 1 s polling as the fallback.
  */
 export async function serverLatency(bench: Workbench, report: Report, rates: WriteRates): Promise<void> {
-  const writerSchema = await bench.serverSchema('lat_writer')
-  const readerSchema = await bench.serverSchema('lat_reader')
-  const writer = bench.pool(CLIENTS, 'tidings-bench-writer')
-  const reader = bench.pool(4, 'tidings-bench-reader')
-  const uow = new UnitOfWork({ db: writer, schema: writerSchema, source: SOURCE, notifier: new FeedNotifier(writer) })
-  const readerSignals = new FeedSignals()
-  const unlisten = await forwardNotifications(reader, readerSignals)
-  const feed = new OutboxFeed(reader, writerSchema, SOURCE, readerSignals)
+  const { uow, writerSchema, writer, reader, readerSchema, feed, unlisten } = await serverPipeline(bench, 'lat')
   const pipeline = { uow, writerSchema, reader, readerSchema, feed }
   const rate = rates.w / 2
   const result = await commitToReadModel(pipeline, rate, seconds(10))

@@ -1,9 +1,10 @@
-import { FeedNotifier, FeedSignals, forwardNotifications, OutboxFeed, Subscription, UnitOfWork } from '@tidings/postgres'
+import { OutboxFeed, Subscription } from '@tidings/postgres'
 import { CLIENTS, seconds } from '../lib/env'
 import { closedLoop, combine, until, type Throughput } from '../lib/load'
 import type { Report } from '../lib/report'
 import { formatRate } from '../lib/stats'
 import type { Workbench } from '../lib/workbench'
+import { serverPipeline } from '../lib/server-pipeline'
 import { accountView, ApplyTracker, openAccount, SOURCE } from '../lib/workload'
 
 /**
@@ -12,14 +13,7 @@ import { accountView, ApplyTracker, openAccount, SOURCE } from '../lib/workload'
  * catches up with what the previous round wrote, so the round measures steady consumption alongside.
  */
 export async function writerWithSubscription(bench: Workbench, report: Report): Promise<void> {
-  const writerSchema = await bench.serverSchema('mixed_writer')
-  const readerSchema = await bench.serverSchema('mixed_reader')
-  const writer = bench.pool(CLIENTS, 'tidings-bench-writer')
-  const reader = bench.pool(4, 'tidings-bench-reader')
-  const uow = new UnitOfWork({ db: writer, schema: writerSchema, source: SOURCE, notifier: new FeedNotifier(writer) })
-  const signals = new FeedSignals()
-  const unlisten = await forwardNotifications(reader, signals)
-  const feed = new OutboxFeed(reader, writerSchema, SOURCE, signals)
+  const { writerSchema, readerSchema, writer, reader, uow, feed, unlisten } = await serverPipeline(bench, 'mixed')
   const head = new OutboxFeed(writer, writerSchema, SOURCE)
   const write = (ms: number) => closedLoop(CLIENTS, ms, () => openAccount(uow, writerSchema).then(() => {}))
 
