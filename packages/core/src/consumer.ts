@@ -21,6 +21,13 @@ export interface ConsumerDefinition<Tx, E extends Envelope = Envelope> {
   retry?: Partial<RetryPolicy>
   /** Clears the read model before a rebuild replays the feeds from the start. */
   reset?: (tx: Tx) => Promise<void>
+  /**
+   * Runs after the transaction that applied these messages has committed and before the subscription
+   * reports progress (so a consistency wait released by that progress never sees state older than this
+   * hook leaves behind): e.g. evict caches or push notifications. It must not throw or block; errors are
+   * logged and ignored.
+   */
+  afterCommit?: (messages: E[]) => void
 }
 
 /** What a consumer reports as it works, e.g. to metrics. Every method is optional. */

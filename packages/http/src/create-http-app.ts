@@ -45,14 +45,14 @@ export function createHttpApp(options: HttpAppOptions = {}): Hono {
     })
   }
 
-  // Declared sizes are refused before a byte is read; chunked bodies are counted as they stream in.
+  // Declared sizes are refused before a byte is read; chunked bodies are counted as they stream in. The
+  // unread rest of the body leaves the connection unusable, so the refusal closes it: a client that kept it
+  // alive for its next request would otherwise have that request cut off ("socket hang up").
   app.use(
     '*',
     bodyLimit({
       maxSize: limit,
-      onError: () => {
-        throw new PayloadTooLarge(limit)
-      },
+      onError: () => problemResponse(problemOf(new PayloadTooLarge(limit)), { Connection: 'close' }),
     }),
   )
 

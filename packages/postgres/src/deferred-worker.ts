@@ -1,4 +1,4 @@
-import { isExhausted, isPermanentFailure, LeaseLost, retryDelayMs } from '@tidings/core'
+import { isExhausted, isPermanentFailure, LeaseLost, retryDelayMs, type Envelope } from '@tidings/core'
 import { addDeadLetter, describeError } from './dead-letters'
 import { duePendingMessages, postponePending, settlePending } from './inbox'
 import { isInfrastructureError } from './infrastructure-error'
@@ -10,6 +10,17 @@ import type { MessageProcessor, ProcessorOptions } from './message-processor'
  * dead-lettered. A crash at any step leaves the message pending or done, never lost.
  */
 export class DeferredWorker {
+  /**
+   * The message being settled, from before its transaction until its `afterCommit` hook has run: its
+   * commit is visible to other connections before the hook runs, so progress read from the database must
+   * not count it yet.
+   */
+  get settling(): Envelope | undefined {
+    return this.current
+  }
+
+  private current?: Envelope
+
   constructor(
     private readonly options: ProcessorOptions,
     private readonly processor: MessageProcessor,
@@ -24,10 +35,15 @@ export class DeferredWorker {
       if (abort?.aborted) break
       handled++
       try {
-        await db.transaction(async (tx) => {
+        this.current = envelope
+        const settled = await db.transaction(async (tx) => {
           await this.processor.assertLease(tx)
-          if (await settlePending(tx, schema, consumer.name, envelope.id, 'done')) await this.processor.handle(tx, envelope)
+          if (!(await settlePending(tx, schema, consumer.name, envelope.id, 'done'))) return false
+          await this.processor.handle(tx, envelope)
+          return true
         })
+        // Before drain() returns, and so before the subscription reports the progress.
+        if (settled) this.processor.afterCommit([envelope])
       } catch (error) {
         if (error instanceof LeaseLost || isInfrastructureError(error)) throw error
         const attempts = before + 1
@@ -44,6 +60,8 @@ export class DeferredWorker {
           await postponePending(db, schema, consumer.name, envelope.id, retryDelayMs(retry, attempts), describeError(error))
           observer.retried?.(consumer.name, envelope.type, attempts, error)
         }
+      } finally {
+        this.current = undefined
       }
     }
     return handled

@@ -15,6 +15,19 @@ export interface StoredDocument<D> {
   updatedAt: Date
 }
 
+export interface FindOptions {
+  /** At most this many documents (default 100). */
+  limit?: number
+  /** By id: 'asc' (default) or 'desc'. */
+  order?: 'asc' | 'desc'
+  /** Only ids after this one: the next page in ascending order. */
+  afterId?: string
+  /** Only ids before this one: the next page in descending order. */
+  beforeId?: string
+  /** Only documents whose body has this top-level key (JSONB `body ? key`). */
+  having?: string
+}
+
 interface DocumentRow {
   id: string
   body: unknown
@@ -113,15 +126,40 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
     return row ? toDocument<D>(row) : undefined
   }
 
-  /** Documents whose body contains `where` (JSONB containment), ordered by id. */
-  async find(db: Queryable, where: Partial<D> = {}, options: { limit?: number; afterId?: string } = {}): Promise<StoredDocument<D>[]> {
+  /**
+   * Documents whose body contains `where` (JSONB containment) and, with `having`, has that top-level key;
+   * ordered by id, ascending (page on with `afterId`) or descending (page on with `beforeId`).
+   */
+  async find(db: Queryable, where: Partial<D> = {}, options: FindOptions = {}): Promise<StoredDocument<D>[]> {
+    const params: unknown[] = [this.collection]
+    const conditions = ['collection = $1', 'NOT deleted']
+    const add = (condition: (p: string) => string, value: unknown): void => {
+      params.push(value)
+      conditions.push(condition(`$${params.length}`))
+    }
+    // Each filter only when asked for, so every statement the planner sees can use the indexes it needs.
+    if (Object.keys(where).length > 0) add((p) => `body @> ${p}::jsonb`, JSON.stringify(where))
+    if (options.having !== undefined) add((p) => `body ? ${p}::text`, options.having)
+    if (options.afterId !== undefined) add((p) => `id > ${p}::text`, options.afterId)
+    if (options.beforeId !== undefined) add((p) => `id < ${p}::text`, options.beforeId)
+    params.push(options.limit ?? 100)
+    const direction = options.order === 'desc' ? 'DESC' : 'ASC'
     const result = await db.query<DocumentRow>(
       `SELECT id, body, versions, updated_at FROM ${this.table}
-       WHERE collection = $1 AND NOT deleted AND body @> $2::jsonb AND ($3::text IS NULL OR id > $3)
-       ORDER BY id LIMIT $4`,
-      [this.collection, JSON.stringify(where), options.afterId ?? null, options.limit ?? 100],
+       WHERE ${conditions.join(' AND ')}
+       ORDER BY id ${direction} LIMIT $${params.length}`,
+      params,
     )
     return result.rows.map((row) => toDocument<D>(row))
+  }
+
+  /** The ids of the collection's documents whose body has the top-level key `field`, ordered by id. */
+  async idsHaving(db: Queryable, field: string): Promise<string[]> {
+    const result = await db.query<{ id: string }>(
+      `SELECT id FROM ${this.table} WHERE collection = $1 AND NOT deleted AND body ? $2::text ORDER BY id`,
+      [this.collection, field],
+    )
+    return result.rows.map((row) => row.id)
   }
 
   async count(db: Queryable): Promise<number> {

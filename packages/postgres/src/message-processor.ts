@@ -88,20 +88,47 @@ export class MessageProcessor {
   private async commit(source: string, items: readonly Envelope[]): Promise<Position> {
     const { db, schema, consumer, pageBudgetMs } = this.options
     const status = consumer.mode === 'deferred' ? 'pending' : 'done'
-    return db.transaction(async (tx) => {
+    let handled: Envelope[] = []
+    const position = await db.transaction(async (tx) => {
+      handled = []
       await this.assertLease(tx)
       const started = performance.now()
       let last = items[0]!
       for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += CHUNK) {
         const chunk = items.slice(from, from + CHUNK)
         const fresh = await claimMessages(tx, schema, consumer.name, chunk, status)
-        // Once per id, even when the page holds a message twice.
-        if (status === 'done') await this.handleAll(tx, chunk.filter((m) => fresh.delete(m.id)))
+        if (status === 'done') {
+          // Once per id, even when the page holds a message twice.
+          const messages = chunk.filter((m) => fresh.delete(m.id))
+          await this.handleAll(tx, messages)
+          handled.push(...messages)
+        }
         last = chunk.at(-1)!
       }
       await saveCheckpoint(tx, schema, consumer.name, source, last.position!, last.occurredAt)
       return last.position!
     })
+    // Committed; the caller makes the progress visible only after this returns.
+    this.afterCommit(handled)
+    return position
+  }
+
+  /**
+   * Runs the consumer's `afterCommit` hook for messages whose handler writes have just committed. Call it
+   * after the commit and before the progress is reported. A failing hook is logged, never rethrown.
+   */
+  afterCommit(messages: Envelope[]): void {
+    const { consumer, logger } = this.options
+    if (!consumer.afterCommit || messages.length === 0) return
+    const failed = (error: unknown): void =>
+      logger.error({ err: error, consumer: consumer.name, messages: messages.length }, 'afterCommit hook failed')
+    try {
+      const result: unknown = consumer.afterCommit(messages)
+      // Typed as synchronous, but an async function fits the type too: never leave its rejection unhandled.
+      if (result instanceof Promise) result.catch(failed)
+    } catch (error) {
+      failed(error)
+    }
   }
 
   private async handleAll(tx: Queryable, messages: Envelope[]): Promise<void> {

@@ -109,4 +109,12 @@ export const platformMigrations: readonly Migration[] = [
       CREATE INDEX scheduled_messages_due ON ${s}.scheduled_messages (due_at);
     `,
   },
+  {
+    version: 5,
+    name: 'documents: body index',
+    // jsonb_ops (the default) serves `body ? key` and `body @> {...}`.
+    up: (s) => `
+      CREATE INDEX documents_body ON ${s}.documents USING gin (body);
+    `,
+  },
 ]

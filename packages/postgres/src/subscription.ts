@@ -118,14 +118,20 @@ export class Subscription {
   /**
    * How far this subscription has applied a feed: from memory when active, else from its checkpoint. A
    * deferred consumer checkpoints what it has stored, so its applied position stops before the oldest
-   * message still pending in its inbox.
+   * message still pending in its inbox, or still being settled (committed, but its `afterCommit` hook
+   * not run yet).
    */
   async processedPosition(source: string): Promise<Position> {
     const { db, schema, consumer } = this.options
     const checkpoint = this.active ? (this.positions.get(source) ?? START) : await readCheckpoint(db, schema, this.name, source)
     if (consumer.mode !== 'deferred') return checkpoint
+    let processed = checkpoint
     const pending = await oldestPendingPosition(db, schema, this.name, source)
-    return pending !== undefined && comparePositions(pending, checkpoint) <= 0 ? positionBefore(pending) : checkpoint
+    const settling = this.worker.settling
+    for (const position of [pending, settling?.source === source ? settling.position : undefined]) {
+      if (position !== undefined && comparePositions(position, processed) <= 0) processed = positionBefore(position)
+    }
+    return processed
   }
 
   async hasProcessed(source: string, position: Position): Promise<boolean> {
@@ -151,14 +157,16 @@ export class Subscription {
    */
   async replay(deadLetterId: string): Promise<boolean> {
     const { db, schema } = this.options
-    return db.transaction(async (tx) => {
+    const replayed = await db.transaction(async (tx) => {
       const letter = await takeDeadLetter(tx, schema, this.name, deadLetterId)
-      if (!letter) return false
+      if (!letter) return undefined
       // Only a message that is still dead here may run: after a rebuild it may have been applied since.
-      if (!(await markProcessed(tx, schema, this.name, letter.messageId))) return false
+      if (!(await markProcessed(tx, schema, this.name, letter.messageId))) return undefined
       await this.processor.handle(tx, letter.envelope)
-      return true
+      return letter.envelope
     })
+    if (replayed) this.processor.afterCommit([replayed])
+    return replayed !== undefined
   }
 
   /** Rebuild: forget the inbox and checkpoints, clear the read model, and replay every feed from the start. */

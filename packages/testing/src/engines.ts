@@ -13,6 +13,11 @@ export interface TestEngine {
   freshSchema(prefix?: string): Promise<string>
   /** A second connection to the same database, as another process would have (PGlite: the same instance). */
   connect(): Promise<Database>
+  /**
+   * A database of its own, for code with fixed schema names (a whole app): a new PGlite instance, or a
+   * new PostgreSQL database (with its URL, for processes) dropped when the file ends.
+   */
+  freshDatabase(): Promise<{ db: Database; url?: string }>
 }
 
 let reported = false
@@ -51,11 +56,19 @@ export function uniqueName(prefix = 't'): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`.toLowerCase().replace(/[^a-z0-9_]/g, '_')
 }
 
-function engineWith(name: TestEngine['name'], open: () => Promise<Database>): TestEngine {
+function engineWith(name: TestEngine['name'], open: (url?: string) => Promise<Database>): TestEngine {
   let shared: Promise<Database> | undefined
   const extra: Database[] = []
   const schemas: string[] = []
+  const databases: string[] = []
   afterAll(async () => {
+    for (const other of extra.splice(0)) await other.close().catch(() => {})
+    if (databases.length > 0) {
+      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+      await admin.connect()
+      for (const database of databases) await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`).catch(() => {})
+      await admin.end()
+    }
     if (!shared) return
     const db = await shared
     if (name === 'postgres') {
@@ -79,6 +92,22 @@ function engineWith(name: TestEngine['name'], open: () => Promise<Database>): Te
       extra.push(db)
       return db
     },
+    async freshDatabase() {
+      if (name === 'pglite') {
+        const db = await open()
+        extra.push(db)
+        return { db }
+      }
+      const database = uniqueName('db')
+      databases.push(database)
+      const admin = new pg.Client({ connectionString: TEST_DATABASE_URL })
+      await admin.connect()
+      await admin.query(`CREATE DATABASE "${database}"`).finally(() => admin.end())
+      const url = databaseUrl(database)
+      const db = await open(url)
+      extra.push(db)
+      return { db, url }
+    },
   }
   return engine
 }
@@ -88,5 +117,12 @@ function pgliteEngine(): TestEngine {
 }
 
 function postgresEngine(): TestEngine {
-  return engineWith('postgres', async () => new PgDatabase({ connectionString: TEST_DATABASE_URL, maxConnections: 8 }))
+  return engineWith('postgres', async (url = TEST_DATABASE_URL) => new PgDatabase({ connectionString: url, maxConnections: 8 }))
+}
+
+/** The test server's URL with another database name. */
+export function databaseUrl(database: string): string {
+  const url = new URL(TEST_DATABASE_URL)
+  url.pathname = `/${database}`
+  return url.toString()
 }

@@ -109,6 +109,58 @@ export function documentStoreContract(engine: TestEngine): void {
       expect(await other.count(db)).toBe(1)
     })
 
+    it('finds in descending order, paged with beforeId, and between afterId and beforeId', async () => {
+      const { db, views, schema } = await setup()
+      for (let i = 0; i < 5; i++) {
+        await views.merge(db, `o${i}`, { source: 'order', version: 1, set: { orderId: `o${i}`, customerId: i % 2 === 0 ? 'even' : 'odd' } })
+      }
+      await new DocumentStore<OrderView>(schema, 'other-view').merge(db, 'o5', { source: 'order', version: 1, set: { customerId: 'even' } })
+      await views.merge(db, 'o9', { source: 'order', version: 1, set: { customerId: 'even' } })
+      await views.remove(db, 'o9', { source: 'order', version: 2 })
+      const ids = async (where: Partial<OrderView>, options: Parameters<typeof views.find>[2]) => (await views.find(db, where, options)).map((d) => d.id)
+      expect(await ids({}, { order: 'desc', limit: 2 })).toEqual(['o4', 'o3'])
+      expect(await ids({}, { order: 'desc', limit: 2, beforeId: 'o3' })).toEqual(['o2', 'o1'])
+      expect(await ids({}, { order: 'desc', limit: 2, beforeId: 'o1' })).toEqual(['o0'])
+      expect(await ids({ customerId: 'even' }, { order: 'desc', beforeId: 'o4' })).toEqual(['o2', 'o0'])
+      expect(await ids({}, { afterId: 'o0', beforeId: 'o4' })).toEqual(['o1', 'o2', 'o3'])
+      expect(await ids({}, { order: 'asc' })).toEqual(await ids({}, {}))
+      expect(await ids({}, {})).toEqual(['o0', 'o1', 'o2', 'o3', 'o4'])
+    })
+
+    it('finds only documents that have a top-level key, in either order and with containment', async () => {
+      const { db, views, schema } = await setup()
+      await views.merge(db, 'o1', { source: 'order', version: 1, set: { orderId: 'o1', customerId: 'c1' } })
+      await views.merge(db, 'o2', { source: 'order', version: 1, set: { orderId: 'o2', customerId: 'c1' } })
+      await views.merge(db, 'o2', { source: 'delivery', version: 1, set: { deliveryStatus: 'PREPARING' } })
+      await views.merge(db, 'o3', { source: 'delivery', version: 1, set: { deliveryStatus: 'SHIPPED' } })
+      await views.merge(db, 'o4', { source: 'delivery', version: 1, set: { deliveryStatus: 'SHIPPED' } })
+      await views.remove(db, 'o4', { source: 'delivery', version: 2 })
+      const loose = new DocumentStore<Record<string, unknown>>(schema, 'order-view')
+      await loose.merge(db, 'o5', { source: 'x', version: 1, set: { nested: { deliveryStatus: 'SHIPPED' } } })
+      await loose.merge(db, 'o6', { source: 'x', version: 1, set: { deliveryStatus: null } }) // a key set to null is there
+      await new DocumentStore<OrderView>(schema, 'other-view').merge(db, 'o7', { source: 'delivery', version: 1, set: { deliveryStatus: 'SHIPPED' } })
+      const ids = async (where: Partial<OrderView>, options: Parameters<typeof views.find>[2]) => (await views.find(db, where, options)).map((d) => d.id)
+      expect(await ids({}, { having: 'deliveryStatus' })).toEqual(['o2', 'o3', 'o6'])
+      expect(await ids({}, { having: 'deliveryStatus', order: 'desc', limit: 2 })).toEqual(['o6', 'o3'])
+      expect(await ids({ customerId: 'c1' }, { having: 'deliveryStatus' })).toEqual(['o2'])
+      expect(await ids({ deliveryStatus: 'SHIPPED' }, { having: 'customerId' })).toEqual([])
+      expect(await ids({}, { having: 'paymentStatus' })).toEqual([])
+    })
+
+    it('lists the ids of documents that have a top-level key, without removed ones or other collections', async () => {
+      const { db, views, schema } = await setup()
+      for (const id of ['b', 'a', 'c', 'd']) await views.merge(db, id, { source: 'payment', version: 1, set: { paymentStatus: 'PAID' } })
+      await views.merge(db, 'e', { source: 'order', version: 1, set: { orderId: 'e' } })
+      await views.remove(db, 'c', { source: 'payment', version: 2 })
+      await views.remove(db, 'z', { source: 'payment', version: 1 }) // a tombstone that never had a body
+      await new DocumentStore<OrderView>(schema, 'other-view').merge(db, 'f', { source: 'payment', version: 1, set: { paymentStatus: 'PAID' } })
+      expect(await views.idsHaving(db, 'paymentStatus')).toEqual(['a', 'b', 'd'])
+      expect(await views.idsHaving(db, 'orderId')).toEqual(['e'])
+      expect(await views.idsHaving(db, 'deliveryStatus')).toEqual([])
+      const index = await db.query<{ indexdef: string }>('SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2', [schema, 'documents_body'])
+      expect(index.rows[0]?.indexdef).toMatch(/USING gin \(body\)/)
+    })
+
     it('stores unicode and nested values intact', async () => {
       const { db, schema } = await setup()
       const store = new DocumentStore<{ title: string; tags: string[]; nested: { deep: number[] } }>(schema, 'posts')

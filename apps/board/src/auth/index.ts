@@ -1,0 +1,5 @@
+export * from './auth-errors'
+export * from './password'
+export * from './jwt'
+export * from './token-secret'
+export * from './require-member'

@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { testEngines } from '@tidings/testing'
+import { signToken } from './auth'
+import type { Database } from '@tidings/postgres'
+import { serveBoard, type ServedBoard } from './test-kit/serve-board'
+import type { Member } from './test-kit/board-client'
+import { documentOnceReady, expectProblem, feedLengths, send, type SendOptions } from './test-kit/problems'
+
+/**
+ * Bad credentials, ids, routes and query strings: each gets a clean 4xx problem with a stable code, never a
+ * 500 or a stack trace, and none of them changes anything.
+ */
+const SECRET = randomBytes(48)
+const UNKNOWN = '0190a8f2-0000-7000-8000-000000000000'
+const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000)
+const sign = (sub: string, secret: Buffer = SECRET, now = new Date()) => signToken({ sub }, secret, { now, ttlSeconds: 3600 })
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+for (const engine of await testEngines()) {
+  describe(`bad credentials, ids and queries on ${engine.name}`, () => {
+    let db: Database
+    let served: ServedBoard
+    let base: string
+    let ann: Member
+    let postId: string
+    let commentId: string
+    let lastPosition: string
+    const call = (method: string, path: string, options?: SendOptions) => send(base, method, path, options)
+
+    beforeAll(async () => {
+      db = (await engine.freshDatabase()).db
+      served = await serveBoard(db, { tokenSecret: SECRET })
+      base = served.client.baseUrl
+      ann = await served.client.newMember('ann')
+      const post = await served.client.createPost(ann, { title: 'Guarded', content: 'do not touch' })
+      postId = post.body.postId
+      const comment = await served.client.addComment(ann, postId, 'guarded too')
+      commentId = comment.body.commentId
+      lastPosition = comment.position!
+    })
+    afterAll(() => served?.stop())
+
+    /** Every route behind requireMember, each with a body that would be accepted, so only the credentials are wrong. */
+    const protectedRoutes = (): Array<[string, string, unknown?]> => [
+      ['POST', '/api/posts', { title: 'Sneaky', content: 'sneaky' }],
+      ['PATCH', `/api/posts/${postId}`, { title: 'Hijacked' }],
+      ['DELETE', `/api/posts/${postId}`],
+      ['POST', `/api/posts/${postId}/comments`, { content: 'sneaky' }],
+      ['PATCH', `/api/comments/${commentId}`, { content: 'hijacked' }],
+      ['DELETE', `/api/comments/${commentId}`],
+      ['GET', '/api/members/me'],
+      ['PATCH', '/api/members/me', { nickname: 'hijacker' }],
+      ['GET', '/api/notifications'],
+      ['POST', `/api/notifications/${UNKNOWN}/read`],
+      ['GET', '/api/notifications/stream'],
+    ]
+
+    const badAuthorizations: Array<[string, () => string | undefined, string]> = [
+      ['no Authorization header', () => undefined, 'UNAUTHORIZED'],
+      ['an empty Authorization header', () => '', 'UNAUTHORIZED'],
+      ['Basic credentials', () => `Basic ${Buffer.from(`${ann.email}:correct horse`).toString('base64')}`, 'UNAUTHORIZED'],
+      ['the Bearer scheme with no token', () => 'Bearer', 'UNAUTHORIZED'],
+      ['the token without a scheme', () => ann.token, 'UNAUTHORIZED'],
+      ['Bearer x', () => 'Bearer x', 'INVALID_TOKEN'],
+      ['Bearer a.b.c', () => 'Bearer a.b.c', 'INVALID_TOKEN'],
+      ['random base64', () => `Bearer ${randomBytes(120).toString('base64')}`, 'INVALID_TOKEN'],
+      ['a 5000-character token', () => `Bearer ${'a'.repeat(5000)}`, 'INVALID_TOKEN'],
+      ['two tokens', () => `Bearer ${ann.token} ${ann.token}`, 'INVALID_TOKEN'],
+      ['a token signed with another secret', () => `Bearer ${sign(ann.memberId, randomBytes(48))}`, 'INVALID_TOKEN'],
+      ['an unsigned alg:none token', () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: ann.memberId, iat: 1, exp: 9e9 })}.`, 'INVALID_TOKEN'],
+      ['a token whose payload was swapped', () => `Bearer ${ann.token.split('.')[0]}.${b64({ sub: UNKNOWN, iat: 1, exp: 9e9 })}.${ann.token.split('.')[2]}`, 'INVALID_TOKEN'],
+      ['an expired token', () => `Bearer ${sign(ann.memberId, SECRET, hoursAgo(2))}`, 'TOKEN_EXPIRED'],
+    ]
+
+    it.each(badAuthorizations)('refuses %s on every protected route with 401', async (_name, authorization, code) => {
+      const before = await feedLengths(base, db)
+      for (const [method, path, body] of protectedRoutes()) {
+        const header = authorization()
+        const reply = await call(method, path, { body, ...(header !== undefined ? { authorization: header } : {}) })
+        expectProblem(reply, 401, code, `${method} ${path}`)
+      }
+      expect(await feedLengths(base, db)).toEqual(before)
+      const doc = await documentOnceReady(served.client, postId, lastPosition, (d) => d.commentCount > 0)
+      expect(doc).toMatchObject({ title: 'Guarded', version: 1, commentCount: 1, comments: [{ content: 'guarded too' }] })
+    })
+
+    it('takes ?access_token= on the event stream only, and checks it like a header', async () => {
+      const stream = '/api/notifications/stream'
+      expectProblem(await call('GET', `${stream}?access_token=garbage`), 401, 'INVALID_TOKEN')
+      expectProblem(await call('GET', `${stream}?access_token=${sign(ann.memberId, SECRET, hoursAgo(2))}`), 401, 'TOKEN_EXPIRED')
+      expectProblem(await call('GET', `${stream}?access_token=${ann.token}&access_token=${ann.token}`), 401, 'INVALID_TOKEN')
+      expectProblem(await call('GET', `${stream}?access_token=`), 401, 'UNAUTHORIZED')
+      expectProblem(await call('GET', `/api/members/me?access_token=${ann.token}`), 401, 'UNAUTHORIZED')
+    })
+
+    it('answers a genuine token for a member that does not exist with 404 MEMBER_NOT_FOUND', async () => {
+      const ghost = sign(UNKNOWN)
+      expectProblem(await call('GET', '/api/members/me', { token: ghost }), 404, 'MEMBER_NOT_FOUND')
+      expectProblem(await call('PATCH', '/api/members/me', { token: ghost, body: { nickname: 'ghostly' } }), 404, 'MEMBER_NOT_FOUND')
+    })
+
+    it('refuses a genuine token whose subject is not a member id at all', async () => {
+      for (const sub of ['ghost', "'; DROP TABLE members; --", 'x'.repeat(300)]) {
+        const token = sign(sub)
+        expectProblem(await call('GET', '/api/members/me', { token }), 401, 'INVALID_TOKEN', sub)
+        expectProblem(await call('POST', '/api/posts', { token, body: { title: 'by nobody', content: 'x' } }), 401, 'INVALID_TOKEN', sub)
+      }
+    })
+
+    it('answers malformed ids in paths with 400 VALIDATION', async () => {
+      const badIds = ['not-a-uuid', '%00', '%', '%E0%A4%A', `${UNKNOWN}x`, UNKNOWN.replace(/-/g, ''), 'x'.repeat(2000), encodeURIComponent("1' OR '1'='1"), encodeURIComponent('1; DROP TABLE posts;--'), '%2e%2e%2f%2e%2e%2fetc%2fpasswd']
+      for (const id of badIds) {
+        const cases: Array<[string, string, unknown?]> = [
+          ['GET', `/api/board/posts/${id}`],
+          ['PATCH', `/api/posts/${id}`, { title: 'x' }],
+          ['DELETE', `/api/posts/${id}`],
+          ['POST', `/api/posts/${id}/comments`, { content: 'x' }],
+          ['PATCH', `/api/comments/${id}`, { content: 'x' }],
+          ['DELETE', `/api/comments/${id}`],
+          ['POST', `/api/notifications/${id}/read`],
+          ['GET', `/internal/posts/${id}`],
+          ['GET', `/internal/comments/${id}`],
+          ['GET', `/internal/members/${id}`],
+        ]
+        for (const [method, path, body] of cases) {
+          const reply = await call(method, path, { token: ann.token, body })
+          expectProblem(reply, 400, 'VALIDATION', `${method} ${path.slice(0, 80)}`)
+          expect(reply.body.fields.map((f: { path: string }) => f.path)).toHaveLength(1)
+        }
+      }
+    })
+
+    it('answers well-formed unknown ids with 404 and the resource named in the code', async () => {
+      for (const id of [UNKNOWN, UNKNOWN.toUpperCase()]) {
+        const cases: Array<[string, string, string, unknown?]> = [
+          ['GET', `/api/board/posts/${id}`, 'POST_NOT_FOUND'],
+          ['PATCH', `/api/posts/${id}`, 'POST_NOT_FOUND', { title: 'x' }],
+          ['DELETE', `/api/posts/${id}`, 'POST_NOT_FOUND'],
+          ['POST', `/api/posts/${id}/comments`, 'POST_NOT_FOUND', { content: 'x' }],
+          ['PATCH', `/api/comments/${id}`, 'COMMENT_NOT_FOUND', { content: 'x' }],
+          ['DELETE', `/api/comments/${id}`, 'COMMENT_NOT_FOUND'],
+          ['POST', `/api/notifications/${id}/read`, 'NOTIFICATION_NOT_FOUND'],
+          ['GET', `/internal/posts/${id}`, 'POST_NOT_FOUND'],
+          ['GET', `/internal/comments/${id}`, 'COMMENT_NOT_FOUND'],
+          ['GET', `/internal/members/${id}`, 'MEMBER_NOT_FOUND'],
+        ]
+        for (const [method, path, code, body] of cases) expectProblem(await call(method, path, { token: ann.token, body }), 404, code, `${method} ${path}`)
+      }
+    })
+
+    it('answers unknown routes and methods with 404 ROUTE_NOT_FOUND', async () => {
+      const cases: Array<[string, string]> = [
+        ['GET', '/api/nope'],
+        ['GET', '/'],
+        ['PUT', '/api/posts'],
+        ['GET', '/api/posts'],
+        ['POST', '/api/board/posts'],
+        ['GET', `/api/posts/${postId}/comments/extra`],
+        ['DELETE', '/api/members/me'],
+        ['GET', `/api/${'x'.repeat(5000)}`],
+        ['GET', '/api/%00'],
+      ]
+      for (const [method, path] of cases) expectProblem(await call(method, path, { token: ann.token }), 404, 'ROUTE_NOT_FOUND', `${method} ${path.slice(0, 80)}`)
+    })
+
+    it('answers bad query strings with 400 and unknown feeds with 404', async () => {
+      const cases: Array<[string, number, string, SendOptions?]> = [
+        ...['-1', 'abc', '1000', '0', '1.5', '', '1e400', 'NaN'].map((limit): [string, number, string] => [`/api/board/posts?limit=${limit}`, 400, 'VALIDATION']),
+        ['/api/board/posts?limit=1&limit=2', 400, 'VALIDATION'],
+        ['/api/board/posts?cursor=garbage', 400, 'VALIDATION'],
+        [`/api/board/posts?cursor=${'f'.repeat(3000)}`, 400, 'VALIDATION'],
+        ['/api/board/posts?position=garbage', 400, 'INVALID_POSITION'],
+        [`/api/board/posts/${postId}`, 400, 'INVALID_POSITION', { headers: { 'Tidings-Position': 'board.post@not-a-position' } }],
+        ['/api/notifications?limit=abc', 400, 'VALIDATION', { token: ann.token }],
+        ['/api/notifications?cursor=%00', 400, 'VALIDATION', { token: ann.token }],
+        ['/api/feeds/board.post?after=garbage', 400, 'INVALID_POSITION'],
+        ['/api/feeds/board.post?after=0&after=1', 400, 'INVALID_POSITION'],
+        ['/api/feeds/board.post?limit=0', 400, 'VALIDATION'],
+        ['/api/feeds/board.post?limit=abc', 400, 'VALIDATION'],
+        ['/api/feeds/board.post?limit=5000', 400, 'VALIDATION'],
+        ['/api/feeds/board.post?wait=-1', 400, 'VALIDATION'],
+        ['/api/feeds/board.post?consumer=%07bell', 400, 'VALIDATION'],
+        ['/api/feeds/board.post/lag?after=garbage', 400, 'INVALID_POSITION'],
+        ['/api/feeds/unknown.source', 404, 'UNKNOWN_FEED'],
+        ['/api/feeds/unknown.source/lag', 404, 'UNKNOWN_FEED'],
+        [`/api/feeds/${'x'.repeat(3000)}`, 404, 'UNKNOWN_FEED'],
+      ]
+      for (const [path, status, code, options] of cases) expectProblem(await call('GET', path, options), status, code, path.slice(0, 80))
+    })
+  })
+}

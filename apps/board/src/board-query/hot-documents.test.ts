@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest'
+import { HotDocuments } from './hot-documents'
+
+function deferred<T>() {
+  let resolve!: (value: T) => void
+  const promise = new Promise<T>((r) => (resolve = r))
+  return { promise, resolve }
+}
+
+describe('hot documents', () => {
+  it('loads once, then serves from memory', async () => {
+    const hot = new HotDocuments()
+    let loads = 0
+    const load = async () => `v${++loads}`
+    expect(await hot.read('a', load)).toBe('v1')
+    expect(await hot.read('a', load)).toBe('v1')
+    expect(loads).toBe(1)
+    expect(hot.stats()).toEqual({ size: 1, hits: 1, misses: 1 })
+  })
+
+  it('shares one load between concurrent readers', async () => {
+    const hot = new HotDocuments()
+    const gate = deferred<string>()
+    let loads = 0
+    const load = () => (loads++, gate.promise)
+    const readers = [hot.read('a', load), hot.read('a', load), hot.read('a', load)]
+    gate.resolve('v1')
+    expect(await Promise.all(readers)).toEqual(['v1', 'v1', 'v1'])
+    expect(loads).toBe(1)
+  })
+
+  it('an eviction makes the next read load again', async () => {
+    const hot = new HotDocuments()
+    let version = 1
+    await hot.read('a', async () => `v${version}`)
+    version = 2
+    hot.evict(['a'])
+    expect(await hot.read('a', async () => `v${version}`)).toBe('v2')
+  })
+
+  it('a fill that started before an eviction never installs what it read', async () => {
+    const hot = new HotDocuments()
+    const stale = deferred<string>()
+    const early = hot.read('a', () => stale.promise) // reads the old state ...
+    hot.evict(['a']) // ... the projection commits a change and evicts ...
+    stale.resolve('old') // ... then the old read finishes
+    expect(await early).toBe('old') // its own reader began before the change: it may see the old state
+    expect(await hot.read('a', async () => 'new')).toBe('new') // but nobody after the eviction does
+    expect(await hot.read('a', async () => 'never loaded')).toBe('new')
+  })
+
+  it('a reader after an eviction does not join a fill that started before it', async () => {
+    const hot = new HotDocuments()
+    const stale = deferred<string>()
+    const early = hot.read('a', () => stale.promise)
+    hot.evict(['a'])
+    const late = hot.read('a', async () => 'new')
+    stale.resolve('old')
+    expect(await early).toBe('old')
+    expect(await late).toBe('new')
+  })
+
+  it('keeps nothing for a missing document and forgets a failed load', async () => {
+    const hot = new HotDocuments()
+    expect(await hot.read('gone', async () => undefined)).toBeUndefined()
+    await expect(hot.read('bad', async () => Promise.reject(new Error('db down')))).rejects.toThrow('db down')
+    expect(await hot.read('gone', async () => 'now here')).toBe('now here')
+    expect(await hot.read('bad', async () => 'recovered')).toBe('recovered')
+  })
+
+  it('drops the least recently used beyond its capacity; capacity 0 caches nothing', async () => {
+    const hot = new HotDocuments(2)
+    await hot.read('a', async () => 'a')
+    await hot.read('b', async () => 'b')
+    await hot.read('a', async () => 'a') // a is now the most recent
+    await hot.read('c', async () => 'c') // b goes
+    let loaded = false
+    await hot.read('b', async () => ((loaded = true), 'b'))
+    expect(loaded).toBe(true)
+    expect(hot.stats().size).toBe(2)
+    const none = new HotDocuments(0)
+    await none.read('a', async () => 'a')
+    expect(none.stats().size).toBe(0)
+  })
+})

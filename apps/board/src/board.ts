@@ -1,0 +1,41 @@
+import type { Clock, Logger } from '@tidings/core'
+import type { Database } from '@tidings/postgres'
+import { boardQueryService } from './board-query/board-query.service'
+import { commentService } from './comment/comment.service'
+import { memberService } from './member/member.service'
+import { notificationService } from './notification/notification.service'
+import { postService } from './post/post.service'
+import { hostServices, serviceContext, type Host } from './shared/host'
+import { memberTokens } from './shared/member-tokens'
+
+export interface BoardOptions {
+  db: Database
+  tokenSecret: Buffer
+  clock?: Clock
+  logger?: Logger
+  /** Same id across restarts for an embedded data directory (only one process can open it). */
+  instanceId?: string
+  hotDocuments?: number
+}
+
+export type Board = Host & { services: Awaited<ReturnType<typeof boardServices>> }
+
+/**
+ * The whole board in one process: five services, each in its own schema, wired in process — the read
+ * sides follow the producers' feeds directly and fetch the latest state through the owners' lookups.
+ */
+export async function composeBoard(options: BoardOptions): Promise<Board> {
+  const ctx = serviceContext(options)
+  const services = await boardServices(ctx, memberTokens(options.tokenSecret, ctx.clock), options.hotDocuments)
+  return { ...hostServices(ctx, Object.values(services)), services }
+}
+
+async function boardServices(ctx: ReturnType<typeof serviceContext>, tokens: ReturnType<typeof memberTokens>, hotDocuments?: number) {
+  const member = await memberService(ctx, tokens)
+  const post = await postService(ctx, tokens)
+  const comment = await commentService(ctx, tokens, post.lookup)
+  const sources = { members: member.lookup, posts: post.lookup, comments: comment.lookup }
+  const query = await boardQueryService(ctx, [member.feeds['board.member']!, post.feeds['board.post']!, comment.feeds['board.comment']!], sources, { hotDocuments })
+  const notification = await notificationService(ctx, tokens, comment.feeds['board.comment']!, sources)
+  return { member, post, comment, query, notification }
+}

@@ -1,0 +1,26 @@
+import type { PostLookup } from '../post/post.contracts'
+import type { MemberTokens } from '../shared/member-tokens'
+import { openProducer, type Service, type ServiceContext } from '../shared/service'
+import { COMMENT_SOURCE, type CommentLookup } from './comment.contracts'
+import { CommentRepository, commentMigrations } from './comment.repository'
+import { commentRoutes, stateOf } from './comment.routes'
+
+export const COMMENT_SCHEMA = 'board_comment'
+
+/** Comments on live posts; produces the `board.comment` feed and answers comment lookups. */
+export async function commentService(ctx: ServiceContext, tokens: MemberTokens, posts: PostLookup): Promise<Service & { lookup: CommentLookup }> {
+  const { uow, feed } = await openProducer(ctx, COMMENT_SCHEMA, COMMENT_SOURCE, commentMigrations)
+  const comments = new CommentRepository(COMMENT_SCHEMA)
+  return {
+    name: COMMENT_SOURCE,
+    routes: commentRoutes({ db: ctx.db, uow, comments, posts, tokens, clock: ctx.clock }),
+    feeds: { [COMMENT_SOURCE]: feed },
+    subscriptions: [],
+    producerSchemas: [COMMENT_SCHEMA],
+    consumerSchemas: [],
+    lookup: async (commentId, via) => {
+      const comment = await comments.byId(via ?? ctx.db, commentId)
+      return comment && stateOf(comment)
+    },
+  }
+}

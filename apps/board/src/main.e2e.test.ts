@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { startProcess, type ManagedProcess } from '@tidings/testing'
+import { BoardClient, type Member } from './test-kit/board-client'
+
+const main = new URL('./main.ts', import.meta.url)
+const dataDir = mkdtempSync(join(tmpdir(), 'tidings-board-'))
+
+async function startBoard(): Promise<{ process: ManagedProcess; api: BoardClient }> {
+  const board = startProcess('board', main, { PORT: '0', TIDINGS_DATA_DIR: dataDir, DATABASE_URL: '', TIDINGS_JWT_SECRET: '' })
+  const line = await board.waitForLine((l) => l.includes('listening on'))
+  const { port } = JSON.parse(line) as { port: number }
+  return { process: board, api: new BoardClient(`http://127.0.0.1:${port}`) }
+}
+
+describe('npm start: the whole board on the embedded default, as a real process', () => {
+  let running: { process: ManagedProcess; api: BoardClient }
+  let ann: Member
+  let postId: string
+  afterAll(async () => {
+    await running?.process.kill('SIGKILL')
+    rmSync(dataDir, { recursive: true, force: true })
+  })
+
+  it('serves every service on one port, with health, readiness and metrics', async () => {
+    running = await startBoard()
+    const { api } = running
+    ann = await api.newMember('main')
+    const bob = await api.newMember('mainb')
+    const created = await api.createPost(ann, { title: 'Durable', content: 'kept in ./data' })
+    postId = created.body.postId
+    const comment = await api.addComment(bob, postId, 'still here after a restart?')
+    const doc = await api.document(postId, comment.position)
+    expect(doc.body).toMatchObject({ title: 'Durable', commentCount: 1, writer: { nickname: ann.nickname } })
+    expect((await api.call('GET', '/api/notifications', { token: ann.token, headers: { 'Tidings-Position': comment.position! } })).body).toMatchObject({ unread: 1 })
+    expect(await api.call('GET', '/healthz')).toMatchObject({ status: 200 })
+    expect(await api.call('GET', '/readyz')).toMatchObject({ status: 200 })
+    const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text()
+    expect(metrics).toMatch(/tidings_consumer_lag_events\{subscription="board-query\.post-document",source="board\.comment"\} 0/)
+    expect(metrics).toContain('tidings_outbox_backlog')
+  })
+
+  it('keeps members, tokens and documents in the data directory across a graceful stop and a SIGKILL', async () => {
+    const before = (await running.api.document(postId)).body
+    await running.process.kill('SIGTERM')
+    expect(running.process.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true)
+    running = await startBoard()
+    expect((await running.api.document(postId)).body).toEqual(before)
+    // The token secret lives in the data directory too: a token from before the restart still works.
+    expect(await running.api.call('GET', '/api/members/me', { token: ann.token })).toMatchObject({ status: 200, body: { memberId: ann.memberId } })
+    const edit = await running.api.call('PATCH', `/api/posts/${postId}`, { token: ann.token, body: { title: 'Durable, edited' } })
+    expect(edit.status).toBe(200)
+    await running.process.kill('SIGKILL')
+    running = await startBoard()
+    const read = await running.api.document(postId, edit.position)
+    expect(read.headers.get('tidings-stale')).toBeNull()
+    expect(read.body).toMatchObject({ title: 'Durable, edited', commentCount: 1, version: 2 })
+  })
+})

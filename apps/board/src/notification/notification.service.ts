@@ -1,0 +1,30 @@
+import { consistencyWaiter } from '@tidings/http'
+import { migrate, type FeedReader } from '@tidings/postgres'
+import type { MemberTokens } from '../shared/member-tokens'
+import { openSubscription, type Service, type ServiceContext } from '../shared/service'
+import { commentNotificationsProjection, type NotificationSources } from './comment-notifications.projection'
+import { NotificationHub } from './notification-hub'
+import { NotificationRepository, notificationMigrations } from './notification.repository'
+import { notificationRoutes } from './notification.routes'
+
+export const NOTIFICATION_SCHEMA = 'board_notification'
+export const NOTIFICATION_SERVICE = 'board.notification'
+
+/** Tells writers about comments on their posts: stored, listed, and pushed live over Server-Sent Events. */
+export async function notificationService(ctx: ServiceContext, tokens: MemberTokens, commentFeed: FeedReader, sources: NotificationSources): Promise<Service & { hub: NotificationHub }> {
+  await migrate(ctx.db, NOTIFICATION_SCHEMA, NOTIFICATION_SERVICE, notificationMigrations)
+  const notifications = new NotificationRepository(NOTIFICATION_SCHEMA)
+  const hub = new NotificationHub()
+  const projection = commentNotificationsProjection(notifications, sources, ctx.clock, (n) => hub.publish(n))
+  const subscription = await openSubscription(ctx, NOTIFICATION_SCHEMA, projection, [commentFeed])
+  return {
+    name: NOTIFICATION_SERVICE,
+    routes: notificationRoutes({ db: ctx.db, notifications, hub, tokens, waiter: consistencyWaiter([subscription]), clock: ctx.clock }),
+    feeds: {},
+    subscriptions: [subscription],
+    producerSchemas: [],
+    consumerSchemas: [NOTIFICATION_SCHEMA],
+    close: () => hub.close(),
+    hub,
+  }
+}

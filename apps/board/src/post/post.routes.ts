@@ -1,0 +1,81 @@
+import { Hono } from 'hono'
+import * as z from 'zod'
+import { uuidv7, type Clock } from '@tidings/core'
+import { validBody, validParams, withPosition } from '@tidings/http'
+import type { Database, Queryable, UnitOfWork } from '@tidings/postgres'
+import { requireMember, type MemberEnv } from '../auth'
+import type { MemberTokens } from '../shared/member-tokens'
+import { userText, uuid } from '../shared/text'
+import { createPost, deletePost, editPost, PostNotFound, type Post } from './post'
+import { postStatePath, type PostState } from './post.contracts'
+import type { PostRepository } from './post.repository'
+import type { ServiceRoutes } from '../shared/service'
+
+export const Title = userText(1, 200)
+export const Content = userText(1, 20_000, { multiline: true })
+const PostIdParams = z.object({ postId: uuid })
+const EditBody = z.object({ title: Title.optional(), content: Content.optional() }).refine((b) => b.title !== undefined || b.content !== undefined, 'give a title, a content or both')
+
+export interface PostRoutesDeps {
+  db: Database
+  uow: UnitOfWork
+  posts: PostRepository
+  tokens: MemberTokens
+  clock: Clock
+}
+
+/** The post command side: each request one unit of work whose response carries its consistency token. */
+export function postRoutes({ db, uow, posts, tokens, clock }: PostRoutesDeps): ServiceRoutes {
+  const routes = new Hono<MemberEnv>()
+  const signedIn = requireMember(tokens.verify)
+
+  routes.post('/api/posts', signedIn, validBody(z.object({ title: Title, content: Content })), async (c) => {
+    const { result, token } = await uow.run(async (tx) => {
+      const { state, events } = createPost({ ...c.req.valid('json'), postId: uuidv7(), writerId: c.get('memberId'), now: clock.now() })
+      await posts.save(tx, state)
+      tx.record(...events)
+      return state
+    })
+    withPosition(c, token)
+    return c.json(stateOf(result), 201)
+  })
+
+  routes.patch('/api/posts/:postId', signedIn, validParams(PostIdParams), validBody(EditBody), async (c) => {
+    const { postId } = c.req.valid('param')
+    const { result, token } = await uow.run(async (tx) => {
+      const { state, events } = editPost(await existing(tx, postId), c.get('memberId'), c.req.valid('json'), clock.now())
+      await posts.save(tx, state)
+      tx.record(...events)
+      return state
+    })
+    withPosition(c, token)
+    return c.json(stateOf(result))
+  })
+
+  routes.delete('/api/posts/:postId', signedIn, validParams(PostIdParams), async (c) => {
+    const { postId } = c.req.valid('param')
+    const { token } = await uow.run(async (tx) => {
+      const { state, events } = deletePost(await existing(tx, postId), c.get('memberId'))
+      await posts.save(tx, state)
+      tx.record(...events)
+    })
+    withPosition(c, token)
+    return c.body(null, 204)
+  })
+
+  routes.get(postStatePath(':postId'), validParams(PostIdParams), async (c) => {
+    const post = await posts.byId(db, c.req.valid('param').postId)
+    if (!post) throw new PostNotFound(c.req.valid('param').postId)
+    return c.json(stateOf(post))
+  })
+
+  async function existing(tx: Queryable, postId: string): Promise<Post> {
+    const post = await posts.byId(tx, postId, { lock: true })
+    if (!post) throw new PostNotFound(postId)
+    return post
+  }
+
+  return routes
+}
+
+export const stateOf = (post: Post): PostState => ({ ...post })

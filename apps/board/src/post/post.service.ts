@@ -1,0 +1,25 @@
+import type { MemberTokens } from '../shared/member-tokens'
+import { openProducer, type Service, type ServiceContext } from '../shared/service'
+import { POST_SOURCE, type PostLookup } from './post.contracts'
+import { PostRepository, postMigrations } from './post.repository'
+import { postRoutes, stateOf } from './post.routes'
+
+export const POST_SCHEMA = 'board_post'
+
+/** Writing, editing and deleting posts; produces the `board.post` feed and answers post lookups. */
+export async function postService(ctx: ServiceContext, tokens: MemberTokens): Promise<Service & { lookup: PostLookup }> {
+  const { uow, feed } = await openProducer(ctx, POST_SCHEMA, POST_SOURCE, postMigrations)
+  const posts = new PostRepository(POST_SCHEMA)
+  return {
+    name: POST_SOURCE,
+    routes: postRoutes({ db: ctx.db, uow, posts, tokens, clock: ctx.clock }),
+    feeds: { [POST_SOURCE]: feed },
+    subscriptions: [],
+    producerSchemas: [POST_SCHEMA],
+    consumerSchemas: [],
+    lookup: async (postId, via) => {
+      const post = await posts.byId(via ?? ctx.db, postId)
+      return post && stateOf(post)
+    },
+  }
+}

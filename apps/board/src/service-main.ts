@@ -1,0 +1,51 @@
+import { pino } from 'pino'
+import { HttpFeedReader } from '@tidings/http'
+import { openDatabase } from '@tidings/postgres'
+import { loadTokenSecret } from './auth'
+import { BOARD_QUERY_SERVICE, boardQueryService } from './board-query/board-query.service'
+import { COMMENT_SOURCE, commentLookupOverHttp } from './comment/comment.contracts'
+import { commentService } from './comment/comment.service'
+import { configFrom, serviceUrl } from './config'
+import { MEMBER_SOURCE, memberLookupOverHttp } from './member/member.contracts'
+import { memberService } from './member/member.service'
+import { NOTIFICATION_SERVICE, notificationService } from './notification/notification.service'
+import { POST_SOURCE, postLookupOverHttp } from './post/post.contracts'
+import { postService } from './post/post.service'
+import { hostServices, serviceContext } from './shared/host'
+import { memberTokens } from './shared/member-tokens'
+import { runUntilSignalled } from './shared/run-process'
+import type { Service, ServiceContext } from './shared/service'
+
+/**
+ * One board service as its own process against PostgreSQL (`DATABASE_URL`), e.g.
+ * `npm run start:service -- board.query`. It reads the other services' feeds and latest state over HTTP
+ * (`BOARD_MEMBER_URL`, `BOARD_POST_URL`, `BOARD_COMMENT_URL`); the token secret must be shared
+ * (`TIDINGS_JWT_SECRET`, or the same data directory).
+ */
+const env = process.env
+const name = process.argv[2] ?? env.BOARD_SERVICE ?? ''
+const config = configFrom(env)
+if (!config.databaseUrl) throw new Error('A service on its own runs against PostgreSQL: set DATABASE_URL')
+const logger = pino({ level: config.logLevel }).child({ service: name })
+const db = await openDatabase({ databaseUrl: config.databaseUrl })
+const ctx = serviceContext({ db, logger })
+const tokens = memberTokens(await loadTokenSecret({ env, dataDir: config.dataDir }), ctx.clock)
+
+const feed = (source: string, service: 'member' | 'post' | 'comment') => new HttpFeedReader({ baseUrl: serviceUrl(env, service), source })
+const sources = () => ({
+  members: memberLookupOverHttp(serviceUrl(env, 'member')),
+  posts: postLookupOverHttp(serviceUrl(env, 'post')),
+  comments: commentLookupOverHttp(serviceUrl(env, 'comment')),
+})
+
+const services: Record<string, (ctx: ServiceContext) => Promise<Service>> = {
+  [MEMBER_SOURCE]: (ctx) => memberService(ctx, tokens),
+  [POST_SOURCE]: (ctx) => postService(ctx, tokens),
+  [COMMENT_SOURCE]: (ctx) => commentService(ctx, tokens, postLookupOverHttp(serviceUrl(env, 'post'))),
+  [BOARD_QUERY_SERVICE]: (ctx) => boardQueryService(ctx, [feed(MEMBER_SOURCE, 'member'), feed(POST_SOURCE, 'post'), feed(COMMENT_SOURCE, 'comment')], sources()),
+  [NOTIFICATION_SERVICE]: (ctx) => notificationService(ctx, tokens, feed(COMMENT_SOURCE, 'comment'), sources()),
+}
+const open = services[name]
+if (!open) throw new Error(`Which service? One of: ${Object.keys(services).join(', ')} (got "${name}")`)
+const host = hostServices(ctx, [await open(ctx)])
+await runUntilSignalled({ host, db, port: config.port, logger, name, storage: 'postgres' })

@@ -1,0 +1,29 @@
+import type { Logger } from '@tidings/core'
+import { serveHttp } from '@tidings/http'
+import type { Database } from '@tidings/postgres'
+import type { Host } from './host'
+
+/**
+ * Serves a host until SIGTERM or SIGINT, then shuts down gracefully: no new requests, messages in flight
+ * finished, subscriptions and the database closed.
+ */
+export async function runUntilSignalled(options: { host: Host; db: Database; port: number; logger: Logger; name: string; storage: string }): Promise<void> {
+  const { host, db, logger } = options
+  await host.start()
+  const server = await serveHttp(host.http, options.port)
+  logger.info({ port: server.port, storage: options.storage }, `${options.name} listening on http://localhost:${server.port}`)
+
+  let stopping = false
+  async function shutdown(signal: string): Promise<void> {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down: no new requests, finishing messages in flight')
+    await host.stop()
+    await server.close()
+    await db.close()
+    logger.info({}, 'stopped')
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+}

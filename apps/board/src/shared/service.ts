@@ -1,0 +1,74 @@
+import type { Hono } from 'hono'
+import type { MemberEnv } from '../auth'
+import type { Clock, ConsumerDefinition, Logger } from '@tidings/core'
+import type { Metrics } from '@tidings/http'
+import {
+  FeedNotifier,
+  migrate,
+  OutboxFeed,
+  platformMigrations,
+  Subscription,
+  UnitOfWork,
+  type Database,
+  type FeedReader,
+  type FeedSignals,
+  type Migration,
+  type Queryable,
+} from '@tidings/postgres'
+
+/** What every service of a process shares: the database, the clock, logs, metrics and feed wake-ups. */
+export interface ServiceContext {
+  db: Database
+  clock: Clock
+  logger: Logger
+  metrics: Metrics
+  signals: FeedSignals
+  /**
+   * Only one process can open an embedded data directory, so a restarted embedded process is the same
+   * instance and need not wait for its predecessor's lease to expire. Servers get a fresh id per process.
+   */
+  instanceId?: string
+}
+
+/** Routes of a board service; signed-in routes find the member in `c.get('memberId')`. */
+export type ServiceRoutes = Hono<MemberEnv>
+
+/** One service of the board, ready to be hosted alone or beside the others. */
+export interface Service {
+  name: string
+  routes: ServiceRoutes
+  /** The feeds it produces, by source. */
+  feeds: Record<string, OutboxFeed>
+  subscriptions: Subscription[]
+  /** Schemas with an outbox (trimmed by retention) and with an inbox (forgotten after a while). */
+  producerSchemas: string[]
+  consumerSchemas: string[]
+  /** Ends what holds connections open (e.g. event streams) before the server closes. */
+  close?(): void
+}
+
+export interface Producer {
+  uow: UnitOfWork
+  feed: OutboxFeed
+}
+
+/** A service's command side: its schema migrated, a unit of work that records into its outbox, its feed. */
+export async function openProducer(ctx: ServiceContext, schema: string, source: string, migrations: readonly Migration[]): Promise<Producer> {
+  const { db, clock, signals } = ctx
+  await migrate(db, schema, 'tidings', platformMigrations)
+  await migrate(db, schema, source, migrations)
+  const uow = new UnitOfWork({ db, schema, source, clock, signals, notifier: new FeedNotifier(db) })
+  const feed = new OutboxFeed(db, schema, source, signals)
+  ctx.metrics.watchFeed(source, feed, { db, schema })
+  return { uow, feed }
+}
+
+/** A consumer following feeds (in process or over HTTP), with its inbox and checkpoints in `schema`. */
+export async function openSubscription(ctx: ServiceContext, schema: string, consumer: ConsumerDefinition<Queryable>, feeds: readonly FeedReader[]): Promise<Subscription> {
+  const { db, logger, metrics, instanceId } = ctx
+  await migrate(db, schema, 'tidings', platformMigrations)
+  const subscription = new Subscription({ db, schema, consumer, feeds, observer: metrics.observer, logger, ...(instanceId ? { instanceId } : {}) })
+  metrics.watchSubscription(subscription)
+  metrics.watchDeadLetters(db, schema)
+  return subscription
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { userText, uuid } from './text'
+
+const title = userText(1, 10)
+const body = userText(1, 100, { multiline: true })
+
+describe('user text', () => {
+  it('trims and normalises to NFC, counting code points', () => {
+    expect(title.parse('  cafe\u0301 ')).toBe('café')
+    expect(title.parse('👩‍👩‍👧')).toBe('👩‍👩‍👧') // 5 code points, within 10
+    expect(title.safeParse('😀'.repeat(11)).success).toBe(false)
+  })
+
+  it('refuses NUL, other control characters and lone surrogates', () => {
+    for (const bad of ['a\u0000b', 'a\u0007b', 'a\u009Fb', 'a\uD800b', 'a\uDC00', '\uD83D']) expect(title.safeParse(bad).success, JSON.stringify(bad)).toBe(false)
+  })
+
+  it('allows line breaks and tabs only where text is multi-line', () => {
+    expect(body.parse('one\ntwo\tthree')).toBe('one\ntwo\tthree')
+    expect(title.safeParse('one\ntwo').success).toBe(false)
+  })
+
+  it('refuses what is empty once trimmed', () => {
+    expect(title.safeParse('   ').success).toBe(false)
+  })
+
+  it('takes UUIDs in any case and gives them back in lower case', () => {
+    expect(uuid.parse('0190A8F2-0000-7000-8000-00000000000A')).toBe('0190a8f2-0000-7000-8000-00000000000a')
+    expect(uuid.safeParse('not-a-uuid').success).toBe(false)
+  })
+})

@@ -1,0 +1,25 @@
+import * as z from 'zod'
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** C0/C1 control characters other than tab and line breaks, which no board text needs. */
+const CONTROL = /(?![\t\n\r])\p{Cc}/u
+
+/**
+ * User-written text: NFC-normalised, well-formed UTF-16 (no lone surrogates, which no database or JSON
+ * peer accepts), free of control characters, and between `min` and `max` code points once trimmed.
+ */
+export function userText(min: number, max: number, options: { multiline?: boolean } = {}) {
+  const forbidden = options.multiline ? CONTROL : /[\p{Cc}]/u
+  return z
+    .string()
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone surrogates)')
+    .transform((s) => s.normalize('NFC').trim())
+    .refine((s) => !forbidden.test(s), 'must not contain control characters')
+    .refine((s) => [...s].length >= min, `must be at least ${min} characters`)
+    .refine((s) => [...s].length <= max, `must be at most ${max} characters`)
+}
+
+/** Path ids are UUIDs (v7 here, but any well-formed UUID is looked up and simply not found). */
+export const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID').transform((s) => s.toLowerCase())

@@ -1,0 +1,69 @@
+/** A small HTTP client of the board's API, for tests, benchmarks and the README's walk-through. */
+export interface Answer<T = unknown> {
+  status: number
+  body: T
+  position: string | null
+  headers: Headers
+}
+
+export interface Member {
+  memberId: string
+  email: string
+  nickname: string
+  token: string
+}
+
+let counter = 0
+
+export class BoardClient {
+  constructor(readonly baseUrl: string) {}
+
+  async call<T = Record<string, unknown>>(method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.token) headers.Authorization = `Bearer ${options.token}`
+    if (options.body !== undefined) headers['Content-Type'] ??= 'application/json'
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers,
+      ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}),
+    })
+    const text = await response.text()
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T, position: response.headers.get('tidings-position'), headers: response.headers }
+  }
+
+  /** Signs up a new member with unique email and nickname, and logs them in. */
+  async newMember(name = 'm'): Promise<Member> {
+    const n = `${name}${process.pid % 10_000}x${++counter}`
+    const email = `${n}@example.com`
+    const signUp = await this.call<{ memberId: string }>('POST', '/api/members', { body: { email, password: 'correct horse', nickname: n } })
+    if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${JSON.stringify(signUp.body)}`)
+    const login = await this.call<{ token: string }>('POST', '/api/auth/login', { body: { email, password: 'correct horse' } })
+    if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`)
+    return { memberId: signUp.body.memberId, email, nickname: n, token: login.body.token }
+  }
+
+  createPost(member: Member, body: { title: string; content: string }) {
+    return this.call<{ postId: string; version: number }>('POST', '/api/posts', { token: member.token, body })
+  }
+
+  addComment(member: Member, postId: string, content: string) {
+    return this.call<{ commentId: string; version: number }>('POST', `/api/posts/${postId}/comments`, { token: member.token, body: { content } })
+  }
+
+  /** The read side's document; with a position, read-your-writes. */
+  document<T = PostDocumentBody>(postId: string, position?: string | null) {
+    return this.call<T>('GET', `/api/board/posts/${postId}`, position ? { headers: { 'Tidings-Position': position } } : {})
+  }
+}
+
+export interface PostDocumentBody {
+  postId: string
+  title: string
+  content: string
+  writer: { memberId: string; nickname: string | null }
+  comments: Array<{ commentId: string; content: string; author: { memberId: string; nickname: string | null }; createdAt: string; editedAt: string | null }>
+  commentCount: number
+  createdAt: string
+  editedAt: string | null
+  version: number
+}

@@ -1,0 +1,26 @@
+import { randomBytes } from 'node:crypto'
+import { serveHttp } from '@tidings/http'
+import type { Database } from '@tidings/postgres'
+import { composeBoard, type Board } from '../board'
+import { BoardClient } from './board-client'
+
+export interface ServedBoard {
+  board: Board
+  client: BoardClient
+  stop(): Promise<void>
+}
+
+/** The whole board on a database, served on a free port, started. */
+export async function serveBoard(db: Database, options: { tokenSecret?: Buffer } = {}): Promise<ServedBoard> {
+  const board = await composeBoard({ db, tokenSecret: options.tokenSecret ?? randomBytes(48) })
+  await board.start()
+  const server = await serveHttp(board.http, 0, { hostname: '127.0.0.1' })
+  return {
+    board,
+    client: new BoardClient(`http://127.0.0.1:${server.port}`),
+    async stop() {
+      await board.stop()
+      await server.close()
+    },
+  }
+}
