@@ -37,8 +37,13 @@ export interface ProcessorOptions {
   pageBudgetMs: number
 }
 
-/** Messages are claimed in the inbox and handed to `handleBatch` this many at a time. */
-const CHUNK = 100
+/**
+ * Messages are claimed in the inbox and handled this many at a time, and the page's time budget is checked
+ * between chunks: 100 for a consumer with `handleBatch` (one call per chunk), 10 for one message at a time,
+ * whose handler may be slow (e.g. a zero-payload fetch over HTTP) and must not stretch the transaction.
+ */
+const BATCH_CHUNK = 100
+const SINGLE_CHUNK = 10
 
 /**
  * Applies pages of one feed to a consumer. A page is one transaction: lease check, inbox dedupe, handler
@@ -88,14 +93,15 @@ export class MessageProcessor {
   private async commit(source: string, items: readonly Envelope[]): Promise<Position> {
     const { db, schema, consumer, pageBudgetMs } = this.options
     const status = consumer.mode === 'deferred' ? 'pending' : 'done'
+    const chunkSize = consumer.handleBatch || status === 'pending' ? BATCH_CHUNK : SINGLE_CHUNK
     let handled: Envelope[] = []
     const position = await db.transaction(async (tx) => {
       handled = []
       await this.assertLease(tx)
       const started = performance.now()
       let last = items[0]!
-      for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += CHUNK) {
-        const chunk = items.slice(from, from + CHUNK)
+      for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += chunkSize) {
+        const chunk = items.slice(from, from + chunkSize)
         const fresh = await claimMessages(tx, schema, consumer.name, chunk, status)
         if (status === 'done') {
           // Once per id, even when the page holds a message twice.

@@ -46,6 +46,12 @@ export interface SubscriptionStatus {
 }
 
 /**
+ * A page's transaction commits what it has after this long (or a third of the lease, if shorter). A
+ * consumer's open transaction holds back the read horizon of every feed on the server, so it stays short.
+ */
+const MAX_PAGE_MS = 500
+
+/**
  * Follows feeds for one consumer. Every instance competes for the consumer's lease; the holder reads each
  * feed in its own loop and applies pages through the message processor, the others stand by and take over
  * when the lease expires.
@@ -83,7 +89,7 @@ export class Subscription {
       retry: { ...defaultRetryPolicy, ...options.consumer.retry, ...options.retry },
       observer: options.observer ?? {},
       logger: this.logger,
-      pageBudgetMs: this.ttlMs / 3,
+      pageBudgetMs: Math.min(this.ttlMs / 3, MAX_PAGE_MS),
     }
     this.processor = new MessageProcessor(processorOptions)
     this.worker = new DeferredWorker(processorOptions, this.processor)
