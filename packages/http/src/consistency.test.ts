@@ -144,8 +144,23 @@ describe('consistentRead', () => {
     expect(await res.json()).toEqual({ orders: [] })
   })
 
+  it('waits for every token of a session, and is stale when one is not reached', async () => {
+    const two = consistencyWaiter([new FakeSubscription('view', ['shop.orders', 'shop.payments'], '5-1')])
+    const fresh = await app(two).request('/orders', { headers: { 'Tidings-Position': 'shop.orders@5-1, shop.payments@4-9' } })
+    expect(fresh.headers.has('Tidings-Stale')).toBe(false)
+    const stale = await app(two).request('/orders', { headers: { 'Tidings-Position': 'shop.orders@5-1,shop.payments@6-0' } })
+    expect(stale.headers.get('Tidings-Stale')).toBe('true')
+  })
+
+  it("skips a session's tokens of feeds the model does not follow, but a lone one is stale", async () => {
+    const mixed = await app().request('/orders', { headers: { 'Tidings-Position': 'shop.orders@5-1,shop.catalog@9-9' } })
+    expect(mixed.headers.has('Tidings-Stale')).toBe(false)
+    const lone = await app().request('/orders', { headers: { 'Tidings-Position': 'shop.catalog@9-9' } })
+    expect(lone.headers.get('Tidings-Stale')).toBe('true')
+  })
+
   it('refuses a token that does not parse with 400 INVALID_POSITION', async () => {
-    for (const bad of ['shop.orders', 'shop.orders@x-1', '@5-1', 'shop orders@5-1']) {
+    for (const bad of ['shop.orders', 'shop.orders@x-1', '@5-1', 'shop orders@5-1', 'shop.orders@5-1,', Array(17).fill('shop.orders@5-1').join(',')]) {
       const res = await app().request(`/orders?position=${encodeURIComponent(bad)}`)
       expect(res.status).toBe(400)
       expect(await res.json()).toMatchObject({ code: 'INVALID_POSITION' })

@@ -1,12 +1,17 @@
-import { comparePositions, formatToken, parseToken, type ConsistencyToken, type Position } from '@tidings/core'
+import { comparePositions, formatToken, InvalidPosition, parseToken, type ConsistencyToken, type Position } from '@tidings/core'
 import type { Subscription } from '@tidings/postgres'
 import type { Context, MiddlewareHandler } from 'hono'
 
 export const POSITION_HEADER = 'Tidings-Position'
 export const STALE_HEADER = 'Tidings-Stale'
 
-/** Resolves true once the read model has processed the token's position, false when `timeoutMs` passes first. */
-export type ConsistencyWaiter = (token: ConsistencyToken, timeoutMs: number, signal?: AbortSignal) => Promise<boolean>
+/**
+ * Resolves true once the read model has processed the token's position, false when `timeoutMs` passes
+ * first. `follows` (when known) says which feeds the read model follows at all.
+ */
+export type ConsistencyWaiter = ((token: ConsistencyToken, timeoutMs: number, signal?: AbortSignal) => Promise<boolean>) & {
+  follows?: (source: string) => boolean
+}
 
 /** What a wait needs from a subscription; a `Subscription` has it. */
 export type ProgressSource = Pick<Subscription, 'name' | 'sources' | 'isActive' | 'processedPosition' | 'onProgress'>
@@ -29,7 +34,7 @@ export function withPosition(c: Context, token: ConsistencyToken | undefined): v
  */
 export function consistencyWaiter(subscriptions: readonly ProgressSource[]): ConsistencyWaiter {
   const checkpoints = new CheckpointCache(STANDBY_POLL_MS)
-  return async (token, timeoutMs, signal) => {
+  const waiter: ConsistencyWaiter = async (token, timeoutMs, signal) => {
     const following = subscriptions.filter((s) => s.sources.includes(token.source))
     if (following.length === 0) return false
     const consumers = groupByName(following)
@@ -47,6 +52,8 @@ export function consistencyWaiter(subscriptions: readonly ProgressSource[]): Con
     }
     return waitUntil(caughtUp, consumers, timeoutMs, signal)
   }
+  waiter.follows = (source) => subscriptions.some((s) => s.sources.includes(source))
+  return waiter
 }
 
 function groupByName(subscriptions: readonly ProgressSource[]): ProgressSource[][] {
@@ -127,18 +134,40 @@ export interface ConsistentReadOptions {
   timeoutMs?: number
 }
 
+/** At most this many tokens in one request: one per feed a client has written to is plenty. */
+const MAX_TOKENS = 16
+
 /**
- * For queries: when the request carries a consistency token (header `Tidings-Position` or `?position=`),
- * wait until the read model has processed it, then answer. On timeout the query still answers, with the
- * current state and `Tidings-Stale: true`. Without a token reads are eventually consistent and immediate.
+ * The tokens a request carries: one, or several separated by commas (a client that wrote to several
+ * services sends the last token of each, so that it also sees what its later writes depend on). Tokens of
+ * feeds the read model does not follow are skipped when others remain.
+ */
+export function requestTokens(raw: string): ConsistencyToken[] {
+  const parts = raw.split(',').map((part) => part.trim())
+  if (parts.length > MAX_TOKENS) throw new InvalidPosition(`${parts.length} tokens (at most ${MAX_TOKENS})`)
+  return parts.map(parseToken)
+}
+
+/**
+ * For queries: when the request carries consistency tokens (header `Tidings-Position` or `?position=`, one
+ * or several separated by commas), wait until the read model has processed every one, then answer. On
+ * timeout the query still answers, with the current state and `Tidings-Stale: true`. Without a token
+ * reads are eventually consistent and immediate.
  */
 export function consistentRead(options: ConsistentReadOptions): MiddlewareHandler {
   const timeoutMs = options.timeoutMs ?? 2_000
   return async (c, next) => {
     const raw = c.req.header(POSITION_HEADER) ?? c.req.query('position')
     if (raw === undefined || raw === '') return next()
-    const token = parseToken(raw)
-    const fresh = await options.waiter(token, timeoutMs, c.req.raw.signal)
+    const all = requestTokens(raw)
+    // A session's tokens of feeds this read model does not follow say nothing about it; a lone one is stale.
+    const followed = all.filter((t) => options.waiter.follows?.(t.source) ?? true)
+    const tokens = all.length > 1 && followed.length > 0 ? followed : all
+    const deadline = Date.now() + timeoutMs
+    let fresh = true
+    for (const token of tokens) {
+      fresh = (await options.waiter(token, Math.max(0, deadline - Date.now()), c.req.raw.signal)) && fresh
+    }
     await next()
     if (!fresh) c.header(STALE_HEADER, 'true')
   }

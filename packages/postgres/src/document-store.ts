@@ -162,6 +162,19 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
     return result.rows.map((row) => row.id)
   }
 
+  /**
+   * Whether the document already has the top-level key `field`. A removed document counts as having it
+   * (nothing is added to a tombstone); a document that does not exist yet does not.
+   */
+  async has(db: Queryable, id: string, field: string): Promise<boolean> {
+    const result = await db.query<{ has: boolean }>(`SELECT deleted OR body ? $3::text AS has FROM ${this.table} WHERE collection = $1 AND id = $2`, [
+      this.collection,
+      id,
+      field,
+    ])
+    return result.rows[0]?.has ?? false
+  }
+
   async count(db: Queryable): Promise<number> {
     const result = await db.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM ${this.table} WHERE collection = $1 AND NOT deleted`,

@@ -61,6 +61,9 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
       { id: postId, source: field, version, set: commentFields(commentId, deleted ? null : { content, authorId, createdAt, editedAt }) },
       ...(author ? [{ ...author, id: postId }] : []),
     ])
+    // The post came before its comment: when its own event is behind (another feed), fetch it now, so
+    // that whoever reads with this comment's token also sees the post it belongs to.
+    if (!(await documents.has(tx, postId, 'post'))) await syncPost(tx, postId)
     return [postId]
   }
 

@@ -11,6 +11,7 @@ import { userText, uuid } from '../shared/text'
 import { addComment, CommentNotFound, deleteComment, editComment, type Comment } from './comment'
 import { commentStatePath, type CommentState } from './comment.contracts'
 import type { CommentRepository } from './comment.repository'
+import { execute } from '../shared/execute'
 import type { ServiceRoutes } from '../shared/service'
 
 const CommentContent = userText(1, 2_000, { multiline: true })
@@ -34,35 +35,23 @@ export function commentRoutes({ db, uow, comments, posts, tokens, clock }: Comme
     const { postId } = c.req.valid('param')
     const post = await posts(postId)
     if (!post || post.deleted) throw new PostNotFound(postId)
-    const { result, token } = await uow.run(async (tx) => {
-      const { state, events } = addComment({ commentId: uuidv7(), postId, authorId: c.get('memberId'), content: c.req.valid('json').content, now: clock.now() })
-      await comments.save(tx, state)
-      tx.record(...events)
-      return state
-    })
+    const { result, token } = await execute(uow, comments, async () =>
+      addComment({ commentId: uuidv7(), postId, authorId: c.get('memberId'), content: c.req.valid('json').content, now: clock.now() }),
+    )
     withPosition(c, token)
     return c.json(stateOf(result), 201)
   })
 
   routes.patch('/api/comments/:commentId', signedIn, validParams(CommentIdParams), validBody(z.object({ content: CommentContent })), async (c) => {
     const { commentId } = c.req.valid('param')
-    const { result, token } = await uow.run(async (tx) => {
-      const { state, events } = editComment(await existing(tx, commentId), c.get('memberId'), c.req.valid('json').content, clock.now())
-      await comments.save(tx, state)
-      tx.record(...events)
-      return state
-    })
+    const { result, token } = await execute(uow, comments, async (tx) => editComment(await existing(tx, commentId), c.get('memberId'), c.req.valid('json').content, clock.now()))
     withPosition(c, token)
     return c.json(stateOf(result))
   })
 
   routes.delete('/api/comments/:commentId', signedIn, validParams(CommentIdParams), async (c) => {
     const { commentId } = c.req.valid('param')
-    const { token } = await uow.run(async (tx) => {
-      const { state, events } = deleteComment(await existing(tx, commentId), c.get('memberId'))
-      await comments.save(tx, state)
-      tx.record(...events)
-    })
+    const { token } = await execute(uow, comments, async (tx) => deleteComment(await existing(tx, commentId), c.get('memberId')))
     withPosition(c, token)
     return c.body(null, 204)
   })

@@ -1,5 +1,6 @@
 import { schemaName, type Migration, type Queryable } from '@tidings/postgres'
 import { EmailTaken, NicknameTaken, nicknameKey, type Member } from './member'
+import { isoTime } from '../shared/timestamps'
 
 interface MemberRow {
   id: string
@@ -76,7 +77,7 @@ function toMember(row: MemberRow): Member {
     email: row.email,
     nickname: row.nickname,
     passwordHash: row.password_hash,
-    joinedAt: new Date(row.joined_at).toISOString(),
+    joinedAt: isoTime(row.joined_at),
     version: Number(row.version),
   }
 }

@@ -9,6 +9,7 @@ import { userText, uuid } from '../shared/text'
 import { changeNickname, emailKey, EmailTaken, InvalidCredentials, join, MemberNotFound, nicknameKey, NicknameTaken, type Member } from './member'
 import { memberStatePath, type MemberState } from './member.contracts'
 import type { MemberRepository } from './member.repository'
+import { execute } from '../shared/execute'
 import type { ServiceRoutes } from '../shared/service'
 
 const Nickname = userText(2, 20).refine((s) => /^[\p{L}\p{N}_.-]+$/u.test(s), 'letters, digits, _, . or - only')
@@ -38,12 +39,7 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
     if (await members.byEmail(db, emailKey(input.email))) throw new EmailTaken()
     if (await members.nicknameTaken(db, input.nickname)) throw new NicknameTaken(input.nickname)
     const passwordHash = await hashPassword(input.password)
-    const { result, token } = await uow.run(async (tx) => {
-      const { state, events } = join({ ...input, memberId: uuidv7(), passwordHash, now: clock.now() })
-      await members.save(tx, state)
-      tx.record(...events)
-      return state
-    })
+    const { result, token } = await execute(uow, members, async () => join({ ...input, memberId: uuidv7(), passwordHash, now: clock.now() }))
     withPosition(c, token)
     return c.json(publicView(result), 201)
   })
@@ -65,14 +61,11 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
   routes.patch('/api/members/me', signedIn, validBody(z.object({ nickname: Nickname })), async (c) => {
     const { nickname } = c.req.valid('json')
     const memberId = c.get('memberId')
-    const { result, token } = await uow.run(async (tx) => {
+    const { result, token } = await execute(uow, members, async (tx) => {
       const member = await members.byId(tx, memberId, { lock: true })
       if (!member) throw new MemberNotFound(memberId)
       if (nicknameKey(nickname) !== nicknameKey(member.nickname) && (await members.nicknameTaken(tx, nickname))) throw new NicknameTaken(nickname)
-      const { state, events } = changeNickname(member, nickname)
-      await members.save(tx, state)
-      tx.record(...events)
-      return state
+      return changeNickname(member, nickname)
     })
     withPosition(c, token)
     return c.json(publicView(result))

@@ -1,5 +1,6 @@
 import { schemaName, type Migration, type Queryable } from '@tidings/postgres'
 import type { Notification } from './notification'
+import { isoTime } from '../shared/timestamps'
 
 interface NotificationRow {
   id: string
@@ -84,7 +85,7 @@ function toNotification(row: NotificationRow): Notification {
     postTitle: row.post_title,
     commentId: row.comment_id,
     actor: { memberId: row.actor_id, nickname: row.actor_nickname },
-    createdAt: new Date(row.created_at).toISOString(),
+    createdAt: isoTime(row.created_at),
     read: row.read_at !== null,
   }
 }

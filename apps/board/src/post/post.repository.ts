@@ -1,5 +1,6 @@
 import { schemaName, type Migration, type Queryable } from '@tidings/postgres'
 import type { Post } from './post'
+import { isoTime, isoTimeOrNull } from '../shared/timestamps'
 
 interface PostRow {
   id: string
@@ -63,8 +64,8 @@ function toPost(row: PostRow): Post {
     writerId: row.writer_id,
     title: row.title,
     content: row.content,
-    createdAt: new Date(row.created_at).toISOString(),
-    editedAt: row.edited_at === null ? null : new Date(row.edited_at).toISOString(),
+    createdAt: isoTime(row.created_at),
+    editedAt: isoTimeOrNull(row.edited_at),
     deleted: row.deleted,
     version: Number(row.version),
   }

@@ -9,6 +9,7 @@ import { userText, uuid } from '../shared/text'
 import { createPost, deletePost, editPost, PostNotFound, type Post } from './post'
 import { postStatePath, type PostState } from './post.contracts'
 import type { PostRepository } from './post.repository'
+import { execute } from '../shared/execute'
 import type { ServiceRoutes } from '../shared/service'
 
 export const Title = userText(1, 200)
@@ -30,35 +31,23 @@ export function postRoutes({ db, uow, posts, tokens, clock }: PostRoutesDeps): S
   const signedIn = requireMember(tokens.verify)
 
   routes.post('/api/posts', signedIn, validBody(z.object({ title: Title, content: Content })), async (c) => {
-    const { result, token } = await uow.run(async (tx) => {
-      const { state, events } = createPost({ ...c.req.valid('json'), postId: uuidv7(), writerId: c.get('memberId'), now: clock.now() })
-      await posts.save(tx, state)
-      tx.record(...events)
-      return state
-    })
+    const { result, token } = await execute(uow, posts, async () =>
+      createPost({ ...c.req.valid('json'), postId: uuidv7(), writerId: c.get('memberId'), now: clock.now() }),
+    )
     withPosition(c, token)
     return c.json(stateOf(result), 201)
   })
 
   routes.patch('/api/posts/:postId', signedIn, validParams(PostIdParams), validBody(EditBody), async (c) => {
     const { postId } = c.req.valid('param')
-    const { result, token } = await uow.run(async (tx) => {
-      const { state, events } = editPost(await existing(tx, postId), c.get('memberId'), c.req.valid('json'), clock.now())
-      await posts.save(tx, state)
-      tx.record(...events)
-      return state
-    })
+    const { result, token } = await execute(uow, posts, async (tx) => editPost(await existing(tx, postId), c.get('memberId'), c.req.valid('json'), clock.now()))
     withPosition(c, token)
     return c.json(stateOf(result))
   })
 
   routes.delete('/api/posts/:postId', signedIn, validParams(PostIdParams), async (c) => {
     const { postId } = c.req.valid('param')
-    const { token } = await uow.run(async (tx) => {
-      const { state, events } = deletePost(await existing(tx, postId), c.get('memberId'))
-      await posts.save(tx, state)
-      tx.record(...events)
-    })
+    const { token } = await execute(uow, posts, async (tx) => deletePost(await existing(tx, postId), c.get('memberId')))
     withPosition(c, token)
     return c.body(null, 204)
   })

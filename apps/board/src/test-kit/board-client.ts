@@ -1,3 +1,5 @@
+import { comparePositions, parseToken } from '@tidings/core'
+
 /** A small HTTP client of the board's API, for tests, benchmarks and the README's walk-through. */
 export interface Answer<T = unknown> {
   status: number
@@ -16,7 +18,15 @@ export interface Member {
 let counter = 0
 
 export class BoardClient {
+  /** The last position this client's writes reached in each feed: its session. */
+  private readonly positions = new Map<string, string>()
+
   constructor(readonly baseUrl: string) {}
+
+  /** Every feed's last token of this client's writes, for reads that must see all of them. */
+  session(): string {
+    return [...this.positions].map(([source, position]) => `${source}@${position}`).join(',')
+  }
 
   async call<T = Record<string, unknown>>(method: string, path: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Answer<T>> {
     const headers: Record<string, string> = { ...options.headers }
@@ -28,6 +38,12 @@ export class BoardClient {
       ...(options.body !== undefined ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) } : {}),
     })
     const text = await response.text()
+    const token = response.headers.get('tidings-position')
+    if (token) {
+      const { source, position } = parseToken(token)
+      const known = this.positions.get(source)
+      if (!known || comparePositions(position, known) > 0) this.positions.set(source, position)
+    }
     return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T, position: response.headers.get('tidings-position'), headers: response.headers }
   }
 

@@ -161,6 +161,16 @@ export function documentStoreContract(engine: TestEngine): void {
       expect(index.rows[0]?.indexdef).toMatch(/USING gin \(body\)/)
     })
 
+    it('tells whether a document has a field; a removed one has them all, a missing one none', async () => {
+      const { db, views } = await setup()
+      await views.merge(db, 'o1', { source: 'payment', version: 1, set: { paymentStatus: 'PAID' } })
+      await views.remove(db, 'o2', { source: 'order', version: 1 })
+      expect(await views.has(db, 'o1', 'paymentStatus')).toBe(true)
+      expect(await views.has(db, 'o1', 'orderId')).toBe(false)
+      expect(await views.has(db, 'o2', 'orderId')).toBe(true)
+      expect(await views.has(db, 'o3', 'orderId')).toBe(false)
+    })
+
     it('stores unicode and nested values intact', async () => {
       const { db, schema } = await setup()
       const store = new DocumentStore<{ title: string; tags: string[]; nested: { deep: number[] } }>(schema, 'posts')
