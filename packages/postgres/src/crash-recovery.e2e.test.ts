@@ -9,6 +9,7 @@ import {
   startProcess,
   TEST_DATABASE_URL,
   testEngines,
+  transactionsSettled,
   uniqueName,
   type ManagedProcess,
 } from '@tidings/testing'
@@ -53,6 +54,9 @@ describe.runIf(reachable)('crash recovery on PostgreSQL (real processes, SIGKILL
   }
 
   async function drained(producerSchema: string, consumerSchema: string): Promise<void> {
+    // The head is read below the server-wide horizon: let other tests' open transactions end first, or it
+    // could be a position short of the last event and the wait would end early.
+    await transactionsSettled(db)
     const head = await new OutboxFeed(db, producerSchema, 'test.accounts').head()
     await eventually(() => readCheckpoint(db, consumerSchema, 'ledger', 'test.accounts'), (p) => p === head, {
       timeoutMs: 120_000,

@@ -33,6 +33,8 @@ export interface SubscriptionOptions {
   /** How long an idle reader waits for a wake-up before it polls again. */
   pollIntervalMs?: number
   batchSize?: number
+  /** How long a page's transaction may take before it commits what it has; default 500 ms, never over a third of the lease. */
+  pageBudgetMs?: number
   retry?: Partial<RetryPolicy>
   observer?: ConsumerObserver
   logger?: Logger
@@ -46,8 +48,8 @@ export interface SubscriptionStatus {
 }
 
 /**
- * A page's transaction commits what it has after this long (or a third of the lease, if shorter). A
- * consumer's open transaction holds back the read horizon of every feed on the server, so it stays short.
+ * By default a page's transaction commits what it has after this long (or a third of the lease, if
+ * shorter): a consumer's open transaction holds back the read horizon of every feed on the server.
  */
 const MAX_PAGE_MS = 500
 
@@ -89,7 +91,7 @@ export class Subscription {
       retry: { ...defaultRetryPolicy, ...options.consumer.retry, ...options.retry },
       observer: options.observer ?? {},
       logger: this.logger,
-      pageBudgetMs: Math.min(this.ttlMs / 3, MAX_PAGE_MS),
+      pageBudgetMs: Math.min(this.ttlMs / 3, options.pageBudgetMs ?? MAX_PAGE_MS),
     }
     this.processor = new MessageProcessor(processorOptions)
     this.worker = new DeferredWorker(processorOptions, this.processor)

@@ -58,7 +58,7 @@ export function afterCommitContract(engine: TestEngine): void {
 
       it(`${mode}: is not called for a transaction that rolled back, only for the attempt that committed`, async () => {
         const { db, schema } = await setup()
-        // Inline, one page of 110: its first chunk of 100 is handled before the 105th message fails.
+        // Inline, one page of 110: its first 104 messages are handled before the 105th fails.
         const messages = Array.from({ length: 110 }, (_, i) => envelope(`k${i % 10}`, Math.floor(i / 10) + 1, 1))
         const failing = messages[104]!
         const feed = new ScriptedFeed(SOURCE, messages)
@@ -70,8 +70,8 @@ export function afterCommitContract(engine: TestEngine): void {
             return m.id === failing.id && attempts.get(m.id) === 1
           },
         })
-        // A long lease, so that a slow first chunk cannot use up the page's time budget (TTL/3) and split the page.
-        const subscription = subscribe({ db, schema, consumer, feeds: [feed], leaseTtlMs: 30_000 })
+        // A long lease and page budget, so that slow first chunks cannot use up the budget and split the page.
+        const subscription = subscribe({ db, schema, consumer, feeds: [feed], leaseTtlMs: 30_000, pageBudgetMs: 10_000 })
         await eventually(() => subscription.hasProcessed(SOURCE, feed.lastPosition), Boolean, { what: 'drained' })
         expect(attempts.get(failing.id)).toBe(2)
         expect(sorted(ids())).toEqual(sorted(messages.map((m) => m.id)))

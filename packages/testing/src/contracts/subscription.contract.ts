@@ -331,7 +331,7 @@ export function subscriptionContract(engine: TestEngine): void {
           await slow.handle(tx, message)
         },
       }
-      // A 600 ms lease gives pages a 200 ms budget; a chunk of 100 messages takes at least 300 ms.
+      // A 600 ms lease gives pages a 200 ms budget; the 300 messages take at least 900 ms.
       const subscription = subscribe({ db, schema, consumer, feeds: [feed], batchSize: 300, leaseTtlMs: 600 })
       let commits = 0
       subscription.onProgress(() => commits++)
