@@ -5,8 +5,8 @@ import { commentService } from './comment/comment.service'
 import { memberService } from './member/member.service'
 import { notificationService } from './notification/notification.service'
 import { postService } from './post/post.service'
-import { hostServices, serviceContext, type Host } from './shared/host'
 import { memberTokens } from './shared/member-tokens'
+import { type Host, hostServices, serviceContext } from '@tidings/http'
 
 export interface BoardOptions {
   db: Database

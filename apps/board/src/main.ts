@@ -3,7 +3,7 @@ import { openDatabase } from '@tidings/postgres'
 import { loadTokenSecret } from './auth'
 import { composeBoard } from './board'
 import { configFrom } from './config'
-import { runUntilSignalled } from './shared/run-process'
+import { runUntilSignalled } from '@tidings/http'
 
 /** `npm start`: the whole board in one process, on embedded PGlite in ./data unless DATABASE_URL is set. */
 const config = configFrom(process.env)

@@ -1,5 +1,5 @@
 import { pino } from 'pino'
-import { HttpFeedReader } from '@tidings/http'
+import { hostServices, HttpFeedReader, runUntilSignalled, serviceContext, type ServiceContext } from '@tidings/http'
 import { openDatabase } from '@tidings/postgres'
 import { loadTokenSecret } from './auth'
 import { BOARD_QUERY_SERVICE, boardQueryService } from './board-query/board-query.service'
@@ -11,10 +11,8 @@ import { memberService } from './member/member.service'
 import { NOTIFICATION_SERVICE, notificationService } from './notification/notification.service'
 import { POST_SOURCE, postLookupOverHttp } from './post/post.contracts'
 import { postService } from './post/post.service'
-import { hostServices, serviceContext } from './shared/host'
 import { memberTokens } from './shared/member-tokens'
-import { runUntilSignalled } from './shared/run-process'
-import type { Service, ServiceContext } from './shared/service'
+import type { BoardService } from './shared/board-service'
 
 /**
  * One board service as its own process against PostgreSQL (`DATABASE_URL`), e.g.
@@ -38,7 +36,7 @@ const sources = () => ({
   comments: commentLookupOverHttp(serviceUrl(env, 'comment')),
 })
 
-const services: Record<string, (ctx: ServiceContext) => Promise<Service>> = {
+const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> = {
   [MEMBER_SOURCE]: (ctx) => memberService(ctx, tokens),
   [POST_SOURCE]: (ctx) => postService(ctx, tokens),
   [COMMENT_SOURCE]: (ctx) => commentService(ctx, tokens, postLookupOverHttp(serviceUrl(env, 'post'))),

@@ -59,22 +59,35 @@ export class UnitOfWork {
   }
 
   async run<T>(work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<Committed<T>> {
-    const { db, schema, source, dispatcher, signals, notifier } = this.options
-    const { result, events } = await db.transaction(async (q) => {
-      const recorded: Event[] = []
-      const tx: CommandTx = { query: (sql, params) => q.query(sql, params), record: (...e) => recorded.push(...e) }
-      const value = await work(tx)
-      const envelopes = recorded.map((e) => this.stamp(e, meta))
-      if (dispatcher) await dispatcher.dispatchInTransaction(q, envelopes)
-      return { result: value, events: await appendToOutbox(q, schema, envelopes, this.options.maxEventBytes) }
-    })
+    const { result, events } = await this.options.db.transaction((q) => this.within(q, work, meta))
+    return { result, ...(await this.committed(events)) }
+  }
+
+  /**
+   * The unit of work inside a transaction someone else owns, e.g. a consumer's page: state and events are
+   * written in it. Call `committed(events)` once that transaction has committed (a consumer's
+   * `afterCommit`), so the feed is signalled and after-commit handlers run.
+   */
+  async within<T>(q: Queryable, work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<{ result: T; events: Envelope[] }> {
+    const { schema, dispatcher } = this.options
+    const recorded: Event[] = []
+    const tx: CommandTx = { query: (sql, params) => q.query(sql, params), record: (...e) => recorded.push(...e) }
+    const result = await work(tx)
+    const envelopes = recorded.map((e) => this.stamp(e, meta))
+    if (dispatcher) await dispatcher.dispatchInTransaction(q, envelopes)
+    return { result, events: await appendToOutbox(q, schema, envelopes, this.options.maxEventBytes) }
+  }
+
+  /** After the commit: wakes the feed's readers, runs after-commit handlers, returns the consistency token. */
+  async committed(events: Envelope[]): Promise<{ events: Envelope[]; token?: ConsistencyToken }> {
+    const { source, dispatcher, signals, notifier } = this.options
     if (events.length > 0) {
       signals?.notify(source)
       notifier?.committed(source)
       if (dispatcher) await dispatcher.dispatchAfterCommit(events)
     }
     const last = events.at(-1)
-    return last?.position ? { result, events, token: { source, position: last.position } } : { result, events }
+    return last?.position ? { events, token: { source, position: last.position } } : { events }
   }
 
   private stamp(e: Event, meta: EnvelopeMeta): Envelope {

@@ -7,7 +7,7 @@ import { uuid } from '../shared/text'
 import type { HotDocuments } from './hot-documents'
 import { renderListItem, renderPostDocument, type PostListItem, type StoredPostDocument } from './post-document'
 import type { MemberEnv } from '../auth'
-import type { ServiceRoutes } from '../shared/service'
+import type { BoardRoutes } from '../shared/board-service'
 
 const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -22,7 +22,7 @@ export interface BoardQueryRoutesDeps {
 }
 
 /** The query side: answers from the post documents only; a consistency token makes it wait for its write. */
-export function boardQueryRoutes({ db, documents, hot, waiter }: BoardQueryRoutesDeps): ServiceRoutes {
+export function boardQueryRoutes({ db, documents, hot, waiter }: BoardQueryRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
   const readYourWrites = consistentRead({ waiter })
 

@@ -1,10 +1,10 @@
-import { consistencyWaiter } from '@tidings/http'
+import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidings/http'
 import { DocumentStore, type FeedReader } from '@tidings/postgres'
-import { openSubscription, type Service, type ServiceContext } from '../shared/service'
 import { boardQueryRoutes } from './board-query.routes'
 import { HotDocuments } from './hot-documents'
 import type { StoredPostDocument } from './post-document'
 import { postDocumentProjection, type PostDocumentSources } from './post-document.projection'
+import type { BoardService } from '../shared/board-service'
 
 export const BOARD_QUERY_SCHEMA = 'board_query'
 export const BOARD_QUERY_SERVICE = 'board.query'
@@ -18,7 +18,7 @@ export async function boardQueryService(
   feeds: readonly FeedReader[],
   sources: PostDocumentSources,
   options: { hotDocuments?: number } = {},
-): Promise<Service & { documents: DocumentStore<StoredPostDocument>; hot: HotDocuments }> {
+): Promise<BoardService & { documents: DocumentStore<StoredPostDocument>; hot: HotDocuments }> {
   const documents = new DocumentStore<StoredPostDocument>(BOARD_QUERY_SCHEMA, 'post-documents')
   const hot = new HotDocuments(options.hotDocuments)
   const projection = postDocumentProjection(documents, sources, (postIds) => hot.evict(postIds))

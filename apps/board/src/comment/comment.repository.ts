@@ -1,6 +1,5 @@
-import { schemaName, type Migration, type Queryable } from '@tidings/postgres'
+import { isoTime, isoTimeOrNull, type Migration, type Queryable, schemaName } from '@tidings/postgres'
 import type { Comment } from './comment'
-import { isoTime, isoTimeOrNull } from '../shared/timestamps'
 
 interface CommentRow {
   id: string

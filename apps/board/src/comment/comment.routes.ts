@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
 import { validBody, validParams, withPosition } from '@tidings/http'
-import type { Database, Queryable, UnitOfWork } from '@tidings/postgres'
+import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { requireMember, type MemberEnv } from '../auth'
 import { PostNotFound } from '../post/post'
 import type { PostLookup } from '../post/post.contracts'
@@ -11,8 +11,7 @@ import { userText, uuid } from '../shared/text'
 import { addComment, CommentNotFound, deleteComment, editComment, type Comment } from './comment'
 import { commentStatePath, type CommentState } from './comment.contracts'
 import type { CommentRepository } from './comment.repository'
-import { execute } from '../shared/execute'
-import type { ServiceRoutes } from '../shared/service'
+import type { BoardRoutes } from '../shared/board-service'
 
 const CommentContent = userText(1, 2_000, { multiline: true })
 const CommentIdParams = z.object({ commentId: uuid })
@@ -27,7 +26,7 @@ export interface CommentRoutesDeps {
   clock: Clock
 }
 
-export function commentRoutes({ db, uow, comments, posts, tokens, clock }: CommentRoutesDeps): ServiceRoutes {
+export function commentRoutes({ db, uow, comments, posts, tokens, clock }: CommentRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
   const signedIn = requireMember(tokens.verify)
 

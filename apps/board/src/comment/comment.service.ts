@@ -1,14 +1,15 @@
 import type { PostLookup } from '../post/post.contracts'
 import type { MemberTokens } from '../shared/member-tokens'
-import { openProducer, type Service, type ServiceContext } from '../shared/service'
 import { COMMENT_SOURCE, type CommentLookup } from './comment.contracts'
 import { CommentRepository, commentMigrations } from './comment.repository'
 import { commentRoutes, stateOf } from './comment.routes'
+import { openProducer, type ServiceContext } from '@tidings/http'
+import type { BoardService } from '../shared/board-service'
 
 export const COMMENT_SCHEMA = 'board_comment'
 
 /** Comments on live posts; produces the `board.comment` feed and answers comment lookups. */
-export async function commentService(ctx: ServiceContext, tokens: MemberTokens, posts: PostLookup): Promise<Service & { lookup: CommentLookup }> {
+export async function commentService(ctx: ServiceContext, tokens: MemberTokens, posts: PostLookup): Promise<BoardService & { lookup: CommentLookup }> {
   const { uow, feed } = await openProducer(ctx, COMMENT_SCHEMA, COMMENT_SOURCE, commentMigrations)
   const comments = new CommentRepository(COMMENT_SCHEMA)
   return {

@@ -1,6 +1,5 @@
-import { schemaName, type Migration, type Queryable } from '@tidings/postgres'
+import { isoTime, type Migration, type Queryable, schemaName } from '@tidings/postgres'
 import { EmailTaken, NicknameTaken, nicknameKey, type Member } from './member'
-import { isoTime } from '../shared/timestamps'
 
 interface MemberRow {
   id: string

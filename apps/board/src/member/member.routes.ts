@@ -2,15 +2,14 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
 import { validBody, validParams, withPosition } from '@tidings/http'
-import type { Database, UnitOfWork } from '@tidings/postgres'
+import { type Database, execute, type UnitOfWork } from '@tidings/postgres'
 import { hashPassword, requireMember, verifyPassword, type MemberEnv } from '../auth'
 import type { MemberTokens } from '../shared/member-tokens'
 import { userText, uuid } from '../shared/text'
 import { changeNickname, emailKey, EmailTaken, InvalidCredentials, join, MemberNotFound, nicknameKey, NicknameTaken, type Member } from './member'
 import { memberStatePath, type MemberState } from './member.contracts'
 import type { MemberRepository } from './member.repository'
-import { execute } from '../shared/execute'
-import type { ServiceRoutes } from '../shared/service'
+import type { BoardRoutes } from '../shared/board-service'
 
 const Nickname = userText(2, 20).refine((s) => /^[\p{L}\p{N}_.-]+$/u.test(s), 'letters, digits, _, . or - only')
 const Email = z.string().max(254).pipe(z.email())
@@ -30,7 +29,7 @@ export interface MemberRoutesDeps {
   clock: Clock
 }
 
-export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDeps): ServiceRoutes {
+export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
   const signedIn = requireMember(tokens.verify)
 

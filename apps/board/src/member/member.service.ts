@@ -1,13 +1,14 @@
 import type { MemberTokens } from '../shared/member-tokens'
-import { openProducer, type Service, type ServiceContext } from '../shared/service'
 import { MEMBER_SOURCE, type MemberLookup } from './member.contracts'
 import { MemberRepository, memberMigrations } from './member.repository'
 import { memberRoutes, stateOf } from './member.routes'
+import { openProducer, type ServiceContext } from '@tidings/http'
+import type { BoardService } from '../shared/board-service'
 
 export const MEMBER_SCHEMA = 'board_member'
 
 /** Sign-up, log-in and nicknames; produces the `board.member` feed. */
-export async function memberService(ctx: ServiceContext, tokens: MemberTokens): Promise<Service & { lookup: MemberLookup }> {
+export async function memberService(ctx: ServiceContext, tokens: MemberTokens): Promise<BoardService & { lookup: MemberLookup }> {
   const { uow, feed } = await openProducer(ctx, MEMBER_SCHEMA, MEMBER_SOURCE, memberMigrations)
   const members = new MemberRepository(MEMBER_SCHEMA)
   return {

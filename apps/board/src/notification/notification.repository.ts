@@ -1,6 +1,5 @@
-import { schemaName, type Migration, type Queryable } from '@tidings/postgres'
+import { isoTime, type Migration, type Queryable, schemaName } from '@tidings/postgres'
 import type { Notification } from './notification'
-import { isoTime } from '../shared/timestamps'
 
 interface NotificationRow {
   id: string

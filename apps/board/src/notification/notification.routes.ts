@@ -10,7 +10,7 @@ import { uuid } from '../shared/text'
 import { NotificationNotFound, type Notification } from './notification'
 import type { NotificationHub } from './notification-hub'
 import type { NotificationRepository } from './notification.repository'
-import type { ServiceRoutes } from '../shared/service'
+import type { BoardRoutes } from '../shared/board-service'
 
 /** Keeps idle streams alive through proxies that drop silent connections. */
 const HEARTBEAT_MS = 15_000
@@ -24,7 +24,7 @@ export interface NotificationRoutesDeps {
   clock: Clock
 }
 
-export function notificationRoutes({ db, notifications, hub, tokens, waiter, clock }: NotificationRoutesDeps): ServiceRoutes {
+export function notificationRoutes({ db, notifications, hub, tokens, waiter, clock }: NotificationRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
   const signedIn = requireMember(tokens.verify)
 

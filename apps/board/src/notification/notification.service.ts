@@ -1,17 +1,17 @@
-import { consistencyWaiter } from '@tidings/http'
+import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidings/http'
 import { migrate, type FeedReader } from '@tidings/postgres'
 import type { MemberTokens } from '../shared/member-tokens'
-import { openSubscription, type Service, type ServiceContext } from '../shared/service'
 import { commentNotificationsProjection, type NotificationSources } from './comment-notifications.projection'
 import { NotificationHub } from './notification-hub'
 import { NotificationRepository, notificationMigrations } from './notification.repository'
 import { notificationRoutes } from './notification.routes'
+import type { BoardService } from '../shared/board-service'
 
 export const NOTIFICATION_SCHEMA = 'board_notification'
 export const NOTIFICATION_SERVICE = 'board.notification'
 
 /** Tells writers about comments on their posts: stored, listed, and pushed live over Server-Sent Events. */
-export async function notificationService(ctx: ServiceContext, tokens: MemberTokens, commentFeed: FeedReader, sources: NotificationSources): Promise<Service & { hub: NotificationHub }> {
+export async function notificationService(ctx: ServiceContext, tokens: MemberTokens, commentFeed: FeedReader, sources: NotificationSources): Promise<BoardService & { hub: NotificationHub }> {
   await migrate(ctx.db, NOTIFICATION_SCHEMA, NOTIFICATION_SERVICE, notificationMigrations)
   const notifications = new NotificationRepository(NOTIFICATION_SCHEMA)
   const hub = new NotificationHub()

@@ -1,6 +1,5 @@
-import { schemaName, type Migration, type Queryable } from '@tidings/postgres'
+import { isoTime, isoTimeOrNull, type Migration, type Queryable, schemaName } from '@tidings/postgres'
 import type { Post } from './post'
-import { isoTime, isoTimeOrNull } from '../shared/timestamps'
 
 interface PostRow {
   id: string

@@ -2,15 +2,14 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
 import { validBody, validParams, withPosition } from '@tidings/http'
-import type { Database, Queryable, UnitOfWork } from '@tidings/postgres'
+import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { requireMember, type MemberEnv } from '../auth'
 import type { MemberTokens } from '../shared/member-tokens'
 import { userText, uuid } from '../shared/text'
 import { createPost, deletePost, editPost, PostNotFound, type Post } from './post'
 import { postStatePath, type PostState } from './post.contracts'
 import type { PostRepository } from './post.repository'
-import { execute } from '../shared/execute'
-import type { ServiceRoutes } from '../shared/service'
+import type { BoardRoutes } from '../shared/board-service'
 
 export const Title = userText(1, 200)
 export const Content = userText(1, 20_000, { multiline: true })
@@ -26,7 +25,7 @@ export interface PostRoutesDeps {
 }
 
 /** The post command side: each request one unit of work whose response carries its consistency token. */
-export function postRoutes({ db, uow, posts, tokens, clock }: PostRoutesDeps): ServiceRoutes {
+export function postRoutes({ db, uow, posts, tokens, clock }: PostRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
   const signedIn = requireMember(tokens.verify)
 

@@ -1,13 +1,14 @@
 import type { MemberTokens } from '../shared/member-tokens'
-import { openProducer, type Service, type ServiceContext } from '../shared/service'
 import { POST_SOURCE, type PostLookup } from './post.contracts'
 import { PostRepository, postMigrations } from './post.repository'
 import { postRoutes, stateOf } from './post.routes'
+import { openProducer, type ServiceContext } from '@tidings/http'
+import type { BoardService } from '../shared/board-service'
 
 export const POST_SCHEMA = 'board_post'
 
 /** Writing, editing and deleting posts; produces the `board.post` feed and answers post lookups. */
-export async function postService(ctx: ServiceContext, tokens: MemberTokens): Promise<Service & { lookup: PostLookup }> {
+export async function postService(ctx: ServiceContext, tokens: MemberTokens): Promise<BoardService & { lookup: PostLookup }> {
   const { uow, feed } = await openProducer(ctx, POST_SCHEMA, POST_SOURCE, postMigrations)
   const posts = new PostRepository(POST_SCHEMA)
   return {

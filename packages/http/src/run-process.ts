@@ -1,5 +1,5 @@
 import type { Logger } from '@tidings/core'
-import { serveHttp } from '@tidings/http'
+import { serveHttp } from './serve'
 import type { Database } from '@tidings/postgres'
 import type { Host } from './host'
 

@@ -1,7 +1,5 @@
-import type { Hono } from 'hono'
-import type { MemberEnv } from '../auth'
+import type { Env, Hono } from 'hono'
 import type { Clock, ConsumerDefinition, Logger } from '@tidings/core'
-import type { Metrics } from '@tidings/http'
 import {
   FeedNotifier,
   migrate,
@@ -15,6 +13,7 @@ import {
   type Migration,
   type Queryable,
 } from '@tidings/postgres'
+import type { Metrics } from './metrics'
 
 /** What every service of a process shares: the database, the clock, logs, metrics and feed wake-ups. */
 export interface ServiceContext {
@@ -30,13 +29,10 @@ export interface ServiceContext {
   instanceId?: string
 }
 
-/** Routes of a board service; signed-in routes find the member in `c.get('memberId')`. */
-export type ServiceRoutes = Hono<MemberEnv>
-
-/** One service of the board, ready to be hosted alone or beside the others. */
-export interface Service {
+/** One service of an app, ready to be hosted alone or beside the others (`hostServices`). */
+export interface Service<E extends Env = Env> {
   name: string
-  routes: ServiceRoutes
+  routes: Hono<E>
   /** The feeds it produces, by source. */
   feeds: Record<string, OutboxFeed>
   subscriptions: Subscription[]

@@ -1,5 +1,6 @@
 import type { Decision } from '@tidings/core'
-import type { CommandTx, Committed, Queryable, UnitOfWork } from '@tidings/postgres'
+import type { Queryable } from './database'
+import type { CommandTx, Committed, UnitOfWork } from './unit-of-work'
 
 /**
  * One command on one aggregate as one unit of work: `decide` loads (and locks) the state and returns the

@@ -1,6 +1,8 @@
-import type { Hono } from 'hono'
+import type { Env, Hono } from 'hono'
 import { systemClock, silentLogger, type Clock, type Logger } from '@tidings/core'
-import { createHttpApp, createMetrics, feedRoutes } from '@tidings/http'
+import { createHttpApp } from './create-http-app'
+import { feedRoutes } from './feed-routes'
+import { createMetrics } from './metrics'
 import { FeedSignals, forwardNotifications, Housekeeping, type Database } from '@tidings/postgres'
 import type { Service, ServiceContext } from './service'
 
@@ -26,11 +28,11 @@ export function serviceContext(options: { db: Database; clock?: Clock; logger?: 
  * Serves some services from one process: their routes and feeds on one HTTP app (with health, readiness
  * and metrics), their subscriptions, feed wake-ups across processes and housekeeping.
  */
-export function hostServices(ctx: ServiceContext, services: readonly Service[]): Host {
+export function hostServices<E extends Env>(ctx: ServiceContext, services: readonly Service<E>[]): Host {
   const { db, logger, metrics, signals } = ctx
   const http = createHttpApp({ logger, metrics, readiness: { database: () => db.query('SELECT 1') } })
   for (const service of services) http.route('/', service.routes)
-  const feeds = Object.assign({}, ...services.map((s) => s.feeds)) as Record<string, Service['feeds'][string]>
+  const feeds = Object.assign({}, ...services.map((s) => s.feeds)) as Service['feeds']
   if (Object.keys(feeds).length > 0) http.route('/', feedRoutes({ feeds }))
   const subscriptions = services.flatMap((s) => s.subscriptions)
   const housekeeping = new Housekeeping({
