@@ -1,10 +1,10 @@
-import type { Env, Hono } from 'hono'
+import type { Hono } from 'hono'
 import { systemClock, silentLogger, type Clock, type Logger } from '@tidings/core'
 import { createHttpApp } from './create-http-app'
 import { feedRoutes } from './feed-routes'
 import { createMetrics } from './metrics'
 import { FeedSignals, forwardNotifications, Housekeeping, type Database } from '@tidings/postgres'
-import type { Service, ServiceContext } from './service'
+import type { AnyService, Service, ServiceContext } from './service'
 
 export interface Host {
   http: Hono
@@ -28,7 +28,7 @@ export function serviceContext(options: { db: Database; clock?: Clock; logger?: 
  * Serves some services from one process: their routes and feeds on one HTTP app (with health, readiness
  * and metrics), their subscriptions, feed wake-ups across processes and housekeeping.
  */
-export function hostServices<E extends Env>(ctx: ServiceContext, services: readonly Service<E>[]): Host {
+export function hostServices(ctx: ServiceContext, services: readonly AnyService[]): Host {
   const { db, logger, metrics, signals } = ctx
   const http = createHttpApp({ logger, metrics, readiness: { database: () => db.query('SELECT 1') } })
   for (const service of services) http.route('/', service.routes)

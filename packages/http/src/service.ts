@@ -1,5 +1,5 @@
 import type { Env, Hono } from 'hono'
-import type { Clock, ConsumerDefinition, Logger } from '@tidings/core'
+import type { Clock, ConsumerDefinition, Dispatcher, Logger } from '@tidings/core'
 import {
   FeedNotifier,
   migrate,
@@ -43,17 +43,33 @@ export interface Service<E extends Env = Env> {
   close?(): void
 }
 
+/**
+ * A service of any app. Hono's `Env` is invariant (handlers both read and set variables), so services
+ * whose routes use different variables can only sit side by side in one host under `any`.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyService = Service<any>
+
 export interface Producer {
   uow: UnitOfWork
   feed: OutboxFeed
 }
 
-/** A service's command side: its schema migrated, a unit of work that records into its outbox, its feed. */
-export async function openProducer(ctx: ServiceContext, schema: string, source: string, migrations: readonly Migration[]): Promise<Producer> {
+/**
+ * A service's command side: its schema migrated, a unit of work that records into its outbox (with the
+ * service's in-transaction and after-commit handlers, if any), its feed.
+ */
+export async function openProducer(
+  ctx: ServiceContext,
+  schema: string,
+  source: string,
+  migrations: readonly Migration[],
+  options: { dispatcher?: Dispatcher<Queryable> } = {},
+): Promise<Producer> {
   const { db, clock, signals } = ctx
   await migrate(db, schema, 'tidings', platformMigrations)
   await migrate(db, schema, source, migrations)
-  const uow = new UnitOfWork({ db, schema, source, clock, signals, notifier: new FeedNotifier(db) })
+  const uow = new UnitOfWork({ db, schema, source, clock, signals, notifier: new FeedNotifier(db), ...options })
   const feed = new OutboxFeed(db, schema, source, signals)
   ctx.metrics.watchFeed(source, feed, { db, schema })
   return { uow, feed }

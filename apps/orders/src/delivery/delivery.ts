@@ -1,0 +1,73 @@
+import { decide, event, TidingsError, type Decision, type Event } from '@tidings/core'
+
+export type DeliveryStatus = 'PREPARING' | 'SHIPPED' | 'DELIVERED' | 'CANCELED'
+
+/** The delivery of one paid order. The address is null until the order's own event has arrived. */
+export interface Delivery {
+  orderId: string
+  address: string | null
+  status: DeliveryStatus
+  updatedAt: string
+  version: number
+}
+
+/** What delivery knows of an order from the order feed: its latest address and whether it was canceled. */
+export interface KnownOrder {
+  orderId: string
+  address: string
+  canceled: boolean
+  version: number
+}
+
+type DeliveryChanged<T extends string> = Event<T, Delivery>
+export type DeliveryCreated = DeliveryChanged<'orders.DeliveryCreated.v1'>
+export type DeliveryAddressChanged = DeliveryChanged<'orders.DeliveryAddressChanged.v1'>
+export type DeliveryShipped = DeliveryChanged<'orders.DeliveryShipped.v1'>
+export type DeliveryDelivered = DeliveryChanged<'orders.DeliveryDelivered.v1'>
+export type DeliveryCanceled = DeliveryChanged<'orders.DeliveryCanceled.v1'>
+export type DeliveryEvent = DeliveryCreated | DeliveryAddressChanged | DeliveryShipped | DeliveryDelivered | DeliveryCanceled
+
+export class DeliveryNotFound extends TidingsError {
+  constructor(orderId: string) {
+    super('DELIVERY_NOT_FOUND', 'not_found', `No delivery for order ${orderId}`)
+  }
+}
+
+export class IllegalTransition extends TidingsError {
+  constructor(orderId: string, from: DeliveryStatus, to: DeliveryStatus) {
+    super('ILLEGAL_TRANSITION', 'conflict', `The delivery of order ${orderId} is ${from}; it cannot become ${to}`)
+  }
+}
+
+function changed<E extends DeliveryEvent>(type: E['type'], delivery: Delivery, change: Partial<Delivery>, now: Date): Decision<Delivery, E> {
+  const next: Delivery = { ...delivery, ...change, updatedAt: now.toISOString(), version: delivery.version + 1 }
+  return decide(next, event<E>(type, next.orderId, next as E['data'], next.version))
+}
+
+/** A paid order gets one delivery, to the address known so far; a canceled one is created canceled. */
+export function createDelivery(existing: Delivery | undefined, orderId: string, known: KnownOrder | undefined, now: Date): Decision<Delivery, DeliveryCreated> | undefined {
+  if (existing) return undefined
+  const delivery: Delivery = { orderId, address: known?.address ?? null, status: known?.canceled ? 'CANCELED' : 'PREPARING', updatedAt: now.toISOString(), version: 1 }
+  return decide(delivery, event<DeliveryCreated>('orders.DeliveryCreated.v1', orderId, delivery, 1))
+}
+
+/** The order's address reaches the delivery until it has shipped. */
+export function followAddress(delivery: Delivery, address: string, now: Date): Decision<Delivery, DeliveryAddressChanged> {
+  if (delivery.status !== 'PREPARING' || delivery.address === address) return decide(delivery)
+  return changed<DeliveryAddressChanged>('orders.DeliveryAddressChanged.v1', delivery, { address }, now)
+}
+
+export function cancelDelivery(delivery: Delivery, now: Date): Decision<Delivery, DeliveryCanceled> {
+  if (delivery.status !== 'PREPARING') return decide(delivery)
+  return changed<DeliveryCanceled>('orders.DeliveryCanceled.v1', delivery, { status: 'CANCELED' }, now)
+}
+
+export function ship(delivery: Delivery, now: Date): Decision<Delivery, DeliveryShipped> {
+  if (delivery.status !== 'PREPARING' || delivery.address === null) throw new IllegalTransition(delivery.orderId, delivery.status, 'SHIPPED')
+  return changed<DeliveryShipped>('orders.DeliveryShipped.v1', delivery, { status: 'SHIPPED' }, now)
+}
+
+export function deliver(delivery: Delivery, now: Date): Decision<Delivery, DeliveryDelivered> {
+  if (delivery.status !== 'SHIPPED') throw new IllegalTransition(delivery.orderId, delivery.status, 'DELIVERED')
+  return changed<DeliveryDelivered>('orders.DeliveryDelivered.v1', delivery, { status: 'DELIVERED' }, now)
+}

@@ -1,0 +1,1 @@
+export { composeOrders, ordersServices, type Orders, type OrdersOptions } from './orders'

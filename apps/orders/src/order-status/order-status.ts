@@ -1,0 +1,68 @@
+import type { Queryable } from '@tidings/postgres'
+import type { Envelope } from '@tidings/core'
+import type { DeliveryStatus } from '../delivery/delivery.contracts'
+import type { Order, OrderStatus } from '../order/order.contracts'
+import type { PaymentStatus } from '../payment/payment.contracts'
+
+/** One row per order, assembled from three sources; reads come only from here. */
+export interface OrderStatusView {
+  orderId: string
+  customerId: string | null
+  total: number | null
+  orderStatus: OrderStatus | null
+  paymentStatus: PaymentStatus | null
+  deliveryStatus: DeliveryStatus | null
+  shippingAddress: string | null
+  updatedAt: string
+}
+
+/**
+ * What one event changes in the view: only its own source's columns, applied only when its version is
+ * newer than the one that source last wrote, so concurrent sources never collide and nothing reverts.
+ */
+export type OrderStatusChange =
+  | { source: 'order'; orderId: string; version: number; at: string; set: { customerId: string; total: number; orderStatus: OrderStatus; shippingAddress: string } }
+  | { source: 'payment'; orderId: string; version: number; at: string; set: { paymentStatus: PaymentStatus } }
+  | { source: 'delivery'; orderId: string; version: number; at: string; set: { deliveryStatus: DeliveryStatus } }
+
+/** The change an event makes, or undefined for events the view does not show (e.g. credit added). Pure. */
+export function changeOf(message: Envelope): OrderStatusChange | undefined {
+  const at = message.occurredAt
+  if (message.source === 'orders.order') {
+    const o = message.data as Order
+    return { source: 'order', orderId: o.orderId, version: o.version, at, set: { customerId: o.customerId, total: o.total, orderStatus: o.status, shippingAddress: o.shippingAddress } }
+  }
+  if (message.source === 'orders.payment' && message.type !== 'orders.CreditAdded.v1') {
+    const p = message.data as { orderId: string; version: number; status: PaymentStatus }
+    return { source: 'payment', orderId: p.orderId, version: p.version, at, set: { paymentStatus: p.status } }
+  }
+  if (message.source === 'orders.delivery') {
+    const d = message.data as { orderId: string; version: number; status: DeliveryStatus }
+    return { source: 'delivery', orderId: d.orderId, version: d.version, at, set: { deliveryStatus: d.status } }
+  }
+  return undefined
+}
+
+/**
+ * Of several changes, the newest per order and source: applying only those has the same effect as applying
+ * all in turn (each is guarded by its version), and one statement may not touch a row twice.
+ */
+export function newestPerOrderAndSource(changes: readonly OrderStatusChange[]): OrderStatusChange[] {
+  const newest = new Map<string, OrderStatusChange>()
+  for (const change of changes) {
+    const key = `${change.source}:${change.orderId}`
+    const seen = newest.get(key)
+    if (!seen || seen.version < change.version) newest.set(key, change)
+  }
+  return [...newest.values()]
+}
+
+/** The view's store: PostgreSQL/PGlite (in the consumer's transaction) or MariaDB. */
+export interface OrderStatusStore {
+  /** Applies the changes, each under its source's version guard; `tx` is the consumer's transaction, which a store in the same database joins. */
+  apply(tx: Queryable, changes: readonly OrderStatusChange[]): Promise<void>
+  get(orderId: string): Promise<OrderStatusView | undefined>
+  byCustomer(customerId: string, limit?: number): Promise<OrderStatusView[]>
+  /** Empties the view before a rebuild. */
+  clear(tx: Queryable): Promise<void>
+}

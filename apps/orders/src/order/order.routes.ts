@@ -1,0 +1,62 @@
+import { Hono } from 'hono'
+import * as z from 'zod'
+import { uuidv7, type Clock } from '@tidings/core'
+import { consistentRead, validBody, validParams, withPosition, type ConsistencyWaiter } from '@tidings/http'
+import { execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
+import { Address, CustomerId, OrderIdParams } from '../shared/ids'
+import { cancelOrder, changeShippingAddress, OrderNotFound, placeOrder, type Order } from './order'
+import type { OrderRepository } from './order.repository'
+
+const Money = z.number().int().positive().max(1_000_000_000)
+const PlaceBody = z.object({
+  customerId: CustomerId,
+  items: z
+    .array(z.object({ sku: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), qty: z.number().int().positive().max(10_000), unitPrice: Money }))
+    .min(1)
+    .max(100),
+  shippingAddress: Address,
+})
+
+export interface OrderRoutesDeps {
+  uow: UnitOfWork
+  orders: OrderRepository
+  clock: Clock
+  /** What the order has heard from payment and delivery: a command with a token waits until it has. */
+  waiter: ConsistencyWaiter
+}
+
+export function orderRoutes({ uow, orders, clock, waiter }: OrderRoutesDeps): Hono {
+  const routes = new Hono()
+  // A client that just shipped sends the shipment's token, so the order decides knowing it has shipped.
+  const afterWhatIKnow = consistentRead({ waiter })
+
+  routes.post('/api/orders', validBody(PlaceBody), async (c) => {
+    const { result, token } = await execute(uow, orders, async () => placeOrder({ ...c.req.valid('json'), orderId: uuidv7(), now: clock.now() }))
+    withPosition(c, token)
+    return c.json(view(result), 201)
+  })
+
+  routes.post('/api/orders/:orderId/cancel', validParams(OrderIdParams), afterWhatIKnow, async (c) => {
+    const { orderId } = c.req.valid('param')
+    const { result, token } = await execute(uow, orders, async (tx) => cancelOrder(await existing(tx, orderId), clock.now()))
+    withPosition(c, token)
+    return c.json(view(result))
+  })
+
+  routes.patch('/api/orders/:orderId/shipping-address', validParams(OrderIdParams), afterWhatIKnow, validBody(z.object({ shippingAddress: Address })), async (c) => {
+    const { orderId } = c.req.valid('param')
+    const { result, token } = await execute(uow, orders, async (tx) => changeShippingAddress(await existing(tx, orderId), c.req.valid('json').shippingAddress, clock.now()))
+    withPosition(c, token)
+    return c.json(view(result))
+  })
+
+  async function existing(tx: Queryable, orderId: string): Promise<Order> {
+    const order = await orders.byId(tx, orderId, { lock: true })
+    if (!order) throw new OrderNotFound(orderId)
+    return order
+  }
+
+  return routes
+}
+
+const view = (order: Order) => ({ orderId: order.orderId, customerId: order.customerId, total: order.total, status: order.status, shippingAddress: order.shippingAddress, version: order.version })

@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { serveHttp } from '@tidings/http'
+import { eventually, testEngines } from '@tidings/testing'
+import { composeOrders, type Orders } from './orders'
+
+interface Answer {
+  status: number
+  body: Record<string, unknown>
+  position: string | null
+}
+
+for (const engine of await testEngines()) {
+  describe(`orders over HTTP on ${engine.name}`, () => {
+    let orders: Orders
+    let base: string
+    let close: () => Promise<void>
+
+    beforeAll(async () => {
+      orders = await composeOrders({ db: (await engine.freshDatabase()).db })
+      await orders.start()
+      const server = await serveHttp(orders.http, 0, { hostname: '127.0.0.1' })
+      base = `http://127.0.0.1:${server.port}`
+      close = async () => {
+        await orders.stop()
+        await server.close()
+      }
+    })
+    afterAll(() => close?.())
+
+    async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      })
+      const text = await response.text()
+      return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, position: response.headers.get('tidings-position') }
+    }
+
+    let customers = 0
+    const newCustomer = async (credit: number) => {
+      const customerId = `c-${engine.name}-${++customers}`
+      if (credit > 0) expect(await call('POST', `/api/customers/${customerId}/credit`, { amount: credit })).toMatchObject({ status: 200, body: { customerId, credit } })
+      return customerId
+    }
+    const place = (customerId: string, items = [{ sku: 'book', qty: 2, unitPrice: 1500 }]) => call('POST', '/api/orders', { customerId, items, shippingAddress: '1 Main St' })
+    const statusOf = (orderId: string, accept: (v: Record<string, unknown>) => boolean) =>
+      eventually(async () => (await call('GET', `/api/order-status/${orderId}`)).body, accept, { what: `order ${orderId} status` })
+
+    it('places an order, charges it, creates its delivery, ships and delivers it; the view shows each step', async () => {
+      const customerId = await newCustomer(10_000)
+      const placed = await place(customerId)
+      expect(placed).toMatchObject({ status: 201, body: { total: 3000, status: 'PLACED' } })
+      expect(placed.position).toMatch(/^orders\.order@/)
+      const orderId = placed.body.orderId as string
+      const read = await call('GET', `/api/order-status/${orderId}`, undefined, { 'Tidings-Position': placed.position! })
+      expect(read.body).toMatchObject({ orderId, customerId, total: 3000, shippingAddress: '1 Main St' })
+      await statusOf(orderId, (v) => v.orderStatus === 'PAID' && v.paymentStatus === 'PAID' && v.deliveryStatus === 'PREPARING')
+      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 7000 } })
+
+      const shipped = await call('POST', `/api/deliveries/${orderId}/ship`)
+      expect(shipped).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
+      // With the shipment's token the order decides knowing it has shipped.
+      expect(await call('PATCH', `/api/orders/${orderId}/shipping-address`, { shippingAddress: '2 Side St' }, { 'Tidings-Position': shipped.position! })).toMatchObject({
+        status: 409,
+        body: { code: 'ORDER_ALREADY_SHIPPED' },
+      })
+      expect(await call('POST', `/api/orders/${orderId}/cancel`, undefined, { 'Tidings-Position': shipped.position! })).toMatchObject({ status: 409, body: { code: 'ORDER_ALREADY_SHIPPED' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/deliver`)).toMatchObject({ status: 200, body: { status: 'DELIVERED' } })
+      await statusOf(orderId, (v) => v.orderStatus === 'DELIVERED' && v.deliveryStatus === 'DELIVERED' && v.shippingAddress === '1 Main St')
+      const list = await call('GET', `/api/order-status?customerId=${customerId}`)
+      expect((list.body.items as Array<{ orderId: string }>).map((i) => i.orderId)).toEqual([orderId])
+    })
+
+    it('cancels before shipping: refunds exactly once, restores the credit, the view shows CANCELED / REFUNDED', async () => {
+      const customerId = await newCustomer(5_000)
+      const orderId = (await place(customerId)).body.orderId as string
+      await statusOf(orderId, (v) => v.paymentStatus === 'PAID' && v.deliveryStatus === 'PREPARING')
+      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 2000 } })
+      const canceled = await call('POST', `/api/orders/${orderId}/cancel`)
+      expect(canceled).toMatchObject({ status: 200, body: { status: 'CANCELED' } })
+      expect(await call('POST', `/api/orders/${orderId}/cancel`)).toMatchObject({ status: 200, body: { status: 'CANCELED' } })
+      await statusOf(orderId, (v) => v.orderStatus === 'CANCELED' && v.paymentStatus === 'REFUNDED' && v.deliveryStatus === 'CANCELED')
+      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 5000 } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
+    })
+
+    it('insufficient credit: PAYMENT_FAILED, no delivery, credit unchanged', async () => {
+      const customerId = await newCustomer(1_000)
+      const orderId = (await place(customerId)).body.orderId as string
+      await statusOf(orderId, (v) => v.orderStatus === 'PAYMENT_FAILED' && v.paymentStatus === 'FAILED')
+      expect((await call('GET', `/api/order-status/${orderId}`)).body.deliveryStatus).toBeNull()
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`)).toMatchObject({ status: 404, body: { code: 'DELIVERY_NOT_FOUND' } })
+      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 1000 } })
+      expect(await call('POST', `/api/orders/${orderId}/cancel`)).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } })
+    })
+
+    it('an address change before shipping reaches the delivery', async () => {
+      const customerId = await newCustomer(10_000)
+      const orderId = (await place(customerId)).body.orderId as string
+      await statusOf(orderId, (v) => v.deliveryStatus === 'PREPARING')
+      const changed = await call('PATCH', `/api/orders/${orderId}/shipping-address`, { shippingAddress: '9 New Rd' })
+      expect(changed).toMatchObject({ status: 200, body: { shippingAddress: '9 New Rd' } })
+      // Shipping with the change's token waits until delivery has heard of the change.
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined, { 'Tidings-Position': changed.position! })).toMatchObject({
+        status: 200,
+        body: { status: 'SHIPPED', address: '9 New Rd' },
+      })
+      await statusOf(orderId, (v) => v.shippingAddress === '9 New Rd' && v.orderStatus === 'SHIPPED')
+    })
+
+    it('refuses bad orders and unknown ids with 4xx codes', async () => {
+      const customerId = await newCustomer(0)
+      for (const items of [[], [{ sku: 'a', qty: 0, unitPrice: 1 }], [{ sku: 'a', qty: 1, unitPrice: -5 }], [{ sku: 'a', qty: 1.5, unitPrice: 1 }]]) {
+        expect(await place(customerId, items)).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      }
+      expect(await call('POST', `/api/customers/${customerId}/credit`, { amount: 0 })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      expect(await call('GET', '/api/customers/nobody-here')).toMatchObject({ status: 404, body: { code: 'CUSTOMER_NOT_FOUND' } })
+      expect(await call('GET', '/api/order-status/0190a8f2-0000-7000-8000-000000000000')).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+      expect(await call('POST', '/api/orders/not-a-uuid/cancel')).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      expect(await call('POST', '/api/orders/0190a8f2-0000-7000-8000-000000000000/cancel')).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+    })
+  })
+}

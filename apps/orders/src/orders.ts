@@ -1,0 +1,81 @@
+import { Dispatcher, type Clock, type Logger } from '@tidings/core'
+import { consistencyWaiter, hostServices, openProducer, openSubscription, serviceContext, type Host, type Service, type ServiceContext } from '@tidings/http'
+import { migrate, type Database, type Queryable } from '@tidings/postgres'
+import { DELIVERY_SOURCE } from './delivery/delivery.contracts'
+import { deliveryReactions } from './delivery/delivery.reactions'
+import { DeliveryRepository, deliveryMigrations } from './delivery/delivery.repository'
+import { deliveryRoutes } from './delivery/delivery.routes'
+import { ORDER_SOURCE } from './order/order.contracts'
+import { orderReactions } from './order/order.reactions'
+import { OrderRepository, orderMigrations } from './order/order.repository'
+import { orderRoutes } from './order/order.routes'
+import type { OrderStatusStore } from './order-status/order-status'
+import { orderStatusProjection } from './order-status/order-status.projection'
+import { orderStatusRoutes } from './order-status/order-status.routes'
+import { orderStatusMigrations, PgOrderStatusStore } from './order-status/pg-order-status.store'
+import { PAYMENT_SOURCE } from './payment/payment.contracts'
+import { paymentLedger } from './payment/payment-ledger'
+import { PaymentRepository, paymentMigrations } from './payment/payment.repository'
+import { paymentReactions } from './payment/payment.reactions'
+import { paymentRoutes } from './payment/payment.routes'
+
+export const ORDER_SCHEMA = 'orders_order'
+export const PAYMENT_SCHEMA = 'orders_payment'
+export const DELIVERY_SCHEMA = 'orders_delivery'
+export const ORDER_STATUS_SCHEMA = 'orders_status'
+
+export interface OrdersOptions {
+  db: Database
+  clock?: Clock
+  logger?: Logger
+  instanceId?: string
+}
+
+export type Orders = Host & { services: Service[]; store: OrderStatusStore }
+
+/** Orders on its own in one process (tests; `npm start` hosts it beside the board with `ordersServices`). */
+export async function composeOrders(options: OrdersOptions): Promise<Orders> {
+  const ctx = serviceContext(options)
+  const { services, store } = await ordersServices(ctx)
+  return { ...hostServices(ctx, services), services, store }
+}
+
+/**
+ * Order, payment and delivery (each a producer, each reacting to the others' feeds) and the order-status
+ * view following all three. Producers first, so that every reaction can be handed the feeds it follows.
+ */
+export async function ordersServices(ctx: ServiceContext): Promise<{ services: Service[]; store: OrderStatusStore }> {
+  const { db, clock } = ctx
+  const payments = new PaymentRepository(PAYMENT_SCHEMA)
+  const order = await openProducer(ctx, ORDER_SCHEMA, ORDER_SOURCE, orderMigrations)
+  const payment = await openProducer(ctx, PAYMENT_SCHEMA, PAYMENT_SOURCE, paymentMigrations, { dispatcher: paymentLedger(new Dispatcher<Queryable>(), payments) })
+  const delivery = await openProducer(ctx, DELIVERY_SCHEMA, DELIVERY_SOURCE, deliveryMigrations)
+
+  const orders = new OrderRepository(ORDER_SCHEMA)
+  const deliveries = new DeliveryRepository(DELIVERY_SCHEMA)
+  const orderFollows = await openSubscription(ctx, ORDER_SCHEMA, orderReactions(order.uow, orders, clock), [payment.feed, delivery.feed])
+  const paymentFollows = await openSubscription(ctx, PAYMENT_SCHEMA, paymentReactions(payment.uow, payments, clock), [order.feed])
+  const deliveryFollows = await openSubscription(ctx, DELIVERY_SCHEMA, deliveryReactions(delivery.uow, deliveries, clock), [order.feed, payment.feed])
+
+  await migrate(db, ORDER_STATUS_SCHEMA, 'orders.status', orderStatusMigrations)
+  const store = new PgOrderStatusStore(db, ORDER_STATUS_SCHEMA)
+  const view = await openSubscription(ctx, ORDER_STATUS_SCHEMA, orderStatusProjection(store), [order.feed, payment.feed, delivery.feed])
+
+  const service = (name: string, schema: string, routes: Service['routes'], feeds: Service['feeds'], subscription: Service['subscriptions'][number], producer = true): Service => ({
+    name,
+    routes,
+    feeds,
+    subscriptions: [subscription],
+    producerSchemas: producer ? [schema] : [],
+    consumerSchemas: [schema],
+  })
+  return {
+    store,
+    services: [
+      service(ORDER_SOURCE, ORDER_SCHEMA, orderRoutes({ uow: order.uow, orders, clock, waiter: consistencyWaiter([orderFollows]) }), { [ORDER_SOURCE]: order.feed }, orderFollows),
+      service(PAYMENT_SOURCE, PAYMENT_SCHEMA, paymentRoutes({ db, uow: payment.uow, payments }), { [PAYMENT_SOURCE]: payment.feed }, paymentFollows),
+      service(DELIVERY_SOURCE, DELIVERY_SCHEMA, deliveryRoutes({ uow: delivery.uow, deliveries, clock, waiter: consistencyWaiter([deliveryFollows]) }), { [DELIVERY_SOURCE]: delivery.feed }, deliveryFollows),
+      service('orders.status', ORDER_STATUS_SCHEMA, orderStatusRoutes({ store, waiter: consistencyWaiter([view]) }), {}, view, false),
+    ],
+  }
+}
