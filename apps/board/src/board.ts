@@ -5,8 +5,8 @@ import { commentService } from './comment/comment.service'
 import { memberService } from './member/member.service'
 import { notificationService } from './notification/notification.service'
 import { postService } from './post/post.service'
-import { memberTokens } from './shared/member-tokens'
-import { type Host, hostServices, serviceContext } from '@tidings/http'
+import { memberTokens, type MemberTokens } from './shared/member-tokens'
+import { type Host, hostServices, serviceContext, type ServiceContext } from '@tidings/http'
 
 export interface BoardOptions {
   db: Database
@@ -30,7 +30,8 @@ export async function composeBoard(options: BoardOptions): Promise<Board> {
   return { ...hostServices(ctx, Object.values(services)), services }
 }
 
-async function boardServices(ctx: ReturnType<typeof serviceContext>, tokens: ReturnType<typeof memberTokens>, hotDocuments?: number) {
+/** The five services on a shared context, for a process that hosts them (perhaps beside other apps'). */
+export async function boardServices(ctx: ServiceContext, tokens: MemberTokens, hotDocuments?: number) {
   const member = await memberService(ctx, tokens)
   const post = await postService(ctx, tokens)
   const comment = await commentService(ctx, tokens, post.lookup)

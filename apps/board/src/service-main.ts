@@ -1,11 +1,11 @@
 import { pino } from 'pino'
-import { hostServices, HttpFeedReader, runUntilSignalled, serviceContext, type ServiceContext } from '@tidings/http'
+import { hostServices, HttpFeedReader, processConfig, runUntilSignalled, serviceContext, type ServiceContext } from '@tidings/http'
 import { openDatabase } from '@tidings/postgres'
 import { loadTokenSecret } from './auth'
 import { BOARD_QUERY_SERVICE, boardQueryService } from './board-query/board-query.service'
 import { COMMENT_SOURCE, commentLookupOverHttp } from './comment/comment.contracts'
 import { commentService } from './comment/comment.service'
-import { configFrom, serviceUrl } from './config'
+import { serviceUrl } from './config'
 import { MEMBER_SOURCE, memberLookupOverHttp } from './member/member.contracts'
 import { memberService } from './member/member.service'
 import { NOTIFICATION_SERVICE, notificationService } from './notification/notification.service'
@@ -22,7 +22,7 @@ import type { BoardService } from './shared/board-service'
  */
 const env = process.env
 const name = process.argv[2] ?? env.BOARD_SERVICE ?? ''
-const config = configFrom(env)
+const config = processConfig(env)
 if (!config.databaseUrl) throw new Error('A service on its own runs against PostgreSQL: set DATABASE_URL')
 const logger = pino({ level: config.logLevel }).child({ service: name })
 const db = await openDatabase({ databaseUrl: config.databaseUrl })

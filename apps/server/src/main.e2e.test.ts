@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startProcess, type ManagedProcess } from '@tidings/testing'
-import { BoardClient, type Member } from './test-kit/board-client'
+import { BoardClient, type Member } from '@tidings/board'
 
 const main = new URL('./main.ts', import.meta.url)
-const dataDir = mkdtempSync(join(tmpdir(), 'tidings-board-'))
+const dataDir = mkdtempSync(join(tmpdir(), 'tidings-server-'))
 
 async function startBoard(): Promise<{ process: ManagedProcess; api: BoardClient }> {
   const board = startProcess('board', main, { PORT: '0', TIDINGS_DATA_DIR: dataDir, DATABASE_URL: '', TIDINGS_JWT_SECRET: '' })
@@ -15,7 +15,7 @@ async function startBoard(): Promise<{ process: ManagedProcess; api: BoardClient
   return { process: board, api: new BoardClient(`http://127.0.0.1:${port}`) }
 }
 
-describe('npm start: the whole board on the embedded default, as a real process', () => {
+describe('npm start: the board and orders on the embedded default, as a real process', () => {
   let running: { process: ManagedProcess; api: BoardClient }
   let ann: Member
   let postId: string
@@ -35,6 +35,12 @@ describe('npm start: the whole board on the embedded default, as a real process'
     const doc = await api.document(postId, comment.position)
     expect(doc.body).toMatchObject({ title: 'Durable', commentCount: 1, writer: { nickname: ann.nickname } })
     expect((await api.call('GET', '/api/notifications', { token: ann.token, headers: { 'Tidings-Position': comment.position! } })).body).toMatchObject({ unread: 1 })
+    // Orders beside the board, on the same port.
+    expect(await api.call('POST', '/api/customers/main-c1/credit', { body: { amount: 5000 } })).toMatchObject({ status: 200, body: { credit: 5000 } })
+    const order = await api.call<{ orderId: string }>('POST', '/api/orders', { body: { customerId: 'main-c1', items: [{ sku: 'tea', qty: 1, unitPrice: 700 }], shippingAddress: 'Here' } })
+    expect(order.status).toBe(201)
+    const status = await api.call('GET', `/api/order-status/${order.body.orderId}`, { headers: { 'Tidings-Position': order.position! } })
+    expect(status).toMatchObject({ status: 200, body: { customerId: 'main-c1', total: 700 } })
     expect(await api.call('GET', '/healthz')).toMatchObject({ status: 200 })
     expect(await api.call('GET', '/readyz')).toMatchObject({ status: 200 })
     const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text()
