@@ -1,4 +1,8 @@
+import { boardComments, type CommentRate } from './benches/board-comments'
+import { boardRead } from './benches/board-read'
+import { boardVisibility } from './benches/board-visibility'
 import { embeddedLatency, serverLatency } from './benches/latency'
+import { seededBoard } from './lib/board'
 import { feedRead } from './benches/feed-read'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { embeddedWriteThroughput, serverWriteThroughput } from './benches/write-throughput'
@@ -11,8 +15,27 @@ import { Workbench } from './lib/workbench'
 /**
  * `npm run bench`: every figure of the platform against the raw ceilings of this machine, measured in
  * this run. It prints; it never passes or fails on a number, but exits non-zero when anything crashes.
+ *
+ * Names select benches: `npm run bench -- board-read board-comments` (or BENCH_ONLY="board-read"). The
+ * groups: `platform` (figures 1–6, 1e–5e), `board` (all three board benches); none means all.
  */
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility'] as const
+type BenchName = (typeof BENCHES)[number]
+
+function selected(): Set<BenchName> {
+  const names = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(/[\s,]+/)].filter((n) => n !== '')
+  if (names.length === 0) return new Set(BENCHES)
+  const chosen = new Set<BenchName>()
+  for (const name of names) {
+    const matching = BENCHES.filter((b) => b === name || name === 'all' || (name === 'board' && b.startsWith('board-')))
+    if (matching.length === 0) throw new Error(`Unknown bench ${name}: choose from ${[...BENCHES, 'board', 'all'].join(', ')}`)
+    for (const b of matching) chosen.add(b)
+  }
+  return chosen
+}
+
 async function main(): Promise<void> {
+  const only = selected()
   const started = performance.now()
   const bench = new Workbench()
   const report = new Report()
@@ -26,23 +49,45 @@ async function main(): Promise<void> {
       new Date().toISOString(),
       machine(),
       await serverVersion(bench.admin),
-      `PGlite ${pgliteVersion()} (on disk, temporary directory)`,
+      `PGlite ${pgliteVersion()} (platform figures: on disk, temporary directory; board: in memory)`,
       `BENCH_SCALE=${SCALE}`,
     ]
-    console.log(`Tidings bench\n  ${conditions.join('\n  ')}\n`)
+    console.log(`Tidings bench: ${[...only].join(', ')}\n  ${conditions.join('\n  ')}\n`)
 
-    console.log('PostgreSQL')
-    const server = await serverWriteThroughput(bench, report)
-    const backlog = await feedRead(bench, report)
-    await serverProjection(bench, report, backlog, server.w)
-    await serverLatency(bench, report, server)
-    await writerWithSubscription(bench, report)
+    if (only.has('platform')) {
+      console.log('PostgreSQL')
+      const server = await serverWriteThroughput(bench, report)
+      const backlog = await feedRead(bench, report)
+      await serverProjection(bench, report, backlog, server.w)
+      await serverLatency(bench, report, server)
+      await writerWithSubscription(bench, report)
 
-    console.log('PGlite')
-    const lite = await bench.pglite()
-    const embedded = await embeddedWriteThroughput(bench, report, lite)
-    await embeddedLatency(bench, report, lite, embedded)
-    await embeddedProjection(bench, report, lite, embedded.w)
+      console.log('PGlite')
+      const lite = await bench.pglite()
+      const embedded = await embeddedWriteThroughput(bench, report, lite)
+      await embeddedLatency(bench, report, lite, embedded)
+      await embeddedProjection(bench, report, lite, embedded.w)
+    }
+
+    for (const engine of ['postgres', 'pglite'] as const) {
+      const step = (what: string) => console.log(`Board ${what} on ${engine === 'postgres' ? 'PostgreSQL' : 'PGlite (in memory)'}`)
+      // board-read and board-visibility share one seeded board (100 posts × 20 comments) when both run.
+      const shared = only.has('board-read') && only.has('board-visibility') ? await seededBoard(bench, engine) : undefined
+      if (only.has('board-read')) {
+        step('read')
+        await boardRead(bench, report, engine, shared)
+      }
+      let rate: CommentRate | undefined
+      if (only.has('board-comments')) {
+        step('comments')
+        rate = await boardComments(bench, report, engine)
+      }
+      if (only.has('board-visibility')) {
+        step('visibility')
+        await boardVisibility(bench, report, engine, rate, shared)
+      }
+      await shared?.board.stop()
+    }
 
     console.log(`\n${report.table()}\n`)
     console.log(`Conditions: ${conditions.join('; ')}; finished with ${machine().replace(/.*load avg/, 'load avg')}; took ${((performance.now() - started) / 1000).toFixed(0)} s`)

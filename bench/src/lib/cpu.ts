@@ -58,7 +58,7 @@ export async function backendsOf(admin: Database, applicationName: string): Prom
 }
 
 /** utime + stime of a process in milliseconds (USER_HZ = 100); undefined when it is not ours to see. */
-function cpuMsOf(pid: number): number | undefined {
+export function cpuMsOf(pid: number): number | undefined {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
     return (Number(fields[11]) + Number(fields[12])) * 10

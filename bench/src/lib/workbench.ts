@@ -12,7 +12,9 @@ import { benchMigrations } from './workload'
  */
 export class Workbench {
   private readonly schemas: string[] = []
+  private readonly databases: string[] = []
   private readonly closers: (() => Promise<void>)[] = []
+  private readonly processes: (() => Promise<void>)[] = []
   private counter = 0
   private adminDb?: PgDatabase
 
@@ -27,6 +29,33 @@ export class Workbench {
     this.schemas.push(schema)
     await prepareSchema(this.admin, schema)
     return schema
+  }
+
+  /**
+   * A new, empty database on the server, for code with fixed schema names (a whole app); dropped at the
+   * end. Returns its connection URL.
+   */
+  async serverDatabase(prefix: string): Promise<string> {
+    const name = `bench_${process.pid}_${prefix}_${++this.counter}_${Date.now().toString(36)}`
+    this.databases.push(name)
+    await this.admin.query(`CREATE DATABASE ${name}`)
+    const url = new URL(DATABASE_URL)
+    url.pathname = `/${name}`
+    return url.toString()
+  }
+
+  /** Drops a database of `serverDatabase` early (it must have no other sessions left). */
+  async dropDatabase(url: string): Promise<void> {
+    const name = new URL(url).pathname.slice(1)
+    const index = this.databases.indexOf(name)
+    if (index < 0) return
+    this.databases.splice(index, 1)
+    await this.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  }
+
+  /** Something to stop first at the end, e.g. a server process (`stop` must be idempotent). */
+  adopt(stop: () => Promise<void>): void {
+    this.processes.push(stop)
   }
 
   /** The same on a PGlite database (its directory is deleted at the end, schemas with it). */
@@ -63,8 +92,14 @@ export class Workbench {
   }
 
   async close(): Promise<void> {
+    for (const stop of this.processes.splice(0).reverse()) await stop().catch(() => {})
     const admin = this.adminDb
     if (admin) {
+      for (const database of this.databases.splice(0)) {
+        await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch((error: unknown) => {
+          console.error(`could not drop database ${database}:`, error)
+        })
+      }
       for (const schema of this.schemas.splice(0)) {
         await admin.query(`DROP SCHEMA IF EXISTS ${schemaName(schema)} CASCADE`).catch((error: unknown) => {
           console.error(`could not drop schema ${schema}:`, error)

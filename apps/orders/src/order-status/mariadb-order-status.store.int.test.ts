@@ -1,0 +1,31 @@
+import { afterAll } from 'vitest'
+import { uniqueName } from '@tidings/testing'
+import { MariaDbOrderStatusStore } from './mariadb-order-status.store'
+import { orderStatusStoreContract } from './order-status-store.contract'
+import { MARIADB_URL, mariadbReachable } from './mariadb-test-server'
+
+/** MariaDB cannot join a PostgreSQL transaction: its store runs its own and takes none. */
+const OWN_TRANSACTIONS = undefined
+
+const stores: MariaDbOrderStatusStore[] = []
+const tables: string[] = []
+afterAll(async () => {
+  for (const [i, store] of stores.entries()) {
+    if (i === 0) for (const table of tables) await store.drop(table)
+    await store.close()
+  }
+})
+
+if (await mariadbReachable()) {
+  orderStatusStoreContract('MariaDB', async () => {
+    const table = uniqueName('status')
+    tables.push(table)
+    const open = async () => {
+      const store = await MariaDbOrderStatusStore.open(MARIADB_URL, { table })
+      stores.push(store)
+      return store
+    }
+    const store = await open()
+    return { store, apply: (changes) => store.apply(OWN_TRANSACTIONS, changes), another: async () => open().then((s) => ({ apply: (changes) => s.apply(OWN_TRANSACTIONS, changes) })) }
+  })
+}
