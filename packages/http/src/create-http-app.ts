@@ -48,13 +48,12 @@ export function createHttpApp(options: HttpAppOptions = {}): Hono {
   // Declared sizes are refused before a byte is read; chunked bodies are counted as they stream in. The
   // unread rest of the body leaves the connection unusable, so the refusal closes it: a client that kept it
   // alive for its next request would otherwise have that request cut off ("socket hang up").
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: limit,
-      onError: () => problemResponse(problemOf(new PayloadTooLarge(limit)), { Connection: 'close' }),
-    }),
-  )
+  // GET and HEAD handlers never read a body, and checking one costs a full Request object per read.
+  const limitBody = bodyLimit({
+    maxSize: limit,
+    onError: () => problemResponse(problemOf(new PayloadTooLarge(limit)), { Connection: 'close' }),
+  })
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
 
