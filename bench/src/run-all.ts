@@ -4,6 +4,7 @@ import { boardVisibility } from './benches/board-visibility'
 import { embeddedLatency, serverLatency } from './benches/latency'
 import { seededBoard } from './lib/board'
 import { feedRead } from './benches/feed-read'
+import { ordersView } from './benches/orders-view'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { embeddedWriteThroughput, serverWriteThroughput } from './benches/write-throughput'
 import { writerWithSubscription } from './benches/writer-with-subscription'
@@ -17,9 +18,10 @@ import { Workbench } from './lib/workbench'
  * this run. It prints; it never passes or fails on a number, but exits non-zero when anything crashes.
  *
  * Names select benches: `npm run bench -- board-read board-comments` (or BENCH_ONLY="board-read"). The
- * groups: `platform` (figures 1–6, 1e–5e), `board` (all three board benches); none means all.
+ * groups: `platform` (figures 1–6, 1e–5e), `board` (all three board benches); `orders-view` is figure 11
+ * (11m on MariaDB); none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -87,6 +89,11 @@ async function main(): Promise<void> {
         await boardVisibility(bench, report, engine, rate, shared)
       }
       await shared?.board.stop()
+    }
+
+    if (only.has('orders-view')) {
+      console.log('Orders: the order-status view, three concurrent sources (PostgreSQL, MariaDB)')
+      await ordersView(bench, report)
     }
 
     console.log(`\n${report.table()}\n`)

@@ -72,6 +72,29 @@ for (const engine of await testEngines()) {
       })
     })
 
+    it('answers a hot document from memory with the same bytes as the app, and a token still through the app', async () => {
+      const created = await api.createPost(ann, { title: 'Hot', content: 'read me often' })
+      const url = `${api.baseUrl}/api/board/posts/${created.body.postId}`
+      const viaApp = await fetch(url, { headers: { 'Tidings-Position': created.position! } }) // waits, then fills the cache
+      const appBody = await viaApp.text()
+      const hot = served.board.services.query.hot
+      // Requests the app served are counted in its metrics; the fast path's are not.
+      const appServed = async () => {
+        const text = await (await fetch(`${api.baseUrl}/metrics`)).text()
+        return Number(/tidings_http_request_duration_seconds_count\{[^}]*route="\/api\/board\/posts\/:postId"[^}]*status="200"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0)
+      }
+      const [hitsBefore, servedBefore] = [hot.stats().hits, await appServed()]
+      expect(servedBefore).toBeGreaterThan(0)
+      const fromMemory = await fetch(url)
+      expect(await fromMemory.text()).toBe(appBody)
+      expect(fromMemory.headers.get('content-type')).toBe(viaApp.headers.get('content-type'))
+      expect(hot.stats().hits).toBe(hitsBefore + 1)
+      expect(await appServed()).toBe(servedBefore)
+      const edited = await api.call('PATCH', `/api/posts/${created.body.postId}`, { token: ann.token, body: { title: 'Hot, edited' } })
+      expect((await api.document(created.body.postId, edited.position)).body.title).toBe('Hot, edited')
+      expect(((await (await fetch(url)).json()) as { title: string }).title).toBe('Hot, edited')
+    })
+
     it('lets only the writer edit or delete a post', async () => {
       const { body: post } = await api.createPost(ann, { title: 'Mine', content: 'only mine' })
       expect(await api.call('PATCH', `/api/posts/${post.postId}`, { token: bob.token, body: { title: 'Hijacked' } })).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } })

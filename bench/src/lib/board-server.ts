@@ -79,7 +79,8 @@ async function main(): Promise<void> {
   await compose(hot === undefined || hot === '' ? undefined : Number(hot))
   // One server for the process; recomposing swaps the app behind it.
   const app: Pick<Hono, 'fetch'> = { fetch: ((...args: Parameters<Hono['fetch']>) => board.http.fetch(...args)) as Hono['fetch'] }
-  const server = await serveHttp(app, 0, { hostname: '127.0.0.1' })
+  // The fast path of whichever board is composed now (the uncached one has an empty cache: it never answers).
+  const server = await serveHttp(app, 0, { hostname: '127.0.0.1', fastPath: (req, res) => board.fastPath?.(req, res) ?? false })
 
   serveParent({
     now: () => wallNow(),

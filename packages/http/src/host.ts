@@ -4,10 +4,13 @@ import { createHttpApp } from './create-http-app'
 import { feedRoutes } from './feed-routes'
 import { createMetrics } from './metrics'
 import { FeedSignals, forwardNotifications, Housekeeping, type Database } from '@tidings/postgres'
+import type { FastPath } from './serve'
 import type { AnyService, Service, ServiceContext } from './service'
 
 export interface Host {
   http: Hono
+  /** The services' fast paths, for `serveHttp`. */
+  fastPath?: FastPath
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -43,8 +46,10 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
   })
   let stopListening: (() => Promise<void>) | undefined
 
+  const fastPaths = services.flatMap((s) => (s.fastPath ? [s.fastPath] : []))
   return {
     http,
+    ...(fastPaths.length > 0 ? { fastPath: (req, res) => fastPaths.some((answer) => answer(req, res)) } : {}),
     async start() {
       stopListening = await forwardNotifications(db, signals)
       for (const subscription of subscriptions) subscription.start()

@@ -10,7 +10,7 @@ import type { Host } from './host'
 export async function runUntilSignalled(options: { host: Host; db: Database; port: number; logger: Logger; name: string; storage: string }): Promise<void> {
   const { host, db, logger } = options
   await host.start()
-  const server = await serveHttp(host.http, options.port)
+  const server = await serveHttp(host.http, options.port, host.fastPath ? { fastPath: host.fastPath } : {})
   logger.info({ port: server.port, storage: options.storage }, `${options.name} listening on http://localhost:${server.port}`)
 
   let stopping = false

@@ -1,4 +1,4 @@
-import type { Server, ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import type { Hono } from 'hono'
@@ -7,7 +7,15 @@ export interface ServeOptions {
   hostname?: string
   /** How long `close()` lets requests in flight (long polls included) finish before it cuts them; default 5 s. */
   graceMs?: number
+  /**
+   * Answers a request before the app when it can (returns true), e.g. a hot document straight from an
+   * in-process cache; otherwise the app gets it. It bypasses the app's middleware: keep it to reads whose
+   * answer needs none of it.
+   */
+  fastPath?: FastPath
 }
+
+export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
 
 export interface RunningServer {
   /** The port actually bound: pass 0 to get a free one. */
@@ -21,7 +29,14 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
   const graceMs = options.graceMs ?? 5_000
   let closing = false
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, ...(options.hostname ? { hostname: options.hostname } : {}) }, (info: AddressInfo) => {
+    const fastPath = options.fastPath
+    const createServer = fastPath
+      ? (((serverOptions: ServerOptions, listener: RequestListener) =>
+          createHttpServer(serverOptions, (req, res) => {
+            if (!fastPath(req, res)) listener(req, res)
+          })) as typeof createHttpServer)
+      : undefined
+    const server = serve({ fetch: app.fetch, port, ...(options.hostname ? { hostname: options.hostname } : {}), ...(createServer ? { createServer } : {}) }, (info: AddressInfo) => {
       server.off('error', reject)
       resolve({
         port: info.port,

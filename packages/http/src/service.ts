@@ -14,6 +14,7 @@ import {
   type Queryable,
 } from '@tidings/postgres'
 import type { Metrics } from './metrics'
+import type { FastPath } from './serve'
 
 /** What every service of a process shares: the database, the clock, logs, metrics and feed wake-ups. */
 export interface ServiceContext {
@@ -39,6 +40,8 @@ export interface Service<E extends Env = Env> {
   /** Schemas with an outbox (trimmed by retention) and with an inbox (forgotten after a while). */
   producerSchemas: string[]
   consumerSchemas: string[]
+  /** Requests it can answer before the app (see `serveHttp`'s `fastPath`). */
+  fastPath?: FastPath
   /** Ends what holds connections open (e.g. event streams) before the server closes. */
   close?(): void
 }

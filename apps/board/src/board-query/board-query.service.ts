@@ -2,6 +2,7 @@ import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidin
 import { DocumentStore, type FeedReader } from '@tidings/postgres'
 import { boardQueryRoutes } from './board-query.routes'
 import { HotDocuments } from './hot-documents'
+import { hotReadFastPath } from './hot-read.fast-path'
 import type { StoredPostDocument } from './post-document'
 import { postDocumentProjection, type PostDocumentSources } from './post-document.projection'
 import type { BoardService } from '../shared/board-service'
@@ -27,6 +28,7 @@ export async function boardQueryService(
     name: BOARD_QUERY_SERVICE,
     routes: boardQueryRoutes({ db: ctx.db, documents, hot, waiter: consistencyWaiter([subscription]) }),
     feeds: {},
+    fastPath: hotReadFastPath(hot),
     subscriptions: [subscription],
     producerSchemas: [],
     consumerSchemas: [BOARD_QUERY_SCHEMA],

@@ -15,14 +15,8 @@ export class HotDocuments {
   constructor(private readonly capacity = 10_000) {}
 
   async read(id: string, load: () => Promise<string | undefined>): Promise<string | undefined> {
-    const hit = this.entries.get(id)
-    if (hit !== undefined) {
-      this.hitCount++
-      // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
-      this.entries.delete(id)
-      this.entries.set(id, hit)
-      return hit
-    }
+    const hit = this.peek(id)
+    if (hit !== undefined) return hit
     this.missCount++
     const inFlight = this.fills.get(id)
     if (inFlight) return inFlight
@@ -41,6 +35,17 @@ export class HotDocuments {
     )
     this.fills.set(id, fill)
     return fill
+  }
+
+  /** The cached document, if there is one; never loads. */
+  peek(id: string): string | undefined {
+    const hit = this.entries.get(id)
+    if (hit === undefined) return undefined
+    this.hitCount++
+    // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
+    this.entries.delete(id)
+    this.entries.set(id, hit)
+    return hit
   }
 
   evict(ids: Iterable<string>): void {

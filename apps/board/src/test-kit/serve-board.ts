@@ -14,7 +14,7 @@ export interface ServedBoard {
 export async function serveBoard(db: Database, options: { tokenSecret?: Buffer } = {}): Promise<ServedBoard> {
   const board = await composeBoard({ db, tokenSecret: options.tokenSecret ?? randomBytes(48) })
   await board.start()
-  const server = await serveHttp(board.http, 0, { hostname: '127.0.0.1' })
+  const server = await serveHttp(board.http, 0, { hostname: '127.0.0.1', ...(board.fastPath ? { fastPath: board.fastPath } : {}) })
   return {
     board,
     client: new BoardClient(`http://127.0.0.1:${server.port}`),
