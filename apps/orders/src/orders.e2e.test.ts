@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serveHttp } from '@tidings/http'
-import { eventually, testEngines } from '@tidings/testing'
+import { createConnection } from 'mysql2/promise'
+import { eventually, testEngines, uniqueName } from '@tidings/testing'
+import { MARIADB_URL, mariadbReachable } from './order-status/mariadb-test-server'
 import { composeOrders, type Orders } from './orders'
 
 interface Answer {
@@ -9,20 +11,44 @@ interface Answer {
   position: string | null
 }
 
-for (const engine of await testEngines()) {
-  describe(`orders over HTTP on ${engine.name}`, () => {
+/** A MariaDB database of its own for the view, dropped when the file ends. */
+async function freshMariaDb(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = uniqueName('view')
+  const admin = await createConnection({ uri: MARIADB_URL })
+  await admin.query(`CREATE DATABASE ${name}`)
+  await admin.end()
+  const url = new URL(MARIADB_URL)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    async drop() {
+      const again = await createConnection({ uri: MARIADB_URL })
+      await again.query(`DROP DATABASE IF EXISTS ${name}`)
+      await again.end()
+    },
+  }
+}
+
+const engines = await testEngines()
+const targets = engines.map((engine) => ({ engine, mariadbView: false }))
+if (await mariadbReachable()) targets.push({ engine: engines.at(-1)!, mariadbView: true })
+
+for (const { engine, mariadbView } of targets) {
+  describe(`orders over HTTP on ${engine.name}${mariadbView ? ', the view in MariaDB' : ''}`, () => {
     let orders: Orders
     let base: string
     let close: () => Promise<void>
 
     beforeAll(async () => {
-      orders = await composeOrders({ db: (await engine.freshDatabase()).db })
+      const view = mariadbView ? await freshMariaDb() : undefined
+      orders = await composeOrders({ db: (await engine.freshDatabase()).db, ...(view ? { viewDatabaseUrl: view.url } : {}) })
       await orders.start()
       const server = await serveHttp(orders.http, 0, { hostname: '127.0.0.1' })
       base = `http://127.0.0.1:${server.port}`
       close = async () => {
         await orders.stop()
         await server.close()
+        await view?.drop()
       }
     })
     afterAll(() => close?.())
@@ -39,7 +65,7 @@ for (const engine of await testEngines()) {
 
     let customers = 0
     const newCustomer = async (credit: number) => {
-      const customerId = `c-${engine.name}-${++customers}`
+      const customerId = `c-${engine.name}-${mariadbView ? 'm' : 'p'}-${++customers}-${process.pid}`
       if (credit > 0) expect(await call('POST', `/api/customers/${customerId}/credit`, { amount: credit })).toMatchObject({ status: 200, body: { customerId, credit } })
       return customerId
     }

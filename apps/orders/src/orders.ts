@@ -12,6 +12,7 @@ import { orderRoutes } from './order/order.routes'
 import type { OrderStatusStore } from './order-status/order-status'
 import { orderStatusProjection } from './order-status/order-status.projection'
 import { orderStatusRoutes } from './order-status/order-status.routes'
+import { MariaDbOrderStatusStore } from './order-status/mariadb-order-status.store'
 import { orderStatusMigrations, PgOrderStatusStore } from './order-status/pg-order-status.store'
 import { PAYMENT_SOURCE } from './payment/payment.contracts'
 import { paymentLedger } from './payment/payment-ledger'
@@ -29,6 +30,8 @@ export interface OrdersOptions {
   clock?: Clock
   logger?: Logger
   instanceId?: string
+  /** `mysql://…`: keep the order-status view in MariaDB instead of the database of the services. */
+  viewDatabaseUrl?: string
 }
 
 export type Orders = Host & { services: Service[]; store: OrderStatusStore }
@@ -36,15 +39,24 @@ export type Orders = Host & { services: Service[]; store: OrderStatusStore }
 /** Orders on its own in one process (tests; `npm start` hosts it beside the board with `ordersServices`). */
 export async function composeOrders(options: OrdersOptions): Promise<Orders> {
   const ctx = serviceContext(options)
-  const { services, store } = await ordersServices(ctx)
-  return { ...hostServices(ctx, services), services, store }
+  const { services, store, close } = await ordersServices(ctx, options)
+  const host = hostServices(ctx, services)
+  return {
+    ...host,
+    services,
+    store,
+    async stop() {
+      await host.stop()
+      await close()
+    },
+  }
 }
 
 /**
  * Order, payment and delivery (each a producer, each reacting to the others' feeds) and the order-status
  * view following all three. Producers first, so that every reaction can be handed the feeds it follows.
  */
-export async function ordersServices(ctx: ServiceContext): Promise<{ services: Service[]; store: OrderStatusStore }> {
+export async function ordersServices(ctx: ServiceContext, options: { viewDatabaseUrl?: string } = {}): Promise<{ services: Service[]; store: OrderStatusStore; close(): Promise<void> }> {
   const { db, clock } = ctx
   const payments = new PaymentRepository(PAYMENT_SCHEMA)
   const order = await openProducer(ctx, ORDER_SCHEMA, ORDER_SOURCE, orderMigrations)
@@ -57,8 +69,10 @@ export async function ordersServices(ctx: ServiceContext): Promise<{ services: S
   const paymentFollows = await openSubscription(ctx, PAYMENT_SCHEMA, paymentReactions(payment.uow, payments, clock), [order.feed])
   const deliveryFollows = await openSubscription(ctx, DELIVERY_SCHEMA, deliveryReactions(delivery.uow, deliveries, clock), [order.feed, payment.feed])
 
+  // The view consumer's inbox and checkpoints live in the services' database either way.
   await migrate(db, ORDER_STATUS_SCHEMA, 'orders.status', orderStatusMigrations)
-  const store = new PgOrderStatusStore(db, ORDER_STATUS_SCHEMA)
+  const maria = options.viewDatabaseUrl ? await MariaDbOrderStatusStore.open(options.viewDatabaseUrl) : undefined
+  const store: OrderStatusStore = maria ?? new PgOrderStatusStore(db, ORDER_STATUS_SCHEMA)
   const view = await openSubscription(ctx, ORDER_STATUS_SCHEMA, orderStatusProjection(store), [order.feed, payment.feed, delivery.feed])
 
   const service = (name: string, schema: string, routes: Service['routes'], feeds: Service['feeds'], subscription: Service['subscriptions'][number], producer = true): Service => ({
@@ -71,6 +85,7 @@ export async function ordersServices(ctx: ServiceContext): Promise<{ services: S
   })
   return {
     store,
+    close: async () => maria?.close(),
     services: [
       service(ORDER_SOURCE, ORDER_SCHEMA, orderRoutes({ uow: order.uow, orders, clock, waiter: consistencyWaiter([orderFollows]) }), { [ORDER_SOURCE]: order.feed }, orderFollows),
       service(PAYMENT_SOURCE, PAYMENT_SCHEMA, paymentRoutes({ db, uow: payment.uow, payments }), { [PAYMENT_SOURCE]: payment.feed }, paymentFollows),

@@ -14,6 +14,6 @@ const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config
 // Only one process can open an embedded data directory: a restarted one is the same instance.
 const ctx = serviceContext({ db, logger, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
 const board = await boardServices(ctx, memberTokens(await loadTokenSecret({ env: process.env, dataDir: config.dataDir }), ctx.clock))
-const orders = await ordersServices(ctx)
+const orders = await ordersServices(ctx, { viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined })
 const host = hostServices(ctx, [...Object.values(board), ...orders.services])
 await runUntilSignalled({ host, db, port: config.port, logger, name: 'Tidings (board, orders)', storage: config.databaseUrl ? 'postgres' : config.dataDir })
