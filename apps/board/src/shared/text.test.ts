@@ -20,8 +20,10 @@ describe('user text', () => {
     expect(title.safeParse('one\ntwo').success).toBe(false)
   })
 
-  it('refuses what is empty once trimmed', () => {
+  it('refuses what is empty once trimmed, or nothing but invisible format characters', () => {
     expect(title.safeParse('   ').success).toBe(false)
+    expect(title.safeParse('\u200b\u200d').success).toBe(false)
+    expect(title.parse('a\u200db')).toBe('a\u200db')
   })
 
   it('takes UUIDs in any case and gives them back in lower case', () => {

@@ -18,6 +18,7 @@ export function userText(min: number, max: number, options: { multiline?: boolea
     .transform((s) => s.normalize('NFC').trim())
     .refine((s) => !forbidden.test(s), 'must not contain control characters')
     .refine((s) => [...s].length >= min, `must be at least ${min} characters`)
+    .refine((s) => min === 0 || /[^\p{Cf}\s]/u.test(s), 'must contain something visible')
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`)
 }
 
