@@ -35,7 +35,7 @@ export async function boardServices(ctx: ServiceContext, tokens: MemberTokens, h
   const member = await memberService(ctx, tokens)
   const post = await postService(ctx, tokens)
   const comment = await commentService(ctx, tokens, post.lookup)
-  const sources = { members: member.lookup, posts: post.lookup, comments: comment.lookup }
+  const sources = { members: member.lookup, posts: post.lookup, comments: comment.lookup, membersMany: member.lookupMany, commentsMany: comment.lookupMany }
   const query = await boardQueryService(ctx, [member.feeds['board.member']!, post.feeds['board.post']!, comment.feeds['board.comment']!], sources, { hotDocuments })
   const notification = await notificationService(ctx, tokens, comment.feeds['board.comment']!, sources)
   return { member, post, comment, query, notification }

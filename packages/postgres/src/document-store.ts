@@ -175,6 +175,16 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
     return result.rows[0]?.has ?? false
   }
 
+  /** Of these ids, those whose document does not exist or lacks the top-level key `field` (tombstones have it all). */
+  async lacking(db: Queryable, ids: readonly string[], field: string): Promise<string[]> {
+    const result = await db.query<{ id: string }>(
+      `SELECT i.id FROM unnest($2::text[]) AS i(id)
+       WHERE NOT EXISTS (SELECT 1 FROM ${this.table} d WHERE d.collection = $1 AND d.id = i.id AND (d.deleted OR d.body ? $3::text))`,
+      [this.collection, ids, field],
+    )
+    return result.rows.map((row) => row.id)
+  }
+
   async count(db: Queryable): Promise<number> {
     const result = await db.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM ${this.table} WHERE collection = $1 AND NOT deleted`,

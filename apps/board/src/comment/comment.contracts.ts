@@ -21,6 +21,9 @@ export type CommentState = z.infer<typeof CommentState>
 /** The latest state of a comment, deleted ones included; in the caller's transaction (`via`) in process. */
 export type CommentLookup = (commentId: string, via?: Queryable) => Promise<CommentState | undefined>
 
+/** Many comments at once (in process, in the caller's transaction); the ones that exist, in any order. */
+export type CommentsLookup = (commentIds: readonly string[], via?: Queryable) => Promise<CommentState[]>
+
 export const commentStatePath = (commentId: string): string => `/internal/comments/${commentId}`
 
 export function commentLookupOverHttp(baseUrl: string): CommentLookup {

@@ -28,6 +28,14 @@ export class CommentRepository {
     return result.rows[0] && toComment(result.rows[0])
   }
 
+  async byIds(db: Queryable, commentIds: readonly string[]): Promise<Comment[]> {
+    const result = await db.query<CommentRow>(
+      `SELECT id, post_id, author_id, content, created_at, edited_at, deleted, version FROM ${this.table} WHERE id = ANY($1::uuid[])`,
+      [commentIds],
+    )
+    return result.rows.map(toComment)
+  }
+
   async save(tx: Queryable, comment: Comment): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.table} (id, post_id, author_id, content, created_at, edited_at, deleted, version)

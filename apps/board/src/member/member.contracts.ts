@@ -13,6 +13,9 @@ export type MemberState = z.infer<typeof MemberState>
  * it runs in the caller's transaction when given one (`via`); across processes it is an HTTP call. */
 export type MemberLookup = (memberId: string, via?: Queryable) => Promise<MemberState | undefined>
 
+/** Many members at once (in process, in the caller's transaction); the ones that exist, in any order. */
+export type MembersLookup = (memberIds: readonly string[], via?: Queryable) => Promise<MemberState[]>
+
 export const memberStatePath = (memberId: string): string => `/internal/members/${memberId}`
 
 export function memberLookupOverHttp(baseUrl: string): MemberLookup {

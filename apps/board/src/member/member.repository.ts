@@ -25,6 +25,11 @@ export class MemberRepository {
     return result.rows[0] && toMember(result.rows[0])
   }
 
+  async byIds(db: Queryable, memberIds: readonly string[]): Promise<Member[]> {
+    const result = await db.query<MemberRow>(`SELECT ${COLUMNS} FROM ${this.table} WHERE id = ANY($1::uuid[])`, [memberIds])
+    return result.rows.map(toMember)
+  }
+
   async byEmail(db: Queryable, email: string): Promise<Member | undefined> {
     const result = await db.query<MemberRow>(`SELECT ${COLUMNS} FROM ${this.table} WHERE email = $1`, [email])
     return result.rows[0] && toMember(result.rows[0])

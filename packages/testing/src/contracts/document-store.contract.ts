@@ -169,6 +169,8 @@ export function documentStoreContract(engine: TestEngine): void {
       expect(await views.has(db, 'o1', 'orderId')).toBe(false)
       expect(await views.has(db, 'o2', 'orderId')).toBe(true)
       expect(await views.has(db, 'o3', 'orderId')).toBe(false)
+      expect((await views.lacking(db, ['o1', 'o2', 'o3'], 'orderId')).sort()).toEqual(['o1', 'o3'])
+      expect(await views.lacking(db, ['o1', 'o2'], 'paymentStatus')).toEqual([])
     })
 
     it('stores unicode and nested values intact', async () => {
