@@ -167,12 +167,7 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
    * (nothing is added to a tombstone); a document that does not exist yet does not.
    */
   async has(db: Queryable, id: string, field: string): Promise<boolean> {
-    const result = await db.query<{ has: boolean }>(`SELECT deleted OR body ? $3::text AS has FROM ${this.table} WHERE collection = $1 AND id = $2`, [
-      this.collection,
-      id,
-      field,
-    ])
-    return result.rows[0]?.has ?? false
+    return (await this.lacking(db, [id], field)).length === 0
   }
 
   /** Of these ids, those whose document does not exist or lacks the top-level key `field` (tombstones have it all). */

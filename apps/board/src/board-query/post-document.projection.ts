@@ -1,7 +1,7 @@
 import { consumer, type Envelope } from '@tidings/core'
 import type { DocumentStore, MergeChange, Queryable } from '@tidings/postgres'
 import { COMMENT_SOURCE, type CommentEvent, type CommentLookup, type CommentsLookup, type CommentState } from '../comment/comment.contracts'
-import { MEMBER_SOURCE, type MemberEvent, type MemberLookup, type MembersLookup } from '../member/member.contracts'
+import { MEMBER_SOURCE, type MemberEvent, type MemberLookup, type MembersLookup, type MemberState } from '../member/member.contracts'
 import { POST_SOURCE, type PostEvent, type PostLookup } from '../post/post.contracts'
 import { commentField, commentFields, memberField, memberFields, type StoredPostDocument } from './post-document'
 
@@ -34,10 +34,10 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
   // Documents changed by a message, kept until its transaction commits (then the hot copies are evicted).
   const changedBy = new Map<string, string[]>()
 
-  async function nickname(tx: Queryable, memberId: string): Promise<MergeChange<StoredPostDocument> | undefined> {
+  /** The member's latest state, locked (shared) against a nickname change being spread meanwhile. */
+  async function lockedMember(tx: Queryable, memberId: string): Promise<MemberState | undefined> {
     await tx.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [lockKey(memberId)])
-    const member = await sources.members(memberId, tx)
-    return member && { source: memberField(memberId), version: member.version, set: memberFields(memberId, member.nickname) }
+    return sources.members(memberId, tx)
   }
 
   async function syncPost(tx: Queryable, postId: string): Promise<string[]> {
@@ -48,10 +48,10 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
       return [postId]
     }
     const { title, content, writerId, createdAt, editedAt, version } = post
-    const writer = await nickname(tx, writerId)
+    const writer = await lockedMember(tx, writerId)
     await documents.mergeMany(tx, [
       { id: postId, source: 'post', version, set: { post: { title, content, writerId, createdAt, editedAt, version } } },
-      ...(writer ? [{ ...writer, id: postId }] : []),
+      ...(writer ? [nicknameChange(postId, writer)] : []),
     ])
     return [postId]
   }
@@ -66,12 +66,18 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
   async function syncComment(tx: Queryable, commentId: string): Promise<string[]> {
     const comment = await sources.comments(commentId, tx)
     if (!comment) return []
-    const author = comment.deleted ? undefined : await nickname(tx, comment.authorId)
-    await documents.mergeMany(tx, [commentChange(comment), ...(author ? [{ ...author, id: comment.postId }] : [])])
-    // The post came before its comment: when its own event is behind (another feed), fetch it now, so
-    // that whoever reads with this comment's token also sees the post it belongs to.
-    if (!(await documents.has(tx, comment.postId, 'post'))) await syncPost(tx, comment.postId)
+    const author = comment.deleted ? undefined : await lockedMember(tx, comment.authorId)
+    await documents.mergeMany(tx, [commentChange(comment), ...(author ? [nicknameChange(comment.postId, author)] : [])])
+    await syncMissingPosts(tx, [comment.postId])
     return [comment.postId]
+  }
+
+  /**
+   * A post comes before its comments: when its own event is behind (another feed), fetch it now, so that
+   * whoever reads with a comment's token also sees the post it belongs to.
+   */
+  async function syncMissingPosts(tx: Queryable, postIds: string[]): Promise<void> {
+    for (const postId of await documents.lacking(tx, postIds, 'post')) await syncPost(tx, postId)
   }
 
   /** The same as `syncComment` for each, in a few statements: batch lookups, one lock statement, one merge. */
@@ -85,11 +91,10 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
       tx,
       comments.flatMap((c) => {
         const author = c.deleted ? undefined : authors.get(c.authorId)
-        return [commentChange(c), ...(author ? [{ id: c.postId, source: memberField(author.memberId), version: author.version, set: memberFields(author.memberId, author.nickname) }] : [])]
+        return [commentChange(c), ...(author ? [nicknameChange(c.postId, author)] : [])]
       }),
     )
-    const postIds = [...new Set(comments.map((c) => c.postId))]
-    for (const postId of await documents.lacking(tx, postIds, 'post')) await syncPost(tx, postId)
+    await syncMissingPosts(tx, [...new Set(comments.map((c) => c.postId))])
     return new Map(comments.map((c) => [c.commentId, c.postId]))
   }
 
@@ -97,12 +102,8 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(memberId)])
     const member = await sources.members(memberId, tx)
     if (!member) return []
-    const field = memberField(memberId)
-    const postIds = await documents.idsHaving(tx, field)
-    await documents.mergeMany(
-      tx,
-      postIds.map((id) => ({ id, source: field, version: member.version, set: memberFields(memberId, member.nickname) })),
-    )
+    const postIds = await documents.idsHaving(tx, memberField(memberId))
+    await documents.mergeMany(tx, postIds.map((id) => nicknameChange(id, member)))
     return postIds
   }
 
@@ -155,3 +156,11 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
 }
 
 const lockKey = (memberId: string): string => `board-query.member:${memberId}`
+
+/** A member's nickname in one document, owned by that member's source and guarded by its version. */
+const nicknameChange = (postId: string, member: MemberState): MergeChange<StoredPostDocument> & { id: string } => ({
+  id: postId,
+  source: memberField(member.memberId),
+  version: member.version,
+  set: memberFields(member.memberId, member.nickname),
+})

@@ -1,6 +1,6 @@
 import type { Clock } from '@tidings/core'
 import { InvalidToken, signToken, verifyToken } from '../auth'
-import { uuid } from './text'
+import { uuid } from '@tidings/http'
 
 /** Issues and checks the bearer tokens every board service accepts; the secret is shared by all of them. */
 export interface MemberTokens {

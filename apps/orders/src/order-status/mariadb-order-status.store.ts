@@ -1,11 +1,5 @@
 import { createPool, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise'
-import { newestPerOrderAndSource, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
-
-const OWNED = {
-  order: { version: 'order_version', columns: ['customer_id', 'total', 'order_status', 'shipping_address'] },
-  payment: { version: 'payment_version', columns: ['payment_status'] },
-  delivery: { version: 'delivery_version', columns: ['delivery_status'] },
-} as const
+import { newestPerOrderAndSource, OWNED_COLUMNS, ownedValues, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
 
 /** InnoDB picks a victim when upserts of several sources cross; the attempt is simply made again. */
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
@@ -64,14 +58,10 @@ export class MariaDbOrderStatusStore implements OrderStatusStore {
     }
   }
 
-  private async upsert(connection: PoolConnection, source: keyof typeof OWNED, changes: OrderStatusChange[]): Promise<void> {
-    const { version, columns } = OWNED[source]
+  private async upsert(connection: PoolConnection, source: keyof typeof OWNED_COLUMNS, changes: OrderStatusChange[]): Promise<void> {
+    const { version, columns } = OWNED_COLUMNS[source]
     const newer = `(${version} IS NULL OR ${version} < VALUES(${version}))`
-    const rows = changes.map((c) => {
-      const s = c.set as Record<string, unknown>
-      const own = c.source === 'order' ? [s.customerId, s.total, s.orderStatus, s.shippingAddress] : [c.source === 'payment' ? s.paymentStatus : s.deliveryStatus]
-      return [c.orderId, c.version, toDatetime(c.at), ...own]
-    })
+    const rows = changes.map((c) => [c.orderId, c.version, toDatetime(c.at), ...ownedValues(c)])
     await connection.query(
       `INSERT INTO ${this.table} (order_id, ${version}, updated_at, ${columns.join(', ')}) VALUES ?
        ON DUPLICATE KEY UPDATE ${columns.map((col) => `${col} = IF(${newer}, VALUES(${col}), ${col})`).join(', ')},

@@ -25,6 +25,25 @@ export type OrderStatusChange =
   | { source: 'payment'; orderId: string; version: number; at: string; set: { paymentStatus: PaymentStatus } }
   | { source: 'delivery'; orderId: string; version: number; at: string; set: { deliveryStatus: DeliveryStatus } }
 
+/** The columns each source owns in a store's table, and the version column that guards them. */
+export const OWNED_COLUMNS = {
+  order: { version: 'order_version', columns: ['customer_id', 'total', 'order_status', 'shipping_address'] },
+  payment: { version: 'payment_version', columns: ['payment_status'] },
+  delivery: { version: 'delivery_version', columns: ['delivery_status'] },
+} as const
+
+/** A change's values, in the order of its source's `OWNED_COLUMNS`. */
+export function ownedValues(change: OrderStatusChange): unknown[] {
+  switch (change.source) {
+    case 'order':
+      return [change.set.customerId, change.set.total, change.set.orderStatus, change.set.shippingAddress]
+    case 'payment':
+      return [change.set.paymentStatus]
+    case 'delivery':
+      return [change.set.deliveryStatus]
+  }
+}
+
 /** The change an event makes, or undefined for events the view does not show (e.g. credit added). Pure. */
 export function changeOf(message: Envelope): OrderStatusChange | undefined {
   const at = message.occurredAt

@@ -1,12 +1,5 @@
 import { isoTime, schemaName, type Migration, type Queryable } from '@tidings/postgres'
-import { newestPerOrderAndSource, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
-
-/** The columns each source owns, and the version column that guards them. */
-const OWNED = {
-  order: { version: 'order_version', columns: ['customer_id', 'total', 'order_status', 'shipping_address'] },
-  payment: { version: 'payment_version', columns: ['payment_status'] },
-  delivery: { version: 'delivery_version', columns: ['delivery_status'] },
-} as const
+import { newestPerOrderAndSource, OWNED_COLUMNS, ownedValues, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
 
 interface Row {
   order_id: string
@@ -42,15 +35,11 @@ export class PgOrderStatusStore implements OrderStatusStore {
     }
   }
 
-  private async upsert(tx: Queryable, source: keyof typeof OWNED, changes: OrderStatusChange[]): Promise<void> {
-    const { version, columns } = OWNED[source]
-    const values = (c: OrderStatusChange): unknown[] => {
-      const s = c.set as Record<string, unknown>
-      return c.source === 'order' ? [s.customerId, s.total, s.orderStatus, s.shippingAddress] : [c.source === 'payment' ? s.paymentStatus : s.deliveryStatus]
-    }
+  private async upsert(tx: Queryable, source: keyof typeof OWNED_COLUMNS, changes: OrderStatusChange[]): Promise<void> {
+    const { version, columns } = OWNED_COLUMNS[source]
     const types = source === 'order' ? ['text', 'bigint', 'text', 'text'] : ['text']
     const params: unknown[] = [changes.map((c) => c.orderId), changes.map((c) => c.version), changes.map((c) => c.at)]
-    columns.forEach((_, i) => params.push(changes.map((c) => values(c)[i])))
+    columns.forEach((_, i) => params.push(changes.map((c) => ownedValues(c)[i])))
     const unnest = ['$1::uuid[]', '$2::int[]', '$3::timestamptz[]', ...types.map((t, i) => `$${i + 4}::${t}[]`)].join(', ')
     await tx.query(
       `INSERT INTO ${this.table} AS v (order_id, ${version}, updated_at, ${columns.join(', ')})

@@ -1,8 +1,7 @@
 import * as z from 'zod'
+import { uuid } from '@tidings/http'
 
-export const OrderIdParams = z.object({
-  orderId: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a UUID').transform((s) => s.toLowerCase()),
-})
+export const OrderIdParams = z.object({ orderId: uuid })
 
 /** Customer ids come from elsewhere (a CRM, a shop): printable, 1 to 64 letters, digits, _, . or -. */
 export const CustomerId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, '1 to 64 letters, digits, _, . or -')

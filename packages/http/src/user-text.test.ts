@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { userText, uuid } from './text'
+import { userText, uuid } from './user-text'
 
 const title = userText(1, 10)
 const body = userText(1, 100, { multiline: true })
