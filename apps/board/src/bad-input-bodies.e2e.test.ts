@@ -3,7 +3,7 @@ import { rawRequest, testEngines, type RawResponse } from '@tidings/testing'
 import type { Database } from '@tidings/postgres'
 import { serveBoard, type ServedBoard } from './test-kit/serve-board'
 import type { Member } from './test-kit/board-client'
-import { documentOnceReady, expectProblem, feedLengths, fromRaw, send, type Reply, type SendOptions } from './test-kit/problems'
+import { documentOnceReady, everythingSoFar, expectProblem, feedLengths, fromRaw, send, type Reply, type SendOptions } from './test-kit/problems'
 
 /**
  * Bad bodies and awkward text: every refusal is a clean 4xx problem with a stable code and writes nothing;
@@ -245,7 +245,9 @@ for (const engine of await testEngines()) {
     it('leaves nothing behind after a refused sign-up, post, comment or edit', async () => {
       const carol = await served.client.newMember('carol')
       const last = await served.client.createPost(carol, { title: 'Untouched', content: 'still here' })
-      const list = async () => (await call('GET', `/api/board/posts?limit=100&position=${encodeURIComponent(last.position!)}`)).body
+      // The list shows nicknames and comment counts from every feed: wait for all of them, not only the post's.
+      const session = await everythingSoFar(base, db)
+      const list = async () => (await call('GET', `/api/board/posts?limit=100&position=${encodeURIComponent(session)}`)).body
       const unread = async () => (await call('GET', '/api/notifications', { token: carol.token })).body.unread
       await documentOnceReady(served.client, last.body.postId, last.position)
       const before = { feeds: await feedLengths(base, db), list: await list(), unread: await unread() }

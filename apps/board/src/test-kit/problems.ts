@@ -62,16 +62,22 @@ export function expectProblem(reply: Reply, status: number, code: string, label 
   expect(reply.text, where).not.toMatch(LEAK)
 }
 
-/** How many events a feed holds, read page by page from the start. */
-export async function feedLength(baseUrl: string, source: string): Promise<number> {
+const SOURCES = ['board.member', 'board.post', 'board.comment']
+
+/** How many events a feed holds and where it ends, read page by page from the start. */
+async function readFeed(baseUrl: string, source: string): Promise<{ length: number; head: string }> {
   let after = '0'
-  let total = 0
+  let length = 0
   for (;;) {
     const page = (await (await fetch(`${baseUrl}/api/feeds/${source}?after=${encodeURIComponent(after)}&limit=1000`)).json()) as { items: unknown[]; next: string }
-    total += page.items.length
-    if (page.items.length < 1000) return total
+    length += page.items.length
     after = page.next
+    if (page.items.length < 1000) return { length, head: after }
   }
+}
+
+export async function feedLength(baseUrl: string, source: string): Promise<number> {
+  return (await readFeed(baseUrl, source)).length
 }
 
 /**
@@ -80,8 +86,17 @@ export async function feedLength(baseUrl: string, source: string): Promise<numbe
  */
 export async function feedLengths(baseUrl: string, db: Queryable): Promise<Record<string, number>> {
   await transactionsSettled(db)
-  const sources = ['board.member', 'board.post', 'board.comment']
-  return Object.fromEntries(await Promise.all(sources.map(async (s) => [s, await feedLength(baseUrl, s)] as const)))
+  return Object.fromEntries(await Promise.all(SOURCES.map(async (s) => [s, await feedLength(baseUrl, s)] as const)))
+}
+
+/**
+ * A session of every feed's head (`source@position,…`): a read sent with it waits until the read side has
+ * applied everything written so far, whoever wrote it (earlier tests' nickname changes included).
+ */
+export async function everythingSoFar(baseUrl: string, db: Queryable): Promise<string> {
+  await transactionsSettled(db)
+  const heads = await Promise.all(SOURCES.map(async (s) => `${s}@${(await readFeed(baseUrl, s)).head}`))
+  return heads.filter((token) => !token.endsWith('@0')).join(',')
 }
 
 /**
