@@ -1,1 +1,2 @@
 export { composeOrders, ordersServices, type Orders, type OrdersOptions } from './orders'
+export { orderStatusExplorer } from './order-status/order-status.explorer'

@@ -45,6 +45,17 @@ export async function listDeadLetters(db: Queryable, schema: string, consumer?: 
   return result.rows.map(toDeadLetter)
 }
 
+/** One dead letter, replayed or not; undefined when there is no such id in the schema. */
+export async function findDeadLetter(db: Queryable, schema: string, id: string): Promise<(DeadLetter & { replayedAt: Date | null }) | undefined> {
+  if (!/^[0-9]{1,18}$/.test(id)) return undefined
+  const result = await db.query<DeadLetterRow & { replayed_at: Date | string | null }>(
+    `SELECT id::text AS id, consumer, message_id, envelope, error, attempts, failed_at, replayed_at FROM ${schemaName(schema)}.dead_letters WHERE id = $1::bigint`,
+    [id],
+  )
+  const row = result.rows[0]
+  return row ? { ...toDeadLetter(row), replayedAt: row.replayed_at === null ? null : new Date(row.replayed_at) } : undefined
+}
+
 /** Marks a dead letter replayed and returns it, inside the replay's transaction: a second replay finds nothing. */
 export async function takeDeadLetter(tx: Queryable, schema: string, consumer: string, id: string): Promise<DeadLetter | undefined> {
   if (!/^[0-9]{1,18}$/.test(id)) return undefined

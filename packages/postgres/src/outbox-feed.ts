@@ -60,7 +60,8 @@ export class OutboxFeed implements FeedReader {
 
   constructor(
     private readonly db: Queryable,
-    schema: string,
+    /** The producer's schema: its outbox and the positions its readers report. */
+    readonly schema: string,
     readonly source: string,
     private readonly signals?: FeedSignals,
   ) {

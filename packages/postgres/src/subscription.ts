@@ -4,6 +4,7 @@ import {
   positionBefore,
   START,
   silentLogger,
+  Throughput,
   uuidv7,
   type ConsumerDefinition,
   type ConsumerObserver,
@@ -17,7 +18,7 @@ import { DeferredWorker } from './deferred-worker'
 import type { FeedLag, FeedReader } from './outbox-feed'
 import { forgetConsumer, markProcessed, oldestPendingPosition } from './inbox'
 import { closeDeadLetters, takeDeadLetter } from './dead-letters'
-import { Lease } from './lease'
+import { currentLeaseOwner, Lease } from './lease'
 import { MessageProcessor } from './message-processor'
 import { sleep } from './sleep'
 
@@ -45,6 +46,8 @@ export interface SubscriptionStatus {
   instanceId: string
   active: boolean
   positions: Record<string, Position>
+  /** Messages this instance applied per second, over the last ten seconds. */
+  perSecond: number
 }
 
 /**
@@ -65,6 +68,7 @@ export class Subscription {
   private readonly processor: MessageProcessor
   private readonly worker: DeferredWorker
   private readonly positions = new Map<string, Position>()
+  private readonly throughput = new Throughput(10)
   private readonly progressListeners = new Set<() => void>()
   private stopping = new AbortController()
   private running?: Promise<void>
@@ -101,6 +105,20 @@ export class Subscription {
     return this.options.feeds.map((f) => f.source)
   }
 
+  /** Where its inbox, checkpoints, lease and dead letters live. */
+  get schema(): string {
+    return this.options.schema
+  }
+
+  get mode(): 'inline' | 'deferred' {
+    return this.options.consumer.mode ?? 'inline'
+  }
+
+  /** The instance that holds the lease now, in any process; undefined when none does. */
+  leaseHolder(): Promise<string | undefined> {
+    return currentLeaseOwner(this.options.db, this.options.schema, `subscription:${this.name}`)
+  }
+
   start(): void {
     if (this.running) return
     this.stopping = new AbortController()
@@ -120,7 +138,13 @@ export class Subscription {
   }
 
   status(): SubscriptionStatus {
-    return { name: this.name, instanceId: this.instanceId, active: this.active, positions: Object.fromEntries(this.positions) }
+    return {
+      name: this.name,
+      instanceId: this.instanceId,
+      active: this.active,
+      positions: Object.fromEntries(this.positions),
+      perSecond: this.throughput.perSecond(Date.now()),
+    }
   }
 
   /**
@@ -265,7 +289,11 @@ export class Subscription {
       const after = this.positions.get(feed.source) ?? '0'
       const page = await feed.read(after, this.batchSize, { reader: this.name, waitMs: this.pollMs, signal: leadership })
       if (page.items.length === 0 || leadership.aborted) continue
-      this.positions.set(feed.source, await this.processor.processPage(feed.source, page.items, leadership))
+      const reached = await this.processor.processPage(feed.source, page.items, leadership)
+      this.positions.set(feed.source, reached)
+      // A page over its time budget commits only a part; count what was applied (a deferred consumer's
+      // messages count when its worker has handled them).
+      if (this.mode === 'inline') this.throughput.record(page.items.filter((item) => comparePositions(item.position!, reached) <= 0).length, Date.now())
       this.progressed()
     }
   }
@@ -273,7 +301,10 @@ export class Subscription {
   private async drainDeferred(leadership: AbortSignal): Promise<void> {
     while (!leadership.aborted) {
       const settled = await this.worker.drain(leadership)
-      if (settled > 0) this.progressed()
+      if (settled > 0) {
+        this.throughput.record(settled, Date.now())
+        this.progressed()
+      }
       else await sleep(Math.min(this.pollMs, 200), leadership)
     }
   }

@@ -1,0 +1,5 @@
+export { consoleRoutes, type ConsoleOptions } from './console.routes'
+export { Operations, type OperationsOptions, type Overview, type FeedView, type SubscriptionView, type DeadLetterView } from './operations'
+export type { ConsoleExplorer, ExplorerCell, ExplorerField } from './explorer'
+export { requireOperator, MIN_OPERATOR_TOKEN_LENGTH, WeakOperatorToken } from './operator-auth'
+export * from './console-errors'

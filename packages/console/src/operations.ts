@@ -1,0 +1,228 @@
+import { START, type Position } from '@tidings/core'
+import type { AnyService } from '@tidings/http'
+import {
+  defaultRetention,
+  describeError,
+  findDeadLetter,
+  listDeadLetters,
+  slowestLiveReader,
+  countDeadLetters,
+  type Database,
+  type FeedLag,
+  type OutboxFeed,
+  type RetentionPolicy,
+  type Subscription,
+} from '@tidings/postgres'
+import { DeadLetterNotFound, NotReplayableHere, ReplayFailed, SubscriptionNotFound, AlreadyReplayed } from './console-errors'
+
+export interface FeedView {
+  source: string
+  schema: string
+  /** The last event a reader can see now. */
+  head: Position
+  /** What the outbox still holds: retention trims it, but never past the slowest live reader. */
+  retained: { events: number; oldestAt: string | null; retentionSeconds: number }
+  /** Events the slowest live reader has not read yet. */
+  backlog: { events: number; oldestUnreadAt: string | null; seconds: number }
+}
+
+export interface FollowedFeedView {
+  source: string
+  position: Position
+  lagEvents: number
+  lagSeconds: number
+}
+
+export interface SubscriptionView {
+  name: string
+  schema: string
+  mode: 'inline' | 'deferred'
+  follows: FollowedFeedView[]
+  /** Messages applied per second by this process's instance, over the last ten seconds. */
+  perSecond: number
+  /** The instance holding the lease, in whatever process; null when none does (all stopped or between leaders). */
+  activeInstance: string | null
+  /** This process's instance and whether it is the active one. */
+  here: { instanceId: string; active: boolean }
+  deadLetters: number
+}
+
+export interface DeadLetterView {
+  schema: string
+  id: string
+  consumer: string
+  messageId: string
+  type: string
+  source: string
+  key: string
+  position: string | null
+  error: string
+  attempts: number
+  failedAt: string
+  /** A subscription of that consumer runs in this process, so the console can replay it. */
+  replayable: boolean
+}
+
+export interface Overview {
+  at: string
+  feeds: FeedView[]
+  subscriptions: SubscriptionView[]
+  deadLetters: DeadLetterView[]
+}
+
+export interface OperationsOptions {
+  db: Database
+  feeds: readonly OutboxFeed[]
+  subscriptions: readonly Subscription[]
+  /** Schemas holding inboxes and dead letters (a subscription's own schema is added). */
+  consumerSchemas: readonly string[]
+  retention?: RetentionPolicy
+  now?: () => number
+}
+
+/**
+ * What an operator sees of one process: the feeds it produces, the subscriptions it runs, the dead
+ * letters in its consumers' schemas — and the two actions on them, replay and reset.
+ */
+export class Operations {
+  private readonly retention: RetentionPolicy
+  private readonly now: () => number
+
+  constructor(private readonly options: OperationsOptions) {
+    this.retention = options.retention ?? defaultRetention
+    this.now = options.now ?? Date.now
+  }
+
+  /** Everything the services of a host expose. */
+  static of(db: Database, services: readonly AnyService[], retention?: RetentionPolicy): Operations {
+    return new Operations({
+      db,
+      feeds: services.flatMap((s) => Object.values(s.feeds)),
+      subscriptions: services.flatMap((s) => s.subscriptions),
+      consumerSchemas: services.flatMap((s) => s.consumerSchemas),
+      ...(retention ? { retention } : {}),
+    })
+  }
+
+  get sources(): string[] {
+    return this.options.feeds.map((f) => f.source)
+  }
+
+  feed(source: string): OutboxFeed | undefined {
+    return this.options.feeds.find((f) => f.source === source)
+  }
+
+  async overview(): Promise<Overview> {
+    const [feeds, subscriptions, deadLetters] = await Promise.all([this.feeds(), this.subscriptions(), this.deadLetters()])
+    return { at: new Date(this.now()).toISOString(), feeds, subscriptions, deadLetters }
+  }
+
+  async feeds(): Promise<FeedView[]> {
+    const { db } = this.options
+    return Promise.all(
+      this.options.feeds.map(async (feed) => {
+        const slowest = (await slowestLiveReader(db, feed.schema, this.retention.readerLivenessMs)) ?? START
+        const [head, retained, backlog] = await Promise.all([feed.head(), feed.lag(START), feed.lag(slowest)])
+        return {
+          source: feed.source,
+          schema: feed.schema,
+          head,
+          retained: { events: retained.events, oldestAt: retained.oldestUnreadAt?.toISOString() ?? null, retentionSeconds: this.retention.retainMs / 1000 },
+          backlog: { events: backlog.events, oldestUnreadAt: backlog.oldestUnreadAt?.toISOString() ?? null, seconds: this.ageSeconds(backlog) },
+        }
+      }),
+    )
+  }
+
+  async subscriptions(): Promise<SubscriptionView[]> {
+    const counts = new Map<string, Map<string, number>>()
+    await Promise.all(this.consumerSchemas().map(async (schema) => counts.set(schema, await countDeadLetters(this.options.db, schema))))
+    return Promise.all(
+      this.options.subscriptions.map(async (subscription) => {
+        const [lag, holder] = await Promise.all([subscription.lag(), subscription.leaseHolder()])
+        const status = subscription.status()
+        const follows = await Promise.all(
+          Object.entries(lag).map(async ([source, feedLag]) => ({
+            source,
+            position: await subscription.processedPosition(source),
+            lagEvents: feedLag.events,
+            lagSeconds: this.ageSeconds(feedLag),
+          })),
+        )
+        return {
+          name: subscription.name,
+          schema: subscription.schema,
+          mode: subscription.mode,
+          follows,
+          perSecond: status.perSecond,
+          activeInstance: holder ?? null,
+          here: { instanceId: status.instanceId, active: status.active },
+          deadLetters: counts.get(subscription.schema)?.get(subscription.name) ?? 0,
+        }
+      }),
+    )
+  }
+
+  /** Open dead letters of every consumer schema, oldest first, at most `limit` per schema. */
+  async deadLetters(limit = 100): Promise<DeadLetterView[]> {
+    const perSchema = await Promise.all(
+      this.consumerSchemas().map(async (schema) =>
+        (await listDeadLetters(this.options.db, schema, undefined, limit)).map(
+          (letter): DeadLetterView => ({
+            schema,
+            id: letter.id,
+            consumer: letter.consumer,
+            messageId: letter.messageId,
+            type: letter.envelope.type,
+            source: letter.envelope.source,
+            key: letter.envelope.key,
+            position: letter.envelope.position ?? null,
+            error: letter.error,
+            attempts: letter.attempts,
+            failedAt: letter.failedAt.toISOString(),
+            replayable: this.subscriptionFor(schema, letter.consumer) !== undefined,
+          }),
+        ),
+      ),
+    )
+    return perSchema.flat()
+  }
+
+  /**
+   * Applies a dead letter again, after the fix. Exactly once however often it is asked (the subscription's
+   * replay); a handler that still fails leaves the letter where it was and says why.
+   */
+  async replay(schema: string, id: string): Promise<void> {
+    const letter = this.consumerSchemas().includes(schema) ? await findDeadLetter(this.options.db, schema, id) : undefined
+    if (!letter) throw new DeadLetterNotFound(schema, id)
+    if (letter.replayedAt) throw new AlreadyReplayed(id)
+    const subscription = this.subscriptionFor(schema, letter.consumer)
+    if (!subscription) throw new NotReplayableHere(letter.consumer)
+    let replayed: boolean
+    try {
+      replayed = await subscription.replay(id)
+    } catch (error) {
+      throw new ReplayFailed(id, describeError(error))
+    }
+    if (!replayed) throw new AlreadyReplayed(id)
+  }
+
+  /** Rebuilds a subscription's read model from the start of its feeds. */
+  async reset(name: string): Promise<void> {
+    const subscription = this.options.subscriptions.find((s) => s.name === name)
+    if (!subscription) throw new SubscriptionNotFound(name)
+    await subscription.reset()
+  }
+
+  private subscriptionFor(schema: string, consumer: string): Subscription | undefined {
+    return this.options.subscriptions.find((s) => s.schema === schema && s.name === consumer)
+  }
+
+  private consumerSchemas(): string[] {
+    return [...new Set([...this.options.consumerSchemas, ...this.options.subscriptions.map((s) => s.schema)])]
+  }
+
+  private ageSeconds(lag: FeedLag): number {
+    return lag.oldestUnreadAt ? Math.max(0, (this.now() - lag.oldestUnreadAt.getTime()) / 1000) : 0
+  }
+}
