@@ -62,10 +62,10 @@ function OperatorSection({ actions }: { actions: ActionsState }) {
       {actions.enabled ? (
         // Not a form: pressing Enter must never submit the token in a URL.
         <div id="operator-form" class="inline-form">
-          <label>
-            Operator token
+          <div class="field">
+            <label for="operator-token">Operator token</label>
             <input type="password" id="operator-token" name="operator-token" autocomplete="off" />
-          </label>
+          </div>
           <span class="hint">Needed to replay and reset; kept in this tab only.</span>
         </div>
       ) : (
@@ -81,23 +81,23 @@ function LiveEvents({ sources }: { sources: string[] }) {
     <section id="live" aria-labelledby="live-title">
       <h2 id="live-title">Live events</h2>
       <form id="event-filter" class="inline-form">
-        <label>
-          Feed
-          <select name="source">
+        <div class="field">
+          <label for="event-source">Feed</label>
+          <select id="event-source" name="source">
             <option value="">All feeds</option>
             {sources.map((source) => (
               <option value={source}>{source}</option>
             ))}
           </select>
-        </label>
-        <label>
-          Type
-          <input name="type" autocomplete="off" placeholder="e.g. PostCreated" />
-        </label>
-        <label>
-          Key
-          <input name="key" autocomplete="off" />
-        </label>
+        </div>
+        <div class="field">
+          <label for="event-type">Type</label>
+          <input id="event-type" name="type" autocomplete="off" placeholder="e.g. PostCreated" />
+        </div>
+        <div class="field">
+          <label for="event-key">Key</label>
+          <input id="event-key" name="key" autocomplete="off" />
+        </div>
         <button type="submit" id="watch">
           Watch
         </button>

@@ -12,10 +12,10 @@ export function ExplorerView({ explorer, outcome }: { explorer: ConsoleExplorer;
       <form method="get" action={`/console#${id}`} class="inline-form">
         <input type="hidden" name="explorer" value={explorer.name} />
         {explorer.fields.map((field) => (
-          <label>
-            {field.label}
-            <input name={field.name} value={outcome?.query[field.name] ?? ''} placeholder={field.placeholder} autocomplete="off" />
-          </label>
+          <div class="field">
+            <label for={`${id}-${field.name}`}>{field.label}</label>
+            <input id={`${id}-${field.name}`} name={field.name} value={outcome?.query[field.name] ?? ''} placeholder={field.placeholder} autocomplete="off" />
+          </div>
         ))}
         <button type="submit">Search</button>
       </form>

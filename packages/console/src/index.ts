@@ -3,3 +3,4 @@ export { Operations, type OperationsOptions, type Overview, type FeedView, type 
 export type { ConsoleExplorer, ExplorerCell, ExplorerField } from './explorer'
 export { requireOperator, MIN_OPERATOR_TOKEN_LENGTH, WeakOperatorToken } from './operator-auth'
 export * from './console-errors'
+export { fragileService, type FragileService, PARCELS, LABEL_PRINTER } from './test-kit/fragile-service'

@@ -38,7 +38,7 @@ for (const engine of await testEngines()) {
     it('shows a feed nobody reads yet: head, everything retained and all of it backlog', async () => {
       for (const text of ['a', 'b', 'c']) await label(text)
       const [feed] = await eventually(() => operations.feeds(), (feeds) => feeds[0]!.head === parseToken(tokens.at(-1)!).position, { what: 'the head' })
-      expect(feed).toMatchObject({ source: PARCELS, schema: 'ops_fragile', retained: { events: 3, retentionSeconds: 7 * 86_400 }, backlog: { events: 3 } })
+      expect(feed).toMatchObject({ source: PARCELS, schema: 'ops_fragile', readers: 1, retained: { events: 3, retentionSeconds: 7 * 86_400 }, backlog: { events: 3 } })
       expect(feed!.retained.oldestAt).toEqual(expect.any(String))
       expect(feed!.backlog.seconds).toBeGreaterThanOrEqual(0)
       const view = await printerView()
@@ -56,6 +56,8 @@ for (const engine of await testEngines()) {
       expect(view.perSecond).toBeGreaterThan(0)
       expect(view.activeInstance).toBe(subscription().instanceId)
       expect(view.here).toEqual({ instanceId: subscription().instanceId, active: true })
+      // The feed's backlog counts this process's reader where it is now, not where it last reported.
+      expect((await operations.feeds())[0]!.backlog).toEqual({ events: 0, oldestUnreadAt: null, seconds: 0 })
     })
 
     it('lists a poison message as a dead letter; a replay before the fix fails and keeps it', async () => {

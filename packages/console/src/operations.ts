@@ -5,7 +5,8 @@ import {
   describeError,
   findDeadLetter,
   listDeadLetters,
-  slowestLiveReader,
+  liveReaders,
+  slowest,
   countDeadLetters,
   type Database,
   type FeedLag,
@@ -22,6 +23,8 @@ export interface FeedView {
   head: Position
   /** What the outbox still holds: retention trims it, but never past the slowest live reader. */
   retained: { events: number; oldestAt: string | null; retentionSeconds: number }
+  /** Readers seen within the liveness window (those in this process with their current positions). */
+  readers: number
   /** Events the slowest live reader has not read yet. */
   backlog: { events: number; oldestUnreadAt: string | null; seconds: number }
 }
@@ -118,15 +121,15 @@ export class Operations {
   }
 
   async feeds(): Promise<FeedView[]> {
-    const { db } = this.options
     return Promise.all(
       this.options.feeds.map(async (feed) => {
-        const slowest = (await slowestLiveReader(db, feed.schema, this.retention.readerLivenessMs)) ?? START
-        const [head, retained, backlog] = await Promise.all([feed.head(), feed.lag(START), feed.lag(slowest)])
+        const readers = await this.readersOf(feed)
+        const [head, retained, backlog] = await Promise.all([feed.head(), feed.lag(START), feed.lag(slowest(readers.values()) ?? START)])
         return {
           source: feed.source,
           schema: feed.schema,
           head,
+          readers: readers.size,
           retained: { events: retained.events, oldestAt: retained.oldestUnreadAt?.toISOString() ?? null, retentionSeconds: this.retention.retainMs / 1000 },
           backlog: { events: backlog.events, oldestUnreadAt: backlog.oldestUnreadAt?.toISOString() ?? null, seconds: this.ageSeconds(backlog) },
         }
@@ -212,6 +215,18 @@ export class Operations {
     const subscription = this.options.subscriptions.find((s) => s.name === name)
     if (!subscription) throw new SubscriptionNotFound(name)
     await subscription.reset()
+  }
+
+  /**
+   * Readers report their positions every few seconds; the subscriptions running here are known exactly,
+   * so the backlog does not show events they have already applied.
+   */
+  private async readersOf(feed: OutboxFeed): Promise<Map<string, Position>> {
+    const readers = await liveReaders(this.options.db, feed.schema, this.retention.readerLivenessMs)
+    for (const subscription of this.options.subscriptions) {
+      if (subscription.sources.includes(feed.source)) readers.set(subscription.name, await subscription.processedPosition(feed.source))
+    }
+    return readers
   }
 
   private subscriptionFor(schema: string, consumer: string): Subscription | undefined {

@@ -30,6 +30,7 @@ function FeedsTable({ feeds }: { feeds: FeedView[] }) {
             <tr>
               <th scope="col">Feed</th>
               <th scope="col">Head position</th>
+              <th scope="col">Readers</th>
               <th scope="col">Backlog</th>
               <th scope="col">Oldest unread</th>
               <th scope="col">Retained</th>
@@ -44,6 +45,7 @@ function FeedsTable({ feeds }: { feeds: FeedView[] }) {
                 <td>
                   <code>{feed.head}</code>
                 </td>
+                <td class="num">{count(feed.readers)}</td>
                 <td class="num" data-field="backlog">
                   {count(feed.backlog.events)}
                 </td>

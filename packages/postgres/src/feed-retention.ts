@@ -11,17 +11,22 @@ export interface RetentionPolicy {
 
 export const defaultRetention: RetentionPolicy = { retainMs: 7 * 24 * 3600_000, readerLivenessMs: 24 * 3600_000 }
 
-/** The position of the slowest reader of a feed seen within `livenessMs`; undefined when none was. */
-export async function slowestLiveReader(db: Queryable, schema: string, livenessMs: number): Promise<Position | undefined> {
-  const readers = await db.query<{ position: string }>(
-    `SELECT position FROM ${schemaName(schema)}.feed_readers WHERE seen_at > now() - $1 * interval '1 millisecond'`,
+/** The readers of a feed seen within `livenessMs`, with the position each last reported. */
+export async function liveReaders(db: Queryable, schema: string, livenessMs: number): Promise<Map<string, Position>> {
+  const readers = await db.query<{ reader: string; position: string }>(
+    `SELECT reader, position FROM ${schemaName(schema)}.feed_readers WHERE seen_at > now() - $1 * interval '1 millisecond'`,
     [livenessMs],
   )
-  return readers.rows
-    .map((r) => r.position)
-    .filter(isPosition)
-    .sort(comparePositions)
-    .at(0)
+  return new Map(readers.rows.filter((r) => isPosition(r.position)).map((r) => [r.reader, r.position]))
+}
+
+/** The position of the slowest reader of a feed seen within `livenessMs`; undefined when none was. */
+export async function slowestLiveReader(db: Queryable, schema: string, livenessMs: number): Promise<Position | undefined> {
+  return slowest((await liveReaders(db, schema, livenessMs)).values())
+}
+
+export function slowest(positions: Iterable<Position>): Position | undefined {
+  return [...positions].sort(comparePositions).at(0)
 }
 
 /**
