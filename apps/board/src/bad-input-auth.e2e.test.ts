@@ -152,7 +152,7 @@ for (const engine of await testEngines()) {
     it('answers unknown routes and methods with 404 ROUTE_NOT_FOUND', async () => {
       const cases: Array<[string, string]> = [
         ['GET', '/api/nope'],
-        ['GET', '/'],
+        ['GET', '/nope'],
         ['PUT', '/api/posts'],
         ['GET', '/api/posts'],
         ['POST', '/api/board/posts'],

@@ -5,6 +5,7 @@ import { commentService } from './comment/comment.service'
 import { memberService } from './member/member.service'
 import { notificationService } from './notification/notification.service'
 import { postService } from './post/post.service'
+import { boardWeb } from './web/board-web.routes'
 import { memberTokens, type MemberTokens } from './shared/member-tokens'
 import { type Host, hostServices, serviceContext, type ServiceContext } from '@tidings/http'
 
@@ -22,12 +23,17 @@ export type Board = Host & { services: Awaited<ReturnType<typeof boardServices>>
 
 /**
  * The whole board in one process: five services, each in its own schema, wired in process — the read
- * sides follow the producers' feeds directly and fetch the latest state through the owners' lookups.
+ * sides follow the producers' feeds directly and fetch the latest state through the owners' lookups —
+ * and the web pages on top of their API.
  */
 export async function composeBoard(options: BoardOptions): Promise<Board> {
   const ctx = serviceContext(options)
   const services = await boardServices(ctx, memberTokens(options.tokenSecret, ctx.clock), options.hotDocuments)
-  return { ...hostServices(ctx, Object.values(services)), services }
+  const host = hostServices(ctx, Object.values(services))
+  const http = host.http
+  // The pages are a client of the API; in one process they call it through the app itself, no socket.
+  http.route('/', boardWeb({ api: (path, init) => http.request(path, init), logger: ctx.logger }))
+  return { ...host, services }
 }
 
 /** The five services on a shared context, for a process that hosts them (perhaps beside other apps'). */

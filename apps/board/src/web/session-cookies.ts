@@ -1,0 +1,100 @@
+import type { Context } from 'hono'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
+import type { CookieOptions } from 'hono/utils/cookie'
+import { comparePositions, parseToken } from '@tidings/core'
+
+const SESSION = 'tidings_session'
+const POSITIONS = 'tidings_positions'
+
+/** A compact JWT and nothing else: the cookie's value goes into an Authorization header, where a stray byte would throw. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
+const MAX_TOKEN_LENGTH = 4096
+
+/**
+ * Positions only matter for the read right after a write; kept longer, positions from a database that has
+ * since been reset would make every read wait out its timeout.
+ */
+const POSITIONS_MAX_AGE_SECONDS = 600
+/** Browsers cap cookie lifetimes at 400 days, and Hono refuses to write longer ones. */
+const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 3600
+/** The API accepts at most 16 tokens per read; the board has three feeds. */
+const MAX_SOURCES = 8
+
+/** Where this browser's last writes got to in each feed: `source → position`. */
+export type Positions = ReadonlyMap<string, string>
+
+/**
+ * The two cookies of a browser session: the member's bearer token, and the newest position its writes
+ * reached in each feed (sent back as `Tidings-Position` so that the next page shows those writes). Both
+ * HttpOnly: no script of ours needs them, and none injected should read them.
+ */
+export interface SessionCookies {
+  token(c: Context): string | undefined
+  signIn(c: Context, token: string, expiresAt: string, now?: Date): void
+  signOut(c: Context): void
+  positions(c: Context): Positions
+  savePositions(c: Context, positions: Positions): void
+}
+
+export function sessionCookies(options: { secure?: boolean } = {}): SessionCookies {
+  // With Secure, the __Host- prefix also pins the cookie to this host and path: no subdomain can plant one.
+  const prefix = options.secure ? ('host' as const) : undefined
+  const base: CookieOptions = { httpOnly: true, sameSite: 'Lax', path: '/', ...(options.secure ? { secure: true, prefix: 'host' } : {}) }
+
+  return {
+    token(c) {
+      const value = getCookie(c, SESSION, prefix)
+      return value !== undefined && value.length <= MAX_TOKEN_LENGTH && TOKEN_SHAPE.test(value) ? value : undefined
+    },
+    signIn(c, token, expiresAt, now = new Date()) {
+      const seconds = Math.floor((Date.parse(expiresAt) - now.getTime()) / 1000)
+      // The cookie lives as long as the token it carries; a nonsense expiry falls back to the token's usual hour.
+      const maxAge = Number.isFinite(seconds) ? Math.max(0, Math.min(seconds, MAX_COOKIE_AGE_SECONDS)) : 3600
+      setCookie(c, SESSION, token, { ...base, maxAge })
+    },
+    signOut(c) {
+      deleteCookie(c, SESSION, base)
+      deleteCookie(c, POSITIONS, base)
+    },
+    positions(c) {
+      return parsePositions(getCookie(c, POSITIONS, prefix) ?? '')
+    },
+    savePositions(c, positions) {
+      setCookie(c, POSITIONS, formatPositions(positions), { ...base, maxAge: POSITIONS_MAX_AGE_SECONDS })
+    },
+  }
+}
+
+/** `source@position,…` as the API takes it; anything malformed is dropped, not sent (the API would refuse the read). */
+export function parsePositions(value: string): Map<string, string> {
+  const positions = new Map<string, string>()
+  for (const part of value.split(',').slice(0, MAX_SOURCES)) {
+    try {
+      const { source, position } = parseToken(part.trim())
+      positions.set(source, newer(positions.get(source), position))
+    } catch {
+      // A tampered or outdated cookie costs read-your-writes, never the page.
+    }
+  }
+  return positions
+}
+
+export function formatPositions(positions: Positions): string {
+  return [...positions].map(([source, position]) => `${source}@${position}`).join(',')
+}
+
+/** The positions with one more write's token (`source@position`) merged in: per feed, the newer wins. */
+export function withPosition(positions: Positions, token: string): Map<string, string> {
+  const merged = new Map(positions)
+  try {
+    const { source, position } = parseToken(token)
+    if (merged.has(source) || merged.size < MAX_SOURCES) merged.set(source, newer(merged.get(source), position))
+  } catch {
+    // An API that sent a bad token still did the write; the page just may not show it at once.
+  }
+  return merged
+}
+
+function newer(known: string | undefined, position: string): string {
+  return known === undefined || comparePositions(position, known) > 0 ? position : known
+}

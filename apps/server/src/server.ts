@@ -1,0 +1,41 @@
+import { boardServices, boardWeb, memberTokens } from '@tidings/board'
+import { consoleRoutes, Operations } from '@tidings/console'
+import { type AnyService, type Host, hostServices, type ServiceContext } from '@tidings/http'
+import { orderStatusExplorer, ordersServices } from '@tidings/orders'
+
+export interface ServerOptions {
+  tokenSecret: Buffer
+  /** `mysql://…`: the order-status view in MariaDB. */
+  viewDatabaseUrl?: string | undefined
+  /** Enables the console's actions (replay, reset). */
+  operatorToken?: string | undefined
+  /** More services to host beside the apps' (an extension, or a test's deliberately failing consumer). */
+  extraServices?: readonly AnyService[]
+}
+
+export type Server = Host & { services: AnyService[] }
+
+/**
+ * Every app in one process on one HTTP app: the board's and orders' services, the board's pages at `/`
+ * and the operations console at `/console`.
+ */
+export async function composeServer(ctx: ServiceContext, options: ServerOptions): Promise<Server> {
+  const board = await boardServices(ctx, memberTokens(options.tokenSecret, ctx.clock))
+  const orders = await ordersServices(ctx, { viewDatabaseUrl: options.viewDatabaseUrl })
+  const services: AnyService[] = [...Object.values(board), ...orders.services, ...(options.extraServices ?? [])]
+  const host = hostServices(ctx, services)
+  // The pages are a client of the same app's API, called in process.
+  host.http.route('/', boardWeb({ api: (path, init) => host.http.request(path, init), logger: ctx.logger }))
+  host.http.route(
+    '/',
+    consoleRoutes({ operations: Operations.of(ctx.db, services), operatorToken: options.operatorToken, explorers: [orderStatusExplorer(orders.store)], logger: ctx.logger }),
+  )
+  return {
+    ...host,
+    services,
+    async stop() {
+      await host.stop()
+      await orders.close()
+    },
+  }
+}
