@@ -46,6 +46,20 @@ describe('npm start: the board and orders on the embedded default, as a real pro
     const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text()
     expect(metrics).toMatch(/tidings_consumer_lag_events\{subscription="board-query\.post-document",source="board\.comment"\} 0/)
     expect(metrics).toContain('tidings_outbox_backlog')
+  }, 180_000) // a real process: initdb of a fresh data directory takes long on a loaded machine
+
+  it('serves the board pages at / and the console at /console, its actions disabled without an operator token', async () => {
+    const { api } = running
+    const home = await fetch(`${api.baseUrl}/`)
+    expect(home.status).toBe(200)
+    expect(home.headers.get('content-type')).toContain('text/html')
+    expect(await home.text()).toContain('>Durable</a>')
+    const console = await fetch(`${api.baseUrl}/console`)
+    expect(console.status).toBe(200)
+    const page = await console.text()
+    for (const source of ['board.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery']) expect(page).toContain(`<tr data-feed="${source}">`)
+    expect(page).toContain('Actions are disabled')
+    expect(await api.call('POST', '/console/api/subscriptions/board-query.post-document/reset')).toMatchObject({ status: 403, body: { code: 'OPERATOR_DISABLED' } })
   })
 
   it('keeps members, tokens and documents in the data directory across a graceful stop and a SIGKILL', async () => {

@@ -60,6 +60,7 @@ describe(`the console over HTTP on ${engine.name}`, () => {
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toContain('text/html')
     expect(response.headers.get('cache-control')).toBe('no-store')
+    expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'")
     const page = await response.text()
     expect(page.startsWith('<!doctype html>')).toBe(true)
     expect(page).toContain(`<tr data-feed="${PARCELS}">`)

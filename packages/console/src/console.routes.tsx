@@ -25,6 +25,14 @@ const asset = (name: string): string => readFileSync(new URL(`./assets/${name}`,
 const STYLES = asset('console.css')
 const SCRIPT = asset('console.js')
 
+/** Only our own script, no framing (the actions are buttons), never cached (it shows live state). */
+const PAGE_HEADERS = {
+  'Cache-Control': 'no-store',
+  'Content-Security-Policy': "default-src 'self'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+}
+
 /** Keeps idle event streams alive through proxies that drop silent connections. */
 const HEARTBEAT_MS = 15_000
 /** Event data shown in the live stream is cut here: the stream is for watching, not for copying payloads. */
@@ -49,11 +57,11 @@ export function consoleRoutes({ operations, operatorToken, explorers = [], logge
     const searched = await search(explorers, c.req.query())
     const page = <ConsolePage overview={await operations.overview()} actions={actions} explorers={explorers} searched={searched} styles={STYLES} />
     const status = searched && 'error' in searched.outcome ? 400 : 200
-    return c.html(html`<!doctype html>${page}`, status, { 'Cache-Control': 'no-store' })
+    return c.html(html`<!doctype html>${page}`, status, PAGE_HEADERS)
   })
 
   routes.get('/console/fragments/overview', async (c) =>
-    c.html(<OverviewView overview={await operations.overview()} actions={actions} />, 200, { 'Cache-Control': 'no-store' }),
+    c.html(<OverviewView overview={await operations.overview()} actions={actions} />, 200, PAGE_HEADERS),
   )
 
   routes.get('/console/assets/console.js', (c) => c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=300' }))

@@ -80,6 +80,27 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await keepScreenshot(page, 'console-replayed')
   })
 
+  it('rebuilds a subscription after the operator confirms', async () => {
+    const reset = page.locator(`tr[data-subscription="${LABEL_PRINTER}"]`).getByRole('button', { name: `Rebuild ${LABEL_PRINTER} from the start` })
+    let asked = ''
+    page.once('dialog', (dialog) => {
+      asked = dialog.message()
+      void dialog.accept()
+    })
+    // Broken again, so that the rebuild shows: it replays the feed from the start and trips on the poison once more.
+    served.fragile.printer.broken = true
+    await reset.click()
+    await page.getByRole('status').filter({ hasText: `${LABEL_PRINTER} is rebuilding.` }).waitFor(WAIT)
+    expect(asked).toBe(`Rebuild ${LABEL_PRINTER} from the start of its feeds?`)
+    const letter = page.locator(`tr[data-consumer="${LABEL_PRINTER}"]`)
+    await letter.waitFor(WAIT)
+    expect(await served.fragile.printed()).toEqual(['board feeds are filtered out', 'second'])
+    served.fragile.printer.broken = false
+    await letter.getByRole('button', { name: /Replay ParcelLabelled/ }).click()
+    await page.locator('[data-empty="dead-letters"]').waitFor(WAIT)
+    expect(await served.fragile.printed()).toEqual(['board feeds are filtered out', 'second', 'poison parcel'])
+  })
+
   it('finds an order in the order-status explorer', async () => {
     await post('/api/customers/console-c1/credit', { amount: 1000 })
     const order = await post('/api/orders', { customerId: 'console-c1', items: [{ sku: 'pen', qty: 2, unitPrice: 150 }], shippingAddress: '1 Console Road' })
