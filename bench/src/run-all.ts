@@ -5,6 +5,7 @@ import { embeddedLatency, serverLatency } from './benches/latency'
 import { seededBoard } from './lib/board'
 import { feedRead } from './benches/feed-read'
 import { ordersView } from './benches/orders-view'
+import { webPages } from './benches/web-pages'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { embeddedWriteThroughput, serverWriteThroughput } from './benches/write-throughput'
 import { writerWithSubscription } from './benches/writer-with-subscription'
@@ -19,9 +20,9 @@ import { Workbench } from './lib/workbench'
  *
  * Names select benches: `npm run bench -- board-read board-comments` (or BENCH_ONLY="board-read"). The
  * groups: `platform` (figures 1–6, 1e–5e), `board` (all three board benches); `orders-view` is figure 11
- * (11m on MariaDB); none means all.
+ * (11m on MariaDB); `web` is figures 12–13 (the pages as `npm start` serves them); none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -94,6 +95,11 @@ async function main(): Promise<void> {
     if (only.has('orders-view')) {
       console.log('Orders: the order-status view, three concurrent sources (PostgreSQL, MariaDB)')
       await ordersView(bench, report)
+    }
+
+    if (only.has('web')) {
+      console.log('Web pages: npm start on the embedded default (PGlite on disk), Chromium and 16 connections against bare node:http')
+      await webPages(bench, report)
     }
 
     console.log(`\n${report.table()}\n`)

@@ -126,7 +126,7 @@ function pct(part: number, whole: number): string {
 }
 
 /** The ceiling must answer every path with the board's bytes and headers (Date aside). */
-async function sameAnswers(url: string, served: Array<{ path: string; answer: { body: string; rawHeaders: string[] } }>): Promise<void> {
+export async function sameAnswers(url: string, served: Array<{ path: string; answer: { body: string; rawHeaders: string[] } }>): Promise<void> {
   const http = new KeepAliveClient(new URL(url))
   try {
     const headerSet = (raw: string[]) =>

@@ -4,25 +4,29 @@ import { serveParent, wallNow } from './child'
 
 /**
  * The read ceiling (a child process of the bench): a bare `node:http` server that answers each path with
- * bytes it was given, with the headers the board sends (Content-Type: application/json, Content-Length;
- * Node adds Date, Connection and Keep-Alive to both). It does the least a server can: one Map lookup.
+ * bytes it was given, with the headers the board sends (Content-Type: application/json unless the entry
+ * gives its own headers, Content-Length; Node adds Date, Connection and Keep-Alive to both). It does the
+ * least a server can: one Map lookup.
  */
-const documents = new Map<string, Buffer>()
-const notFound = Buffer.from('{"code":"NOT_FOUND"}')
+const JSON_HEADERS = { 'Content-Type': 'application/json' }
+const documents = new Map<string, { body: Buffer; headers: Record<string, string> }>()
+const notFound = { body: Buffer.from('{"code":"NOT_FOUND"}'), headers: JSON_HEADERS }
 
 const server = http.createServer((req, res) => {
-  const body = documents.get(req.url ?? '')
-  res.writeHead(body ? 200 : 404, { 'Content-Type': 'application/json', 'Content-Length': (body ?? notFound).length })
-  res.end(body ?? notFound)
+  const found = documents.get(req.url ?? '')
+  const { body, headers } = found ?? notFound
+  res.writeHead(found ? 200 : 404, { ...headers, 'Content-Length': body.length })
+  res.end(body)
 })
 // The keep-alive timeout of @hono/node-server's server is Node's default as well (5 s).
 
 server.listen(0, '127.0.0.1', () => {
   serveParent({
     now: () => wallNow(),
-    documents: (entries: Array<[string, string]>) => {
+    // [path, body] or [path, body, headers] (e.g. an HTML page's Content-Type and the board's other headers).
+    documents: (entries: Array<[string, string, Record<string, string>?]>) => {
       documents.clear()
-      for (const [path, body] of entries) documents.set(path, Buffer.from(body, 'utf8'))
+      for (const [path, body, headers] of entries) documents.set(path, { body: Buffer.from(body, 'utf8'), headers: headers ?? JSON_HEADERS })
       return documents.size
     },
     stop: () => {

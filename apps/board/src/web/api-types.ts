@@ -1,42 +1,15 @@
-/**
- * The shapes of the board's public JSON API as these pages read them. Written down here rather than
- * imported from the services: the pages are a client of the API and may one day talk to it over the wire.
- */
-export interface MemberRef {
-  memberId: string
-  nickname: string | null
-}
+import type { MemberRef, PostDocument, PostListItem } from '../board-query/post-document'
 
-export interface PostListItem {
-  postId: string
-  title: string
-  writer: MemberRef
-  commentCount: number
-  createdAt: string
-}
+/**
+ * The shapes of the board's public JSON API as these pages read them: the read side's own types (type
+ * imports only, so the pages still reach the data through the API alone) and the rest of the API's answers.
+ */
+export type { MemberRef, PostDocument, PostListItem }
+export type PostComment = PostDocument['comments'][number]
 
 export interface PostList {
   items: PostListItem[]
   nextCursor: string | null
-}
-
-export interface PostComment {
-  commentId: string
-  content: string
-  author: MemberRef
-  createdAt: string
-  editedAt: string | null
-}
-
-export interface PostDocument {
-  postId: string
-  title: string
-  content: string
-  writer: MemberRef
-  comments: PostComment[]
-  commentCount: number
-  createdAt: string
-  editedAt: string | null
 }
 
 export interface NotificationView {
