@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       new Date().toISOString(),
       machine(),
       await serverVersion(bench.admin),
-      `PGlite ${pgliteVersion()} (platform figures: on disk, temporary directory; board: in memory)`,
+      `PGlite ${pgliteVersion()} (platform figures and web: on disk, temporary directory; board: in memory)`,
       `BENCH_SCALE=${SCALE}`,
     ]
     console.log(`Tidings bench: ${[...only].join(', ')}\n  ${conditions.join('\n  ')}\n`)
