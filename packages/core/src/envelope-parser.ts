@@ -41,7 +41,7 @@ function isIsoTimestamp(value: unknown): value is string {
   return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()
 }
 
-const META_KEYS = ['correlationId', 'causationId', 'traceparent'] as const
+const META_KEYS = ['correlationId', 'causationId', 'traceparent', 'sourcePosition'] as const
 
 function parseMeta(input: unknown): EnvelopeMeta {
   if (input === undefined || input === null) return {}

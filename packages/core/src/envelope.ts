@@ -15,6 +15,8 @@ export interface EnvelopeMeta {
   correlationId?: string
   causationId?: string
   traceparent?: string
+  /** The event's position in its producer's outbox, kept when it travels through a broker (whose offsets become `position`). */
+  sourcePosition?: string
 }
 
 /** An event as a decision records it: no id, source, time or position yet — the unit of work adds those. */

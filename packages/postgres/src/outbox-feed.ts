@@ -1,35 +1,10 @@
-import { formatPosition, parsePosition, START, type Envelope, type Position } from '@tidings/core'
+import { formatPosition, parsePosition, START, type Envelope, type FeedLag, type FeedPage, type FeedReader, type Position, type ReadOptions } from '@tidings/core'
+
+export type { FeedLag, FeedPage, FeedReader, ReadOptions }
 import type { Queryable } from './database'
 import type { FeedSignals } from './feed-signals'
 import { sleep } from './sleep'
 import { schemaName } from './sql'
-
-export interface FeedPage {
-  items: Envelope[]
-  /** Where to continue: the last item's position, or `after` when the page is empty. */
-  next: Position
-}
-
-export interface ReadOptions {
-  /** Who is reading: retention keeps what live readers have not passed yet. */
-  reader?: string
-  /** On an empty page, wait up to this long for the feed to grow before answering. */
-  waitMs?: number
-  signal?: AbortSignal
-}
-
-export interface FeedLag {
-  events: number
-  /** When the oldest event not yet read occurred; absent when the reader is caught up. */
-  oldestUnreadAt?: Date
-}
-
-/** Reading a producer's feed by position. In process it is the outbox table; across processes, HTTP. */
-export interface FeedReader {
-  readonly source: string
-  read(after: Position, limit: number, options?: ReadOptions): Promise<FeedPage>
-  lag(after: Position): Promise<FeedLag>
-}
 
 interface OutboxRow {
   id: string

@@ -1,0 +1,52 @@
+import type { Envelope } from './envelope'
+import type { FeedReader } from './feed-reader'
+
+/**
+ * Which of a source's partitions an event goes to: decided by its key (FNV-1a, 32 bits), so one key's
+ * events always share a partition and keep their order there. Stable across processes and versions.
+ */
+export function partitionOf(key: string, partitions: number): number {
+  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, not ${partitions}`)
+  let hash = 0x811c9dc5
+  for (const byte of new TextEncoder().encode(key)) {
+    hash ^= byte
+    hash = Math.imul(hash, 0x01000193) >>> 0
+  }
+  return hash % partitions
+}
+
+/** The name a partition of a source is checkpointed under: `board.comment#3`. */
+export const partitionSource = (source: string, partition: number): string => `${source}#${partition}`
+
+/** A source's events on their way to a broker. */
+export interface Publisher {
+  /**
+   * Publishes events of one source in the order given, each to the partition of its key, and resolves once
+   * the broker has confirmed every one as stored; the event id goes along as the broker's dedupe id where
+   * it has one. Rejects when any is not confirmed (then none of them counts as published).
+   */
+  publish(source: string, events: readonly Envelope[]): Promise<void>
+  close(): Promise<void>
+}
+
+/** One partition of a source on a broker, read by offset: positions are the broker's, as `<a>-<b>`. */
+export interface PartitionReader extends FeedReader {
+  close(): Promise<void>
+}
+
+/**
+ * A broker as Tidings uses it: a publisher for the relay, and every partition of a source as a feed that
+ * consumers read by their own offset (their checkpoint, committed with their inbox). Where the broker
+ * keeps durable consumers, the reader acknowledges up to the position it is asked to read after — only
+ * what a consumer has committed — so the broker's view of the consumer follows the checkpoint.
+ */
+export interface Transport {
+  readonly name: string
+  /** How many partitions every source is split into. */
+  readonly partitions: number
+  /** Creates what the broker needs for a source (streams, queues); safe to call again. */
+  declare(source: string): Promise<void>
+  publisher(): Publisher
+  partition(source: string, partition: number, consumer: string): PartitionReader
+  close(): Promise<void>
+}
