@@ -19,6 +19,7 @@ import type { FeedLag, FeedReader } from './outbox-feed'
 import { forgetConsumer, markProcessed, oldestPendingPosition } from './inbox'
 import { closeDeadLetters, takeDeadLetter } from './dead-letters'
 import { currentLeaseOwner, Lease } from './lease'
+import { runAsLeader } from './leadership'
 import { MessageProcessor } from './message-processor'
 import { sleep } from './sleep'
 
@@ -221,55 +222,26 @@ export class Subscription {
     else await this.lease.release().catch(() => {}) // the lease seized for the rebuild: others need not wait it out
   }
 
-  private async run(): Promise<void> {
+  private run(): Promise<void> {
     const stop = this.stopping.signal
-    let failures = 0
-    while (!stop.aborted) {
-      try {
-        if (await this.lease.acquire()) {
-          failures = 0
-          await this.lead(stop)
-        } else {
-          await sleep(Math.max(50, this.ttlMs / 3), stop)
-        }
-      } catch (error) {
-        failures++
-        this.logger.warn({ err: error, subscription: this.name }, 'subscription interrupted, retrying')
-        await sleep(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)), stop)
-      }
-    }
-    await this.lease.release().catch(() => {})
+    return runAsLeader({ lease: this.lease, stop, logger: this.logger, what: { subscription: this.name }, lead: (leadership) => this.lead(leadership, stop) })
   }
 
-  /** Holds the lease: heartbeats, and one loop per feed (plus the deferred worker) until any of them ends. */
-  private async lead(stop: AbortSignal): Promise<void> {
-    const leadership = new AbortController()
-    const onStop = (): void => leadership.abort()
-    stop.addEventListener('abort', onStop, { once: true })
-    if (stop.aborted) leadership.abort() // stop() came while the lease was being acquired: no event will fire
-    // One renewal at a time: a renewal waits while our own page transactions share-lock the lease row, and
-    // piling renewals up would take every pooled connection.
-    let renewal: Promise<void> | undefined
-    const heartbeat = setInterval(() => {
-      renewal ??= this.lease
-        .renew()
-        .then(
-          (held) => void (held || leadership.abort()),
-          () => {},
-        )
-        .finally(() => (renewal = undefined))
-    }, Math.max(20, this.ttlMs / 3))
+  /** Holds the lease: one loop per feed (plus the deferred worker) until any of them ends or the lease is lost. */
+  private async lead(leadership: AbortSignal, stop: AbortSignal): Promise<void> {
+    const abandon = new AbortController()
+    const signal = AbortSignal.any([leadership, abandon.signal])
     try {
       for (const feed of this.options.feeds) {
         this.positions.set(feed.source, await readCheckpoint(this.options.db, this.options.schema, this.name, feed.source))
       }
       this.active = true
-      const loops = this.options.feeds.map((feed) => this.follow(feed, leadership.signal))
-      if (this.options.consumer.mode === 'deferred') loops.push(this.drainDeferred(leadership.signal))
+      const loops = this.options.feeds.map((feed) => this.follow(feed, signal))
+      if (this.options.consumer.mode === 'deferred') loops.push(this.drainDeferred(signal))
       const results = await Promise.allSettled(
         loops.map((loop) =>
           loop.catch((error: unknown) => {
-            leadership.abort()
+            abandon.abort()
             throw error
           }),
         ),
@@ -278,9 +250,6 @@ export class Subscription {
       if (failed && !stop.aborted) throw failed.reason
     } finally {
       this.active = false
-      clearInterval(heartbeat)
-      await renewal // run() releases the lease after the last renewal, never before it
-      stop.removeEventListener('abort', onStop)
     }
   }
 
