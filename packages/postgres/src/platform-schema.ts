@@ -117,4 +117,16 @@ export const platformMigrations: readonly Migration[] = [
       CREATE INDEX documents_body ON ${s}.documents USING gin (body);
     `,
   },
+  {
+    version: 6,
+    name: 'relay progress',
+    // How far a relay has published this schema's outbox to a broker, confirmed.
+    up: (s) => `
+      CREATE TABLE ${s}.relay_progress (
+        relay text PRIMARY KEY,
+        position text NOT NULL,
+        published_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ]

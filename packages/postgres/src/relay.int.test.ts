@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { event, START, type Envelope, type Publisher } from '@tidings/core'
+import { eventually, testEngines } from '@tidings/testing'
+import { OutboxFeed } from './outbox-feed'
+import { Relay } from './relay'
+import { UnitOfWork } from './unit-of-work'
+
+const SOURCE = 'test.relayed'
+
+/**
+ * A broker stand-in that keeps what it confirmed, in order: the relay's logic is under test here; the
+ * transport contract suite runs the relay against the real brokers.
+ */
+class RecordingPublisher implements Publisher {
+  readonly confirmed: Envelope[] = []
+  /** Called before a batch is confirmed; may throw (the broker refused) or act (steal the lease). */
+  beforeConfirm?: (events: readonly Envelope[]) => Promise<void>
+
+  async publish(_source: string, events: readonly Envelope[]): Promise<void> {
+    await this.beforeConfirm?.(events)
+    this.confirmed.push(...events)
+  }
+
+  async close(): Promise<void> {}
+}
+
+for (const engine of await testEngines()) {
+  describe(`the relay on ${engine.name}`, () => {
+    const running: Relay[] = []
+    afterEach(async () => {
+      await Promise.all(running.splice(0).map((r) => r.stop()))
+    })
+
+    async function setup() {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('relay')
+      const uow = new UnitOfWork({ db, schema, source: SOURCE })
+      const feed = new OutboxFeed(db, schema, SOURCE)
+      const write = async (n: number, from = 0) => {
+        for (let i = from; i < from + n; i += 10) {
+          await uow.run(async (tx) => {
+            for (let j = i; j < Math.min(i + 10, from + n); j++) tx.record(event('test.Counted', `k${j % 7}`, { j }))
+          })
+        }
+      }
+      const relay = (publisher: Publisher, instanceId?: string) => {
+        const r = new Relay({ db, feed, publisher, leaseTtlMs: 600, batchSize: 25, pollIntervalMs: 50, ...(instanceId ? { instanceId } : {}) })
+        running.push(r)
+        r.start()
+        return r
+      }
+      const head = async () => (await feed.read(START, 10_000)).items
+      return { db, schema, write, relay, head }
+    }
+
+    it('publishes every event once, in outbox order, and saves how far the broker confirmed', async () => {
+      const { write, relay, head } = await setup()
+      await write(120)
+      const broker = new RecordingPublisher()
+      const r = relay(broker)
+      const all = await head()
+      await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'all published' })
+      expect(broker.confirmed.map((e) => e.id)).toEqual(all.map((e) => e.id))
+      await r.stop()
+      expect(await r.publishedPosition()).toBe(all.at(-1)!.position) // saved, read back from the table
+
+      // A restart continues after the saved progress: nothing published twice.
+      await write(30, 120)
+      const again = relay(broker)
+      const more = await head()
+      await eventually(() => again.publishedPosition(), (p) => p === more.at(-1)!.position, { what: 'the rest published' })
+      expect(broker.confirmed.map((e) => e.id)).toEqual(more.map((e) => e.id))
+    })
+
+    it('re-publishes a batch the broker did not confirm, and loses nothing', async () => {
+      const { write, relay, head } = await setup()
+      await write(100)
+      const broker = new RecordingPublisher()
+      let refusals = 2
+      broker.beforeConfirm = async () => {
+        if (refusals-- > 0) throw new Error('broker unavailable')
+      }
+      const r = relay(broker)
+      const all = await head()
+      await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'all published despite two refusals', timeoutMs: 15_000 })
+      expect(broker.confirmed.map((e) => e.id)).toEqual(all.map((e) => e.id))
+    })
+
+    it('runs one active relay per outbox; a standby takes over from the saved progress when it stops', async () => {
+      const { write, relay, head } = await setup()
+      await write(60)
+      const first = new RecordingPublisher()
+      const second = new RecordingPublisher()
+      const a = relay(first, 'relay-a')
+      const b = relay(second, 'relay-b')
+      let all = await head()
+      await eventually(async () => (await a.publishedPosition()) === all.at(-1)!.position || (await b.publishedPosition()) === all.at(-1)!.position, Boolean, { what: 'published' })
+      const [leader, standby, leaderBroker, standbyBroker] = a.isActive() ? [a, b, first, second] : [b, a, second, first]
+      expect(standby.isActive()).toBe(false)
+      expect(standbyBroker.confirmed).toEqual([])
+      await leader.stop()
+      await write(40, 60)
+      all = await head()
+      await eventually(() => standby.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'the standby took over', timeoutMs: 15_000 })
+      expect([...leaderBroker.confirmed, ...standbyBroker.confirmed].map((e) => e.id)).toEqual(all.map((e) => e.id))
+    })
+
+    it('cannot save progress once deposed: the successor publishes that batch again', async () => {
+      const { db, schema, write, relay, head } = await setup()
+      await write(30)
+      const broker = new RecordingPublisher()
+      let stolen = false
+      broker.beforeConfirm = async () => {
+        if (stolen) return
+        stolen = true
+        // Another instance takes the lease while this batch is out; it holds it briefly, then lets go.
+        await db.query(`UPDATE "${schema}".leases SET owner = 'thief', expires_at = clock_timestamp() + interval '300 milliseconds' WHERE name = $1`, [`relay:${SOURCE}`])
+      }
+      const r = relay(broker)
+      const all = await head()
+      await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'published after the lease came back', timeoutMs: 15_000 })
+      const ids = broker.confirmed.map((e) => e.id)
+      const firstBatch = all.slice(0, 25).map((e) => e.id)
+      // The first batch went out twice (its progress was refused), everything else once, in order.
+      expect(ids).toEqual([...firstBatch, ...all.map((e) => e.id)])
+    })
+  })
+}

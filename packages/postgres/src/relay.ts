@@ -1,0 +1,104 @@
+import { LeaseLost, START, silentLogger, uuidv7, type Logger, type Position, type Publisher } from '@tidings/core'
+import type { Database, Queryable } from './database'
+import { Lease } from './lease'
+import { runAsLeader } from './leadership'
+import type { OutboxFeed } from './outbox-feed'
+import { schemaName } from './sql'
+
+export interface RelayOptions {
+  db: Database
+  /** The outbox to publish; the relay's lease and progress live in its schema. */
+  feed: OutboxFeed
+  publisher: Publisher
+  instanceId?: string
+  leaseTtlMs?: number
+  /** Events read and published per round; the publisher bounds how many are unconfirmed at once. */
+  batchSize?: number
+  /** How long an idle relay waits for a wake-up before it reads again. */
+  pollIntervalMs?: number
+  logger?: Logger
+}
+
+/**
+ * Publishes one outbox to a broker, in order, at least once. Every instance competes for the lease
+ * `relay:<source>`; the holder reads a page after its saved progress, publishes it, waits for the broker
+ * to confirm every event, and only then saves the progress — under the lease, so a deposed relay cannot
+ * move it. A crash anywhere re-publishes at most the pages not yet saved; the broker drops them by message
+ * id where it can, and consumers' inboxes drop the rest.
+ */
+export class Relay {
+  readonly name: string
+  readonly instanceId: string
+  private readonly lease: Lease
+  private readonly s: string
+  private readonly logger: Logger
+  private stopping = new AbortController()
+  private running?: Promise<void>
+  private active = false
+  private published: Position = START
+
+  constructor(private readonly options: RelayOptions) {
+    this.name = `relay:${options.feed.source}`
+    this.instanceId = options.instanceId ?? uuidv7()
+    this.s = schemaName(options.feed.schema)
+    this.logger = options.logger ?? silentLogger
+    this.lease = new Lease(options.db, options.feed.schema, this.name, this.instanceId, options.leaseTtlMs ?? 5_000)
+  }
+
+  start(): void {
+    if (this.running) return
+    this.stopping = new AbortController()
+    this.running = runAsLeader({ lease: this.lease, stop: this.stopping.signal, logger: this.logger, what: { relay: this.name }, lead: (leadership) => this.lead(leadership) })
+  }
+
+  /** Finishes the round in flight (its progress saved or not), stops and hands the lease back. */
+  async stop(): Promise<void> {
+    this.stopping.abort()
+    await this.running
+    this.running = undefined
+  }
+
+  isActive(): boolean {
+    return this.active
+  }
+
+  /** Up to where the broker has confirmed every event: this instance's view when active, else the saved progress. */
+  async publishedPosition(): Promise<Position> {
+    return this.active ? this.published : this.savedProgress(this.options.db)
+  }
+
+  private async lead(leadership: AbortSignal): Promise<void> {
+    const { db, feed, publisher } = this.options
+    this.published = await this.savedProgress(db)
+    this.active = true
+    try {
+      while (!leadership.aborted) {
+        const page = await feed.read(this.published, this.options.batchSize ?? 500, { reader: this.name, waitMs: this.options.pollIntervalMs ?? 1_000, signal: leadership })
+        if (page.items.length === 0 || leadership.aborted) continue
+        await publisher.publish(feed.source, page.items)
+        if (!(await this.saveProgress(page.next))) throw new LeaseLost(this.name)
+        this.published = page.next
+      }
+    } finally {
+      this.active = false
+    }
+  }
+
+  private async savedProgress(db: Queryable): Promise<Position> {
+    const result = await db.query<{ position: string }>(`SELECT position FROM ${this.s}.relay_progress WHERE relay = $1`, [this.name])
+    return result.rows[0]?.position ?? START
+  }
+
+  /** Saves the progress only while the lease is still ours (its row share-locked until the commit). */
+  private saveProgress(position: Position): Promise<boolean> {
+    return this.options.db.transaction(async (tx) => {
+      if (!(await this.lease.holdsLease(tx))) return false
+      await tx.query(
+        `INSERT INTO ${this.s}.relay_progress (relay, position, published_at) VALUES ($1, $2, now())
+         ON CONFLICT (relay) DO UPDATE SET position = excluded.position, published_at = excluded.published_at`,
+        [this.name, position],
+      )
+      return true
+    })
+  }
+}
