@@ -31,6 +31,8 @@ export interface SubscriptionOptions {
   /** One reader per feed the consumer follows. */
   feeds: readonly FeedReader[]
   instanceId?: string
+  /** Default `subscription:<consumer>`; one per partition when several instances share a consumer's partitions. */
+  leaseName?: string
   leaseTtlMs?: number
   /** How long an idle reader waits for a wake-up before it polls again. */
   pollIntervalMs?: number
@@ -87,7 +89,7 @@ export class Subscription {
     this.pollMs = options.pollIntervalMs ?? 1_000
     this.batchSize = options.batchSize ?? 500
     this.logger = options.logger ?? silentLogger
-    this.lease = new Lease(options.db, options.schema, `subscription:${this.name}`, this.instanceId, this.ttlMs)
+    this.lease = new Lease(options.db, options.schema, options.leaseName ?? `subscription:${this.name}`, this.instanceId, this.ttlMs)
     const processorOptions = {
       db: options.db,
       schema: options.schema,
@@ -117,7 +119,7 @@ export class Subscription {
 
   /** The instance that holds the lease now, in any process; undefined when none does. */
   leaseHolder(): Promise<string | undefined> {
-    return currentLeaseOwner(this.options.db, this.options.schema, `subscription:${this.name}`)
+    return currentLeaseOwner(this.options.db, this.options.schema, this.lease.name)
   }
 
   start(): void {

@@ -1,4 +1,4 @@
-import { consumer, type ConsumerDefinition, type Envelope } from '@tidings/core'
+import { consumer, TidingsError, type ConsumerDefinition, type Envelope } from '@tidings/core'
 import { migrate, schemaName, type Database, type Queryable } from '@tidings/postgres'
 
 export interface Deposit {
@@ -23,7 +23,15 @@ export async function createLedgerTables(db: Database, schema: string): Promise<
 
 export function ledgerConsumer(
   schema: string,
-  options: { name?: string; follows?: string[]; failWhen?: (e: Envelope) => boolean; mode?: 'inline' | 'deferred' } = {},
+  options: {
+    name?: string
+    follows?: string[]
+    /** The message is bad: after the retries it is dead-lettered. */
+    failWhen?: (e: Envelope) => boolean
+    /** Something it depends on is down (kind `unavailable`): retried without limit, never dead-lettered. */
+    unavailableWhen?: (e: Envelope) => boolean
+    mode?: 'inline' | 'deferred'
+  } = {},
 ): ConsumerDefinition<Queryable> {
   return consumer<Queryable>({
     name: options.name ?? 'ledger',
@@ -32,6 +40,7 @@ export function ledgerConsumer(
     async handle(tx, message) {
       if (message.type !== 'test.Deposited.v1') return
       if (options.failWhen?.(message)) throw new Error(`poison: ${message.id}`)
+      if (options.unavailableWhen?.(message)) throw new TidingsError('TEST_OUTAGE', 'unavailable', `outage at ${message.id}`)
       const { amount } = message.data as Deposit
       await tx.query(`INSERT INTO ${schemaName(schema)}.applied (message_id, key, version, amount) VALUES ($1, $2, $3, $4)`, [
         message.id,

@@ -1,0 +1,219 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { event, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Transport } from '@tidings/core'
+import { FeedSignals, OutboxFeed, Relay, schemaName, Subscription, UnitOfWork, type Database } from '@tidings/postgres'
+import type { TestEngine } from '../engines'
+import { eventually } from '../eventually'
+import { createLedgerTables, ledgerConsumer, ledgerTotals, outOfOrderKeys } from '../ledger-projection'
+
+/** A transport for one test, and the broker behind it when the test may kill and restart it. */
+export interface TransportFixture {
+  transport: Transport
+  broker?: { kill(): Promise<void>; restart(): Promise<void> }
+  close(): Promise<void>
+}
+
+const fast = { leaseTtlMs: 1_500, pollIntervalMs: 100 }
+const WAIT = { timeoutMs: 30_000 }
+
+/**
+ * What every transport must do, from an outbox through the relay to consumers reading partitions by
+ * their own offsets: deliver every event, each key's events in order in one partition, read from any
+ * offset, apply a re-published event once, keep per-key order with competing consumers, survive a broker
+ * restart mid-stream, and hand what a consumer did not commit to the next one.
+ */
+export function transportContract(
+  name: string,
+  engine: TestEngine,
+  open: (feeds: OutboxFeed[]) => Promise<TransportFixture>,
+  options: { brokerRestart: boolean },
+): void {
+  describe(`the ${name} transport on ${engine.name}`, () => {
+    const cleanups: Array<() => Promise<unknown>> = []
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+    })
+
+    async function setup() {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('transport')
+      const source = `test.t${uuidv7().replace(/-/g, '').slice(-10)}`
+      const signals = new FeedSignals()
+      const uow = new UnitOfWork({ db, schema, source, signals })
+      const feed = new OutboxFeed(db, schema, source, signals)
+      const fixture = await open([feed])
+      cleanups.push(() => fixture.close())
+      const { transport } = fixture
+      await transport.declare(source)
+      const versions = new Map<string, number>()
+      /** Deposits over `keys` accounts, ten per transaction, each account's versions counting up. */
+      const write = async (n: number, keys = 13) => {
+        for (let i = 0; i < n; i += 10) {
+          await uow.run(async (tx) => {
+            for (let j = i; j < Math.min(i + 10, n); j++) {
+              const key = `acct-${(versions.size + j) % keys}`
+              const version = (versions.get(key) ?? 0) + 1
+              versions.set(key, version)
+              tx.record(event('test.Deposited.v1', key, { account: key, amount: 1 }, version))
+            }
+          })
+        }
+      }
+      const relay = (instanceId?: string) => {
+        const r = new Relay({ db, feed, publisher: transport.publisher(), batchSize: 50, ...fast, ...(instanceId ? { instanceId } : {}) })
+        cleanups.push(() => r.stop())
+        r.start()
+        return r
+      }
+      const readers = (consumer: string): PartitionReader[] => {
+        const all = Array.from({ length: transport.partitions }, (_, p) => transport.partition(source, p, consumer))
+        cleanups.push(() => Promise.all(all.map((r) => r.close())))
+        return all
+      }
+      /** Every partition read from the start until `count` events arrived in all. */
+      const readAll = async (count: number): Promise<Envelope[][]> => {
+        const parts = readers(`reader-${uuidv7()}`)
+        const got: Envelope[][] = parts.map(() => [])
+        const after = parts.map(() => START as string)
+        const deadline = Date.now() + WAIT.timeoutMs
+        while (got.flat().length < count && Date.now() < deadline) {
+          for (const [p, reader] of parts.entries()) {
+            const page = await reader.read(after[p]!, 100, { waitMs: 100 })
+            got[p]!.push(...page.items)
+            after[p] = page.next
+          }
+        }
+        return got
+      }
+      /** Consumers of every partition with the ledger read model, as one instance (one lease per partition). */
+      const ledger = await (async () => {
+        await createLedgerTables(db, schema)
+        return (instanceId: string, options: { unavailableWhen?: (e: Envelope) => boolean } = {}) => {
+          const consumer = ledgerConsumer(schema, { follows: [source], ...options })
+          const subscriptions = readers(consumer.name).map((reader, p) => {
+            const s = new Subscription({ db, schema, consumer, feeds: [reader], instanceId, leaseName: `subscription:ledger#${p}`, retry: { baseDelayMs: 5, maxDelayMs: 50 }, ...fast })
+            s.start()
+            return s
+          })
+          const stop = () => Promise.all(subscriptions.map((s) => s.stop()))
+          cleanups.push(stop)
+          return { subscriptions, stop }
+        }
+      })()
+      return { db, schema, source, transport, fixture, write, relay, readers, readAll, ledger }
+    }
+
+    async function lastPosition(db: Database, schema: string): Promise<string> {
+      const result = await db.query<{ position: string }>(`SELECT feed_xid::text || '-' || seq::text AS position FROM ${schemaName(schema)}.outbox ORDER BY feed_xid DESC, seq DESC LIMIT 1`)
+      return result.rows[0]!.position
+    }
+
+    async function outboxIds(db: Database, schema: string): Promise<string[]> {
+      return (await db.query<{ id: string }>(`SELECT id::text AS id FROM ${schemaName(schema)}.outbox ORDER BY feed_xid, seq`)).rows.map((r) => r.id)
+    }
+
+    it('delivers every relayed event once, each key in its own partition, in version order', async () => {
+      const { db, schema, transport, write, relay, readAll } = await setup()
+      await write(200)
+      relay()
+      const parts = await readAll(200)
+      const all = parts.flat()
+      expect(all.map((e) => e.id).sort()).toEqual((await outboxIds(db, schema)).sort())
+      for (const [p, items] of parts.entries()) {
+        for (const e of items) expect(partitionOf(e.key, transport.partitions)).toBe(p)
+        const byKey = new Map<string, Array<number | undefined>>()
+        for (const e of items) byKey.set(e.key, [...(byKey.get(e.key) ?? []), e.version])
+        for (const [key, versions] of byKey) expect(versions, key).toEqual(versions.map((_, i) => i + 1))
+      }
+    })
+
+    it('reads a partition from any offset, and waits for what comes next', async () => {
+      const { transport, write, relay, readers, source } = await setup()
+      await write(40, 1) // one key: one partition holds all of it
+      relay()
+      const p = partitionOf('acct-0', transport.partitions)
+      const reader = readers('offsets')[p]!
+      const first = await eventually(() => reader.read(START, 5), (page) => page.items.length === 5, WAIT)
+      expect(first.items.map((e) => e.version)).toEqual([1, 2, 3, 4, 5])
+      expect(first.next).toBe(first.items[4]!.position)
+      const rest = await eventually(() => reader.read(first.next, 100), (page) => page.items.length === 35, WAIT)
+      expect(rest.items.map((e) => e.version)).toEqual(Array.from({ length: 35 }, (_, i) => i + 6))
+      expect(rest.items.every((e) => e.source === source)).toBe(true)
+      expect((await reader.lag(rest.next)).events).toBe(0)
+      expect((await reader.lag(first.next)).events).toBe(35)
+      // An empty read waits: the next event written arrives within the same call.
+      const waiting = reader.read(rest.next, 10, { waitMs: 20_000 })
+      await write(1, 1)
+      const next = await waiting
+      expect(next.items.map((e) => e.version)).toEqual([41])
+    })
+
+    it('applies an event the relay published twice once (a relay that crashed before saving its progress)', async () => {
+      const { db, schema, write, relay, ledger } = await setup()
+      await write(100)
+      const first = relay('relay-1')
+      const last = await lastPosition(db, schema)
+      await eventually(() => first.publishedPosition(), (p) => p === last, WAIT)
+      await first.stop()
+      // Forget the saved progress: the next relay publishes everything again.
+      await db.query(`DELETE FROM ${schemaName(schema)}.relay_progress`)
+      relay('relay-2')
+      const instance = ledger('consumer-a')
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 100, WAIT)
+      await eventually(async () => (await Promise.all(instance.subscriptions.map((s) => s.lag()))).every((lags) => Object.values(lags).every((l) => l.events === 0)), Boolean, WAIT)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 100, sum: 100, distinct: 100 })
+    })
+
+    it('keeps per-key order with competing consumers, one active per partition, as instances come and go', async () => {
+      const { db, schema, write, relay, ledger } = await setup()
+      relay()
+      const a = ledger('instance-a')
+      const b = ledger('instance-b')
+      await write(150)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count >= 50, WAIT)
+      await a.stop() // instance a leaves: b takes its partitions over
+      await write(150)
+      const c = ledger('instance-c')
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 300, WAIT)
+      await b.stop() // and b leaves too: c has everything
+      await write(50)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 350, WAIT)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 350, sum: 350, distinct: 350 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
+      expect(c.subscriptions.every((s) => s.isActive())).toBe(true)
+    })
+
+    it('hands what a consumer did not commit to the next one (a crash before acknowledging)', async () => {
+      const { db, schema, write, relay, ledger } = await setup()
+      await write(60)
+      relay()
+      // The first instance fails every transaction after its 20th message (as if its database went away):
+      // nothing after that commits, so nothing after that is acknowledged.
+      let delivered = 0
+      const crashing = ledger('crashing', { unavailableWhen: () => ++delivered > 20 })
+      await eventually(async () => delivered, (n) => n > 40, WAIT) // delivered, tried, never committed past the 20th
+      await crashing.stop()
+      expect((await ledgerTotals(db, schema)).count).toBeLessThanOrEqual(20)
+      ledger('successor')
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 60, WAIT)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 60, sum: 60, distinct: 60 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
+    })
+
+    // Only where there is a broker the test can kill (a throwaway server); the embedded default has none.
+    if (options.brokerRestart) it('loses nothing when the broker restarts mid-stream', async () => {
+      const { db, schema, write, relay, ledger, fixture } = await setup()
+      if (!fixture.broker) throw new Error(`the ${name} fixture has no broker to restart`)
+      relay()
+      ledger('steady')
+      await write(100)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count >= 30, WAIT)
+      await fixture.broker.kill()
+      await write(100) // the outbox takes them; the relay and the consumers retry until the broker is back
+      await fixture.broker.restart()
+      await write(100)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 300, { timeoutMs: 60_000 })
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 300, sum: 300, distinct: 300 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
+    })
+  })
+}
