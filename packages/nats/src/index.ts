@@ -1,0 +1,4 @@
+export * from './nats-transport'
+export * from './broker-errors'
+export { consumerName, partitionSubject, sourceSubjects, streamName } from './names'
+export { MALFORMED_TYPE } from './broker-envelope'

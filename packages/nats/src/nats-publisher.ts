@@ -1,0 +1,45 @@
+import { partitionOf, type Envelope, type Publisher } from '@tidings/core'
+import type { PubAck } from '@nats-io/jetstream'
+import type { BrokerConnection } from './broker-connection'
+import { BrokerUnavailable } from './broker-errors'
+import { partitionSubject, streamName } from './names'
+
+/**
+ * Publishes envelopes as JSON, each to its key's partition subject with the envelope id as `Nats-Msg-Id`
+ * (JetStream drops a repeat within the stream's duplicate window, so publishing a batch again after a
+ * failure stores nothing twice). Up to `maxInFlight` publishes await their PubAck at once.
+ */
+export class NatsPublisher implements Publisher {
+  constructor(
+    private readonly connection: BrokerConnection,
+    private readonly partitions: number,
+    private readonly maxInFlight: number,
+  ) {}
+
+  async publish(source: string, events: readonly Envelope[]): Promise<void> {
+    if (events.length === 0) return
+    const stream = streamName(source)
+    const subjects = Array.from({ length: this.partitions }, (_, p) => partitionSubject(source, p))
+    const { js, timeoutMs } = this.connection
+    await this.connection.run(`publish to ${stream}`, async (down) => {
+      const window: Array<Promise<PubAck>> = []
+      const confirm = async (pending: Promise<PubAck>): Promise<void> => {
+        const ack = await pending
+        // A subject caught by some other stream would be stored where no reader of this source looks.
+        if (ack.stream !== stream) throw new BrokerUnavailable(`publish to ${stream}`, `the subject is stored in the stream ${ack.stream}`)
+      }
+      for (const event of events) {
+        if (down.aborted) return
+        if (window.length >= this.maxInFlight) await confirm(window.shift()!)
+        const subject = subjects[partitionOf(event.key, this.partitions)]!
+        const pending = js.publish(subject, JSON.stringify(event), { msgID: event.id, timeout: timeoutMs })
+        // Its failure is seen when its turn comes; after an earlier failure nobody waits for it any more.
+        pending.catch(() => {})
+        window.push(pending)
+      }
+      while (window.length > 0) await confirm(window.shift()!)
+    })
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,362 @@
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
+import { connect, type NatsConnection } from '@nats-io/transport-node'
+import { parsePosition, partitionOf, partitionSource, START, TidingsError, uuidv7, type Envelope, type FeedPage, type PartitionReader, type Position } from '@tidings/core'
+import { serverInstalled, serviceReachable, startNatsServer } from '@tidings/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { consumerName, MALFORMED_TYPE, natsTransport, partitionSubject, streamName, type NatsTransport } from './index'
+
+const SHARED = 'nats://127.0.0.1:4222'
+const PARTITIONS = 4
+const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
+let sources = 0
+/** Every test its own source, so runs and test files never share a stream. */
+const newSource = (label: string): string => `t${run}-${++sources}.${label}`
+
+let counter = 0
+function envelope(source: string, key: string, version: number): Envelope {
+  const n = ++counter
+  return {
+    id: uuidv7(),
+    type: 'test.ThingHappened.v1',
+    source,
+    key,
+    version,
+    position: `${7000 + n}-${n}`,
+    occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
+    data: { n, text: `event ${n}` },
+    meta: { correlationId: `c-${n}` },
+  }
+}
+
+/** `count` events over `keys` keys, round robin, each key's versions counting up. */
+function events(source: string, count: number, keys: number, prefix = 'key'): Envelope[] {
+  const versions = new Map<string, number>()
+  return Array.from({ length: count }, (_, i) => {
+    const key = `${prefix}-${i % keys}`
+    const version = (versions.get(key) ?? 0) + 1
+    versions.set(key, version)
+    return envelope(source, key, version)
+  })
+}
+
+function keyIn(partition: number, partitions = PARTITIONS, prefix = 'k'): string {
+  for (let i = 0; ; i++) if (partitionOf(`${prefix}${i}`, partitions) === partition) return `${prefix}${i}`
+}
+
+const seqOf = (position: Position): number => Number(parsePosition(position).seq)
+
+async function readAll(reader: PartitionReader, after: Position = START, limit = 100): Promise<Envelope[]> {
+  const items: Envelope[] = []
+  for (;;) {
+    const page: FeedPage = await reader.read(after, limit)
+    if (page.items.length === 0) return items
+    items.push(...page.items)
+    after = page.next
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TidingsError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(TidingsError)
+  return error as TidingsError
+}
+
+describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared server)', () => {
+  let transport: NatsTransport
+  let nc: NatsConnection
+  let jsm: JetStreamManager
+  const declared: string[] = []
+
+  const declare = async (label: string): Promise<string> => {
+    const source = newSource(label)
+    await transport.declare(source)
+    declared.push(source)
+    return source
+  }
+
+  beforeAll(async () => {
+    transport = await natsTransport({ servers: SHARED, partitions: PARTITIONS, name: 'tidings-test' })
+    nc = await connect({ servers: SHARED })
+    jsm = await jetstreamManager(nc)
+  })
+
+  afterAll(async () => {
+    await transport?.close()
+    for (const source of declared) await jsm.streams.delete(streamName(source)).catch(() => {})
+    await nc?.close()
+  })
+
+  it('declares a stream per source, and declaring again (or with other settings) is fine', async () => {
+    const source = await declare('declare')
+    await transport.declare(source)
+    const info = await jsm.streams.info(streamName(source))
+    expect(info.config.name).toBe(`TIDINGS_t${run}-${sources}_declare`)
+    expect(info.config.subjects).toEqual([`tidings.${source}.*`])
+    expect(info.config.storage).toBe('file')
+    expect(info.config.duplicate_window).toBe(120_000 * 1e6)
+    expect(info.config.max_age).toBe(7 * 24 * 3600 * 1e9)
+
+    const other = await natsTransport({ servers: SHARED, duplicateWindowMs: 60_000 })
+    try {
+      await other.declare(source)
+      expect((await jsm.streams.info(streamName(source))).config.duplicate_window).toBe(60_000 * 1e6)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('puts each key in its partition in publish order, and publishing again adds nothing', async () => {
+    const source = await declare('order')
+    const published = events(source, 300, 37)
+    const publisher = transport.publisher()
+    await publisher.publish(source, published)
+
+    const read: Envelope[][] = []
+    for (let p = 0; p < PARTITIONS; p++) read.push(await readAll(transport.partition(source, p, 'order-test'), START, 64))
+    for (let p = 0; p < PARTITIONS; p++) {
+      const expected = published.filter((e) => partitionOf(e.key, PARTITIONS) === p)
+      expect(expected.length).toBeGreaterThan(0)
+      expect(read[p]!.map((e) => e.id)).toEqual(expected.map((e) => e.id))
+      const seqs = read[p]!.map((e) => seqOf(e.position!))
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
+      expect(new Set(seqs).size).toBe(seqs.length)
+      const versions = new Map<string, number>()
+      for (const e of read[p]!) {
+        expect(e.version).toBe((versions.get(e.key) ?? 0) + 1)
+        versions.set(e.key, e.version!)
+      }
+    }
+
+    await publisher.publish(source, published)
+    await publisher.publish(source, published.slice(100, 150))
+    expect((await jsm.streams.info(streamName(source))).state.messages).toBe(300)
+    const again = await readAll(transport.partition(source, 0, 'order-test-2'))
+    expect(again.map((e) => e.id)).toEqual(read[0]!.map((e) => e.id))
+  })
+
+  it('reads from START and from a middle offset, at most `limit`, keeping the producer position', async () => {
+    const source = await declare('offsets')
+    const key = keyIn(1)
+    const published = Array.from({ length: 20 }, (_, i) => envelope(source, key, i + 1))
+    await transport.publisher().publish(source, published)
+    const reader = transport.partition(source, 1, 'offsets-test')
+    expect(reader.source).toBe(partitionSource(source, 1))
+
+    const all = await readAll(reader)
+    expect(all.map((e) => e.id)).toEqual(published.map((e) => e.id))
+    for (const [i, e] of all.entries()) {
+      const { position, meta, ...rest } = published[i]!
+      expect(e).toEqual({ ...rest, position: e.position, meta: { ...meta, sourcePosition: position } })
+      expect(e.position).toMatch(/^0-[1-9][0-9]*$/)
+    }
+
+    const first = await reader.read(START, 7)
+    expect(first.items.map((e) => e.id)).toEqual(published.slice(0, 7).map((e) => e.id))
+    expect(first.next).toBe(all[6]!.position)
+    const middle = await reader.read(all[9]!.position!, 5)
+    expect(middle.items.map((e) => e.position)).toEqual(all.slice(10, 15).map((e) => e.position))
+    expect(middle.next).toBe(all[14]!.position)
+    const rest = await reader.read(middle.next, 100)
+    expect(rest.items.map((e) => e.position)).toEqual(all.slice(15).map((e) => e.position))
+    const empty = await reader.read(rest.next, 100)
+    expect(empty).toEqual({ items: [], next: rest.next })
+    await expect(reader.read('12-3', 10)).rejects.toMatchObject({ code: 'INVALID_POSITION' })
+  })
+
+  it('long-polls: a waiting read returns an event published meanwhile, and an abort ends the wait', async () => {
+    const source = await declare('poll')
+    const key = keyIn(2)
+    const publisher = transport.publisher()
+    await publisher.publish(source, [envelope(source, key, 1)])
+    const reader = transport.partition(source, 2, 'poll-test')
+    const head = (await reader.read(START, 10)).next
+
+    const started = performance.now()
+    const waiting = reader.read(head, 10, { waitMs: 10_000 })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const late = envelope(source, key, 2)
+    await publisher.publish(source, [late])
+    const page = await waiting
+    expect(page.items.map((e) => e.id)).toEqual([late.id])
+    expect(performance.now() - started).toBeLessThan(3_000)
+
+    const abort = new AbortController()
+    const abortedAt = performance.now()
+    const aborted = reader.read(page.next, 10, { waitMs: 10_000, signal: abort.signal })
+    setTimeout(() => abort.abort(), 100)
+    expect(await aborted).toEqual({ items: [], next: page.next })
+    expect(performance.now() - abortedAt).toBeLessThan(2_000)
+
+    // The abandoned pull takes nothing away from the next read.
+    const after = envelope(source, key, 3)
+    await publisher.publish(source, [after])
+    expect((await reader.read(page.next, 10)).items.map((e) => e.id)).toEqual([after.id])
+    const short = await reader.read((await reader.read(page.next, 10)).next, 10, { waitMs: 150 })
+    expect(short.items).toEqual([])
+  })
+
+  it("moves the broker-side consumer's ack floor to what the reader read after, and re-delivers on a rewind", async () => {
+    const source = await declare('floor')
+    const key = keyIn(3)
+    await transport.publisher().publish(source, [
+      ...Array.from({ length: 25 }, (_, i) => envelope(source, key, i + 1)),
+      ...events(source, 25, 9, 'other'), // interleaved messages of other partitions
+    ])
+    const all = await readAll(transport.partition(source, 3, 'floor-scan'))
+    const stream = streamName(source)
+    const durable = consumerName('board.floor-test', 3)
+    const floor = async (): Promise<number> => (await jsm.consumers.info(stream, durable)).ack_floor.stream_seq
+
+    const reader = transport.partition(source, 3, 'board.floor-test')
+    const p1 = await reader.read(START, 5)
+    expect(await floor()).toBe(0)
+    const p2 = await reader.read(p1.next, 5)
+    expect(await floor()).toBe(seqOf(p1.next))
+    const p3 = await reader.read(p2.next, 5)
+    expect(p3.items.map((e) => e.id)).toEqual(all.slice(10, 15).map((e) => e.id))
+    expect(await floor()).toBe(seqOf(p2.next))
+    const info = await jsm.consumers.info(stream, durable)
+    expect(info.config.filter_subject).toBe(partitionSubject(source, 3))
+    expect(info.config.ack_policy).toBe('all')
+
+    // A page not committed: read again from the same place, everything comes back.
+    const retried = await reader.read(p2.next, 5)
+    expect(retried.items.map((e) => e.id)).toEqual(p3.items.map((e) => e.id))
+    expect(await floor()).toBe(seqOf(p2.next))
+
+    // A rewind (a rebuild from START) re-delivers everything, without waiting for an ack timeout.
+    const rebuilt = await reader.read(START, 100)
+    expect(rebuilt.items.map((e) => e.id)).toEqual(all.map((e) => e.id))
+    const tail = await reader.read(rebuilt.next, 100)
+    expect(tail.items).toEqual([])
+    expect(await floor()).toBe(seqOf(rebuilt.next))
+
+    // Another instance (a restarted process) starting at its checkpoint: the floor says so at once.
+    const restarted = transport.partition(source, 3, 'board.floor-test')
+    const resumed = await restarted.read(all[9]!.position!, 5)
+    expect(resumed.items.map((e) => e.id)).toEqual(all.slice(10, 15).map((e) => e.id))
+    expect(await floor()).toBe(seqOf(all[9]!.position!))
+    await restarted.read(resumed.next, 5)
+    expect(await floor()).toBe(seqOf(resumed.next))
+  })
+
+  it('skips nothing when another instance re-created the consumer in between (a lease that went and came back)', async () => {
+    const source = await declare('takeover')
+    const key = keyIn(0)
+    await transport.publisher().publish(source, Array.from({ length: 20 }, (_, i) => envelope(source, key, i + 1)))
+    const a = transport.partition(source, 0, 'takeover-test')
+    const b = transport.partition(source, 0, 'takeover-test')
+    const first = await a.read(START, 5)
+    // B takes over at the same checkpoint, reads a page it never commits, and goes away.
+    expect((await b.read(first.next, 5)).items.map((e) => e.version)).toEqual([6, 7, 8, 9, 10])
+    await b.close()
+    // A holds the partition again: it continues right after its checkpoint, not after B's page.
+    const resumed = await a.read(first.next, 5)
+    expect(resumed.items.map((e) => e.version)).toEqual([6, 7, 8, 9, 10])
+    expect((await a.read(resumed.next, 100)).items.map((e) => e.version)).toEqual(Array.from({ length: 10 }, (_, i) => i + 11))
+  })
+
+  it('turns a message that is not an envelope into tidings.Malformed at its position', async () => {
+    const source = await declare('malformed')
+    const subject = partitionSubject(source, 0)
+    const js = jetstream(nc)
+    await js.publish(subject, 'not json at all')
+    await js.publish(subject, JSON.stringify({ id: 42, key: 'k-bad', occurredAt: '2026-01-02T03:04:05.000Z' }))
+    await js.publish(subject, JSON.stringify({ ...envelope(source, 'k-nul', 1), data: { text: 'a\u0000b' } }))
+    const good = envelope(source, keyIn(0), 1)
+    await transport.publisher().publish(source, [good])
+
+    const items = await readAll(transport.partition(source, 0, 'malformed-test'))
+    expect(items.map((e) => e.type)).toEqual([MALFORMED_TYPE, MALFORMED_TYPE, MALFORMED_TYPE, good.type])
+    const [text, noId, nul, ok] = items as [Envelope, Envelope, Envelope, Envelope]
+    expect(text).toEqual({
+      id: `malformed:${source}:${text.position}`,
+      type: MALFORMED_TYPE,
+      source,
+      key: 'malformed',
+      position: text.position,
+      occurredAt: expect.any(String),
+      data: { reason: 'Malformed envelope: not JSON', raw: 'not json at all' },
+      meta: {},
+    })
+    expect(noId).toMatchObject({ key: 'k-bad', occurredAt: '2026-01-02T03:04:05.000Z', data: { reason: 'Malformed envelope: id' } })
+    expect(nul).toMatchObject({ key: 'k-nul', data: { reason: 'Malformed envelope: a character PostgreSQL cannot store' } })
+    expect(ok.id).toBe(good.id)
+    expect(items.map((e) => seqOf(e.position!))).toEqual([1, 2, 3, 4])
+  })
+
+  it('reports lag: the events after a position and when the first of them occurred, 0 at the head', async () => {
+    const source = await declare('lag')
+    const published = events(source, 40, 11)
+    await transport.publisher().publish(source, published)
+    const p = partitionOf(published[0]!.key, PARTITIONS)
+    const reader = transport.partition(source, p, 'lag-test')
+    const mine = published.filter((e) => partitionOf(e.key, PARTITIONS) === p)
+    const all = await readAll(reader)
+
+    expect(await reader.lag(START)).toEqual({ events: mine.length, oldestUnreadAt: new Date(mine[0]!.occurredAt) })
+    expect(await reader.lag(all[2]!.position!)).toEqual({ events: mine.length - 3, oldestUnreadAt: new Date(mine[3]!.occurredAt) })
+    expect(await reader.lag(all.at(-1)!.position!)).toEqual({ events: 0 })
+    expect(await reader.lag('0-999999')).toEqual({ events: 0 })
+  })
+})
+
+describe.runIf(serverInstalled('nats-server'))('NatsTransport across a broker restart', () => {
+  it('fails with kind unavailable while the server is down, then the same publisher and readers go on', async () => {
+    const server = await startNatsServer()
+    const transport = await natsTransport({ servers: server.url, partitions: 2, timeoutMs: 1_000, reconnectWaitMs: 50 })
+    try {
+      const source = newSource('restart')
+      await transport.declare(source)
+      const publisher = transport.publisher()
+      const before = events(source, 40, 7, 'r')
+      await publisher.publish(source, before)
+      const readers = [transport.partition(source, 0, 'restart-test'), transport.partition(source, 1, 'restart-test')]
+      const seen: Envelope[][] = [[], []]
+      const next: Position[] = [START, START]
+      for (const p of [0, 1]) {
+        const page = await readers[p]!.read(START, 10)
+        seen[p]!.push(...page.items)
+        next[p] = page.next
+      }
+
+      // A long poll in flight when the broker dies fails at once, not at the end of its wait.
+      const polling = rejection(readers[1]!.read((await readAll(readers[1]!, next[1]!)).at(-1)?.position ?? next[1]!, 10, { waitMs: 20_000 }))
+      await server.kill()
+      const killedAt = performance.now()
+      expect(await polling).toMatchObject({ kind: 'unavailable', code: 'BROKER_UNAVAILABLE' })
+      expect(performance.now() - killedAt).toBeLessThan(2_000)
+      const after = events(source, 30, 7, 'r2')
+      expect(await rejection(publisher.publish(source, after))).toMatchObject({ kind: 'unavailable', code: 'BROKER_UNAVAILABLE' })
+      expect(await rejection(readers[0]!.read(next[0]!, 10))).toMatchObject({ kind: 'unavailable' })
+      expect(await rejection(readers[1]!.lag(next[1]!))).toMatchObject({ kind: 'unavailable' })
+
+      await server.restart()
+      // The relay's way: publish the whole batch again until the broker confirms it; ids dedupe.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await publisher.publish(source, [...before, ...after])
+          break
+        } catch (error) {
+          expect(error).toMatchObject({ kind: 'unavailable' })
+          if (attempt > 100) throw error
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      }
+      for (const p of [0, 1]) seen[p]!.push(...(await readAll(readers[p]!, next[p]!)))
+
+      const everything = [...before, ...after]
+      for (const p of [0, 1]) {
+        expect(seen[p]!.map((e) => e.id)).toEqual(everything.filter((e) => partitionOf(e.key, 2) === p).map((e) => e.id))
+      }
+      // On the broker, every event exactly once.
+      expect((await readers[0]!.lag(START)).events + (await readers[1]!.lag(START)).events).toBe(everything.length)
+    } finally {
+      await transport.close()
+      await server.cleanup()
+    }
+  })
+})
