@@ -6,12 +6,20 @@ import { sleep } from './sleep'
  * Competes for a lease until `stop` aborts: whoever holds it runs `lead` (a standby polls and takes over
  * when the lease expires); a failure backs off and competes again. The lease is released at the end.
  */
-export async function runAsLeader(options: { lease: Lease; stop: AbortSignal; logger: Logger; what: Record<string, unknown>; lead: (leadership: AbortSignal) => Promise<void> }): Promise<void> {
+export async function runAsLeader(options: {
+  lease: Lease
+  stop: AbortSignal
+  logger: Logger
+  what: Record<string, unknown>
+  lead: (leadership: AbortSignal) => Promise<void>
+  /** Asked before every attempt to take the lease; false waits (e.g. this instance has its fair share). */
+  mayLead?: () => boolean
+}): Promise<void> {
   const { lease, stop, logger } = options
   let failures = 0
   while (!stop.aborted) {
     try {
-      if (await lease.acquire()) {
+      if ((options.mayLead?.() ?? true) && (await lease.acquire())) {
         failures = 0
         await whileLeading(lease, stop, options.lead)
       } else {

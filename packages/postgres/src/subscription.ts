@@ -33,6 +33,8 @@ export interface SubscriptionOptions {
   instanceId?: string
   /** Default `subscription:<consumer>`; one per partition when several instances share a consumer's partitions. */
   leaseName?: string
+  /** Asked before each attempt to take the lease: false leaves it to other instances for now. */
+  mayLead?: () => boolean
   leaseTtlMs?: number
   /** How long an idle reader waits for a wake-up before it polls again. */
   pollIntervalMs?: number
@@ -226,7 +228,14 @@ export class Subscription {
 
   private run(): Promise<void> {
     const stop = this.stopping.signal
-    return runAsLeader({ lease: this.lease, stop, logger: this.logger, what: { subscription: this.name }, lead: (leadership) => this.lead(leadership, stop) })
+    return runAsLeader({
+      lease: this.lease,
+      stop,
+      logger: this.logger,
+      what: { subscription: this.name },
+      lead: (leadership) => this.lead(leadership, stop),
+      ...(this.options.mayLead ? { mayLead: this.options.mayLead } : {}),
+    })
   }
 
   /** Holds the lease: one loop per feed (plus the deferred worker) until any of them ends or the lease is lost. */

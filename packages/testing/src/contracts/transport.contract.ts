@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { event, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Transport } from '@tidings/core'
-import { FeedSignals, OutboxFeed, Relay, schemaName, Subscription, UnitOfWork, type Database } from '@tidings/postgres'
+import { FeedSignals, OutboxFeed, PartitionedSubscription, Relay, schemaName, UnitOfWork, type Database } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
 import { eventually } from '../eventually'
 import { createLedgerTables, ledgerConsumer, ledgerTotals, outOfOrderKeys } from '../ledger-projection'
@@ -89,14 +89,10 @@ export function transportContract(
         await createLedgerTables(db, schema)
         return (instanceId: string, options: { unavailableWhen?: (e: Envelope) => boolean } = {}) => {
           const consumer = ledgerConsumer(schema, { follows: [source], ...options })
-          const subscriptions = readers(consumer.name).map((reader, p) => {
-            const s = new Subscription({ db, schema, consumer, feeds: [reader], instanceId, leaseName: `subscription:ledger#${p}`, retry: { baseDelayMs: 5, maxDelayMs: 50 }, ...fast })
-            s.start()
-            return s
-          })
-          const stop = () => Promise.all(subscriptions.map((s) => s.stop()))
-          cleanups.push(stop)
-          return { subscriptions, stop }
+          const instance = new PartitionedSubscription({ db, schema, consumer, transport, instanceId, retry: { baseDelayMs: 5, maxDelayMs: 50 }, ...fast })
+          instance.start()
+          cleanups.push(() => instance.stop())
+          return { instance, subscriptions: instance.parts, stop: () => instance.stop() }
         }
       })()
       return { db, schema, source, transport, fixture, write, relay, readers, readAll, ledger }
@@ -180,6 +176,28 @@ export function transportContract(
       expect(await ledgerTotals(db, schema)).toEqual({ count: 350, sum: 350, distinct: 350 })
       expect(await outOfOrderKeys(db, schema)).toEqual([])
       expect(c.subscriptions.every((s) => s.isActive())).toBe(true)
+    })
+
+    it('spreads the partitions over the instances: each leads its fair share, and a leaving one is covered', async () => {
+      const { db, schema, transport, write, relay, ledger } = await setup()
+      relay()
+      const total = transport.partitions
+      const a = ledger('share-a')
+      await eventually(async () => a.instance.leading(), (n) => n === total, WAIT)
+      const b = ledger('share-b')
+      const shares = async () => [a.instance.leading(), b.instance.leading()]
+      await eventually(shares, ([x, y]) => x! + y! === total && Math.max(x!, y!) <= Math.ceil(total / 2), WAIT)
+      const c = ledger('share-c')
+      await eventually(async () => [...(await shares()), c.instance.leading()], (n) => n.reduce((x, y) => x + y) === total && Math.max(...n) <= Math.ceil(total / 3), WAIT)
+      await write(90)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 90, WAIT)
+      await a.stop()
+      await b.stop()
+      await eventually(async () => c.instance.leading(), (n) => n === total, WAIT)
+      await write(30)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 120, WAIT)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 120, sum: 120, distinct: 120 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
     })
 
     it('hands what a consumer did not commit to the next one (a crash before acknowledging)', async () => {
