@@ -8,6 +8,8 @@ export interface BrokerConnectionOptions {
   /** How long one broker request (a PubAck, an API call, an ack) may take. */
   timeoutMs: number
   reconnectWaitMs: number
+  /** Keep trying until a server answers (default); false fails at once when none does. */
+  waitOnFirstConnect?: boolean
 }
 
 /**
@@ -36,7 +38,7 @@ export class BrokerConnection {
         servers: options.servers,
         name: options.name,
         maxReconnectAttempts: -1,
-        waitOnFirstConnect: true,
+        waitOnFirstConnect: options.waitOnFirstConnect ?? true,
         reconnectTimeWait: options.reconnectWaitMs,
         reconnectJitter: Math.min(100, options.reconnectWaitMs),
         timeout: options.timeoutMs,

@@ -8,20 +8,38 @@ import { partitionSubject, streamName } from './names'
  * Publishes envelopes as JSON, each to its key's partition subject with the envelope id as `Nats-Msg-Id`
  * (JetStream drops a repeat within the stream's duplicate window, so publishing a batch again after a
  * failure stores nothing twice). Up to `maxInFlight` publishes await their PubAck at once.
+ *
+ * It has a connection of its own and drops it after any failure. What the server stored of a failed batch
+ * is then a prefix of what was written to the dead socket (one connection is processed in order); had the
+ * client kept its reconnect buffer, it would send the rest of the batch after a lost message, and the
+ * relay's retry would then store that message behind later ones of its key.
  */
 export class NatsPublisher implements Publisher {
+  private connection?: Promise<BrokerConnection>
+
   constructor(
-    private readonly connection: BrokerConnection,
+    private readonly connect: () => Promise<BrokerConnection>,
     private readonly partitions: number,
     private readonly maxInFlight: number,
   ) {}
 
   async publish(source: string, events: readonly Envelope[]): Promise<void> {
     if (events.length === 0) return
+    const connecting = (this.connection ??= this.connect())
+    try {
+      await this.publishOn(await connecting, source, events)
+    } catch (error) {
+      if (this.connection === connecting) this.connection = undefined
+      await connecting.then((c) => c.close()).catch(() => {})
+      throw error
+    }
+  }
+
+  private async publishOn(connection: BrokerConnection, source: string, events: readonly Envelope[]): Promise<void> {
     const stream = streamName(source)
     const subjects = Array.from({ length: this.partitions }, (_, p) => partitionSubject(source, p))
-    const { js, timeoutMs } = this.connection
-    await this.connection.run(`publish to ${stream}`, async (down) => {
+    const { js, timeoutMs } = connection
+    await connection.run(`publish to ${stream}`, async (down) => {
       const window: Array<Promise<PubAck>> = []
       const confirm = async (pending: Promise<PubAck>): Promise<void> => {
         const ack = await pending
@@ -41,5 +59,9 @@ export class NatsPublisher implements Publisher {
     })
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    const connecting = this.connection
+    this.connection = undefined
+    await connecting?.then((c) => c.close()).catch(() => {})
+  }
 }

@@ -35,8 +35,11 @@ export async function natsTransport(options: NatsTransportOptions): Promise<Nats
   if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, not ${partitions}`)
   if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, not ${maxInFlight}`)
   if (!(duplicateWindowMs > 0 && duplicateWindowMs <= MAX_AGE_MS)) throw new RangeError(`duplicateWindowMs must be within (0, 7 days], not ${duplicateWindowMs}`)
-  const connection = await BrokerConnection.open({ servers: options.servers, name, timeoutMs, reconnectWaitMs: options.reconnectWaitMs ?? 250 })
-  return new NatsTransport(connection, name, partitions, maxInFlight, duplicateWindowMs)
+  const connectionOptions = { servers: options.servers, name, timeoutMs, reconnectWaitMs: options.reconnectWaitMs ?? 250 }
+  const connection = await BrokerConnection.open(connectionOptions)
+  // Publishers connect on their own and fail at once while no server answers (the relay retries).
+  const connectPublisher = () => BrokerConnection.open({ ...connectionOptions, name: `${name}-publisher`, waitOnFirstConnect: false })
+  return new NatsTransport(connection, connectPublisher, name, partitions, maxInFlight, duplicateWindowMs)
 }
 
 /**
@@ -46,9 +49,11 @@ export async function natsTransport(options: NatsTransportOptions): Promise<Nats
  */
 export class NatsTransport implements Transport {
   private readonly readers = new Set<NatsPartitionReader>()
+  private readonly publishers = new Set<NatsPublisher>()
 
   constructor(
     private readonly connection: BrokerConnection,
+    private readonly connectPublisher: () => Promise<BrokerConnection>,
     readonly name: string,
     readonly partitions: number,
     private readonly maxInFlight: number,
@@ -80,7 +85,9 @@ export class NatsTransport implements Transport {
   }
 
   publisher(): Publisher {
-    return new NatsPublisher(this.connection, this.partitions, this.maxInFlight)
+    const publisher = new NatsPublisher(this.connectPublisher, this.partitions, this.maxInFlight)
+    this.publishers.add(publisher)
+    return publisher
   }
 
   partition(source: string, partition: number, consumer: string): PartitionReader {
@@ -96,6 +103,7 @@ export class NatsTransport implements Transport {
 
   async close(): Promise<void> {
     await Promise.all([...this.readers].map((reader) => reader.close()))
+    await Promise.all([...this.publishers].map((publisher) => publisher.close()))
     await this.connection.close()
   }
 }
