@@ -7,6 +7,7 @@ import { feedRead } from './benches/feed-read'
 import { ordersView } from './benches/orders-view'
 import { webPages } from './benches/web-pages'
 import { embeddedProjection, serverProjection } from './benches/projection'
+import { relayBench } from './benches/relay'
 import { embeddedWriteThroughput, serverWriteThroughput } from './benches/write-throughput'
 import { writerWithSubscription } from './benches/writer-with-subscription'
 import { machine, SCALE } from './lib/env'
@@ -20,9 +21,10 @@ import { Workbench } from './lib/workbench'
  *
  * Names select benches: `npm run bench -- board-read board-comments` (or BENCH_ONLY="board-read"). The
  * groups: `platform` (figures 1–6, 1e–5e), `board` (all three board benches); `orders-view` is figure 11
- * (11m on MariaDB); `web` is figures 12–13 (the pages as `npm start` serves them); none means all.
+ * (11m on MariaDB); `web` is figures 12–13 (the pages as `npm start` serves them); `relay` is figure 14
+ * (14e on PGlite: the outbox relay to NATS JetStream against raw js.publish); none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -52,7 +54,7 @@ async function main(): Promise<void> {
       new Date().toISOString(),
       machine(),
       await serverVersion(bench.admin),
-      `PGlite ${pgliteVersion()} (platform figures and web: on disk, temporary directory; board: in memory)`,
+      `PGlite ${pgliteVersion()} (platform figures, web and relay: on disk, temporary directory; board: in memory)`,
       `BENCH_SCALE=${SCALE}`,
     ]
     console.log(`Tidings bench: ${[...only].join(', ')}\n  ${conditions.join('\n  ')}\n`)
@@ -100,6 +102,11 @@ async function main(): Promise<void> {
     if (only.has('web')) {
       console.log('Web pages: npm start on the embedded default (PGlite on disk), Chromium and 16 connections against bare node:http')
       await webPages(bench, report)
+    }
+
+    if (only.has('relay')) {
+      console.log('Relay: outbox → NATS JetStream against raw js.publish (PostgreSQL, then PGlite on disk)')
+      await relayBench(bench, report)
     }
 
     console.log(`\n${report.table()}\n`)

@@ -1,4 +1,3 @@
 export * from './nats-transport'
 export * from './broker-errors'
 export { consumerName, partitionSubject, sourceSubjects, streamName } from './names'
-export { MALFORMED_TYPE } from './broker-envelope'

@@ -1,6 +1,8 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream'
 import { createInbox, nanos, type Msg } from '@nats-io/transport-node'
 import {
+  envelopeFromBroker,
+  occurredAtOf,
   formatPosition,
   InvalidPosition,
   parsePosition,
@@ -13,9 +15,10 @@ import {
   type ReadOptions,
 } from '@tidings/core'
 import type { BrokerConnection } from './broker-connection'
-import { envelopeOf, occurredAtOf } from './broker-envelope'
 import { BrokerUnavailable } from './broker-errors'
 import { consumerName, partitionSubject, streamName } from './names'
+
+const decoder = new TextDecoder()
 
 /** Pages stay in the caller's hands until it reads after them; the broker must not redeliver them meanwhile. */
 const ACK_WAIT_MS = 10 * 60_000
@@ -130,7 +133,7 @@ export class NatsPartitionReader implements PartitionReader {
         break
       }
       const position = formatPosition({ xid: 0n, seq: message.seq })
-      items.push(envelopeOf(message.data, position, this.producer, new Date()))
+      items.push(envelopeFromBroker({ text: decoder.decode(message.data), position, producer: this.producer, partition: this.source, receivedAt: new Date() }))
       previous = message.seq
       this.last = message
     }
@@ -253,7 +256,7 @@ export class NatsPartitionReader implements PartitionReader {
       if (probe.num_pending === 0) return { events: 0 }
       const first = await jsm.direct.getMessage(this.stream, { seq: Number(start), next_by_subj: this.subject })
       const lag: FeedLag = { events: probe.num_pending }
-      if (first) lag.oldestUnreadAt = occurredAtOf(first.data, first.time)
+      if (first) lag.oldestUnreadAt = occurredAtOf(decoder.decode(first.data), first.time)
       return lag
     })
   }

@@ -48,7 +48,9 @@ export class NatsPublisher implements Publisher {
       }
       for (const event of events) {
         if (down.aborted) return
-        if (window.length >= this.maxInFlight) await confirm(window.shift()!)
+        // A full window drains to half before refilling: publishes then go out in bursts, which costs both
+        // sides far less per message than one publish per returned ack (measured: bench figure 14).
+        if (window.length >= this.maxInFlight) while (window.length > this.maxInFlight / 2) await confirm(window.shift()!)
         const subject = subjects[partitionOf(event.key, this.partitions)]!
         const pending = js.publish(subject, JSON.stringify(event), { msgID: event.id, timeout: timeoutMs })
         // Its failure is seen when its turn comes; after an earlier failure nobody waits for it any more.

@@ -1,9 +1,10 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { parsePosition, partitionOf, partitionSource, START, TidingsError, uuidv7, type Envelope, type FeedPage, type PartitionReader, type Position } from '@tidings/core'
-import { serverInstalled, serviceReachable, startNatsServer } from '@tidings/testing'
+import { parsePosition, partitionOf, partitionSource, START, TidingsError, type Envelope, type FeedPage, type PartitionReader, type Position } from '@tidings/core'
+import { keyInPartition, serverInstalled, serviceReachable, testEnvelope, testEvents, startNatsServer } from '@tidings/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { consumerName, MALFORMED_TYPE, natsTransport, partitionSubject, streamName, type NatsTransport } from './index'
+import { MALFORMED_TYPE } from '@tidings/core'
+import { consumerName, natsTransport, partitionSubject, streamName, type NatsTransport } from './index'
 
 const SHARED = 'nats://127.0.0.1:4222'
 const PARTITIONS = 4
@@ -12,36 +13,9 @@ let sources = 0
 /** Every test its own source, so runs and test files never share a stream. */
 const newSource = (label: string): string => `t${run}-${++sources}.${label}`
 
-let counter = 0
-function envelope(source: string, key: string, version: number): Envelope {
-  const n = ++counter
-  return {
-    id: uuidv7(),
-    type: 'test.ThingHappened.v1',
-    source,
-    key,
-    version,
-    position: `${7000 + n}-${n}`,
-    occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, n)).toISOString(),
-    data: { n, text: `event ${n}` },
-    meta: { correlationId: `c-${n}` },
-  }
-}
-
-/** `count` events over `keys` keys, round robin, each key's versions counting up. */
-function events(source: string, count: number, keys: number, prefix = 'key'): Envelope[] {
-  const versions = new Map<string, number>()
-  return Array.from({ length: count }, (_, i) => {
-    const key = `${prefix}-${i % keys}`
-    const version = (versions.get(key) ?? 0) + 1
-    versions.set(key, version)
-    return envelope(source, key, version)
-  })
-}
-
-function keyIn(partition: number, partitions = PARTITIONS, prefix = 'k'): string {
-  for (let i = 0; ; i++) if (partitionOf(`${prefix}${i}`, partitions) === partition) return `${prefix}${i}`
-}
+const keyIn = (partition: number, partitions = PARTITIONS, prefix = 'k'): string => keyInPartition(partition, partitions, prefix)
+const envelope = testEnvelope
+const events = testEvents
 
 const seqOf = (position: Position): number => Number(parsePosition(position).seq)
 
@@ -273,7 +247,7 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     expect(items.map((e) => e.type)).toEqual([MALFORMED_TYPE, MALFORMED_TYPE, MALFORMED_TYPE, good.type])
     const [text, noId, nul, ok] = items as [Envelope, Envelope, Envelope, Envelope]
     expect(text).toEqual({
-      id: `malformed:${source}:${text.position}`,
+      id: `malformed:${source}#0:${text.position}`,
       type: MALFORMED_TYPE,
       source,
       key: 'malformed',
@@ -303,6 +277,19 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     expect(await reader.lag('0-999999')).toEqual({ events: 0 })
   })
 })
+
+/** Retries an operation that fails with kind `unavailable` (the broker is not back yet), as a subscription does. */
+async function whenUp<T>(operation: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await operation()
+    } catch (error) {
+      expect(error).toMatchObject({ kind: 'unavailable' })
+      if (attempt > 100) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
 
 describe.runIf(serverInstalled('nats-server'))('NatsTransport across a broker restart', () => {
   it('fails with kind unavailable while the server is down, then the same publisher and readers go on', async () => {
@@ -336,17 +323,10 @@ describe.runIf(serverInstalled('nats-server'))('NatsTransport across a broker re
 
       await server.restart()
       // The relay's way: publish the whole batch again until the broker confirms it; ids dedupe.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await publisher.publish(source, [...before, ...after])
-          break
-        } catch (error) {
-          expect(error).toMatchObject({ kind: 'unavailable' })
-          if (attempt > 100) throw error
-          await new Promise((resolve) => setTimeout(resolve, 50))
-        }
-      }
-      for (const p of [0, 1]) seen[p]!.push(...(await readAll(readers[p]!, next[p]!)))
+      await whenUp(() => publisher.publish(source, [...before, ...after]))
+      // The readers' connection reconnects on its own (the publisher has its own): until then they fail
+      // with kind unavailable, and a subscription would back off and read again.
+      for (const p of [0, 1]) seen[p]!.push(...(await whenUp(() => readAll(readers[p]!, next[p]!))))
 
       const everything = [...before, ...after]
       for (const p of [0, 1]) {

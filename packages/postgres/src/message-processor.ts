@@ -1,4 +1,5 @@
 import {
+  MALFORMED_TYPE,
   isExhausted,
   isPermanentFailure,
   LeaseLost,
@@ -20,7 +21,7 @@ import type { Lease } from './lease'
 import { sleep } from './sleep'
 
 /** A feed item that could not be parsed travels under this type so that it is dead-lettered, not lost. */
-export const MALFORMED_TYPE = 'tidings.Malformed'
+export { MALFORMED_TYPE }
 
 export interface ProcessorOptions {
   db: Database

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { event, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Transport } from '@tidings/core'
 import { FeedSignals, OutboxFeed, PartitionedSubscription, Relay, schemaName, UnitOfWork, type Database } from '@tidings/postgres'
-import type { TestEngine } from '../engines'
+import { testEngines, type TestEngine } from '../engines'
+import { serverInstalled } from '../servers/installed'
+import type { ThrowawayServer } from '../servers/throwaway-server'
 import { eventually } from '../eventually'
 import { createLedgerTables, ledgerConsumer, ledgerTotals, outOfOrderKeys } from '../ledger-projection'
 
@@ -234,4 +236,36 @@ export function transportContract(
       expect(await outOfOrderKeys(db, schema)).toEqual([])
     })
   })
+}
+
+/**
+ * The suite for a broker's transport on every engine, each test with a throwaway server of its own that
+ * it may kill and restart. Skipped (and said so) where the server program is not installed, except in CI.
+ */
+export async function brokerTransportContract(
+  name: string,
+  command: string,
+  start: () => Promise<ThrowawayServer & { url: string }>,
+  connect: (url: string) => Promise<Transport>,
+): Promise<void> {
+  if (!serverInstalled(command)) return
+  for (const engine of await testEngines()) {
+    transportContract(
+      name,
+      engine,
+      async () => {
+        const server = await start()
+        const transport = await connect(server.url)
+        return {
+          transport,
+          broker: { kill: () => server.kill(), restart: () => server.restart() },
+          close: async () => {
+            await transport.close()
+            await server.cleanup()
+          },
+        }
+      },
+      { brokerRestart: true },
+    )
+  }
 }

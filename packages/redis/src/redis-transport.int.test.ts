@@ -1,0 +1,375 @@
+import { InvalidPosition, partitionOf, partitionSource, positionBefore, START, TidingsError, type Envelope, type FeedPage, type PartitionReader, type Position } from '@tidings/core'
+import { keyInPartition, serverInstalled, serviceReachable, testEnvelope, testEvents, startRedisServer } from '@tidings/testing'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MALFORMED_TYPE } from '@tidings/core'
+import { redisTransport, streamKey, type RedisTransport } from './index'
+
+const SHARED = 'redis://127.0.0.1:6379'
+const PARTITIONS = 4
+const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
+/** Every run its own key prefix and every test its own source: the shared server serves other runs too. */
+const PREFIX = `tidings-test-${run}`
+let sources = 0
+const newSource = (label: string): string => `test.${label}${++sources}`
+
+const keyIn = (partition: number, partitions = PARTITIONS, prefix = 'k'): string => keyInPartition(partition, partitions, prefix)
+const envelope = testEnvelope
+const events = testEvents
+
+/** What a reader hands out for a published envelope: the entry id as position, the producer's in meta. */
+const delivered = (e: Envelope, position: Position): Envelope => ({ ...e, position, meta: { ...e.meta, sourcePosition: e.position! } })
+
+async function readAll(reader: PartitionReader, after: Position = START, limit = 100): Promise<Envelope[]> {
+  const items: Envelope[] = []
+  for (;;) {
+    const page: FeedPage = await reader.read(after, limit)
+    if (page.items.length === 0) return items
+    items.push(...page.items)
+    after = page.next
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<TidingsError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(TidingsError)
+  return error as TidingsError
+}
+
+/** XINFO GROUPS of a stream as `{ name: { 'last-delivered-id', pending, consumers } }`. */
+async function groups(redis: Redis, key: string): Promise<Record<string, Record<string, unknown>>> {
+  const reply = (await redis.call('XINFO', 'GROUPS', key)) as unknown[][]
+  const all: Record<string, Record<string, unknown>> = {}
+  for (const flat of reply) {
+    const info: Record<string, unknown> = {}
+    for (let i = 0; i < flat.length; i += 2) info[flat[i] as string] = flat[i + 1]
+    all[info.name as string] = info
+  }
+  return all
+}
+
+/** The ids XPENDING lists for a group, oldest first. */
+async function pendingIds(redis: Redis, key: string, group: string): Promise<string[]> {
+  const reply = (await redis.call('XPENDING', key, group, '-', '+', 10_000)) as Array<[string, string, number, number]>
+  return reply.map(([id]) => id)
+}
+
+async function streamIds(redis: Redis, key: string): Promise<string[]> {
+  return (await redis.xrange(key, '-', '+')).map(([id]) => id)
+}
+
+describe.runIf(await serviceReachable('Redis', 6379))('RedisTransport (shared server)', () => {
+  let transport: RedisTransport
+  let redis: Redis
+
+  beforeAll(async () => {
+    transport = await redisTransport({ url: SHARED, partitions: PARTITIONS, prefix: PREFIX })
+    redis = new Redis(SHARED)
+  })
+
+  afterAll(async () => {
+    await transport?.close()
+    const keys = await redis.keys(`${PREFIX}:*`)
+    if (keys.length > 0) await redis.del(...keys)
+    redis?.disconnect()
+  })
+
+  it('puts each key in its partition stream in publish order, the envelope and its id as fields; a repeat is stored again', async () => {
+    const source = newSource('order')
+    await transport.declare(source)
+    await transport.declare(source)
+    const published = events(source, 600, 37) // three transactions of at most 256
+    const publisher = transport.publisher()
+    await publisher.publish(source, published)
+
+    for (let p = 0; p < PARTITIONS; p++) {
+      const entries = await redis.xrange(streamKey(PREFIX, source, p), '-', '+')
+      const expected = published.filter((e) => partitionOf(e.key, PARTITIONS) === p)
+      expect(expected.length).toBeGreaterThan(0)
+      expect(entries.map(([, fields]) => fields)).toEqual(expected.map((e) => ['e', JSON.stringify(e), 'id', e.id]))
+    }
+    expect(transport.keyOf(source, 3)).toBe(`${PREFIX}:${source}:3`)
+
+    // Redis has no dedupe by message id: a batch published again (after a relay crash) is stored again,
+    // and consumers' inboxes drop the repeats.
+    await publisher.publish(source, published.slice(0, 10))
+    const lengths = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => redis.xlen(streamKey(PREFIX, source, p))))
+    expect(lengths.reduce((a, b) => a + b, 0)).toBe(610)
+    await publisher.publish(source, [])
+  })
+
+  it('reads by offset: entry ids are the positions, from START or any id, at most limit, the producer position in meta', async () => {
+    const source = newSource('offsets')
+    const key = keyIn(2)
+    const published = Array.from({ length: 12 }, (_, i) => envelope(source, key, i + 1))
+    await transport.publisher().publish(source, published)
+    const ids = await streamIds(redis, streamKey(PREFIX, source, 2))
+    const reader = transport.partition(source, 2, 'offsets-test')
+    expect(reader.source).toBe(partitionSource(source, 2))
+
+    const first = await reader.read(START, 5)
+    expect(first).toEqual({ items: published.slice(0, 5).map((e, i) => delivered(e, ids[i]!)), next: ids[4] })
+    const middle = await reader.read(ids[7]!, 3)
+    expect(middle.items.map((e) => e.position)).toEqual(ids.slice(8, 11))
+    expect(middle.items.map((e) => e.version)).toEqual([9, 10, 11])
+    expect(middle.items[0]!.meta).toEqual({ correlationId: published[8]!.meta.correlationId, sourcePosition: published[8]!.position })
+    // A position between two entries reads from the next one.
+    expect((await reader.read(positionBefore(ids[3]!), 2)).items.map((e) => e.position)).toEqual(ids.slice(3, 5))
+    expect(await reader.read(ids[11]!, 5)).toEqual({ items: [], next: ids[11] })
+    expect((await readAll(reader, START, 4)).map((e) => e.id)).toEqual(published.map((e) => e.id))
+    // The other partitions hold nothing of this source.
+    expect(await transport.partition(source, 0, 'offsets-test').read(START, 10)).toEqual({ items: [], next: START })
+
+    expect(await rejection(reader.read('nope', 10))).toBeInstanceOf(InvalidPosition)
+    expect(await rejection(reader.lag('1-2-3'))).toBeInstanceOf(InvalidPosition)
+    await expect(reader.read(START, 0)).rejects.toThrow(RangeError)
+    expect(() => transport.partition(source, PARTITIONS, 'x')).toThrow(RangeError)
+  })
+
+  it('waits on an empty page for the next entry, and an abort ends the wait at once', async () => {
+    const source = newSource('wait')
+    const key = keyIn(1)
+    const publisher = transport.publisher()
+    await publisher.publish(source, [envelope(source, key, 1)])
+    const reader = transport.partition(source, 1, 'wait-test')
+    const head = (await reader.read(START, 10)).next
+
+    let started = performance.now()
+    const waiting = reader.read(head, 10, { waitMs: 20_000 })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const next = envelope(source, key, 2)
+    await publisher.publish(source, [next])
+    const page = await waiting
+    expect(page.items.map((e) => e.id)).toEqual([next.id])
+    expect(performance.now() - started).toBeLessThan(5_000)
+
+    // Nothing comes: the wait lasts its waitMs and answers an empty page.
+    started = performance.now()
+    expect(await reader.read(page.next, 10, { waitMs: 300 })).toEqual({ items: [], next: page.next })
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290)
+
+    const abort = new AbortController()
+    started = performance.now()
+    const aborted = reader.read(page.next, 10, { waitMs: 20_000, signal: abort.signal })
+    setTimeout(() => abort.abort(), 100)
+    expect(await aborted).toEqual({ items: [], next: page.next })
+    expect(performance.now() - started).toBeLessThan(2_000)
+    expect(await reader.read(page.next, 10, { waitMs: 20_000, signal: abort.signal })).toEqual({ items: [], next: page.next })
+
+    // The aborted block was lifted: the next wait sees the next entry at once.
+    started = performance.now()
+    const again = reader.read(page.next, 10, { waitMs: 20_000 })
+    const third = envelope(source, key, 3)
+    await publisher.publish(source, [third])
+    expect((await again).items.map((e) => e.id)).toEqual([third.id])
+    expect(performance.now() - started).toBeLessThan(5_000)
+  })
+
+  it("moves the consumer's group with the positions read after: delivered pending, committed acknowledged, rewinds re-delivered", async () => {
+    const source = newSource('group')
+    const key = keyIn(0)
+    const published = Array.from({ length: 20 }, (_, i) => envelope(source, key, i + 1))
+    await transport.publisher().publish(source, published)
+    const stream = streamKey(PREFIX, source, 0)
+    const ids = await streamIds(redis, stream)
+    const reader = transport.partition(source, 0, 'ledger')
+    const state = async () => {
+      const group = (await groups(redis, stream)).ledger!
+      return { lastDelivered: group['last-delivered-id'], pending: await pendingIds(redis, stream, 'ledger') }
+    }
+
+    const first = await reader.read(START, 5)
+    expect(await state()).toEqual({ lastDelivered: ids[4], pending: ids.slice(0, 5) })
+    expect((await groups(redis, stream)).ledger).toMatchObject({ consumers: 1, pending: 5 })
+    // The caller committed the first page: it is acknowledged, the second page is pending.
+    const second = await reader.read(first.next, 5)
+    expect(second.items.map((e) => e.position)).toEqual(ids.slice(5, 10))
+    expect(await state()).toEqual({ lastDelivered: ids[9], pending: ids.slice(5, 10) })
+    // A continuation left the group where it was: Redis still knows how far behind it is.
+    expect((await groups(redis, stream)).ledger).toMatchObject({ 'entries-read': 10, lag: 10 })
+    // The second page was not committed (its transaction failed): asked again, it comes again.
+    expect(await reader.read(first.next, 5)).toEqual(second)
+    expect(await state()).toEqual({ lastDelivered: ids[9], pending: ids.slice(5, 10) })
+    // Part of a page committed: what follows is delivered again, what was committed is acknowledged.
+    const partial = await reader.read(ids[6]!, 8)
+    expect(partial.items.map((e) => e.position)).toEqual(ids.slice(7, 15))
+    expect(await state()).toEqual({ lastDelivered: ids[14], pending: ids.slice(7, 15) })
+    // A rebuild reads from START again: everything is delivered again.
+    const rebuilt = await readAll(reader, START, 7)
+    expect(rebuilt.map((e) => e.id)).toEqual(published.map((e) => e.id))
+    expect(await state()).toEqual({ lastDelivered: ids[19], pending: [] })
+
+    // Another consumer has its own group, untouched by this one.
+    await transport.partition(source, 0, 'search').read(START, 3)
+    expect(Object.keys(await groups(redis, stream)).sort()).toEqual(['ledger', 'search'])
+    expect(await state()).toEqual({ lastDelivered: ids[19], pending: [] })
+    expect(await pendingIds(redis, stream, 'search')).toEqual(ids.slice(0, 3))
+  })
+
+  it('continues after its own checkpoint when another instance of the consumer moved the group meanwhile', async () => {
+    const source = newSource('handover')
+    const key = keyIn(3)
+    await transport.publisher().publish(source, Array.from({ length: 20 }, (_, i) => envelope(source, key, i + 1)))
+    const a = transport.partition(source, 3, 'handover-test')
+    const b = transport.partition(source, 3, 'handover-test')
+    const first = await a.read(START, 5)
+    expect(first.items.map((e) => e.version)).toEqual([1, 2, 3, 4, 5])
+    // B took the partition over for a while and read further than A's checkpoint.
+    expect((await b.read(first.next, 10)).items.map((e) => e.version)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+    await b.close()
+    const resumed = await a.read(first.next, 5)
+    expect(resumed.items.map((e) => e.version)).toEqual([6, 7, 8, 9, 10])
+    expect((await a.read(resumed.next, 100)).items.map((e) => e.version)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20])
+  })
+
+  it('turns an entry that is not an envelope into tidings.Malformed at its position', async () => {
+    const source = newSource('malformed')
+    const stream = streamKey(PREFIX, source, 0)
+    await redis.xadd(stream, '*', 'e', 'not json at all')
+    await redis.xadd(stream, '*', 'e', JSON.stringify({ id: 42, key: 'k-bad', occurredAt: '2026-01-02T03:04:05.000Z' }))
+    await redis.xadd(stream, '*', 'e', JSON.stringify({ ...envelope(source, 'k-nul', 1), data: { text: 'a\u0000b' } }))
+    await redis.xadd(stream, '*', 'other', 'field')
+    const good = envelope(source, keyIn(0), 1)
+    await transport.publisher().publish(source, [good])
+    const ids = await streamIds(redis, stream)
+
+    const items = await readAll(transport.partition(source, 0, 'malformed-test'))
+    expect(items.map((e) => e.type)).toEqual([MALFORMED_TYPE, MALFORMED_TYPE, MALFORMED_TYPE, MALFORMED_TYPE, good.type])
+    expect(items.map((e) => e.position)).toEqual(ids)
+    const [text, noId, nul, noField, ok] = items as [Envelope, Envelope, Envelope, Envelope, Envelope]
+    expect(text).toEqual({
+      id: `malformed:${source}#0:${ids[0]}`,
+      type: MALFORMED_TYPE,
+      source,
+      key: 'malformed',
+      position: ids[0],
+      occurredAt: expect.any(String),
+      data: { reason: 'Malformed envelope: not JSON', raw: 'not json at all' },
+      meta: {},
+    })
+    expect(noId).toMatchObject({ key: 'k-bad', occurredAt: '2026-01-02T03:04:05.000Z', data: { reason: 'Malformed envelope: id' } })
+    expect(nul).toMatchObject({ key: 'k-nul', data: { reason: 'Malformed envelope: a character PostgreSQL cannot store' } })
+    expect((nul.data as { raw: string }).raw).not.toContain('\u0000')
+    expect(noField).toMatchObject({ key: 'malformed', data: { reason: 'Malformed envelope: no body', raw: '["other","field"]' } })
+    expect(ok).toEqual(delivered(good, ids[4]!))
+  })
+
+  it('reports lag exactly: the entries after a position and when the first of them occurred, none at the head', async () => {
+    const source = newSource('lag')
+    const key = keyIn(1)
+    const published = Array.from({ length: 2_500 }, (_, i) => envelope(source, key, i + 1))
+    await transport.publisher().publish(source, published)
+    const ids = await streamIds(redis, streamKey(PREFIX, source, 1))
+    expect(ids).toHaveLength(2_500)
+    const reader = transport.partition(source, 1, 'lag-test')
+
+    expect(await reader.lag(START)).toEqual({ events: 2_500, oldestUnreadAt: new Date(published[0]!.occurredAt) })
+    // Around the script's chunks of 1,000, counted from either end.
+    for (const i of [0, 1, 498, 999, 1_000, 1_001, 1_499, 1_500, 1_999, 2_000, 2_498]) {
+      expect(await reader.lag(ids[i]!), `after entry ${i}`).toEqual({ events: 2_499 - i, oldestUnreadAt: new Date(published[i + 1]!.occurredAt) })
+    }
+    expect(await reader.lag(positionBefore(ids[10]!))).toEqual({ events: 2_490, oldestUnreadAt: new Date(published[10]!.occurredAt) })
+    expect(await reader.lag(ids[2_499]!)).toEqual({ events: 0 })
+    expect(await reader.lag(`${Date.now() + 1e9}-0`)).toEqual({ events: 0 })
+    expect(await transport.partition(source, 0, 'lag-test').lag(START)).toEqual({ events: 0 })
+  })
+
+  it('trims each partition to about maxLen entries when asked to', async () => {
+    const trimming = await redisTransport({ url: SHARED, partitions: 1, prefix: PREFIX, maxLen: 100 })
+    try {
+      const source = newSource('trim')
+      await trimming.publisher().publish(source, events(source, 1_000, 5))
+      const length = await redis.xlen(streamKey(PREFIX, source, 0))
+      expect(length).toBeGreaterThanOrEqual(100)
+      expect(length).toBeLessThan(1_000)
+      expect((await trimming.partition(source, 0, 'trim-test').lag(START)).events).toBe(length)
+    } finally {
+      await trimming.close()
+    }
+  })
+})
+
+describe.runIf(serverInstalled('redis-server'))('RedisTransport across a broker restart', () => {
+  it('fails with kind unavailable while the server is down, then the same publisher and readers go on', async () => {
+    const server = await startRedisServer()
+    const transport = await redisTransport({ url: server.url, partitions: 2 })
+    const raw = new Redis(server.url, { retryStrategy: () => 50 })
+    raw.on('error', () => {})
+    try {
+      const source = newSource('restart')
+      const publisher = transport.publisher()
+      const before = events(source, 40, 7, 'r')
+      await publisher.publish(source, before)
+      const readers = [transport.partition(source, 0, 'restart-test'), transport.partition(source, 1, 'restart-test')]
+      const seen: Envelope[][] = [[], []]
+      const next: Position[] = [START, START]
+      for (const p of [0, 1]) {
+        const page = await readers[p]!.read(START, 10)
+        seen[p]!.push(...page.items)
+        next[p] = page.next
+      }
+      // Reader 1 has read all, and waits for more.
+      seen[1]!.push(...(await readAll(readers[1]!, next[1]!)))
+      next[1] = seen[1]!.at(-1)!.position!
+      const polling = rejection(readers[1]!.read(next[1]!, 10, { waitMs: 20_000 }))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+
+      await server.kill()
+      const killedAt = performance.now()
+      // A long poll in flight when the broker dies fails at once, not at the end of its wait.
+      expect(await polling).toMatchObject({ kind: 'unavailable', code: 'BROKER_UNAVAILABLE' })
+      expect(performance.now() - killedAt).toBeLessThan(2_000)
+      // Commands wait in ioredis' offline queue for a reconnect, and fail after a few attempts.
+      const after = events(source, 30, 7, 'r2')
+      const failures = await Promise.all([
+        rejection(publisher.publish(source, after)),
+        rejection(readers[0]!.read(next[0]!, 10)),
+        rejection(readers[1]!.read(next[1]!, 10, { waitMs: 1_000 })),
+        rejection(readers[1]!.lag(next[1]!)),
+      ])
+      for (const failure of failures) expect(failure).toMatchObject({ kind: 'unavailable', code: 'BROKER_UNAVAILABLE' })
+      expect(performance.now() - killedAt).toBeLessThan(5_000)
+
+      await server.restart()
+      // The relay's way: publish the batch again until Redis confirms it.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await publisher.publish(source, after)
+          break
+        } catch (error) {
+          expect(error).toMatchObject({ kind: 'unavailable' })
+          if (attempt > 100) throw error
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      }
+      seen[0]!.push(...(await readAll(readers[0]!, next[0]!)))
+      seen[1]!.push(...(await readAll(readers[1]!, next[1]!)))
+
+      // Nothing acknowledged was lost (append-only, fsync always), nothing was stored twice.
+      const everything = [...before, ...after]
+      for (const p of [0, 1]) {
+        expect(seen[p]!.map((e) => e.id)).toEqual(everything.filter((e) => partitionOf(e.key, 2) === p).map((e) => e.id))
+      }
+      expect((await readers[0]!.lag(START)).events + (await readers[1]!.lag(START)).events).toBe(everything.length)
+      // The groups came back with the server, where the readers left them.
+      const last = seen[0]!.at(-1)!.position!
+      expect((await groups(raw, streamKey('tidings', source, 0)))['restart-test']).toMatchObject({ 'last-delivered-id': last })
+      // And a long poll works again on the reader's own connection.
+      const waiting = readers[0]!.read(last, 10, { waitMs: 10_000 })
+      const more = events(source, 1, 1, `${keyIn(0, 2, 'x')}`).map((e) => ({ ...e, key: keyIn(0, 2, 'x') }))
+      await publisher.publish(source, more)
+      expect((await waiting).items.map((e) => e.id)).toEqual([more[0]!.id])
+
+      // A transport cannot be opened while nothing answers: it says so instead of waiting forever.
+      await server.stop()
+      expect(await rejection(redisTransport({ url: server.url }))).toMatchObject({ kind: 'unavailable', code: 'BROKER_UNAVAILABLE' })
+    } finally {
+      raw.disconnect()
+      await transport.close()
+      await server.cleanup()
+    }
+  })
+})
