@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { parsePosition, partitionOf, partitionSource, START, TidingsError, type Envelope, type FeedPage, type PartitionReader, type Position } from '@tidings/core'
-import { keyInPartition, serverInstalled, serviceReachable, testEnvelope, testEvents, startNatsServer } from '@tidings/testing'
+import { parsePosition, partitionOf, partitionSource, START, type Envelope, type Position } from '@tidings/core'
+import { keyInPartition, readToEnd, rejectionOf, serverInstalled, serviceReachable, testEnvelope, testEvents, startNatsServer } from '@tidings/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MALFORMED_TYPE } from '@tidings/core'
 import { consumerName, natsTransport, partitionSubject, streamName, type NatsTransport } from './index'
@@ -19,24 +19,8 @@ const events = testEvents
 
 const seqOf = (position: Position): number => Number(parsePosition(position).seq)
 
-async function readAll(reader: PartitionReader, after: Position = START, limit = 100): Promise<Envelope[]> {
-  const items: Envelope[] = []
-  for (;;) {
-    const page: FeedPage = await reader.read(after, limit)
-    if (page.items.length === 0) return items
-    items.push(...page.items)
-    after = page.next
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TidingsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(TidingsError)
-  return error as TidingsError
-}
+const readAll = readToEnd
+const rejection = rejectionOf
 
 describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared server)', () => {
   let transport: NatsTransport

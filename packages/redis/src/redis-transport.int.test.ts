@@ -1,5 +1,5 @@
-import { InvalidPosition, partitionOf, partitionSource, positionBefore, START, TidingsError, type Envelope, type FeedPage, type PartitionReader, type Position } from '@tidings/core'
-import { keyInPartition, serverInstalled, serviceReachable, testEnvelope, testEvents, startRedisServer } from '@tidings/testing'
+import { InvalidPosition, partitionOf, partitionSource, positionBefore, START, type Envelope, type Position } from '@tidings/core'
+import { keyInPartition, readToEnd, rejectionOf, serverInstalled, serviceReachable, testEnvelope, testEvents, startRedisServer } from '@tidings/testing'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MALFORMED_TYPE } from '@tidings/core'
@@ -20,24 +20,8 @@ const events = testEvents
 /** What a reader hands out for a published envelope: the entry id as position, the producer's in meta. */
 const delivered = (e: Envelope, position: Position): Envelope => ({ ...e, position, meta: { ...e.meta, sourcePosition: e.position! } })
 
-async function readAll(reader: PartitionReader, after: Position = START, limit = 100): Promise<Envelope[]> {
-  const items: Envelope[] = []
-  for (;;) {
-    const page: FeedPage = await reader.read(after, limit)
-    if (page.items.length === 0) return items
-    items.push(...page.items)
-    after = page.next
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TidingsError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(TidingsError)
-  return error as TidingsError
-}
+const readAll = readToEnd
+const rejection = rejectionOf
 
 /** XINFO GROUPS of a stream as `{ name: { 'last-delivered-id', pending, consumers } }`. */
 async function groups(redis: Redis, key: string): Promise<Record<string, Record<string, unknown>>> {

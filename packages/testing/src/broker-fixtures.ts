@@ -1,4 +1,5 @@
-import { partitionOf, uuidv7, type Envelope } from '@tidings/core'
+import { expect } from 'vitest'
+import { partitionOf, START, TidingsError, uuidv7, type Envelope, type FeedPage, type PartitionReader, type Position } from '@tidings/core'
 
 let counter = 0
 
@@ -32,4 +33,25 @@ export function testEvents(source: string, count: number, keys: number, prefix =
 /** A key that falls into the partition. */
 export function keyInPartition(partition: number, partitions: number, prefix = 'k'): string {
   for (let i = 0; ; i++) if (partitionOf(`${prefix}${i}`, partitions) === partition) return `${prefix}${i}`
+}
+
+/** Everything a partition holds after `after`, page by page, without waiting. */
+export async function readToEnd(reader: PartitionReader, after: Position = START, limit = 100): Promise<Envelope[]> {
+  const items: Envelope[] = []
+  for (;;) {
+    const page: FeedPage = await reader.read(after, limit)
+    if (page.items.length === 0) return items
+    items.push(...page.items)
+    after = page.next
+  }
+}
+
+/** The TidingsError a promise rejects with (the test fails if it resolves or rejects with anything else). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<TidingsError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(TidingsError)
+  return error as TidingsError
 }
