@@ -142,16 +142,10 @@ export class Operations {
     await Promise.all(this.consumerSchemas().map(async (schema) => counts.set(schema, await countDeadLetters(this.options.db, schema))))
     return Promise.all(
       this.options.subscriptions.map(async (subscription) => {
-        const [lag, holder] = await Promise.all([subscription.lag(), subscription.leaseHolder()])
+        const [progress, holder] = await Promise.all([subscription.progress(), subscription.leaseHolder()])
         const status = subscription.status()
-        const follows = await Promise.all(
-          Object.entries(lag).map(async ([source, feedLag]) => ({
-            source,
-            position: await subscription.processedPosition(source),
-            lagEvents: feedLag.events,
-            lagSeconds: this.ageSeconds(feedLag),
-          })),
-        )
+        // One processed position per feed, and the lag measured from that same position.
+        const follows = progress.map(({ source, position, lag }) => ({ source, position, lagEvents: lag.events, lagSeconds: this.ageSeconds(lag) }))
         return {
           name: subscription.name,
           schema: subscription.schema,

@@ -182,10 +182,17 @@ export class Subscription {
   }
 
   async lag(): Promise<Record<string, FeedLag>> {
-    const entries = await Promise.all(
-      this.options.feeds.map(async (feed) => [feed.source, await feed.lag(await this.processedPosition(feed.source))] as const),
+    return Object.fromEntries((await this.progress()).map(({ source, lag }) => [source, lag]))
+  }
+
+  /** For each followed feed, how far this subscription has applied it and what is left. */
+  progress(): Promise<Array<{ source: string; position: Position; lag: FeedLag }>> {
+    return Promise.all(
+      this.options.feeds.map(async (feed) => {
+        const position = await this.processedPosition(feed.source)
+        return { source: feed.source, position, lag: await feed.lag(position) }
+      }),
     )
-    return Object.fromEntries(entries)
   }
 
   /**
