@@ -16,6 +16,8 @@ export interface BoardOptions {
   logger?: Logger
   /** Same id across restarts for an embedded data directory (only one process can open it). */
   instanceId?: string
+  /** The longest a read waits for a client's consistency tokens (default 2 s). */
+  consistencyTimeoutMs?: number
   hotDocuments?: number
 }
 

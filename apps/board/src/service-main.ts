@@ -26,7 +26,7 @@ const config = processConfig(env)
 if (!config.databaseUrl) throw new Error('A service on its own runs against PostgreSQL: set DATABASE_URL')
 const logger = pino({ level: config.logLevel }).child({ service: name })
 const db = await openDatabase({ databaseUrl: config.databaseUrl })
-const ctx = serviceContext({ db, logger })
+const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs })
 const tokens = memberTokens(await loadTokenSecret({ env, dataDir: config.dataDir }), ctx.clock)
 
 const feed = (source: string, service: 'member' | 'post' | 'comment') => new HttpFeedReader({ baseUrl: serviceUrl(env, service), source })

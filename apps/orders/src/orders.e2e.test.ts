@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serveHttp } from '@tidings/http'
 import { createConnection } from 'mysql2/promise'
-import { eventually, testEngines, uniqueName } from '@tidings/testing'
+import { eventually, TEST_CONSISTENCY_TIMEOUT_MS, testEngines, uniqueName } from '@tidings/testing'
 import { MARIADB_URL, mariadbReachable } from './order-status/mariadb-test-server'
 import { composeOrders, type Orders } from './orders'
 
@@ -41,7 +41,7 @@ for (const { engine, mariadbView } of targets) {
 
     beforeAll(async () => {
       const view = mariadbView ? await freshMariaDb() : undefined
-      orders = await composeOrders({ db: (await engine.freshDatabase()).db, ...(view ? { viewDatabaseUrl: view.url } : {}) })
+      orders = await composeOrders({ db: (await engine.freshDatabase()).db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, ...(view ? { viewDatabaseUrl: view.url } : {}) })
       await orders.start()
       const server = await serveHttp(orders.http, 0, { hostname: '127.0.0.1' })
       base = `http://127.0.0.1:${server.port}`

@@ -30,6 +30,7 @@ export interface OrdersOptions {
   clock?: Clock
   logger?: Logger
   instanceId?: string
+  consistencyTimeoutMs?: number
   /** `mysql://…`: keep the order-status view in MariaDB instead of the database of the services. */
   viewDatabaseUrl?: string
 }
@@ -58,6 +59,7 @@ export async function composeOrders(options: OrdersOptions): Promise<Orders> {
  */
 export async function ordersServices(ctx: ServiceContext, options: { viewDatabaseUrl?: string } = {}): Promise<{ services: Service[]; store: OrderStatusStore; close(): Promise<void> }> {
   const { db, clock } = ctx
+  const waitAtMost = { timeoutMs: ctx.consistencyTimeoutMs }
   const payments = new PaymentRepository(PAYMENT_SCHEMA)
   const order = await openProducer(ctx, ORDER_SCHEMA, ORDER_SOURCE, orderMigrations)
   const payment = await openProducer(ctx, PAYMENT_SCHEMA, PAYMENT_SOURCE, paymentMigrations, { dispatcher: paymentLedger(new Dispatcher<Queryable>(), payments) })
@@ -87,10 +89,10 @@ export async function ordersServices(ctx: ServiceContext, options: { viewDatabas
     store,
     close: async () => maria?.close(),
     services: [
-      service(ORDER_SOURCE, ORDER_SCHEMA, orderRoutes({ uow: order.uow, orders, clock, waiter: consistencyWaiter([orderFollows]) }), { [ORDER_SOURCE]: order.feed }, orderFollows),
+      service(ORDER_SOURCE, ORDER_SCHEMA, orderRoutes({ uow: order.uow, orders, clock, waiter: consistencyWaiter([orderFollows], waitAtMost) }), { [ORDER_SOURCE]: order.feed }, orderFollows),
       service(PAYMENT_SOURCE, PAYMENT_SCHEMA, paymentRoutes({ db, uow: payment.uow, payments }), { [PAYMENT_SOURCE]: payment.feed }, paymentFollows),
-      service(DELIVERY_SOURCE, DELIVERY_SCHEMA, deliveryRoutes({ uow: delivery.uow, deliveries, clock, waiter: consistencyWaiter([deliveryFollows]) }), { [DELIVERY_SOURCE]: delivery.feed }, deliveryFollows),
-      service('orders.status', ORDER_STATUS_SCHEMA, orderStatusRoutes({ store, waiter: consistencyWaiter([view]) }), {}, view, false),
+      service(DELIVERY_SOURCE, DELIVERY_SCHEMA, deliveryRoutes({ uow: delivery.uow, deliveries, clock, waiter: consistencyWaiter([deliveryFollows], waitAtMost) }), { [DELIVERY_SOURCE]: delivery.feed }, deliveryFollows),
+      service('orders.status', ORDER_STATUS_SCHEMA, orderStatusRoutes({ store, waiter: consistencyWaiter([view], waitAtMost) }), {}, view, false),
     ],
   }
 }

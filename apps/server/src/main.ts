@@ -12,7 +12,7 @@ const config = processConfig(process.env)
 const logger = pino({ level: config.logLevel })
 const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
 // Only one process can open an embedded data directory: a restarted one is the same instance.
-const ctx = serviceContext({ db, logger, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
+const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
 const host = await composeServer(ctx, {
   tokenSecret: await loadTokenSecret({ env: process.env, dataDir: config.dataDir }),
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,

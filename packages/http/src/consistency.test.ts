@@ -144,6 +144,21 @@ describe('consistentRead', () => {
     expect(await res.json()).toEqual({ orders: [] })
   })
 
+  it("waits as long as the waiter says when the route sets no bound, and as long as the route says when it does", async () => {
+    const slow = new FakeSubscription('view', ['shop.orders'], '5-1')
+    const waiter = consistencyWaiter([slow], { timeoutMs: LONG })
+    const a = createHttpApp()
+    a.get('/patient', consistentRead({ waiter }), (c) => c.json({}))
+    a.get('/hasty', consistentRead({ waiter, timeoutMs: 1 }), (c) => c.json({}))
+    const patient = a.request('/patient', { headers: { 'Tidings-Position': 'shop.orders@6-0' } })
+    const hasty = await a.request('/hasty', { headers: { 'Tidings-Position': 'shop.orders@6-0' } })
+    expect(hasty.headers.get('Tidings-Stale')).toBe('true')
+    // Well past the 2 s default: only the waiter's own bound keeps the patient read waiting.
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    slow.advance('6-0')
+    expect((await patient).headers.has('Tidings-Stale')).toBe(false)
+  })
+
   it('waits for every token of a session, and is stale when one is not reached', async () => {
     const two = consistencyWaiter([new FakeSubscription('view', ['shop.orders', 'shop.payments'], '5-1')])
     const fresh = await app(two).request('/orders', { headers: { 'Tidings-Position': 'shop.orders@5-1, shop.payments@4-9' } })

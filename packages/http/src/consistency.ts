@@ -11,7 +11,12 @@ export const STALE_HEADER = 'Tidings-Stale'
  */
 export type ConsistencyWaiter = ((token: ConsistencyToken, timeoutMs: number, signal?: AbortSignal) => Promise<boolean>) & {
   follows?: (source: string) => boolean
+  /** How long a query waits on this read model by default (see `consistentRead`). */
+  timeoutMs?: number
 }
+
+/** How long a query waits for its tokens unless told otherwise: long enough for a healthy read side. */
+export const DEFAULT_CONSISTENCY_TIMEOUT_MS = 2_000
 
 /** What a wait needs from a subscription; a `Subscription` has it. */
 export type ProgressSource = Pick<Subscription, 'name' | 'sources' | 'isActive' | 'processedPosition' | 'onProgress'>
@@ -32,7 +37,7 @@ export function withPosition(c: Context, token: ConsistencyToken | undefined): v
  * its instances will do (the active one knows it first, a standby reads the shared checkpoint). A token
  * of a feed none of them follows can never be waited for: false at once.
  */
-export function consistencyWaiter(subscriptions: readonly ProgressSource[]): ConsistencyWaiter {
+export function consistencyWaiter(subscriptions: readonly ProgressSource[], options: { timeoutMs?: number } = {}): ConsistencyWaiter {
   const checkpoints = new CheckpointCache(STANDBY_POLL_MS)
   const waiter: ConsistencyWaiter = async (token, timeoutMs, signal) => {
     const following = subscriptions.filter((s) => s.sources.includes(token.source))
@@ -53,6 +58,7 @@ export function consistencyWaiter(subscriptions: readonly ProgressSource[]): Con
     return waitUntil(caughtUp, consumers, timeoutMs, signal)
   }
   waiter.follows = (source) => subscriptions.some((s) => s.sources.includes(source))
+  if (options.timeoutMs !== undefined) waiter.timeoutMs = options.timeoutMs
   return waiter
 }
 
@@ -130,7 +136,7 @@ class CheckpointCache {
 
 export interface ConsistentReadOptions {
   waiter: ConsistencyWaiter
-  /** The longest a query waits before it answers with what it has; default 2 s. */
+  /** The longest a query waits before it answers with what it has; default the waiter's, else 2 s. */
   timeoutMs?: number
 }
 
@@ -155,7 +161,7 @@ export function requestTokens(raw: string): ConsistencyToken[] {
  * reads are eventually consistent and immediate.
  */
 export function consistentRead(options: ConsistentReadOptions): MiddlewareHandler {
-  const timeoutMs = options.timeoutMs ?? 2_000
+  const timeoutMs = options.timeoutMs ?? options.waiter.timeoutMs ?? DEFAULT_CONSISTENCY_TIMEOUT_MS
   return async (c, next) => {
     const raw = c.req.header(POSITION_HEADER) ?? c.req.query('position')
     if (raw === undefined || raw === '') return next()

@@ -15,7 +15,7 @@ export interface Host {
   stop(): Promise<void>
 }
 
-export function serviceContext(options: { db: Database; clock?: Clock; logger?: Logger; instanceId?: string }): ServiceContext {
+export function serviceContext(options: { db: Database; clock?: Clock; logger?: Logger; instanceId?: string; consistencyTimeoutMs?: number }): ServiceContext {
   const logger = options.logger ?? silentLogger
   return {
     db: options.db,
@@ -24,6 +24,7 @@ export function serviceContext(options: { db: Database; clock?: Clock; logger?: 
     metrics: createMetrics({ logger }),
     signals: new FeedSignals(),
     ...(options.instanceId ? { instanceId: options.instanceId } : {}),
+    ...(options.consistencyTimeoutMs !== undefined ? { consistencyTimeoutMs: options.consistencyTimeoutMs } : {}),
   }
 }
 

@@ -5,16 +5,26 @@ export interface ProcessConfig {
   databaseUrl?: string
   dataDir: string
   logLevel: string
+  /** TIDINGS_CONSISTENCY_TIMEOUT_MS: the longest a read waits for a client's consistency tokens. */
+  consistencyTimeoutMs?: number
 }
 
-/** A process's configuration comes from the environment only: PORT, DATABASE_URL, TIDINGS_DATA_DIR, LOG_LEVEL. */
+/**
+ * A process's configuration comes from the environment only: PORT, DATABASE_URL, TIDINGS_DATA_DIR,
+ * LOG_LEVEL and TIDINGS_CONSISTENCY_TIMEOUT_MS.
+ */
 export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   const port = Number(env.PORT ?? 3000)
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${env.PORT}`)
+  const consistencyTimeoutMs = env.TIDINGS_CONSISTENCY_TIMEOUT_MS ? Number(env.TIDINGS_CONSISTENCY_TIMEOUT_MS) : undefined
+  if (consistencyTimeoutMs !== undefined && !(Number.isInteger(consistencyTimeoutMs) && consistencyTimeoutMs >= 0)) {
+    throw new Error(`TIDINGS_CONSISTENCY_TIMEOUT_MS must be a whole number of milliseconds, not ${env.TIDINGS_CONSISTENCY_TIMEOUT_MS}`)
+  }
   return {
     port,
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.TIDINGS_DATA_DIR ?? './data'),
     logLevel: env.LOG_LEVEL ?? 'info',
+    ...(consistencyTimeoutMs !== undefined ? { consistencyTimeoutMs } : {}),
   }
 }

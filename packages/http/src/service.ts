@@ -28,6 +28,8 @@ export interface ServiceContext {
    * instance and need not wait for its predecessor's lease to expire. Servers get a fresh id per process.
    */
   instanceId?: string
+  /** The longest a query waits for a client's consistency tokens before it answers stale (default 2 s). */
+  consistencyTimeoutMs?: number
 }
 
 /** One service of an app, ready to be hosted alone or beside the others (`hostServices`). */

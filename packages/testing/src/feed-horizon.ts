@@ -14,3 +14,10 @@ export async function transactionsSettled(db: Queryable): Promise<void> {
     { what: 'older transactions on the server to end' },
   )
 }
+
+/**
+ * The consistency wait that apps under test are given. Feeds never read past the oldest open transaction
+ * of the whole server, so on a shared, loaded PostgreSQL other tests can hold a read side back for longer
+ * than the 2 s a production read waits; tests of read-your-writes want the wait, not its bound.
+ */
+export const TEST_CONSISTENCY_TIMEOUT_MS = 20_000

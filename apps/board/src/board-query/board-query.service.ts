@@ -26,7 +26,7 @@ export async function boardQueryService(
   const subscription = await openSubscription(ctx, BOARD_QUERY_SCHEMA, projection, feeds)
   return {
     name: BOARD_QUERY_SERVICE,
-    routes: boardQueryRoutes({ db: ctx.db, documents, hot, waiter: consistencyWaiter([subscription]) }),
+    routes: boardQueryRoutes({ db: ctx.db, documents, hot, waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }) }),
     feeds: {},
     fastPath: hotReadFastPath(hot),
     subscriptions: [subscription],

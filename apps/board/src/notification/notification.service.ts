@@ -19,7 +19,7 @@ export async function notificationService(ctx: ServiceContext, tokens: MemberTok
   const subscription = await openSubscription(ctx, NOTIFICATION_SCHEMA, projection, [commentFeed])
   return {
     name: NOTIFICATION_SERVICE,
-    routes: notificationRoutes({ db: ctx.db, notifications, hub, tokens, waiter: consistencyWaiter([subscription]), clock: ctx.clock }),
+    routes: notificationRoutes({ db: ctx.db, notifications, hub, tokens, waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }), clock: ctx.clock }),
     feeds: {},
     subscriptions: [subscription],
     producerSchemas: [],

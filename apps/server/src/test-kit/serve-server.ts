@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { fragileService, type FragileService } from '@tidings/console'
 import { serveHttp, serviceContext } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
+import { TEST_CONSISTENCY_TIMEOUT_MS } from '@tidings/testing'
 import { composeServer, type Server } from '../server'
 
 export const OPERATOR_TOKEN = 'operator-token-for-tests'
@@ -16,7 +17,7 @@ export interface ServedServer {
 
 /** What `npm start` runs, plus the fragile service, on a database, served on a free port, started. */
 export async function serveServer(db: Database): Promise<ServedServer> {
-  const ctx = serviceContext({ db, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
+  const ctx = serviceContext({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
   const fragile = await fragileService(ctx)
   const server = await composeServer(ctx, { tokenSecret: randomBytes(48), operatorToken: OPERATOR_TOKEN, extraServices: [fragile.service] })
   await server.start()
