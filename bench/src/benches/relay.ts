@@ -334,6 +334,10 @@ class TimedPublisher implements Publisher {
     private readonly profile: PageProfile,
   ) {}
 
+  get partitions(): number {
+    return this.inner.partitions
+  }
+
   async publish(source: string, events: readonly Envelope[]): Promise<void> {
     const start = performance.now()
     await this.inner.publish(source, events)

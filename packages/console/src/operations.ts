@@ -12,7 +12,7 @@ import {
   type FeedLag,
   type OutboxFeed,
   type RetentionPolicy,
-  type Subscription,
+  type Follower,
 } from '@tidings/postgres'
 import { DeadLetterNotFound, NotReplayableHere, ReplayFailed, SubscriptionNotFound, AlreadyReplayed } from './console-errors'
 
@@ -76,7 +76,7 @@ export interface Overview {
 export interface OperationsOptions {
   db: Database
   feeds: readonly OutboxFeed[]
-  subscriptions: readonly Subscription[]
+  subscriptions: readonly Follower[]
   /** Schemas holding inboxes and dead letters (a subscription's own schema is added). */
   consumerSchemas: readonly string[]
   retention?: RetentionPolicy
@@ -223,7 +223,7 @@ export class Operations {
     return readers
   }
 
-  private subscriptionFor(schema: string, consumer: string): Subscription | undefined {
+  private subscriptionFor(schema: string, consumer: string): Follower | undefined {
     return this.options.subscriptions.find((s) => s.schema === schema && s.name === consumer)
   }
 

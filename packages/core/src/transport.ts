@@ -20,6 +20,8 @@ export const partitionSource = (source: string, partition: number): string => `$
 
 /** A source's events on their way to a broker. */
 export interface Publisher {
+  /** How many partitions it spreads a source over (the transport's). */
+  readonly partitions: number
   /**
    * Publishes events of one source in the order given, each to the partition of its key, and resolves once
    * the broker has confirmed every one as stored; the event id goes along as the broker's dedupe id where

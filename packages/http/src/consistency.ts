@@ -1,5 +1,5 @@
 import { comparePositions, formatToken, InvalidPosition, parseToken, type ConsistencyToken, type Position } from '@tidings/core'
-import type { Subscription } from '@tidings/postgres'
+import type { Follower } from '@tidings/postgres'
 import type { Context, MiddlewareHandler } from 'hono'
 
 export const POSITION_HEADER = 'Tidings-Position'
@@ -18,8 +18,8 @@ export type ConsistencyWaiter = ((token: ConsistencyToken, timeoutMs: number, si
 /** How long a query waits for its tokens unless told otherwise: long enough for a healthy read side. */
 export const DEFAULT_CONSISTENCY_TIMEOUT_MS = 2_000
 
-/** What a wait needs from a subscription; a `Subscription` has it. */
-export type ProgressSource = Pick<Subscription, 'name' | 'sources' | 'isActive' | 'processedPosition' | 'onProgress'>
+/** What a wait needs from a consumer; every `Follower` has it. */
+export type ProgressSource = Pick<Follower, 'name' | 'sources' | 'isActive' | 'processedPosition' | 'onProgress'>
 
 /** A standby learns of progress only from its checkpoint, read this often while someone waits. */
 const STANDBY_POLL_MS = 20

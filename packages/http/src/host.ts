@@ -1,9 +1,9 @@
 import type { Hono } from 'hono'
-import { systemClock, silentLogger, type Clock, type Logger } from '@tidings/core'
+import { systemClock, silentLogger, type Clock, type Logger, type Transport } from '@tidings/core'
 import { createHttpApp } from './create-http-app'
 import { feedRoutes } from './feed-routes'
 import { createMetrics } from './metrics'
-import { FeedSignals, forwardNotifications, Housekeeping, type Database } from '@tidings/postgres'
+import { FeedSignals, forwardNotifications, Housekeeping, Relay, type Database } from '@tidings/postgres'
 import type { FastPath } from './serve'
 import type { AnyService, Service, ServiceContext } from './service'
 
@@ -15,7 +15,14 @@ export interface Host {
   stop(): Promise<void>
 }
 
-export function serviceContext(options: { db: Database; clock?: Clock; logger?: Logger; instanceId?: string; consistencyTimeoutMs?: number }): ServiceContext {
+export function serviceContext(options: {
+  db: Database
+  clock?: Clock
+  logger?: Logger
+  instanceId?: string
+  consistencyTimeoutMs?: number
+  transport?: Transport
+}): ServiceContext {
   const logger = options.logger ?? silentLogger
   return {
     db: options.db,
@@ -25,12 +32,15 @@ export function serviceContext(options: { db: Database; clock?: Clock; logger?: 
     signals: new FeedSignals(),
     ...(options.instanceId ? { instanceId: options.instanceId } : {}),
     ...(options.consistencyTimeoutMs !== undefined ? { consistencyTimeoutMs: options.consistencyTimeoutMs } : {}),
+    ...(options.transport ? { transport: options.transport } : {}),
   }
 }
 
 /**
  * Serves some services from one process: their routes and feeds on one HTTP app (with health, readiness
- * and metrics), their subscriptions, feed wake-ups across processes and housekeeping.
+ * and metrics), their subscriptions, feed wake-ups across processes and housekeeping. With a transport in
+ * the context it also runs a relay (one active per feed across processes) from every feed it produces to
+ * the broker, and declares on the broker every source it produces or follows before anything starts.
  */
 export function hostServices(ctx: ServiceContext, services: readonly AnyService[]): Host {
   const { db, logger, metrics, signals } = ctx
@@ -39,6 +49,11 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
   const feeds = Object.assign({}, ...services.map((s) => s.feeds)) as Service['feeds']
   if (Object.keys(feeds).length > 0) http.route('/', feedRoutes({ feeds }))
   const subscriptions = services.flatMap((s) => s.subscriptions)
+  const { transport } = ctx
+  const publisher = transport?.publisher()
+  const relays = publisher
+    ? Object.values(feeds).map((feed) => new Relay({ db, feed, publisher, logger, ...(ctx.instanceId ? { instanceId: ctx.instanceId } : {}) }))
+    : []
   const housekeeping = new Housekeeping({
     db,
     producers: services.flatMap((s) => s.producerSchemas),
@@ -52,14 +67,20 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
     http,
     ...(fastPaths.length > 0 ? { fastPath: (req, res) => fastPaths.some((answer) => answer(req, res)) } : {}),
     async start() {
+      if (transport) {
+        const sources = new Set([...Object.keys(feeds), ...subscriptions.flatMap((s) => s.sources)])
+        for (const source of sources) await transport.declare(source)
+      }
       stopListening = await forwardNotifications(db, signals)
+      for (const relay of relays) relay.start()
       for (const subscription of subscriptions) subscription.start()
       housekeeping.start()
     },
     async stop() {
       for (const service of services) service.close?.()
       await housekeeping.stop()
-      await Promise.all(subscriptions.map((s) => s.stop()))
+      await Promise.all([...subscriptions, ...relays].map((s) => s.stop()))
+      await publisher?.close()
       await stopListening?.()
     },
   }

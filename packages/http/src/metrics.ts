@@ -7,7 +7,7 @@ import {
   type FeedLag,
   type FeedReader,
   type Queryable,
-  type Subscription,
+  type Follower,
 } from '@tidings/postgres'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { sharedSample } from './shared-sample'
@@ -26,8 +26,8 @@ export interface FeedReadersTable {
   schema: string
 }
 
-/** What metrics need from a subscription; a `Subscription` has it. */
-export type WatchedSubscription = Pick<Subscription, 'name' | 'isActive' | 'lag'>
+/** What metrics need from a consumer; every `Follower` has it. */
+export type WatchedSubscription = Pick<Follower, 'name' | 'isActive' | 'lag'>
 
 export interface Metrics {
   /** This instance's own registry; the global default registry is never touched. */

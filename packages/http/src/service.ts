@@ -1,14 +1,16 @@
 import type { Env, Hono } from 'hono'
-import type { Clock, ConsumerDefinition, Dispatcher, Logger } from '@tidings/core'
+import type { Clock, ConsumerDefinition, Dispatcher, Logger, Transport } from '@tidings/core'
 import {
   FeedNotifier,
   migrate,
   OutboxFeed,
+  PartitionedSubscription,
   platformMigrations,
   Subscription,
   UnitOfWork,
   type Database,
   type FeedReader,
+  type Follower,
   type FeedSignals,
   type Migration,
   type Queryable,
@@ -30,6 +32,11 @@ export interface ServiceContext {
   instanceId?: string
   /** The longest a query waits for a client's consistency tokens before it answers stale (default 2 s). */
   consistencyTimeoutMs?: number
+  /**
+   * A broker between the services (distributed mode): the host relays every feed it produces to it, and
+   * every consumer reads its sources' partitions from it. Without one, consumers read the feeds directly.
+   */
+  transport?: Transport
 }
 
 /** One service of an app, ready to be hosted alone or beside the others (`hostServices`). */
@@ -38,7 +45,7 @@ export interface Service<E extends Env = Env> {
   routes: Hono<E>
   /** The feeds it produces, by source. */
   feeds: Record<string, OutboxFeed>
-  subscriptions: Subscription[]
+  subscriptions: Follower[]
   /** Schemas with an outbox (trimmed by retention) and with an inbox (forgotten after a while). */
   producerSchemas: string[]
   consumerSchemas: string[]
@@ -80,11 +87,18 @@ export async function openProducer(
   return { uow, feed }
 }
 
-/** A consumer following feeds (in process or over HTTP), with its inbox and checkpoints in `schema`. */
-export async function openSubscription(ctx: ServiceContext, schema: string, consumer: ConsumerDefinition<Queryable>, feeds: readonly FeedReader[]): Promise<Subscription> {
-  const { db, logger, metrics, instanceId } = ctx
+/**
+ * A consumer following feeds (in process or over HTTP), with its inbox and checkpoints in `schema`. With a
+ * transport in the context it reads the same sources' partitions from the broker instead, one of any
+ * number of competing instances.
+ */
+export async function openSubscription(ctx: ServiceContext, schema: string, consumer: ConsumerDefinition<Queryable>, feeds: readonly FeedReader[]): Promise<Follower> {
+  const { db, logger, metrics, instanceId, transport } = ctx
   await migrate(db, schema, 'tidings', platformMigrations)
-  const subscription = new Subscription({ db, schema, consumer, feeds, observer: metrics.observer, logger, ...(instanceId ? { instanceId } : {}) })
+  const common = { db, schema, consumer, observer: metrics.observer, logger, ...(instanceId ? { instanceId } : {}) }
+  const subscription: Follower = transport
+    ? new PartitionedSubscription({ ...common, transport, sources: feeds.map((f) => f.source) })
+    : new Subscription({ ...common, feeds })
   metrics.watchSubscription(subscription)
   metrics.watchDeadLetters(db, schema)
   return subscription

@@ -19,7 +19,7 @@ export class NatsPublisher implements Publisher {
 
   constructor(
     private readonly connect: () => Promise<BrokerConnection>,
-    private readonly partitions: number,
+    readonly partitions: number,
     private readonly maxInFlight: number,
   ) {}
 

@@ -11,6 +11,18 @@ export async function readCheckpoint(db: Queryable, schema: string, consumer: st
   return result.rows[0]?.position ?? START
 }
 
+/**
+ * How far a consumer has applied a feed in its producer's outbox (for a broker partition, whose positions
+ * are the broker's, the furthest `meta.sourcePosition`): undefined when it has applied nothing.
+ */
+export async function readSourceCheckpoint(db: Queryable, schema: string, consumer: string, source: string): Promise<Position | undefined> {
+  const result = await db.query<{ source_position: string | null }>(
+    `SELECT source_position FROM ${schemaName(schema)}.checkpoints WHERE consumer = $1 AND source = $2`,
+    [consumer, source],
+  )
+  return result.rows[0]?.source_position ?? undefined
+}
+
 export async function saveCheckpoint(
   tx: Queryable,
   schema: string,
@@ -18,13 +30,15 @@ export async function saveCheckpoint(
   source: string,
   position: Position,
   lastOccurredAt: string,
+  sourcePosition?: Position,
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO ${schemaName(schema)}.checkpoints (consumer, source, position, last_occurred_at, updated_at)
-     VALUES ($1, $2, $3, $4, now())
+    `INSERT INTO ${schemaName(schema)}.checkpoints (consumer, source, position, last_occurred_at, updated_at, source_position)
+     VALUES ($1, $2, $3, $4, now(), $5)
      ON CONFLICT (consumer, source) DO UPDATE
-       SET position = excluded.position, last_occurred_at = excluded.last_occurred_at, updated_at = excluded.updated_at`,
-    [consumer, source, position, lastOccurredAt],
+       SET position = excluded.position, last_occurred_at = excluded.last_occurred_at, updated_at = excluded.updated_at,
+           source_position = COALESCE(excluded.source_position, checkpoints.source_position)`,
+    [consumer, source, position, lastOccurredAt, sourcePosition ?? null],
   )
 }
 

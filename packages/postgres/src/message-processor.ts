@@ -1,6 +1,8 @@
 import {
   MALFORMED_TYPE,
+  comparePositions,
   isExhausted,
+  isWatermark,
   isPermanentFailure,
   LeaseLost,
   MalformedEnvelope,
@@ -56,7 +58,21 @@ function refuseMalformed(message: Envelope): void {
 }
 
 export class MessageProcessor {
+  /** Per feed, the furthest producer position committed (for a broker partition, `meta.sourcePosition`). */
+  private readonly sourceReached = new Map<string, Position>()
+
   constructor(private readonly options: ProcessorOptions) {}
+
+  /** Where a feed's producer position stands as the checkpoint says, when taking over. */
+  resumeSource(source: string, position: Position | undefined): void {
+    if (position === undefined) this.sourceReached.delete(source)
+    else this.sourceReached.set(source, position)
+  }
+
+  /** How far in its producer's outbox this feed has been applied (undefined: nothing yet). */
+  sourcePosition(source: string): Position | undefined {
+    return this.sourceReached.get(source)
+  }
 
   /** Applies a page (or, within the time budget, its beginning); returns the position it committed up to. */
   async processPage(source: string, items: readonly Envelope[], abort: AbortSignal): Promise<Position> {
@@ -96,25 +112,31 @@ export class MessageProcessor {
     const status = consumer.mode === 'deferred' ? 'pending' : 'done'
     const chunkSize = consumer.handleBatch || status === 'pending' ? BATCH_CHUNK : SINGLE_CHUNK
     let handled: Envelope[] = []
+    let reached: Position | undefined
     const position = await db.transaction(async (tx) => {
       handled = []
+      reached = this.sourceReached.get(source)
       await this.assertLease(tx)
       const started = performance.now()
       let last = items[0]!
       for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += chunkSize) {
         const chunk = items.slice(from, from + chunkSize)
-        const fresh = await claimMessages(tx, schema, consumer.name, chunk, status)
+        reached = furthestSource(reached, chunk)
+        // A watermark only moves the source position: no inbox entry, no handler.
+        const messages = chunk.filter((m) => !isWatermark(m))
+        const fresh = await claimMessages(tx, schema, consumer.name, messages, status)
         if (status === 'done') {
           // Once per id, even when the page holds a message twice.
-          const messages = chunk.filter((m) => fresh.delete(m.id))
-          await this.handleAll(tx, messages)
-          handled.push(...messages)
+          const once = messages.filter((m) => fresh.delete(m.id))
+          await this.handleAll(tx, once)
+          handled.push(...once)
         }
         last = chunk.at(-1)!
       }
-      await saveCheckpoint(tx, schema, consumer.name, source, last.position!, last.occurredAt)
+      await saveCheckpoint(tx, schema, consumer.name, source, last.position!, last.occurredAt, reached)
       return last.position!
     })
+    if (reached !== undefined) this.sourceReached.set(source, reached)
     // Committed; the caller makes the progress visible only after this returns.
     this.afterCommit(handled)
     return position
@@ -165,13 +187,29 @@ export class MessageProcessor {
 
   private async deadLetter(source: string, message: Envelope, error: unknown, attempts: number): Promise<void> {
     const { db, schema, consumer, observer, logger } = this.options
+    const reached = furthestSource(this.sourceReached.get(source), [message])
     await db.transaction(async (tx) => {
       await this.assertLease(tx)
       const fresh = await claimMessages(tx, schema, consumer.name, [message], 'dead')
       if (fresh.has(message.id)) await addDeadLetter(tx, schema, consumer.name, message, error, attempts)
-      await saveCheckpoint(tx, schema, consumer.name, source, message.position!, message.occurredAt)
+      await saveCheckpoint(tx, schema, consumer.name, source, message.position!, message.occurredAt, reached)
     })
+    if (reached !== undefined) this.sourceReached.set(source, reached)
     observer.deadLettered?.(consumer.name, message.type, error)
     logger.error({ err: error, consumer: consumer.name, id: message.id, attempts }, 'message dead-lettered')
   }
+}
+
+/**
+ * The furthest producer position among `messages` and `from` (a re-published tail can repeat older ones):
+ * `meta.sourcePosition` for what came through a broker, the position itself for what was read from the
+ * producer's feed.
+ */
+function furthestSource(from: Position | undefined, messages: readonly Envelope[]): Position | undefined {
+  let furthest = from
+  for (const { meta, position } of messages) {
+    const at = meta.sourcePosition ?? position
+    if (at !== undefined && (furthest === undefined || comparePositions(at, furthest) > 0)) furthest = at
+  }
+  return furthest
 }

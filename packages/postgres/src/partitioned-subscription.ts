@@ -1,6 +1,8 @@
-import { silentLogger, uuidv7, type Logger, type Transport } from '@tidings/core'
+import { comparePositions, partitionSource, START, silentLogger, uuidv7, type FeedLag, type Logger, type Position, type Transport } from '@tidings/core'
 import type { Queryable } from './database'
+import type { Follower, FollowerStatus, SourceProgress } from './follower'
 import { Lease } from './lease'
+import { forgetForRebuild } from './rebuild'
 import { schemaName } from './sql'
 import { Subscription, type SubscriptionOptions } from './subscription'
 
@@ -17,8 +19,12 @@ export interface PartitionedSubscriptionOptions extends Omit<SubscriptionOptions
  * order. Instances announce themselves with a membership lease; each leads at most its fair share
  * (⌈partitions / live instances⌉) and hands back what is over it when another instance joins, so the
  * partitions spread out; when one leaves, its leases expire and the others take them over.
+ *
+ * Progress is told in producer positions, like a `Subscription`'s: a source has been applied up to the
+ * furthest position that every one of its partitions has reached (the relay's watermarks move partitions
+ * that had no events), whichever instance applies them — so consistency tokens work unchanged.
  */
-export class PartitionedSubscription {
+export class PartitionedSubscription implements Follower {
   readonly name: string
   readonly instanceId: string
   readonly parts: readonly Subscription[]
@@ -28,14 +34,18 @@ export class PartitionedSubscription {
   private timer?: NodeJS.Timeout
   private balancing?: Promise<void>
 
+  readonly sources: readonly string[]
+
   constructor(private readonly options: PartitionedSubscriptionOptions) {
     const { transport, consumer } = options
+    // A deferred consumer's progress depends on its pending inbox, which is not kept per partition.
+    if (consumer.mode === 'deferred') throw new Error(`${consumer.name}: a deferred consumer cannot follow a partitioned transport`)
     this.name = consumer.name
     this.instanceId = options.instanceId ?? uuidv7()
     this.logger = options.logger ?? silentLogger
     const ttlMs = options.leaseTtlMs ?? 5_000
     this.membership = new Lease(options.db, options.schema, `member:${this.name}:${this.instanceId}`, this.instanceId, ttlMs * 2)
-    const sources = options.sources ?? consumer.follows
+    const sources = (this.sources = options.sources ?? consumer.follows)
     this.parts = sources.flatMap((source) =>
       Array.from(
         { length: transport.partitions },
@@ -49,6 +59,14 @@ export class PartitionedSubscription {
           }),
       ),
     )
+  }
+
+  get schema(): string {
+    return this.options.schema
+  }
+
+  get mode(): 'inline' | 'deferred' {
+    return 'inline'
   }
 
   start(): void {
@@ -74,6 +92,95 @@ export class PartitionedSubscription {
   /** How many partitions this instance applies now. */
   leading(): number {
     return this.parts.filter((p) => p.isActive()).length
+  }
+
+  /** True when this instance applies every partition, so it hears of all progress (see `onProgress`). */
+  isActive(): boolean {
+    return this.parts.every((p) => p.isActive())
+  }
+
+  /** How far in the producer's outbox every partition of `source` has been applied, by any instance. */
+  async processedPosition(source: string): Promise<Position> {
+    const reached = await Promise.all(
+      Array.from({ length: this.options.transport.partitions }, (_, p) => this.partOf(source, p).processedSourcePosition(partitionSource(source, p))),
+    )
+    let lowest: Position = reached[0] ?? START
+    for (const at of reached) {
+      if (at === undefined) return START
+      if (comparePositions(at, lowest) < 0) lowest = at
+    }
+    return lowest
+  }
+
+  async hasProcessed(source: string, position: Position): Promise<boolean> {
+    return comparePositions(await this.processedPosition(source), position) >= 0
+  }
+
+  /** Called after every page a partition applied in this instance (other instances' progress is polled). */
+  onProgress(listener: () => void): () => void {
+    const offs = this.parts.map((part) => part.onProgress(listener))
+    return () => offs.forEach((off) => off())
+  }
+
+  status(): FollowerStatus {
+    const parts = this.parts.map((p) => p.status())
+    return {
+      name: this.name,
+      instanceId: this.instanceId,
+      active: parts.some((p) => p.active),
+      positions: Object.assign({}, ...parts.map((p) => p.positions)) as Record<string, Position>,
+      perSecond: parts.reduce((sum, p) => sum + p.perSecond, 0),
+    }
+  }
+
+  async lag(): Promise<Record<string, FeedLag>> {
+    return Object.fromEntries((await this.progress()).map(({ source, lag }) => [source, lag]))
+  }
+
+  /** Per source, in producer positions; its lag is what its partitions have left together. */
+  progress(): Promise<SourceProgress[]> {
+    return Promise.all(
+      this.sources.map(async (source) => {
+        const parts = Array.from({ length: this.options.transport.partitions }, (_, p) => this.partOf(source, p))
+        const lags = (await Promise.all(parts.map((part) => part.lag()))).flatMap((lag) => Object.values(lag))
+        const oldest = lags.flatMap((l) => (l.oldestUnreadAt ? [l.oldestUnreadAt] : [])).sort((a, b) => a.getTime() - b.getTime())[0]
+        const lag: FeedLag = { events: lags.reduce((sum, l) => sum + l.events, 0), ...(oldest ? { oldestUnreadAt: oldest } : {}) }
+        return { source, position: await this.processedPosition(source), lag }
+      }),
+    )
+  }
+
+  /** The instances that apply its partitions now, in any process. */
+  async leaseHolder(): Promise<string | undefined> {
+    const holders = new Set((await Promise.all(this.parts.map((p) => p.leaseHolder()))).filter((h) => h !== undefined))
+    return holders.size === 0 ? undefined : [...holders].sort().join(', ')
+  }
+
+  /** Dead letters are the consumer's, whichever partition they came from: any partition can replay them. */
+  async replay(deadLetterId: string): Promise<boolean> {
+    return (await this.parts[0]?.replay(deadLetterId)) ?? false
+  }
+
+  /**
+   * Rebuild: stops here, fences every partition off from every instance, forgets inbox, checkpoints and
+   * read model in that one transaction, and starts again; every partition is then read from the start.
+   */
+  async reset(): Promise<void> {
+    const wasRunning = this.timer !== undefined
+    await this.stop()
+    const { db, schema, consumer } = this.options
+    await db.transaction(async (tx) => {
+      for (const part of this.parts) await part.fence(tx)
+      await forgetForRebuild(tx, schema, consumer)
+    })
+    if (wasRunning) this.start()
+    else await Promise.all(this.parts.map((p) => p.unfence()))
+  }
+
+  private partOf(source: string, partition: number): Subscription {
+    const part = this.parts[this.sources.indexOf(source) * this.options.transport.partitions + partition]
+    if (!part || !this.sources.includes(source)) throw new RangeError(`${this.name} does not follow ${source}`)
+    return part
   }
 
   /** Renews this instance's membership, recomputes the fair share and hands back what is over it. */

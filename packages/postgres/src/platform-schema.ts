@@ -129,4 +129,13 @@ export const platformMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'checkpoints: source position',
+    // How far in the producer's own outbox a consumer has applied a feed: for a partition of a source read
+    // from a broker, position holds the broker's offset. Consistency tokens are producer positions.
+    up: (s) => `
+      ALTER TABLE ${s}.checkpoints ADD COLUMN source_position text;
+    `,
+  },
 ]

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { event, START, type Envelope, type Publisher } from '@tidings/core'
+import { event, partitionOf, START, WATERMARK_TYPE, type Envelope, type Publisher } from '@tidings/core'
 import { eventually, testEngines, transactionsSettled } from '@tidings/testing'
 import { OutboxFeed } from './outbox-feed'
 import { Relay } from './relay'
@@ -13,6 +13,7 @@ const SOURCE = 'test.relayed'
  */
 class RecordingPublisher implements Publisher {
   readonly confirmed: Envelope[] = []
+  constructor(readonly partitions = 1) {}
   /** Called before a batch is confirmed; may throw (the broker refused) or act (steal the lease). */
   beforeConfirm?: (events: readonly Envelope[]) => Promise<void>
 
@@ -74,6 +75,40 @@ for (const engine of await testEngines()) {
       const more = await head()
       await eventually(() => again.publishedPosition(), (p) => p === more.at(-1)!.position, { what: 'the rest published' })
       expect(broker.confirmed.map((e) => e.id)).toEqual(more.map((e) => e.id))
+    })
+
+    it('puts a watermark at the last event of each page into every partition that did not get that event', async () => {
+      const { write, relay, head } = await setup()
+      await write(60)
+      const broker = new RecordingPublisher(4)
+      const batches: Envelope[][] = []
+      broker.beforeConfirm = async (events) => void batches.push([...events])
+      const r = relay(broker)
+      const all = await head()
+      await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'all published' })
+      const watermarks = broker.confirmed.filter((e) => e.type === WATERMARK_TYPE)
+      expect(broker.confirmed.filter((e) => e.type !== WATERMARK_TYPE).map((e) => e.id)).toEqual(all.map((e) => e.id))
+      expect(batches.length).toBeGreaterThan(1) // pages of 25
+      for (const batch of batches) {
+        const events = batch.filter((e) => e.type !== WATERMARK_TYPE)
+        const last = events.at(-1)!
+        const marks = batch.slice(events.length)
+        // Behind the page's events, one per other partition, each at the page's last position.
+        expect(batch.slice(0, events.length)).toEqual(events)
+        expect(marks.map((m) => partitionOf(m.key, 4)).sort()).toEqual([0, 1, 2, 3].filter((p) => p !== partitionOf(last.key, 4)))
+        expect(marks.every((m) => m.position === last.position && m.source === SOURCE && m.type === WATERMARK_TYPE)).toBe(true)
+      }
+      expect(new Set(watermarks.map((m) => m.id)).size).toBe(watermarks.length)
+    })
+
+    it('publishes no watermarks to a single partition', async () => {
+      const { write, relay, head } = await setup()
+      await write(30)
+      const broker = new RecordingPublisher(1)
+      const r = relay(broker)
+      const all = await head()
+      await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'all published' })
+      expect(broker.confirmed.map((e) => e.id)).toEqual(all.map((e) => e.id))
     })
 
     it('re-publishes a batch the broker did not confirm, and loses nothing', async () => {

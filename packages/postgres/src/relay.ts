@@ -1,4 +1,4 @@
-import { LeaseLost, START, silentLogger, uuidv7, type Logger, type Position, type Publisher } from '@tidings/core'
+import { LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
 import type { Database, Queryable } from './database'
 import { Lease } from './lease'
 import { runAsLeader } from './leadership'
@@ -24,7 +24,8 @@ export interface RelayOptions {
  * `relay:<source>`; the holder reads a page after its saved progress, publishes it, waits for the broker
  * to confirm every event, and only then saves the progress — under the lease, so a deposed relay cannot
  * move it. A crash anywhere re-publishes at most the pages not yet saved; the broker drops them by message
- * id where it can, and consumers' inboxes drop the rest.
+ * id where it can, and consumers' inboxes drop the rest. Behind each page go watermarks into the partitions
+ * that did not get its last event, so every partition shows how far the source has been published.
  */
 export class Relay {
   readonly name: string
@@ -75,7 +76,7 @@ export class Relay {
       while (!leadership.aborted) {
         const page = await feed.read(this.published, this.options.batchSize ?? 500, { reader: this.name, waitMs: this.options.pollIntervalMs ?? 1_000, signal: leadership })
         if (page.items.length === 0 || leadership.aborted) continue
-        await publisher.publish(feed.source, page.items)
+        await publisher.publish(feed.source, [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)])
         if (!(await this.saveProgress(page.next))) throw new LeaseLost(this.name)
         this.published = page.next
       }

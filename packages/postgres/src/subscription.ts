@@ -12,12 +12,14 @@ import {
   type Position,
   type RetryPolicy,
 } from '@tidings/core'
-import { deleteCheckpoints, readCheckpoint } from './checkpoints'
+import { readCheckpoint, readSourceCheckpoint } from './checkpoints'
 import type { Database, Queryable } from './database'
 import { DeferredWorker } from './deferred-worker'
 import type { FeedLag, FeedReader } from './outbox-feed'
-import { forgetConsumer, markProcessed, oldestPendingPosition } from './inbox'
-import { closeDeadLetters, takeDeadLetter } from './dead-letters'
+import { markProcessed, oldestPendingPosition } from './inbox'
+import { takeDeadLetter } from './dead-letters'
+import type { Follower, FollowerStatus, SourceProgress } from './follower'
+import { forgetForRebuild } from './rebuild'
 import { currentLeaseOwner, Lease } from './lease'
 import { runAsLeader } from './leadership'
 import { MessageProcessor } from './message-processor'
@@ -46,14 +48,7 @@ export interface SubscriptionOptions {
   logger?: Logger
 }
 
-export interface SubscriptionStatus {
-  name: string
-  instanceId: string
-  active: boolean
-  positions: Record<string, Position>
-  /** Messages this instance applied per second, over the last ten seconds. */
-  perSecond: number
-}
+export type SubscriptionStatus = FollowerStatus
 
 /**
  * By default a page's transaction commits what it has after this long (or a third of the lease, if
@@ -66,7 +61,7 @@ const MAX_PAGE_MS = 500
  * feed in its own loop and applies pages through the message processor, the others stand by and take over
  * when the lease expires.
  */
-export class Subscription {
+export class Subscription implements Follower {
   readonly name: string
   readonly instanceId: string
   private readonly lease: Lease
@@ -171,6 +166,16 @@ export class Subscription {
     return processed
   }
 
+  /**
+   * How far in the producer's outbox this subscription has applied a feed: for a partition read from a
+   * broker, where its positions are the broker's, the furthest `meta.sourcePosition` (watermarks
+   * included); undefined before anything was applied.
+   */
+  async processedSourcePosition(source: string): Promise<Position | undefined> {
+    const { db, schema } = this.options
+    return this.active ? this.processor.sourcePosition(source) : readSourceCheckpoint(db, schema, this.name, source)
+  }
+
   async hasProcessed(source: string, position: Position): Promise<boolean> {
     return comparePositions(await this.processedPosition(source), position) >= 0
   }
@@ -186,7 +191,7 @@ export class Subscription {
   }
 
   /** For each followed feed, how far this subscription has applied it and what is left. */
-  progress(): Promise<Array<{ source: string; position: Position; lag: FeedLag }>> {
+  progress(): Promise<SourceProgress[]> {
     return Promise.all(
       this.options.feeds.map(async (feed) => {
         const position = await this.processedPosition(feed.source)
@@ -220,17 +225,25 @@ export class Subscription {
     const stops = this.stops
     const { db, schema, consumer } = this.options
     await db.transaction(async (tx) => {
-      // Fence: whoever holds the lease loses it now (its page transactions wait for this one and then fail
-      // LeaseLost); the next leader reads the checkpoints this transaction deletes.
-      await this.lease.seize(tx)
-      await closeDeadLetters(tx, schema, consumer.name)
-      await forgetConsumer(tx, schema, consumer.name)
-      await deleteCheckpoints(tx, schema, consumer.name)
-      await consumer.reset?.(tx)
+      await this.fence(tx)
+      await forgetForRebuild(tx, schema, consumer)
     })
     this.positions.clear()
     if (wasRunning && this.stops === stops) this.start()
-    else await this.lease.release().catch(() => {}) // the lease seized for the rebuild: others need not wait it out
+    else await this.unfence()
+  }
+
+  /**
+   * Takes the lease in `tx` from whoever holds it, for a rebuild: the holder's page transactions wait for
+   * `tx` and then fail LeaseLost; the next leader reads the checkpoints `tx` leaves.
+   */
+  fence(tx: Queryable): Promise<void> {
+    return this.lease.seize(tx)
+  }
+
+  /** Hands a lease that was fenced for a rebuild back, so that others need not wait it out. */
+  async unfence(): Promise<void> {
+    await this.lease.release().catch(() => {})
   }
 
   private run(): Promise<void> {
@@ -250,8 +263,10 @@ export class Subscription {
     const abandon = new AbortController()
     const signal = AbortSignal.any([leadership, abandon.signal])
     try {
+      const { db, schema } = this.options
       for (const feed of this.options.feeds) {
-        this.positions.set(feed.source, await readCheckpoint(this.options.db, this.options.schema, this.name, feed.source))
+        this.positions.set(feed.source, await readCheckpoint(db, schema, this.name, feed.source))
+        this.processor.resumeSource(feed.source, await readSourceCheckpoint(db, schema, this.name, feed.source))
       }
       this.active = true
       const loops = this.options.feeds.map((feed) => this.follow(feed, signal))

@@ -22,7 +22,7 @@ export class RedisPublisher implements Publisher {
   constructor(
     private readonly redis: RedisLink,
     private readonly keyOf: (source: string, partition: number) => string,
-    private readonly partitions: number,
+    readonly partitions: number,
     private readonly maxInFlight: number,
     private readonly maxLen: number | undefined,
   ) {}

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { event, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Transport } from '@tidings/core'
+import { comparePositions, event, isWatermark, parsePosition, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Transport } from '@tidings/core'
 import { FeedSignals, OutboxFeed, PartitionedSubscription, Relay, schemaName, UnitOfWork, type Database } from '@tidings/postgres'
 import { testEngines, type TestEngine } from '../engines'
 import { serverInstalled } from '../servers/installed'
@@ -71,7 +71,7 @@ export function transportContract(
         cleanups.push(() => Promise.all(all.map((r) => r.close())))
         return all
       }
-      /** Every partition read from the start until `count` events arrived in all. */
+      /** Every partition read from the start until `count` events (watermarks aside) arrived in all. */
       const readAll = async (count: number): Promise<Envelope[][]> => {
         const parts = readers(`reader-${uuidv7()}`)
         const got: Envelope[][] = parts.map(() => [])
@@ -80,7 +80,7 @@ export function transportContract(
         while (got.flat().length < count && Date.now() < deadline) {
           for (const [p, reader] of parts.entries()) {
             const page = await reader.read(after[p]!, 100, { waitMs: 100 })
-            got[p]!.push(...page.items)
+            got[p]!.push(...page.items.filter((e) => !isWatermark(e)))
             after[p] = page.next
           }
         }
@@ -105,8 +105,17 @@ export function transportContract(
       return result.rows[0]!.position
     }
 
-    async function outboxIds(db: Database, schema: string): Promise<string[]> {
-      return (await db.query<{ id: string }>(`SELECT id::text AS id FROM ${schemaName(schema)}.outbox ORDER BY feed_xid, seq`)).rows.map((r) => r.id)
+    async function outboxIds(db: Database, schema: string, upTo?: string): Promise<string[]> {
+      const { xid, seq } = parsePosition(upTo ?? '0')
+      const result = await db.query<{ id: string }>(
+        `SELECT id::text AS id FROM ${schemaName(schema)}.outbox WHERE $1 OR (feed_xid, seq) <= ($2::text::xid8, $3::bigint) ORDER BY feed_xid, seq`,
+        [upTo === undefined, xid.toString(), seq.toString()],
+      )
+      return result.rows.map((r) => r.id)
+    }
+
+    async function appliedIds(db: Database, schema: string): Promise<Set<string>> {
+      return new Set((await db.query<{ message_id: string }>(`SELECT message_id FROM ${schemaName(schema)}.applied`)).rows.map((r) => r.message_id))
     }
 
     it('delivers every relayed event once, each key in its own partition, in version order', async () => {
@@ -143,6 +152,34 @@ export function transportContract(
       await write(1, 1)
       const next = await waiting
       expect(next.items.map((e) => e.version)).toEqual([41])
+    })
+
+    it('tells how far a source is applied in producer positions, across instances: all events up to there are applied', async () => {
+      const { db, schema, source, write, relay, ledger } = await setup()
+      relay()
+      const instances = [ledger('progress-a'), ledger('progress-b')]
+      let writing = true
+      const written = write(200).finally(() => (writing = false))
+      let checks = 0
+      // Whatever an instance says has been applied (some partitions by itself, some by the other) is applied.
+      while (writing || checks < 3) {
+        for (const { instance } of instances) {
+          const reached = await instance.processedPosition(source)
+          const applied = await appliedIds(db, schema)
+          const missing = (await outboxIds(db, schema, reached)).filter((id) => !applied.has(id))
+          expect(missing, `applied up to ${reached}`).toEqual([])
+          checks++
+        }
+      }
+      await written
+      // And both come to say the whole source is applied: the partitions that did not get the last event
+      // reach it by the relay's watermarks.
+      const last = await lastPosition(db, schema)
+      for (const { instance } of instances) {
+        await eventually(() => instance.processedPosition(source), (p) => comparePositions(p, last) === 0, WAIT)
+        expect(await instance.hasProcessed(source, last)).toBe(true)
+      }
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 200, sum: 200, distinct: 200 })
     })
 
     it('applies an event the relay published twice once (a relay that crashed before saving its progress)', async () => {
