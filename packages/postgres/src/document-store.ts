@@ -1,32 +1,9 @@
+import type { Documents, FindOptions, MergeChange, StoredDocument } from '@tidings/core'
 import type { Queryable } from './database'
 import { schemaName, storableJson } from './sql'
 
-export interface MergeChange<D> {
-  /** The source that owns the fields being set, e.g. 'post' or 'comment:42'; versions are tracked per source. */
-  source: string
-  version: number
-  set: Partial<D>
-}
-
-export interface StoredDocument<D> {
-  id: string
-  body: D
-  versions: Record<string, number>
-  updatedAt: Date
-}
-
-export interface FindOptions {
-  /** At most this many documents (default 100). */
-  limit?: number
-  /** By id: 'asc' (default) or 'desc'. */
-  order?: 'asc' | 'desc'
-  /** Only ids after this one: the next page in ascending order. */
-  afterId?: string
-  /** Only ids before this one: the next page in descending order. */
-  beforeId?: string
-  /** Only documents whose body has this top-level key (JSONB `body ? key`). */
-  having?: string
-}
+// The port's types, still importable from here.
+export type { FindOptions, MergeChange, StoredDocument }
 
 interface DocumentRow {
   id: string
@@ -191,6 +168,26 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
   /** Empties the collection, tombstones included: the first step of a rebuild. */
   async clear(tx: Queryable): Promise<void> {
     await tx.query(`DELETE FROM ${this.table} WHERE collection = $1`, [this.collection])
+  }
+
+  /**
+   * This collection as the transaction-free `Documents` port, every statement on `db`: a consumer's
+   * transaction (its writes then commit or roll back with the inbox and checkpoint) or the database itself.
+   */
+  on(db: Queryable): Documents<D> {
+    return {
+      collection: this.collection,
+      merge: (id, change) => this.merge(db, id, change),
+      mergeMany: (changes) => this.mergeMany(db, changes),
+      remove: (id, change) => this.remove(db, id, change),
+      get: (id) => this.get(db, id),
+      find: (where, options) => this.find(db, where, options),
+      idsHaving: (field) => this.idsHaving(db, field),
+      has: (id, field) => this.has(db, id, field),
+      lacking: (ids, field) => this.lacking(db, ids, field),
+      count: () => this.count(db),
+      clear: () => this.clear(db),
+    }
   }
 }
 
