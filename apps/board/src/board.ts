@@ -1,6 +1,6 @@
 import type { Clock, Logger } from '@tidings/core'
 import type { Database } from '@tidings/postgres'
-import { boardQueryService } from './board-query/board-query.service'
+import { boardQueryService, type BoardQueryOptions } from './board-query/board-query.service'
 import { commentService } from './comment/comment.service'
 import { memberService } from './member/member.service'
 import { notificationService } from './notification/notification.service'
@@ -30,7 +30,7 @@ export type Board = Host & { services: Awaited<ReturnType<typeof boardServices>>
  */
 export async function composeBoard(options: BoardOptions): Promise<Board> {
   const ctx = serviceContext(options)
-  const services = await boardServices(ctx, memberTokens(options.tokenSecret, ctx.clock), options.hotDocuments)
+  const services = await boardServices(ctx, memberTokens(options.tokenSecret, ctx.clock), { hotDocuments: options.hotDocuments })
   const host = hostServices(ctx, Object.values(services))
   const http = host.http
   // The pages are a client of the API; in one process they call it through the app itself, no socket.
@@ -39,12 +39,12 @@ export async function composeBoard(options: BoardOptions): Promise<Board> {
 }
 
 /** The five services on a shared context, for a process that hosts them (perhaps beside other apps'). */
-export async function boardServices(ctx: ServiceContext, tokens: MemberTokens, hotDocuments?: number) {
+export async function boardServices(ctx: ServiceContext, tokens: MemberTokens, queryOptions: BoardQueryOptions = {}) {
   const member = await memberService(ctx, tokens)
   const post = await postService(ctx, tokens)
   const comment = await commentService(ctx, tokens, post.lookup)
   const sources = { members: member.lookup, posts: post.lookup, comments: comment.lookup, membersMany: member.lookupMany, commentsMany: comment.lookupMany }
-  const query = await boardQueryService(ctx, [member.feeds['board.member']!, post.feeds['board.post']!, comment.feeds['board.comment']!], sources, { hotDocuments })
+  const query = await boardQueryService(ctx, [member.feeds['board.member']!, post.feeds['board.post']!, comment.feeds['board.comment']!], sources, queryOptions)
   const notification = await notificationService(ctx, tokens, comment.feeds['board.comment']!, sources)
   return { member, post, comment, query, notification }
 }

@@ -12,13 +12,17 @@ import { NOTIFICATION_SERVICE, notificationService } from './notification/notifi
 import { POST_SOURCE, postLookupOverHttp } from './post/post.contracts'
 import { postService } from './post/post.service'
 import { memberTokens } from './shared/member-tokens'
+import { evictionBusFromEnv, transportFromEnv } from './transport-config'
 import type { BoardService } from './shared/board-service'
 
 /**
  * One board service as its own process against PostgreSQL (`DATABASE_URL`), e.g.
  * `npm run start:service -- board.query`. It reads the other services' feeds and latest state over HTTP
  * (`BOARD_MEMBER_URL`, `BOARD_POST_URL`, `BOARD_COMMENT_URL`); the token secret must be shared
- * (`TIDINGS_JWT_SECRET`, or the same data directory).
+ * (`TIDINGS_JWT_SECRET`, or the same data directory). With `TRANSPORT=nats|redis` the services' events go
+ * through that broker instead of the feeds' HTTP endpoints (see `transportFromEnv`); the latest state of
+ * zero-payload events is still fetched from its owner over HTTP. With `EVICTIONS=redis` the instances of
+ * board.query tell each other which documents changed (see `evictionBusFromEnv`).
  */
 const env = process.env
 const name = process.argv[2] ?? env.BOARD_SERVICE ?? ''
@@ -26,7 +30,9 @@ const config = processConfig(env)
 if (!config.databaseUrl) throw new Error('A service on its own runs against PostgreSQL: set DATABASE_URL')
 const logger = pino({ level: config.logLevel }).child({ service: name })
 const db = await openDatabase({ databaseUrl: config.databaseUrl })
-const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs })
+const transport = await transportFromEnv(env)
+const evictions = name === BOARD_QUERY_SERVICE ? await evictionBusFromEnv(env, logger) : undefined
+const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, transport })
 const tokens = memberTokens(await loadTokenSecret({ env, dataDir: config.dataDir }), ctx.clock)
 
 const feed = (source: string, service: 'member' | 'post' | 'comment') => new HttpFeedReader({ baseUrl: serviceUrl(env, service), source })
@@ -40,10 +46,10 @@ const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> =
   [MEMBER_SOURCE]: (ctx) => memberService(ctx, tokens),
   [POST_SOURCE]: (ctx) => postService(ctx, tokens),
   [COMMENT_SOURCE]: (ctx) => commentService(ctx, tokens, postLookupOverHttp(serviceUrl(env, 'post'))),
-  [BOARD_QUERY_SERVICE]: (ctx) => boardQueryService(ctx, [feed(MEMBER_SOURCE, 'member'), feed(POST_SOURCE, 'post'), feed(COMMENT_SOURCE, 'comment')], sources()),
+  [BOARD_QUERY_SERVICE]: (ctx) => boardQueryService(ctx, [feed(MEMBER_SOURCE, 'member'), feed(POST_SOURCE, 'post'), feed(COMMENT_SOURCE, 'comment')], sources(), { evictions }),
   [NOTIFICATION_SERVICE]: (ctx) => notificationService(ctx, tokens, feed(COMMENT_SOURCE, 'comment'), sources()),
 }
 const open = services[name]
 if (!open) throw new Error(`Which service? One of: ${Object.keys(services).join(', ')} (got "${name}")`)
 const host = hostServices(ctx, [await open(ctx)])
-await runUntilSignalled({ host, db, port: config.port, logger, name, storage: 'postgres' })
+await runUntilSignalled({ host, db, closing: [transport, evictions], port: config.port, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })

@@ -1,13 +1,13 @@
-import type { Logger } from '@tidings/core'
+import type { Logger, Transport } from '@tidings/core'
 import { serveHttp } from './serve'
 import type { Database } from '@tidings/postgres'
 import type { Host } from './host'
 
 /**
  * Serves a host until SIGTERM or SIGINT, then shuts down gracefully: no new requests, messages in flight
- * finished, subscriptions and the database closed.
+ * finished, subscriptions, the broker connection and the database closed.
  */
-export async function runUntilSignalled(options: { host: Host; db: Database; port: number; logger: Logger; name: string; storage: string }): Promise<void> {
+export async function runUntilSignalled(options: { host: Host; db: Database; transport?: Transport; port: number; logger: Logger; name: string; storage: string }): Promise<void> {
   const { host, db, logger } = options
   await host.start()
   const server = await serveHttp(host.http, options.port, host.fastPath ? { fastPath: host.fastPath } : {})
@@ -20,6 +20,7 @@ export async function runUntilSignalled(options: { host: Host; db: Database; por
     logger.info({ signal }, 'shutting down: no new requests, finishing messages in flight')
     await host.stop()
     await server.close()
+    await options.transport?.close()
     await db.close()
     logger.info({}, 'stopped')
     process.exit(0)

@@ -104,12 +104,7 @@ export class PartitionedSubscription implements Follower {
     const reached = await Promise.all(
       Array.from({ length: this.options.transport.partitions }, (_, p) => this.partOf(source, p).processedSourcePosition(partitionSource(source, p))),
     )
-    let lowest: Position = reached[0] ?? START
-    for (const at of reached) {
-      if (at === undefined) return START
-      if (comparePositions(at, lowest) < 0) lowest = at
-    }
-    return lowest
+    return lowestSourcePosition(reached)
   }
 
   async hasProcessed(source: string, position: Position): Promise<boolean> {
@@ -195,6 +190,16 @@ export class PartitionedSubscription implements Follower {
       part.start()
     }))
   }
+}
+
+/** How far every partition has come: the lowest of their producer positions (one that has none yet: START). */
+export function lowestSourcePosition(reached: ReadonlyArray<Position | undefined>): Position {
+  let lowest: Position = reached[0] ?? START
+  for (const at of reached) {
+    if (at === undefined) return START
+    if (comparePositions(at, lowest) < 0) lowest = at
+  }
+  return lowest
 }
 
 async function liveMembers(db: Queryable, schema: string, consumer: string): Promise<number> {

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
-import { type ConsistencyWaiter, consistentRead, uuid, validParams, validQuery } from '@tidings/http'
+import { type ConsistencyWaiter, consistentRead, POSITION_HEADER, uuid, validParams, validQuery } from '@tidings/http'
 import type { Database, DocumentStore } from '@tidings/postgres'
 import { PostNotFound } from '../post/post'
 import type { HotDocuments } from './hot-documents'
@@ -18,20 +18,28 @@ export interface BoardQueryRoutesDeps {
   documents: DocumentStore<StoredPostDocument>
   hot: HotDocuments
   waiter: ConsistencyWaiter
+  /**
+   * Whether a read with a consistency token may be answered from the hot documents: only while this
+   * instance applies every change itself, since it evicts before it reports progress. Another instance's
+   * evictions arrive over the eviction bus, after that instance has reported its progress.
+   */
+  hotServesTokens: () => boolean
 }
 
 /** The query side: answers from the post documents only; a consistency token makes it wait for its write. */
-export function boardQueryRoutes({ db, documents, hot, waiter }: BoardQueryRoutesDeps): BoardRoutes {
+export function boardQueryRoutes({ db, documents, hot, waiter, hotServesTokens }: BoardQueryRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
   const readYourWrites = consistentRead({ waiter })
 
   routes.get('/api/board/posts/:postId', validParams(z.object({ postId: uuid })), readYourWrites, async (c) => {
     const { postId } = c.req.valid('param')
-    const json = await hot.read(postId, async () => {
+    const load = async () => {
       const stored = await documents.get(db, postId)
       const document = stored && renderPostDocument(postId, stored.body)
       return document && JSON.stringify(document)
-    })
+    }
+    const token = c.req.header(POSITION_HEADER) ?? c.req.query('position')
+    const json = token === undefined || hotServesTokens() ? await hot.read(postId, load) : await load()
     if (json === undefined) throw new PostNotFound(postId)
     return c.body(json, 200, { 'Content-Type': 'application/json' })
   })

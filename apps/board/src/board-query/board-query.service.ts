@@ -1,3 +1,4 @@
+import type { EvictionBus } from '@tidings/core'
 import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidings/http'
 import { DocumentStore, type FeedReader } from '@tidings/postgres'
 import { boardQueryRoutes } from './board-query.routes'
@@ -9,6 +10,17 @@ import type { BoardService } from '../shared/board-service'
 
 export const BOARD_QUERY_SCHEMA = 'board_query'
 export const BOARD_QUERY_SERVICE = 'board.query'
+/** The eviction bus topic of the post documents. */
+export const POST_DOCUMENTS_TOPIC = 'board.post-documents'
+
+export interface BoardQueryOptions {
+  hotDocuments?: number
+  /**
+   * Where instances tell each other which documents changed, so that each drops its hot copies (board.query
+   * may run as several instances, each applying some partitions). Without one, evictions stay in process.
+   */
+  evictions?: EvictionBus
+}
 
 /**
  * The read side: follows the member, post and comment feeds and keeps one document per post, which the
@@ -18,15 +30,29 @@ export async function boardQueryService(
   ctx: ServiceContext,
   feeds: readonly FeedReader[],
   sources: PostDocumentSources,
-  options: { hotDocuments?: number } = {},
+  options: BoardQueryOptions = {},
 ): Promise<BoardService & { documents: DocumentStore<StoredPostDocument>; hot: HotDocuments }> {
   const documents = new DocumentStore<StoredPostDocument>(BOARD_QUERY_SCHEMA, 'post-documents')
   const hot = new HotDocuments(options.hotDocuments)
-  const projection = postDocumentProjection(documents, sources, (postIds) => hot.evict(postIds))
+  const { evictions } = options
+  // Evictions from every instance, this one's included; after a lost connection, whatever may be missed.
+  const unsubscribe = evictions?.subscribe(POST_DOCUMENTS_TOPIC, (eviction) => hot.evict(eviction.ids), () => hot.clear())
+  const changed = (postIds: string[]): void => {
+    hot.evict(postIds) // here first, before this instance reports its progress
+    evictions?.publish({ topic: POST_DOCUMENTS_TOPIC, ids: postIds }).catch((error: unknown) => ctx.logger.warn({ err: error, postIds }, 'evictions not sent to the other instances'))
+  }
+  const projection = postDocumentProjection(documents, sources, changed)
   const subscription = await openSubscription(ctx, BOARD_QUERY_SCHEMA, projection, feeds)
   return {
     name: BOARD_QUERY_SERVICE,
-    routes: boardQueryRoutes({ db: ctx.db, documents, hot, waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }) }),
+    routes: boardQueryRoutes({
+      db: ctx.db,
+      documents,
+      hot,
+      waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }),
+      hotServesTokens: () => subscription.isActive(),
+    }),
+    close: () => unsubscribe?.(),
     feeds: {},
     fastPath: hotReadFastPath(hot),
     subscriptions: [subscription],

@@ -48,6 +48,12 @@ export class HotDocuments {
     return hit
   }
 
+  /** Forgets everything, fills in flight included: for when evictions may have been missed. */
+  clear(): void {
+    this.entries.clear()
+    this.fills.clear()
+  }
+
   evict(ids: Iterable<string>): void {
     for (const id of ids) {
       this.entries.delete(id)

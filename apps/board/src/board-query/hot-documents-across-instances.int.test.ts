@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto'
+import { afterEach, describe, expect, it } from 'vitest'
+import { inProcessEvictionBus, type Eviction, type EvictionBus } from '@tidings/core'
+import { hostServices, serveHttp, serviceContext, type Host } from '@tidings/http'
+import { eventually, testEngines } from '@tidings/testing'
+import { boardServices } from '../board'
+import { memberTokens } from '../shared/member-tokens'
+import { BoardClient } from '../test-kit/board-client'
+import { boardQueryService } from './board-query.service'
+
+/**
+ * An eviction bus whose deliveries can be held back: the other instance's evictions are late (a slow
+ * network, a busy Redis), which is when a cache could serve an older version.
+ */
+class LateEvictions implements EvictionBus {
+  private readonly bus = inProcessEvictionBus()
+  private readonly resets = new Set<() => void>()
+  private held: Eviction[] | undefined
+
+  hold(): void {
+    this.held ??= []
+  }
+
+  async release(): Promise<void> {
+    const held = this.held ?? []
+    this.held = undefined
+    for (const eviction of held) await this.bus.publish(eviction)
+  }
+
+  /** What a bus does after a lost connection: what it held is gone, and every subscriber is told so. */
+  lose(): void {
+    this.held = undefined
+    for (const reset of this.resets) reset()
+  }
+
+  async publish(eviction: Eviction): Promise<void> {
+    if (this.held) this.held.push(eviction)
+    else await this.bus.publish(eviction)
+  }
+
+  subscribe(topic: string, listener: (e: Eviction) => void, onReset: () => void): () => void {
+    this.resets.add(onReset)
+    const unsubscribe = this.bus.subscribe(topic, listener, onReset)
+    return () => {
+      this.resets.delete(onReset)
+      unsubscribe()
+    }
+  }
+
+  close(): Promise<void> {
+    return this.bus.close()
+  }
+}
+
+/**
+ * Two board.query instances on one database: the first applies every change (it holds the lease), the
+ * second stands by and serves reads from its own hot documents, kept fresh by the first one's evictions.
+ */
+for (const engine of await testEngines()) {
+  describe(`hot documents of two board.query instances on ${engine.name}`, () => {
+    const stops: Array<() => Promise<unknown>> = []
+    afterEach(async () => {
+      for (const stop of stops.splice(0).reverse()) await stop()
+    })
+
+    async function serve(host: Host): Promise<BoardClient> {
+      await host.start()
+      const server = await serveHttp(host.http, 0, { hostname: '127.0.0.1' })
+      stops.push(() => host.stop(), () => server.close())
+      return new BoardClient(`http://127.0.0.1:${server.port}`)
+    }
+
+    async function setup() {
+      const { db } = await engine.freshDatabase()
+      const evictions = new LateEvictions()
+      const tokens = memberTokens(randomBytes(48), serviceContext({ db }).clock)
+      const first = serviceContext({ db, instanceId: 'first' })
+      const services = await boardServices(first, tokens, { evictions })
+      const api = await serve(hostServices(first, Object.values(services)))
+      // Wait until the first instance leads, so the second one is the standby.
+      await eventually(async () => services.query.subscriptions[0]!.isActive(), Boolean, { what: 'the first instance to lead' })
+      const second = serviceContext({ db, instanceId: 'second' })
+      const feeds = [services.member.feeds['board.member']!, services.post.feeds['board.post']!, services.comment.feeds['board.comment']!]
+      const sources = { members: services.member.lookup, posts: services.post.lookup, comments: services.comment.lookup, membersMany: services.member.lookupMany, commentsMany: services.comment.lookupMany }
+      const standby = await boardQueryService(second, feeds, sources, { evictions })
+      const other = await serve(hostServices(second, [standby]))
+      expect(standby.subscriptions[0]!.isActive()).toBe(false)
+      return { api, other, evictions, standby }
+    }
+
+    it('never serves a read with the edit token from a copy the late eviction has not dropped yet', async () => {
+      const { api, other, evictions, standby } = await setup()
+      const ann = await api.newMember('ann')
+      const created = await api.createPost(ann, { title: 'v0', content: '…' })
+      const postId = created.body.postId
+      await eventually(() => other.document(postId, created.position), (a) => a.status === 200, { what: 'the post on the standby' })
+      for (let v = 1; v <= 5; v++) {
+        expect((await other.document(postId)).body.title).toBe(`v${v - 1}`) // hot on the standby
+        evictions.hold()
+        const edited = await api.call('PATCH', `/api/posts/${postId}`, { token: ann.token, body: { title: `v${v}` } })
+        expect(edited.status).toBe(200)
+        const read = await other.document(postId, edited.position)
+        expect(read.headers.get('tidings-stale')).toBeNull()
+        expect(read.body.title).toBe(`v${v}`)
+        // Without a token it is the hot copy until the eviction arrives; then the new version.
+        expect((await other.document(postId)).body.title).toBe(`v${v - 1}`)
+        await evictions.release()
+        expect((await other.document(postId)).body.title).toBe(`v${v}`)
+      }
+      // Each round: a hit before the release and one at the start of the next (the first round's start filled it).
+      expect(standby.hot.stats().hits).toBe(9)
+    })
+
+    it('drops every hot copy when evictions may have been missed', async () => {
+      const { api, other, evictions, standby } = await setup()
+      const ann = await api.newMember('ann')
+      const created = await api.createPost(ann, { title: 'before', content: '…' })
+      await eventually(() => other.document(created.body.postId, created.position), (a) => a.status === 200, { what: 'the post on the standby' })
+      await other.document(created.body.postId) // without a token: filled
+      expect(standby.hot.stats().size).toBe(1)
+      evictions.hold()
+      const edited = await api.call('PATCH', `/api/posts/${created.body.postId}`, { token: ann.token, body: { title: 'after' } })
+      expect((await other.document(created.body.postId, edited.position)).body.title).toBe('after') // applied
+      expect((await other.document(created.body.postId)).body.title).toBe('before') // but the hot copy stays
+      evictions.lose()
+      expect(standby.hot.stats().size).toBe(0)
+      expect((await other.document(created.body.postId)).body.title).toBe('after')
+    })
+  })
+}
