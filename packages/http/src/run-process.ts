@@ -1,13 +1,21 @@
-import type { Logger, Transport } from '@tidings/core'
+import type { Logger } from '@tidings/core'
 import { serveHttp } from './serve'
 import type { Database } from '@tidings/postgres'
 import type { Host } from './host'
 
 /**
  * Serves a host until SIGTERM or SIGINT, then shuts down gracefully: no new requests, messages in flight
- * finished, subscriptions, the broker connection and the database closed.
+ * finished, subscriptions, other connections (`closing`: a broker, an eviction bus) and the database closed.
  */
-export async function runUntilSignalled(options: { host: Host; db: Database; transport?: Transport; port: number; logger: Logger; name: string; storage: string }): Promise<void> {
+export async function runUntilSignalled(options: {
+  host: Host
+  db: Database
+  closing?: ReadonlyArray<{ close(): Promise<unknown> } | undefined>
+  port: number
+  logger: Logger
+  name: string
+  storage: string
+}): Promise<void> {
   const { host, db, logger } = options
   await host.start()
   const server = await serveHttp(host.http, options.port, host.fastPath ? { fastPath: host.fastPath } : {})
@@ -20,7 +28,7 @@ export async function runUntilSignalled(options: { host: Host; db: Database; tra
     logger.info({ signal }, 'shutting down: no new requests, finishing messages in flight')
     await host.stop()
     await server.close()
-    await options.transport?.close()
+    for (const resource of options.closing ?? []) await resource?.close()
     await db.close()
     logger.info({}, 'stopped')
     process.exit(0)
