@@ -28,6 +28,13 @@ export interface ConsumerDefinition<Tx, E extends Envelope = Envelope> {
    * logged and ignored.
    */
   afterCommit?: (messages: E[]) => void
+  /**
+   * Optional: names of what handling these messages will write where other transactions of this consumer
+   * write too (e.g. a denormalized document fed by several partitions). The processor locks them, sorted,
+   * at the start of each page's transaction, before any handler runs, so that two pages applied at once
+   * (partitions on different instances) wait for each other instead of deadlocking.
+   */
+  lockKeys?: (messages: E[]) => string[]
 }
 
 /** What a consumer reports as it works, e.g. to metrics. Every method is optional. */

@@ -61,6 +61,8 @@ export class NatsPartitionReader implements PartitionReader {
   private created: string | undefined
   /** The last delivery sequence this reader saw: a consumer that delivered more has served someone else. */
   private dseq = 0
+  /** Someone else got deliveries of the consumer: this reader no longer knows what it would skip. */
+  private untracked = false
   private queue: Promise<unknown> = Promise.resolve()
   private readonly closing = new AbortController()
 
@@ -111,12 +113,13 @@ export class NatsPartitionReader implements PartitionReader {
       if (from > 0n && messages[0]?.seq === from) await this.ack(messages.shift()!)
     }
     const left = deadline - performance.now()
+    if (this.untracked) return this.page(after, from, limit, messages)
     if (messages.length === 0 && left >= MIN_WAIT_MS) {
       // The server holds a pull until its batch is full, so wait for one message, then take what else is there.
       const waited = await this.pull(1, left, stops)
       if (waited.aborted) return { items: [], next: after }
       messages = waited.messages
-      if (messages.length > 0 && limit > 1) messages.push(...(await this.pull(limit - 1, undefined, [down])).messages)
+      if (messages.length > 0 && limit > 1 && !this.untracked) messages.push(...(await this.pull(limit - 1, undefined, [down])).messages)
     }
     return this.page(after, from, limit, messages)
   }
@@ -137,7 +140,7 @@ export class NatsPartitionReader implements PartitionReader {
       previous = message.seq
       this.last = message
     }
-    this.cursor = consistent ? previous : undefined
+    this.cursor = consistent && !this.untracked ? previous : undefined
     return { items, next: items.at(-1)?.position ?? after }
   }
 
@@ -173,6 +176,7 @@ export class NatsPartitionReader implements PartitionReader {
     this.created = info.created
     this.dseq = info.delivered.consumer_seq
     this.cursor = from
+    this.untracked = false
     this.last = undefined
     this.acked = 0n
   }
@@ -189,6 +193,7 @@ export class NatsPartitionReader implements PartitionReader {
    * longer known: the server may still deliver to the abandoned request.
    */
   private pull(batch: number, waitMs: number | undefined, stops: AbortSignal[]): Promise<{ messages: Delivered[]; aborted: boolean }> {
+    const seen = this.dseq
     const { nc, timeoutMs } = this.connection
     return new Promise((resolve, reject) => {
       const messages: Delivered[] = []
@@ -210,7 +215,16 @@ export class NatsPartitionReader implements PartitionReader {
           if (error) return finish(error)
           const delivered = deliveredOf(msg)
           if (delivered) {
+            // Deliveries are numbered per consumer: a gap means someone else pulled from it meanwhile (an
+            // instance that has not noticed yet that it lost the partition) and got messages this page
+            // would skip. Nothing of this pull is handed out; the next read re-positions.
+            const stolen = delivered.dseq !== (messages.at(-1)?.dseq ?? seen) + 1
             this.dseq = delivered.dseq
+            if (stolen) {
+              this.untracked = true
+              messages.length = 0
+              return finish(undefined, true)
+            }
             messages.push(delivered)
             if (messages.length >= batch) finish()
             return

@@ -117,6 +117,7 @@ export class MessageProcessor {
       handled = []
       reached = this.sourceReached.get(source)
       await this.assertLease(tx)
+      if (consumer.lockKeys) await lockInOrder(tx, consumer.lockKeys(items.filter((m) => !isWatermark(m))))
       const started = performance.now()
       let last = items[0]!
       for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += chunkSize) {
@@ -212,4 +213,10 @@ function furthestSource(from: Position | undefined, messages: readonly Envelope[
     if (at !== undefined && (furthest === undefined || comparePositions(at, furthest) > 0)) furthest = at
   }
   return furthest
+}
+
+/** Transaction-scoped advisory locks on `keys`, taken in one sorted order by every transaction (unnest yields the array in order). */
+async function lockInOrder(tx: Queryable, keys: readonly string[]): Promise<void> {
+  const sorted = [...new Set(keys)].sort()
+  if (sorted.length > 0) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [sorted])
 }

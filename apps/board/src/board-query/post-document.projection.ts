@@ -152,8 +152,15 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
       if (postIds.length > 0) onChanged(postIds)
     },
     reset: (tx) => documents.clear(tx),
+    // Comments of one post come from several partitions: pages touching the same documents take turns.
+    lockKeys: (messages) => messages.flatMap((m) => {
+      const postId = (m.data as { postId?: unknown } | null)?.postId
+      return typeof postId === 'string' ? [documentLockKey(postId)] : []
+    }),
   })
 }
+
+const documentLockKey = (postId: string): string => `board-query.document:${postId}`
 
 const lockKey = (memberId: string): string => `board-query.member:${memberId}`
 

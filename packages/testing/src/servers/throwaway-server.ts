@@ -2,14 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 
 /** A server a test starts on a free port with a data directory of its own, and may stop, kill and restart. */
 export interface ThrowawayServer {
   readonly port: number
   /** Kept across `stop`, `kill` and `restart`, removed by `cleanup`. */
   readonly dataDir: string
-  /** SIGTERM (a clean shutdown), resolving once the process has exited. */
+  /** A clean shutdown (SIGTERM, or the recipe's stop signal), resolving once the process has exited. */
   stop(): Promise<void>
   /** SIGKILL: the server dies mid-stream, as in a crash. */
   kill(): Promise<void>
@@ -25,25 +25,58 @@ export interface ServerRecipe {
   /** True once the server on `port` serves requests (not merely accepts connections). */
   ready(port: number): Promise<boolean>
   readyTimeoutMs?: number
+  /** Variables added to this process's environment for the server; default none. */
+  env?(port: number, dataDir: string): Record<string, string>
+  /** Runs once before the first start, e.g. to write configuration files into `dataDir`. */
+  prepare?(port: number, dataDir: string): Promise<void>
+  /** The port to serve on; default a free one. */
+  port?: number
+  /**
+   * The command is a launcher whose server is a process of its own (a script starting a VM): start it as
+   * a process group and send `kill` (SIGKILL) to the whole group, so the server dies with it. `stop`
+   * (SIGTERM) still goes to the launcher alone, which shuts the server down cleanly. Default false.
+   */
+  processGroup?: boolean
+  /** The user the server runs as (PostgreSQL refuses to run as root); default this process's. */
+  user?: { uid: number; gid: number }
+  /** What `stop` and `restart` send for a clean shutdown; default SIGTERM. */
+  stopSignal?: NodeJS.Signals
 }
 
-const running = new Set<ChildProcess>()
+const running = new Map<ChildProcess, boolean>()
 
 process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL')
+  for (const [child, group] of running) signalChild(child, 'SIGKILL', group)
 })
+
+/** Sends a signal to the child, or to its whole process group. */
+function signalChild(child: ChildProcess, signal: NodeJS.Signals, group: boolean): void {
+  if (group && child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, signal)
+      return
+    } catch {
+      // The group is gone already; the child itself may not be.
+    }
+  }
+  child.kill(signal)
+}
 
 export async function startThrowawayServer(recipe: ServerRecipe): Promise<ThrowawayServer> {
   const { command } = recipe
   const readyTimeoutMs = recipe.readyTimeoutMs ?? 15_000
-  const port = await freePort()
-  const dataDir = await mkdtemp(join(tmpdir(), `tidings-${command}-`))
+  const port = recipe.port ?? (await freePort())
+  const group = recipe.processGroup ?? false
+  const stopSignal = recipe.stopSignal ?? 'SIGTERM'
+  const dataDir = await mkdtemp(join(tmpdir(), `tidings-${basename(command)}-`))
   let child: ChildProcess | undefined
+  await recipe.prepare?.(port, dataDir)
 
   const launch = async (): Promise<void> => {
-    const started = spawn(command, recipe.args(port, dataDir), { stdio: ['ignore', 'pipe', 'pipe'] })
+    const env = recipe.env ? { ...process.env, ...recipe.env(port, dataDir) } : process.env
+    const started = spawn(command, recipe.args(port, dataDir), { stdio: ['ignore', 'pipe', 'pipe'], env, detached: group, ...recipe.user })
     child = started
-    running.add(started)
+    running.set(started, group)
     let output = ''
     const keep = (chunk: Buffer): void => {
       output = (output + chunk.toString()).slice(-8000)
@@ -59,7 +92,7 @@ export async function startThrowawayServer(recipe: ServerRecipe): Promise<Throwa
     while (!(await recipe.ready(port))) {
       if (gone) throw new Error(`${command} exited before it was ready:\n${output}`)
       if (Date.now() > deadline) {
-        started.kill('SIGKILL')
+        signalChild(started, 'SIGKILL', group)
         throw new Error(`${command} was not ready on ${port} within ${readyTimeoutMs} ms:\n${output}`)
       }
       await new Promise((resolve) => setTimeout(resolve, 20))
@@ -70,7 +103,7 @@ export async function startThrowawayServer(recipe: ServerRecipe): Promise<Throwa
     const current = child
     if (!current || current.exitCode !== null || current.signalCode !== null) return
     const exited = exitOf(current)
-    current.kill(name)
+    signalChild(current, name, group && name === 'SIGKILL')
     await exited
   }
 
@@ -78,10 +111,10 @@ export async function startThrowawayServer(recipe: ServerRecipe): Promise<Throwa
   return {
     port,
     dataDir,
-    stop: () => signal('SIGTERM'),
+    stop: () => signal(stopSignal),
     kill: () => signal('SIGKILL'),
     async restart() {
-      await signal('SIGTERM')
+      await signal(stopSignal)
       await launch()
     },
     async cleanup() {
@@ -118,6 +151,29 @@ export function answers(port: number, ok: (firstLine: string) => boolean, say?: 
 function exitOf(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => child.once('exit', () => resolve()))
+}
+
+/** Ports nothing listens on right now, all different: the system hands them out for port 0, held at once. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer())
+  try {
+    return await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve, reject) => {
+            server.once('error', reject)
+            server.listen(0, '127.0.0.1', () => {
+              const address = server.address()
+              const port = typeof address === 'object' && address ? address.port : 0
+              if (port) resolve(port)
+              else reject(new Error('no free port'))
+            })
+          }),
+      ),
+    )
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => (server.listening ? server.close(resolve) : resolve(undefined)))))
+  }
 }
 
 /** A port nothing listens on right now: the system hands one out for port 0. */
