@@ -19,7 +19,7 @@ import type { BoardService } from './shared/board-service'
  * One board service as its own process against PostgreSQL (`DATABASE_URL`), e.g.
  * `npm run start:service -- board.query`. It reads the other services' feeds and latest state over HTTP
  * (`BOARD_MEMBER_URL`, `BOARD_POST_URL`, `BOARD_COMMENT_URL`); the token secret must be shared
- * (`TIDINGS_JWT_SECRET`, or the same data directory). With `TRANSPORT=nats|redis` the services' events go
+ * (`TIDINGS_JWT_SECRET`, or the same data directory). With `TRANSPORT=nats|redis|rabbitmq` the services' events go
  * through that broker instead of the feeds' HTTP endpoints (see `transportFromEnv`); the latest state of
  * zero-payload events is still fetched from its owner over HTTP. With `EVICTIONS=redis` the instances of
  * board.query tell each other which documents changed (see `evictionBusFromEnv`).
@@ -52,4 +52,6 @@ const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> =
 const open = services[name]
 if (!open) throw new Error(`Which service? One of: ${Object.keys(services).join(', ')} (got "${name}")`)
 const host = hostServices(ctx, [await open(ctx)])
+// Started by a supervisor (`npm run start:cluster`) over an IPC channel: when it dies, so does this service.
+if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
 await runUntilSignalled({ host, db, closing: [transport, evictions], port: config.port, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })

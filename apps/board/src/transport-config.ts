@@ -1,13 +1,14 @@
 import type { EvictionBus, Logger, Transport } from '@tidings/core'
 import { natsTransport } from '@tidings/nats'
+import { rabbitmqTransport } from '@tidings/rabbitmq'
 import { redisEvictionBus, redisTransport } from '@tidings/redis'
 
-export const TRANSPORTS = ['nats', 'redis'] as const
+export const TRANSPORTS = ['nats', 'redis', 'rabbitmq'] as const
 export type TransportName = (typeof TRANSPORTS)[number]
 
 /**
- * The broker between the services, chosen by `TRANSPORT` (nats | redis) at `NATS_URL` or `REDIS_URL`
- * (local defaults), every source split into `TIDINGS_PARTITIONS` partitions (default 4; never change it
+ * The broker between the services, chosen by `TRANSPORT` (nats | redis | rabbitmq) at `NATS_URL`,
+ * `REDIS_URL` or `RABBITMQ_URL` (local defaults), every source split into `TIDINGS_PARTITIONS` partitions (default 4; never change it
  * for a live source). Without `TRANSPORT` there is none: consumers read the producers' feeds directly.
  * Streams are named after the sources: one deployment per broker.
  */
@@ -22,6 +23,8 @@ export async function transportFromEnv(env: NodeJS.ProcessEnv): Promise<Transpor
       return natsTransport({ servers: env.NATS_URL ?? '127.0.0.1:4222', partitions })
     case 'redis':
       return redisTransport({ url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', partitions })
+    case 'rabbitmq':
+      return rabbitmqTransport({ url: env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672', partitions })
   }
 }
 

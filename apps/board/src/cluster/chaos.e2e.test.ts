@@ -46,7 +46,7 @@ describe.runIf(engine !== undefined && installed)(`the board cluster under fault
   const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`)
 
   afterAll(async () => {
-    await cluster?.kill('SIGKILL')
+    await cluster?.kill('SIGTERM')
     for (const server of servers) await server.cleanup()
     console.log(`[board] chaos:\n  ${timeline.join('\n  ')}`)
   })

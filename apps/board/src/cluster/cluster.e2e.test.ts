@@ -120,4 +120,19 @@ describe.runIf(engine !== undefined && brokersInstalled)('the board cluster (npm
     expect(read.headers.get('tidings-stale')).toBeNull()
     expect(read.body.comments.map((c) => c.content)).toEqual(['after the restart'])
   }, 60_000)
+
+  it('takes its services down with it when the cluster process is SIGKILLed', async () => {
+    const pids = cluster.lines.filter((l) => l.includes('listening on') && l.includes('"service":"board.')).map((l) => (JSON.parse(l) as ServiceLine).pid!)
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0)
+        return true
+      } catch {
+        return false
+      }
+    }
+    expect(pids.filter(alive).length).toBeGreaterThanOrEqual(6)
+    await cluster.kill('SIGKILL')
+    await eventually(async () => pids.filter(alive), (left) => left.length === 0, { timeoutMs: 30_000, what: 'every service process to exit' })
+  })
 })

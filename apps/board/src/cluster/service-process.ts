@@ -32,7 +32,8 @@ export class ServiceProcess {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_MAIN], {
         env: { ...process.env, ...this.env, BOARD_SERVICE: this.name, PORT: String(this.port) },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        // The IPC channel closes when this process dies, however it dies: the child then shuts down too.
+        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       })
       this.child = child
       let listening = false

@@ -1,4 +1,4 @@
-import { serverInstalled, startNatsServer, startRedisServer, type ThrowawayServer } from '@tidings/testing'
+import { serverInstalled, startNatsServer, startRabbitMqServer, startRedisServer, type ThrowawayServer } from '@tidings/testing'
 import type { TransportName } from '../transport-config'
 
 /** A broker the board's processes can run over in a test: a throwaway server and how to point them at it. */
@@ -12,6 +12,8 @@ export interface TestBroker {
 const BROKERS: Array<TestBroker & { command: string }> = [
   { transport: 'nats', command: 'nats-server', start: () => startNatsServer(), env: (url) => ({ TRANSPORT: 'nats', NATS_URL: url }) },
   { transport: 'redis', command: 'redis-server', start: () => startRedisServer(), env: (url) => ({ TRANSPORT: 'redis', REDIS_URL: url }) },
+  // `rabbitmq-server --version` would boot a node: rabbitmqctl tells whether it is installed.
+  { transport: 'rabbitmq', command: 'rabbitmqctl', start: () => startRabbitMqServer(), env: (url) => ({ TRANSPORT: 'rabbitmq', RABBITMQ_URL: url }) },
 ]
 
 /** Every broker whose server is installed here (a missing one is skipped and said so; in CI it fails the run). */

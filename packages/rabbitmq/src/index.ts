@@ -1,0 +1,5 @@
+export * from './rabbitmq-transport'
+export * from './rabbitmq-errors'
+export { queueName } from './names'
+export { RabbitMqPartitionReader } from './rabbitmq-partition-reader'
+export { RabbitMqPublisher } from './rabbitmq-publisher'

@@ -1,0 +1,169 @@
+import { partitionOf, type Envelope, type Publisher } from '@tidings/core'
+import type { Channel, Connection, ReturnedMessage } from 'rabbitmq-client'
+import { closeChannel, closeConnection, openChannel, within } from './rabbitmq-connection'
+import { BrokerUnavailable, brokerError } from './rabbitmq-errors'
+
+/** A connection of the publisher's own, with its confirm-mode channel. */
+interface Link {
+  connection: Connection
+  channel: Channel
+  /** Sources whose queues were seen up on this connection. */
+  checked: Set<string>
+}
+
+export interface PublisherSettings {
+  /** Opens the publisher's own connection (failing at once while RabbitMQ does not answer). */
+  connect: () => Promise<Connection>
+  queueOf: (source: string, partition: number) => string
+  partitions: number
+  maxInFlight: number
+  /** How long opening the connection and its channel may take. */
+  timeoutMs: number
+  /** How long a confirm may take (see the class comment for why this is long). */
+  confirmTimeoutMs: number
+  onClose?: () => void
+}
+
+/**
+ * Publishes envelopes as JSON through the default exchange straight to the stream queue of their key's
+ * partition, with publisher confirms, `mandatory` (a message no queue takes comes back instead of
+ * vanishing: the source was not declared, or its queue was deleted), persistent, and the envelope id as
+ * `messageId`. Up to `maxInFlight` messages await their confirm at once; a full window drains to half
+ * before it refills (as the NATS publisher does: bursts cost both sides less per message). It resolves
+ * once every message is confirmed; a nack, a returned message, a lost connection or a confirm later than
+ * `confirmTimeoutMs` rejects, and then none of the batch counts as published.
+ *
+ * RabbitMQ streams have no deduplication by message id over AMQP 0.9.1 (only the stream protocol's named
+ * producers have it): a batch published again after a failure (or after a relay crash) is stored again,
+ * and each consumer's inbox drops the repeats, as with Redis. What a failed batch left on the streams is
+ * what reached the broker before the failure, in order (one channel is handled in order, and the client
+ * sends nothing again by itself), so a retry stores nothing of a key before its earlier events. The
+ * restart test found two ways around that while a node recovers, both closed here:
+ * - a queue that comes up in the middle of a batch returns the earlier messages and stores the later
+ *   ones: so the first batch of a source on a new connection checks its queues first (`check`);
+ * - confirms take seconds while RabbitMQ restarts a stream's writer: the channel then sends the new writer
+ *   again what the old one had not stored. A publisher that gave up and closed the channel meanwhile left
+ *   a gap behind which later messages were stored (a 2 s limit did): so confirms get a long limit of
+ *   their own (`confirmTimeoutMs`, default 30 s), for a broker that truly hangs.
+ * Left: RabbitMQ nacking a message and storing later ones on a live connection (it nacks what it could
+ * not store, e.g. while a stream leader fails over in a cluster); per-key order then rests on the
+ * consumers' version-guarded upserts.
+ *
+ * It has a connection of its own — RabbitMQ's flow control throttles publishing connections, which must
+ * not hold back the readers' deliveries — and drops it after any failure, so a retry starts on a clean
+ * channel, without confirms of the failed batch still to come.
+ */
+export class RabbitMqPublisher implements Publisher {
+  readonly partitions: number
+  private link: Promise<Link> | undefined
+  private closed = false
+
+  constructor(private readonly settings: PublisherSettings) {
+    this.partitions = settings.partitions
+  }
+
+  async publish(source: string, events: readonly Envelope[]): Promise<void> {
+    if (events.length === 0) return
+    if (this.closed) throw new BrokerUnavailable('publish', 'the publisher is closed')
+    const queues = Array.from({ length: this.partitions }, (_, p) => this.settings.queueOf(source, p))
+    const operation = `publish to ${this.settings.queueOf(source, 0).replace(/\.0$/, '.*')}`
+    let linking = (this.link ??= this.open(operation))
+    // A channel that died since the last batch (the broker restarted): start over before sending anything.
+    const stale = await linking.catch(() => undefined)
+    if (stale && !stale.channel.active) {
+      if (this.link === linking) this.link = undefined
+      await this.drop(stale)
+      linking = this.link ??= this.open(operation)
+    }
+    try {
+      const link = await linking
+      if (!link.checked.has(source)) await this.check(link, operation, queues)
+      link.checked.add(source)
+      await this.publishOn(link, operation, queues, events)
+    } catch (error) {
+      if (this.link === linking) this.link = undefined
+      await linking.then((link) => this.drop(link)).catch(() => {})
+      throw brokerError(operation, error)
+    }
+  }
+
+  private async open(operation: string): Promise<Link> {
+    const connection = await this.settings.connect()
+    try {
+      const channel = await within(openChannel(connection, operation), this.settings.timeoutMs, operation)
+      await within(channel.confirmSelect(), this.settings.timeoutMs, operation)
+      return { connection, channel, checked: new Set() }
+    } catch (error) {
+      await closeConnection(connection, this.settings.timeoutMs)
+      throw error
+    }
+  }
+
+  /**
+   * Makes sure every queue of the source is up before the first batch on a new connection (the first, or
+   * the one after a failure, typically a broker that is still recovering). A queue that comes up in the
+   * middle of a batch would store its later messages after returning its earlier ones, and the retry
+   * would store those behind them; a passive declare on a channel of its own (a failed one closes its
+   * channel) tells "no queue" or "home node down" before anything is sent.
+   */
+  private async check({ connection }: Link, operation: string, queues: string[]): Promise<void> {
+    const { timeoutMs } = this.settings
+    const channel = await within(openChannel(connection, operation), timeoutMs, operation)
+    try {
+      for (const queue of queues) await within(channel.queueDeclare({ queue, passive: true }), timeoutMs, operation)
+    } finally {
+      await closeChannel(channel, timeoutMs)
+    }
+  }
+
+  private async publishOn({ channel }: Link, operation: string, queues: string[], events: readonly Envelope[]): Promise<void> {
+    const { maxInFlight, confirmTimeoutMs } = this.settings
+    const returned: ReturnedMessage[] = []
+    const onReturn = (message: ReturnedMessage): void => void returned.push(message)
+    channel.on('basic.return', onReturn)
+    // One watchdog for the batch, restarted by every confirm (a timer per message costs more than the rest
+    // of the client's work): it fires when no confirm has come for confirmTimeoutMs.
+    let stalled: (error: Error) => void = () => {}
+    const stall = new Promise<never>((_, reject) => (stalled = reject))
+    stall.catch(() => {})
+    // Checked again after pending I/O: a busy event loop may fire the timer before reading the confirms.
+    const watchdog = setTimeout(() => setImmediate(() => stalled(new BrokerUnavailable(operation, `no confirm within ${confirmTimeoutMs} ms`))), confirmTimeoutMs)
+    try {
+      const window: Array<Promise<void>> = []
+      const confirm = async (pending: Promise<void>): Promise<void> => {
+        await Promise.race([pending, stall])
+        watchdog.refresh()
+      }
+      for (const event of events) {
+        if (window.length >= maxInFlight) while (window.length > maxInFlight / 2) await confirm(window.shift()!)
+        const queue = queues[partitionOf(event.key, this.partitions)]!
+        // No content type: rabbitmq-client would parse a JSON body on the way in, and readers want the text.
+        const pending = channel.basicPublish({ routingKey: queue, mandatory: true, durable: true, messageId: event.id, type: event.type }, Buffer.from(JSON.stringify(event)))
+        // Its failure is seen when its turn comes; after an earlier failure nobody waits for it any more.
+        pending.catch(() => {})
+        window.push(pending)
+      }
+      while (window.length > 0) await confirm(window.shift()!)
+      // A return comes before its confirm, but reaches listeners a turn of the event loop later.
+      await new Promise((resolve) => setImmediate(resolve))
+      const lost = returned[0]
+      if (lost) throw new BrokerUnavailable(operation, `${lost.replyText}: no queue ${lost.routingKey} (is the source declared?)`)
+    } finally {
+      clearTimeout(watchdog)
+      channel.off('basic.return', onReturn)
+    }
+  }
+
+  private async drop({ connection, channel }: Link): Promise<void> {
+    await closeChannel(channel, this.settings.timeoutMs)
+    await closeConnection(connection, this.settings.timeoutMs)
+  }
+
+  async close(): Promise<void> {
+    this.settings.onClose?.()
+    this.closed = true
+    const linking = this.link
+    this.link = undefined
+    await linking?.then((link) => this.drop(link)).catch(() => {})
+  }
+}
