@@ -19,6 +19,8 @@ import { BoardClient, type Member } from '../test-kit/board-client'
 /** Comments written in all (the issue's figure); BOARD_CHAOS_COMMENTS makes a quicker run. */
 const COMMENTS = Number(process.env.BOARD_CHAOS_COMMENTS ?? 20_000)
 const WRITERS = 16
+/** How long the read sides may take to catch up once the writes stop: ~20 ms a comment, at least 3 minutes. */
+const CATCH_UP_MS = Math.max(180_000, COMMENTS * 20)
 const MEMBERS = 20
 const POSTS = 40
 
@@ -161,7 +163,7 @@ describe.runIf(engine !== undefined && installed)(`the board cluster under fault
     const counts = async (client: BoardClient) => Object.fromEntries(await Promise.all(posts.map(async ({ postId }) => [postId, (await client.document(postId)).body.commentCount] as const)))
     const expected = Object.fromEntries(posts.map(({ postId }) => [postId, perPost.get(postId) ?? 0]))
     for (const client of instances) {
-      await eventually(() => counts(client), (c) => JSON.stringify(c) === JSON.stringify(expected), { timeoutMs: 180_000, what: `every document on ${client.baseUrl}` }).catch(async (error: unknown) => {
+      await eventually(() => counts(client), (c) => JSON.stringify(c) === JSON.stringify(expected), { timeoutMs: CATCH_UP_MS, what: `every document on ${client.baseUrl}` }).catch(async (error: unknown) => {
         const stored = await storedCounts(database.db)
         const wrong = posts.filter(({ postId }) => stored[postId] !== expected[postId]).map(({ postId }) => `${postId}: stored ${stored[postId]}, written ${expected[postId]}`)
         console.log(`[board] chaos, where the read side stands:\n${await whereItStands(database.db)}\nstored documents that differ: ${wrong.join('; ') || 'none'}\nserved by ${client.baseUrl}: ${JSON.stringify(await counts(client))}\nexpected: ${JSON.stringify(expected)}`)
@@ -180,14 +182,14 @@ describe.runIf(engine !== undefined && installed)(`the board cluster under fault
           (await notifications.query<{ recipient_id: string; n: string }>(`SELECT recipient_id::text, count(*)::text AS n FROM ${NOTIFICATION_SCHEMA}.notifications GROUP BY recipient_id`)).rows.map((r) => [r.recipient_id, Number(r.n)]),
         )
       const wanted = Object.fromEntries([...perRecipient].sort())
-      await eventually(perRecipientStored, (stored) => JSON.stringify(Object.fromEntries(Object.entries(stored).sort())) === JSON.stringify(wanted), { timeoutMs: 180_000, what: 'every notification' })
+      await eventually(perRecipientStored, (stored) => JSON.stringify(Object.fromEntries(Object.entries(stored).sort())) === JSON.stringify(wanted), { timeoutMs: CATCH_UP_MS, what: 'every notification' })
       mark(`notifications exact: ${[...perRecipient.values()].reduce((a, b) => a + b, 0)}`)
       expect((await notifications.query(`SELECT 1 FROM ${NOTIFICATION_SCHEMA}.dead_letters`)).rows).toEqual([])
     } finally {
       await notifications.close()
     }
     expect((await database.db.query(`SELECT 1 FROM ${BOARD_QUERY_SCHEMA}.dead_letters`)).rows).toEqual([])
-  }, 900_000)
+  }, 600_000 + COMMENTS * 60)
 })
 
 /** For a failure: the comment relay, the outbox head, and board.query's checkpoints and leases. */
