@@ -15,6 +15,14 @@ export function partitionOf(key: string, partitions: number): number {
   return hash % partitions
 }
 
+/** Refuses a partition reader that names no partition of `partitions`, or no consumer. */
+export function checkPartitionReader(partition: number, partitions: number, consumer: string): void {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
+    throw new RangeError(`partition must be an integer in [0, ${partitions}), not ${partition}`)
+  }
+  if (consumer.length === 0) throw new RangeError('a reader needs a consumer name')
+}
+
 /** The name a partition of a source is checkpointed under: `board.comment#3`. */
 export const partitionSource = (source: string, partition: number): string => `${source}#${partition}`
 

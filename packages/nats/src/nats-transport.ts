@@ -1,6 +1,6 @@
 import { StorageType, type StreamConfig } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
-import type { PartitionReader, Publisher, Transport } from '@tidings/core'
+import { checkPartitionReader, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
 import { BrokerConnection } from './broker-connection'
 import { NatsPartitionReader } from './nats-partition-reader'
 import { NatsPublisher } from './nats-publisher'
@@ -91,10 +91,7 @@ export class NatsTransport implements Transport {
   }
 
   partition(source: string, partition: number, consumer: string): PartitionReader {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
-      throw new RangeError(`partition must be an integer in [0, ${this.partitions}), not ${partition}`)
-    }
-    if (consumer.length === 0) throw new RangeError('a reader needs a consumer name')
+    checkPartitionReader(partition, this.partitions, consumer)
     partitionSubject(source, partition) // checks the source name
     const reader: NatsPartitionReader = new NatsPartitionReader(this.connection, source, partition, consumer, () => this.readers.delete(reader))
     this.readers.add(reader)

@@ -1,4 +1,4 @@
-import type { PartitionReader, Publisher, Transport } from '@tidings/core'
+import { checkPartitionReader, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
 import type { Connection } from 'rabbitmq-client'
 import { checkPrefix, queueName } from './names'
 import { closeChannel, closeConnection, openChannel, openConnection, within, type ConnectionSettings } from './rabbitmq-connection'
@@ -135,11 +135,8 @@ export class RabbitMqTransport implements Transport {
   }
 
   partition(source: string, partition: number, consumer: string): PartitionReader {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
-      throw new RangeError(`partition must be an integer in [0, ${this.partitions}), not ${partition}`)
-    }
     // Nothing of the consumer is kept on the broker (AMQP stream consumers have no stored offset).
-    if (consumer.length === 0) throw new RangeError('a reader needs a consumer name')
+    checkPartitionReader(partition, this.partitions, consumer)
     const { prefetch, settleMs, timeoutMs } = this.settings
     const reader: RabbitMqPartitionReader = new RabbitMqPartitionReader({
       connection: this.connection,

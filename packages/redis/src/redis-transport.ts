@@ -1,4 +1,4 @@
-import type { PartitionReader, Publisher, Transport } from '@tidings/core'
+import { checkPartitionReader, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
 import { closeConnection, commandConnection, type RedisLink } from './redis-connection'
 import { attempt } from './redis-errors'
 import { RedisPartitionReader } from './redis-partition-reader'
@@ -80,10 +80,7 @@ export class RedisTransport implements Transport {
   }
 
   partition(source: string, partition: number, consumer: string): PartitionReader {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
-      throw new RangeError(`partition must be an integer in [0, ${this.partitions}), not ${partition}`)
-    }
-    if (consumer.length === 0) throw new RangeError('a reader needs a consumer name')
+    checkPartitionReader(partition, this.partitions, consumer)
     const reader: RedisPartitionReader = new RedisPartitionReader({
       url: this.settings.url,
       redis: this.redis,
