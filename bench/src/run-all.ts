@@ -1,14 +1,16 @@
 import { boardComments, type CommentRate } from './benches/board-comments'
 import { boardRead } from './benches/board-read'
 import { boardVisibility } from './benches/board-visibility'
+import { brokerLatency } from './benches/broker-latency'
 import { embeddedLatency, serverLatency } from './benches/latency'
 import { seededBoard } from './lib/board'
 import { feedRead } from './benches/feed-read'
 import { ordersView } from './benches/orders-view'
+import { partitionThroughput } from './benches/partition-throughput'
 import { webPages } from './benches/web-pages'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { relayBench } from './benches/relay'
-import { embeddedWriteThroughput, serverWriteThroughput } from './benches/write-throughput'
+import { embeddedWriteThroughput, serverWriteThroughput, type WriteRates } from './benches/write-throughput'
 import { writerWithSubscription } from './benches/writer-with-subscription'
 import { machine, SCALE } from './lib/env'
 import { Report } from './lib/report'
@@ -22,9 +24,11 @@ import { Workbench } from './lib/workbench'
  * Names select benches: `npm run bench -- board-read board-comments` (or BENCH_ONLY="board-read"). The
  * groups: `platform` (figures 1–6, 1e–5e), `board` (all three board benches); `orders-view` is figure 11
  * (11m on MariaDB); `web` is figures 12–13 (the pages as `npm start` serves them); `relay` is figure 14
- * (14e on PGlite: the outbox relay to NATS JetStream against raw js.publish); none means all.
+ * (14e on PGlite: the outbox relay to NATS JetStream against raw js.publish); `broker-latency` is figure 15
+ * (commit → read model through each broker at 0.5 W; measures W first unless `platform` ran) and
+ * `partition-throughput` figure 16 (competing consumers on 1, 2 and 4 partitions); none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -59,9 +63,11 @@ async function main(): Promise<void> {
     ]
     console.log(`Tidings bench: ${[...only].join(', ')}\n  ${conditions.join('\n  ')}\n`)
 
+    // W on PostgreSQL, for the figures at 0.5 W (measured once per run).
+    let server: WriteRates | undefined
     if (only.has('platform')) {
       console.log('PostgreSQL')
-      const server = await serverWriteThroughput(bench, report)
+      server = await serverWriteThroughput(bench, report)
       const backlog = await feedRead(bench, report)
       await serverProjection(bench, report, backlog, server.w)
       await serverLatency(bench, report, server)
@@ -107,6 +113,17 @@ async function main(): Promise<void> {
     if (only.has('relay')) {
       console.log('Relay: outbox → NATS JetStream against raw js.publish (PostgreSQL, then PGlite on disk)')
       await relayBench(bench, report)
+    }
+
+    if (only.has('broker-latency')) {
+      console.log('Broker latency: commit → read model at 0.5 W, direct and through each broker (throwaway servers)')
+      server ??= await serverWriteThroughput(bench, report)
+      await brokerLatency(bench, report, server)
+    }
+
+    if (only.has('partition-throughput')) {
+      console.log('Partition throughput: competing PartitionedSubscription instances on 1, 2 and 4 partitions (throwaway servers)')
+      await partitionThroughput(bench, report)
     }
 
     console.log(`\n${report.table()}\n`)

@@ -15,8 +15,13 @@ export function seconds(s: number): number {
 }
 
 export function machine(): string {
+  return `${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}, ${loadAverage()}`
+}
+
+/** "load avg 1.20/0.95" (1 and 5 minutes): printed with figures measured on the shared machine. */
+export function loadAverage(): string {
   const [one, five] = loadavg()
-  return `${cpus().length} cores (${cpus()[0]?.model.trim() ?? '?'}), Node ${process.version}, load avg ${one!.toFixed(2)}/${five!.toFixed(2)}`
+  return `load avg ${one!.toFixed(2)}/${five!.toFixed(2)}`
 }
 
 function positiveNumber(raw: string | undefined, fallback: number): number {

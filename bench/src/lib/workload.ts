@@ -148,6 +148,16 @@ export class ApplyTracker {
     this.page = []
     for (const resolve of this.waiters.splice(0)) resolve({ applied: this.applied, at: now })
   }
+
+  /**
+   * Stamps the messages of a page right after it committed, as a consumer's `afterCommit` hook (which gets
+   * exactly that transaction's messages). Exact where several partitions apply pages at once (a
+   * `PartitionedSubscription`), where `progressed` would also stamp another partition's page still in flight.
+   */
+  readonly committed = (messages: readonly Envelope[]): void => {
+    const now = performance.now()
+    for (const message of messages) if (!this.appliedAt.has(message.id)) this.appliedAt.set(message.id, now)
+  }
 }
 
 /**
@@ -180,4 +190,9 @@ export function accountView(schema: string, tracker: ApplyTracker): ConsumerDefi
       await documents.clear(tx)
     },
   })
+}
+
+/** The account view, stamping each message in the tracker when its page commits (see `ApplyTracker.committed`). */
+export function committedAccountView(schema: string, tracker: ApplyTracker): ConsumerDefinition<Queryable> {
+  return { ...accountView(schema, tracker), afterCommit: tracker.committed }
 }

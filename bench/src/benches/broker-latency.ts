@@ -1,0 +1,175 @@
+import type { Envelope, Publisher } from '@tidings/core'
+import { PartitionedSubscription, Relay, Subscription, type UnitOfWork } from '@tidings/postgres'
+import { startBroker, type BenchBroker, type BrokerKind } from '../lib/brokers'
+import { loadAverage, seconds } from '../lib/env'
+import { FeedTap } from '../lib/feed-tap'
+import { HorizonWatch } from '../lib/horizon-watch'
+import { openLoop, until, type OpenLoopResult } from '../lib/load'
+import type { Report } from '../lib/report'
+import { serverPipeline } from '../lib/server-pipeline'
+import { distribution, formatMs, formatRate } from '../lib/stats'
+import type { Workbench } from '../lib/workbench'
+import { ApplyTracker, committedAccountView, openAccount, SOURCE } from '../lib/workload'
+import type { WriteRates } from './write-throughput'
+
+/**
+ * Figure 15 (issue #4): commit → read model through each broker, open loop at 0.5 W (goal p99 ≤ 50 ms),
+ * and the direct pipeline of figure 4 (no broker) measured in the same run as the baseline.
+ *
+ * - Every pipeline is `serverPipeline`'s: the writer's unit of work on its own 16-connection pool sends
+ *   NOTIFY after commit; a 4-connection pool forwards it into the outbox feed's signals.
+ * - Direct: a `Subscription` on that pool reads the outbox (figure 4's pipeline).
+ * - Broker: a `Relay` on that pool (as in a producing service's process that did not write the event)
+ *   publishes the outbox to a transport with 4 partitions; a `PartitionedSubscription` (one instance, so
+ *   it applies all 4) on a pool of its own and a transport with its own connections applies them. Each
+ *   broker is a throwaway server started for its round and removed after it.
+ * - The same account view (batchSize 500); an event counts as visible when its page committed (the
+ *   consumer's `afterCommit`: exact while partitions commit pages concurrently). 1 s of warm-up, then
+ *   10 s measured; every event's latency is visible − commit.
+ * - Where the time goes, per event: the relay's read (its publish starts), the broker's confirm, the
+ *   consumer's read (its reader hands the page out), the apply.
+ */
+const PARTITIONS = 4
+const BROKERS: BrokerKind[] = ['nats', 'redis', 'rabbitmq']
+
+export async function brokerLatency(bench: Workbench, report: Report, rates: WriteRates): Promise<void> {
+  const rate = rates.w / 2
+  const figure = (id: string, via: string, runs: Stamps[]) => {
+    const latency = distribution(runs.flatMap((run) => run.between('committed', 'applied')))
+    report.add({
+      id,
+      figure: `commit→read model p50/p99 ${via}, outbox on PostgreSQL, open loop at 0.5 W = ${formatRate(rate, '/s')}`,
+      value: `${formatMs(latency.p50)} / ${formatMs(latency.p99)}`,
+      goal: 'p99 ≤ 50 ms',
+      met: latency.p99 <= 50,
+    })
+  }
+  // The baseline before and after the brokers, both in its figure: the background load drifts meanwhile.
+  const direct = [await measure(bench, rate)]
+  describe(report, 'direct (before the brokers)', direct[0]!)
+  for (const kind of BROKERS) {
+    const broker = await startBroker(bench, kind)
+    if (!broker) continue
+    try {
+      report.detail(`broker latency: ${broker.about}; ${PARTITIONS} partitions, one consumer instance`)
+      const stamps = await measure(bench, rate, broker)
+      figure(`15${broker.id}`, `via ${broker.name} (relay → ${PARTITIONS} partitions → PartitionedSubscription)`, [stamps])
+      describe(report, broker.name, stamps)
+    } finally {
+      await broker.stop()
+    }
+  }
+  direct.push(await measure(bench, rate))
+  describe(report, 'direct (after the brokers)', direct[1]!)
+  figure('15', 'direct (figure 4: the outbox via NOTIFY, no broker; before and after the brokers)', direct)
+}
+
+type Stage = 'committed' | 'published' | 'confirmed' | 'delivered' | 'applied'
+
+/** When each event passed each stage (`performance.now()`, first time only); the run's conditions. */
+class Stamps {
+  readonly at: Record<Stage, Map<string, number>>
+  /** Due → commit per command: the writer's share (scheduler delays count). */
+  readonly commandMs: number[] = []
+  run?: OpenLoopResult
+  load = loadAverage()
+  horizon = ''
+
+  constructor(tracker: ApplyTracker, tap: FeedTap) {
+    this.at = { committed: new Map(), published: new Map(), confirmed: new Map(), delivered: tap.deliveredAt, applied: tracker.appliedAt }
+  }
+
+  note(stage: Stage, events: readonly Envelope[]): void {
+    const at = performance.now()
+    const stamps = this.at[stage]
+    for (const e of events) if (!stamps.has(e.id)) stamps.set(e.id, at)
+  }
+
+  /** Per committed event, the time from one stage to a later one (negative: overlapped, counted as 0). */
+  between(from: Stage, to: Stage): number[] {
+    return [...this.at.committed.keys()].map((id) => Math.max(0, this.at[to].get(id)! - this.at[from].get(id)!))
+  }
+
+  early(): number {
+    return [...this.at.committed].filter(([id, committed]) => this.at.applied.get(id)! < committed).length
+  }
+}
+
+/** The relay's publisher, noting when each event's publish started and when the broker confirmed it. */
+function stamping(inner: Publisher, stamps: Stamps): Publisher {
+  return {
+    partitions: inner.partitions,
+    async publish(source, events) {
+      stamps.note('published', events)
+      await inner.publish(source, events)
+      stamps.note('confirmed', events)
+    },
+    close: () => inner.close(),
+  }
+}
+
+/** One pipeline at `rate` for 10 s (after 1 s of warm-up); resolves once the read model holds every event. */
+async function measure(bench: Workbench, rate: number, broker?: BenchBroker): Promise<Stamps> {
+  const p = await serverPipeline(bench, `blat_${broker?.kind ?? 'direct'}`)
+  const tracker = new ApplyTracker(false)
+  const tap = new FeedTap()
+  const stamps = new Stamps(tracker, tap)
+  const consumer = committedAccountView(p.readerSchema, tracker)
+  const consumerDb = broker ? bench.pool(8, 'tidings-bench-consumer') : p.reader
+  const outbound = await broker?.transport(PARTITIONS, 'relay')
+  const inbound = await broker?.transport(PARTITIONS, 'consumer')
+  await outbound?.declare(SOURCE)
+  const relay = outbound && new Relay({ db: p.reader, feed: p.feed, publisher: stamping(outbound.publisher(), stamps) })
+  const follower = inbound
+    ? new PartitionedSubscription({ db: consumerDb, schema: p.readerSchema, consumer, transport: tap.transport(inbound), batchSize: 500 })
+    : new Subscription({ db: consumerDb, schema: p.readerSchema, consumer, feeds: [tap.reader(p.feed)], batchSize: 500 })
+  const horizon = new HorizonWatch(bench.admin)
+  follower.start()
+  relay?.start()
+  try {
+    await until('pipeline ready', () => follower.isActive() && (relay?.isActive() ?? true))
+    const caughtUp = () => until('read model caught up', () => [...stamps.at.committed.keys()].every((id) => stamps.at.applied.has(id)))
+    await openLoop(rate, seconds(1), (_i, dueAt) => commit(p.uow, p.writerSchema, stamps, dueAt))
+    await caughtUp()
+    stamps.at.committed.clear()
+    stamps.commandMs.length = 0
+    stamps.load = loadAverage()
+    horizon.start()
+    stamps.run = await openLoop(rate, seconds(10), (_i, dueAt) => commit(p.uow, p.writerSchema, stamps, dueAt))
+    await caughtUp()
+    stamps.horizon = await horizon.stop()
+    return stamps
+  } finally {
+    await horizon.stop()
+    await follower.stop()
+    await relay?.stop()
+    for (const transport of [outbound, inbound]) await transport?.close()
+    await p.unlisten()
+    for (const db of new Set([p.writer, p.reader, consumerDb])) await bench.release(db)
+  }
+}
+
+async function commit(uow: UnitOfWork, schema: string, stamps: Stamps, dueAt: number): Promise<void> {
+  const id = await openAccount(uow, schema)
+  const now = performance.now()
+  stamps.at.committed.set(id, now)
+  stamps.commandMs.push(now - dueAt)
+}
+
+function describe(report: Report, label: string, stamps: Stamps): void {
+  const d = distribution(stamps.between('committed', 'applied'))
+  const part = (what: string, from: Stage, to: Stage) => {
+    const s = distribution(stamps.between(from, to))
+    return `${what} ${formatMs(s.p50)} / ${formatMs(s.p99)}`
+  }
+  const relayed = stamps.at.published.size > 0
+  const parts = relayed
+    ? [part('commit→relay read', 'committed', 'published'), part('relay read→consumer read', 'published', 'delivered'), part('consumer read→applied', 'delivered', 'applied'), part('(publish→confirmed', 'published', 'confirmed') + ')']
+    : [part('commit→subscription read', 'committed', 'delivered'), part('read→applied', 'delivered', 'applied')]
+  const early = stamps.early()
+  report.detail(
+    `broker latency ${label}: ${d.count} events, p50 ${formatMs(d.p50)}, p90 ${formatMs(d.p90)}, p99 ${formatMs(d.p99)}, max ${formatMs(d.max)}; ` +
+      `p50 / p99 of its parts: ${parts.join(', ')}; command (due→commit) p99 ${formatMs(distribution(stamps.commandMs).p99)}, at most ${stamps.run?.maxOutstanding} in flight, scheduler at worst ${formatMs(stamps.run?.maxLateMs ?? 0)} late; ${stamps.horizon}; ${stamps.load}` +
+      (early > 0 ? `; ${early} applied before the writer saw its commit (counted as 0)` : ''),
+  )
+}
