@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { comparePositions, event, isWatermark, parsePosition, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Transport } from '@tidings/core'
 import { FeedSignals, OutboxFeed, PartitionedSubscription, Relay, schemaName, UnitOfWork, type Database } from '@tidings/postgres'
 import { testEngines, type TestEngine } from '../engines'
@@ -26,7 +26,8 @@ const WAIT = { timeoutMs: 30_000 }
 export function transportContract(
   name: string,
   engine: TestEngine,
-  open: (feeds: OutboxFeed[]) => Promise<TransportFixture>,
+  /** `ownBroker`: the test kills and restarts the broker, so it needs one nobody else uses. */
+  open: (feeds: OutboxFeed[], needs: { ownBroker: boolean }) => Promise<TransportFixture>,
   options: { brokerRestart: boolean },
 ): void {
   describe(`the ${name} transport on ${engine.name}`, () => {
@@ -35,14 +36,14 @@ export function transportContract(
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
     })
 
-    async function setup() {
+    async function setup(needs = { ownBroker: false }) {
       const db = await engine.db()
       const schema = await engine.freshSchema('transport')
       const source = `test.t${uuidv7().replace(/-/g, '').slice(-10)}`
       const signals = new FeedSignals()
       const uow = new UnitOfWork({ db, schema, source, signals })
       const feed = new OutboxFeed(db, schema, source, signals)
-      const fixture = await open([feed])
+      const fixture = await open([feed], needs)
       cleanups.push(() => fixture.close())
       const { transport } = fixture
       await transport.declare(source)
@@ -258,7 +259,7 @@ export function transportContract(
 
     // Only where there is a broker the test can kill (a throwaway server); the embedded default has none.
     if (options.brokerRestart) it('loses nothing when the broker restarts mid-stream', async () => {
-      const { db, schema, write, relay, ledger, fixture } = await setup()
+      const { db, schema, write, relay, ledger, fixture } = await setup({ ownBroker: true })
       if (!fixture.broker) throw new Error(`the ${name} fixture has no broker to restart`)
       relay()
       ledger('steady')
@@ -276,8 +277,9 @@ export function transportContract(
 }
 
 /**
- * The suite for a broker's transport on every engine, each test with a throwaway server of its own that
- * it may kill and restart. Skipped (and said so) where the server program is not installed, except in CI.
+ * The suite for a broker's transport on every engine, on throwaway servers: one shared by the tests of
+ * the file (each test has sources of its own), and one of its own for a test that kills and restarts the
+ * broker. Skipped (and said so) where the server program is not installed, except in CI.
  */
 export async function brokerTransportContract(
   name: string,
@@ -286,19 +288,23 @@ export async function brokerTransportContract(
   connect: (url: string) => Promise<Transport>,
 ): Promise<void> {
   if (!serverInstalled(command)) return
+  let shared: Promise<ThrowawayServer & { url: string }> | undefined
+  afterAll(async () => {
+    await (await shared?.catch(() => undefined))?.cleanup()
+  })
   for (const engine of await testEngines()) {
     transportContract(
       name,
       engine,
-      async () => {
-        const server = await start()
+      async (_feeds, { ownBroker }) => {
+        const server = ownBroker ? await start() : await (shared ??= start())
         const transport = await connect(server.url)
         return {
           transport,
-          broker: { kill: () => server.kill(), restart: () => server.restart() },
+          ...(ownBroker ? { broker: { kill: () => server.kill(), restart: () => server.restart() } } : {}),
           close: async () => {
             await transport.close()
-            await server.cleanup()
+            if (ownBroker) await server.cleanup()
           },
         }
       },
