@@ -1,14 +1,9 @@
-import { TidingsError } from '@tidings/core'
+import { brokerErrors, BrokerUnavailable as PlatformBrokerUnavailable, TidingsError } from '@tidings/core'
 
-/**
- * The broker did not do what was asked: disconnected, timed out, refused a request. Always transient as
- * far as a message is concerned (kind `unavailable`): a subscription backs off and retries, the relay
- * publishes again, nothing is dead-lettered for it.
- */
-export class BrokerUnavailable extends TidingsError {
+/** NATS did not do what was asked (see the platform's `BrokerUnavailable`). */
+export class BrokerUnavailable extends PlatformBrokerUnavailable {
   constructor(operation: string, reason: string, options?: { cause?: unknown }) {
-    super('BROKER_UNAVAILABLE', 'unavailable', `NATS ${operation} failed: ${reason}`)
-    if (options?.cause !== undefined) this.cause = options.cause
+    super('NATS', operation, reason, options)
   }
 }
 
@@ -19,9 +14,5 @@ export class InvalidSourceName extends TidingsError {
   }
 }
 
-/** Anything a NATS call threw, as the error the platform understands. */
-export function brokerError(operation: string, error: unknown): TidingsError {
-  if (error instanceof TidingsError) return error
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-  return new BrokerUnavailable(operation, reason, { cause: error })
-}
+/** Anything the NATS client threw as the error the platform understands, and one operation run so. */
+export const { brokerError, attempt } = brokerErrors((operation, reason, options) => new BrokerUnavailable(operation, reason, options))

@@ -1,4 +1,4 @@
-import { createHttpApp, problem, problemResponse } from '@tidings/http'
+import { createHttpApp, problem, problemResponse, RouteNotFound } from '@tidings/http'
 import type { Logger } from '@tidings/core'
 import type { Hono } from 'hono'
 import { boardWeb } from '../web/board-web.routes'
@@ -26,7 +26,7 @@ export function boardGateway(options: GatewayOptions): Hono {
 
   app.all('/api/*', async (c) => {
     const service = serviceOf(c.req.path)
-    if (!service) return problemResponse(problem(404, 'ROUTE_NOT_FOUND', `No route for ${c.req.method} ${c.req.path.slice(0, 200)}`))
+    if (!service) throw new RouteNotFound(c.req.method, c.req.path)
     const instances = options.instances(service)
     const first = turns.get(service) ?? 0
     turns.set(service, first + 1)
