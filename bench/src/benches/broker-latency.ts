@@ -99,6 +99,7 @@ class Stamps {
 function stamping(inner: Publisher, stamps: Stamps): Publisher {
   return {
     partitions: inner.partitions,
+    deduplicates: inner.deduplicates,
     async publish(source, events) {
       stamps.note('published', events)
       await inner.publish(source, events)

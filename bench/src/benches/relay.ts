@@ -374,6 +374,10 @@ class TimedPublisher implements Publisher {
     return this.inner.partitions
   }
 
+  get deduplicates(): boolean {
+    return this.inner.deduplicates
+  }
+
   async publish(source: string, events: readonly Envelope[]): Promise<void> {
     const start = performance.now()
     await this.inner.publish(source, events)

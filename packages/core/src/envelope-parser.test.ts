@@ -281,6 +281,13 @@ describe('parseEnvelope', () => {
       expectRejected(valid({ meta: { traceparent: 'x'.repeat(1_000_000) } }), 'meta')
     })
 
+    // A consumer compares these with its checkpoint: a value that is no position failed every attempt,
+    // the dead letter's too, and stalled the partition.
+    it.each(['sourcePosition', 'previousInPartition'])('rejects a meta.%s that is not a position', (key) => {
+      expectRejected(valid({ meta: { [key]: 'soon' } }), `meta.${key}`)
+      expect(parseEnvelope(valid({ meta: { [key]: '12-3' } })).meta).toStrictEqual({ [key]: '12-3' })
+    })
+
     it('drops unknown meta fields', () => {
       expect(parseEnvelope(valid({ meta: { correlationId: 'c-1', injected: 'x' } })).meta).toStrictEqual({ correlationId: 'c-1' })
     })

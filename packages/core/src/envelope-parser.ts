@@ -41,7 +41,8 @@ function isIsoTimestamp(value: unknown): value is string {
   return month >= 1 && month <= 12 && day >= 1 && day <= new Date(Date.UTC(year, month, 0)).getUTCDate()
 }
 
-const META_KEYS = ['correlationId', 'causationId', 'traceparent', 'sourcePosition'] as const
+const META_KEYS = ['correlationId', 'causationId', 'traceparent', 'sourcePosition', 'previousInPartition'] as const
+const POSITION_KEYS: ReadonlySet<string> = new Set(['sourcePosition', 'previousInPartition'])
 
 function parseMeta(input: unknown): EnvelopeMeta {
   if (input === undefined || input === null) return {}
@@ -51,6 +52,8 @@ function parseMeta(input: unknown): EnvelopeMeta {
     const value = (input as Record<string, unknown>)[key]
     if (value === undefined) continue
     if (typeof value !== 'string' || value.length > 200) throw new MalformedEnvelope('meta')
+    // Consumers compare these: one that is not a position could fail every attempt, the dead letter's too.
+    if (POSITION_KEYS.has(key) && !isPosition(value)) throw new MalformedEnvelope(`meta.${key}`)
     meta[key] = value
   }
   return meta

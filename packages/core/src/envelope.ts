@@ -17,6 +17,12 @@ export interface EnvelopeMeta {
   traceparent?: string
   /** The event's position in its producer's outbox, kept when it travels through a broker (whose offsets become `position`). */
   sourcePosition?: string
+  /**
+   * Set by the relay for a broker without deduplication: the producer position of the message before this
+   * one in its partition (or where the relay's page began). No event of the partition lies between the two,
+   * so a consumer that has not reached it knows an earlier event is missing (see `partition-chain.ts`).
+   */
+  previousInPartition?: string
 }
 
 /** An event as a decision records it: no id, source, time or position yet — the unit of work adds those. */

@@ -31,6 +31,13 @@ export interface Publisher {
   /** How many partitions it spreads a source over (the transport's). */
   readonly partitions: number
   /**
+   * Whether the broker drops a message it has already stored when its id comes again (NATS). Without that,
+   * a batch published again is stored again in full, so a copy stored ahead of a refused earlier message is
+   * followed by a repeat in order; the relay then chains each partition's messages (`chainPartitions`) and
+   * consumers skip such a copy.
+   */
+  readonly deduplicates: boolean
+  /**
    * Publishes events of one source in the order given, each to the partition of its key, and resolves once
    * the broker has confirmed every one as stored; the event id goes along as the broker's dedupe id where
    * it has one. Rejects when any is not confirmed (then none of them counts as published).

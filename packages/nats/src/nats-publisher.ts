@@ -15,6 +15,8 @@ import { partitionSubject, streamName } from './names'
  * relay's retry would then store that message behind later ones of its key.
  */
 export class NatsPublisher implements Publisher {
+  /** JetStream drops a repeated `Nats-Msg-Id` within the stream's duplicate window. */
+  readonly deduplicates = true
   private connection?: Promise<BrokerConnection>
 
   constructor(

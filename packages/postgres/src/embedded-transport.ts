@@ -13,7 +13,7 @@ export function embeddedTransport(feeds: readonly OutboxFeed[]): Transport {
     if (!feed) throw new Error(`No outbox feed for ${source} in this process`)
     return feed
   }
-  const nothingToPublish: Publisher = { partitions: 1, publish: async () => {}, close: async () => {} }
+  const nothingToPublish: Publisher = { partitions: 1, deduplicates: true, publish: async () => {}, close: async () => {} }
   return {
     name: 'embedded',
     partitions: 1,

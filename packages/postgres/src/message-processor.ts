@@ -1,6 +1,7 @@
 import {
   MALFORMED_TYPE,
   comparePositions,
+  followsChain,
   isExhausted,
   isWatermark,
   isPermanentFailure,
@@ -122,9 +123,11 @@ export class MessageProcessor {
       let last = items[0]!
       for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += chunkSize) {
         const chunk = items.slice(from, from + chunkSize)
-        reached = furthestSource(reached, chunk)
+        const chained = inChain(reached, chunk)
+        reached = chained.reached
+        if (chained.skipped > 0) this.options.logger.warn({ consumer: consumer.name, source, skipped: chained.skipped }, 'skipped copies the broker stored ahead of an earlier event; their repeats follow in order')
         // A watermark only moves the source position: no inbox entry, no handler.
-        const messages = chunk.filter((m) => !isWatermark(m))
+        const messages = chained.kept.filter((m) => !isWatermark(m))
         const fresh = await claimMessages(tx, schema, consumer.name, messages, status)
         if (status === 'done') {
           // Once per id, even when the page holds a message twice.
@@ -188,7 +191,7 @@ export class MessageProcessor {
 
   private async deadLetter(source: string, message: Envelope, error: unknown, attempts: number): Promise<void> {
     const { db, schema, consumer, observer, logger } = this.options
-    const reached = furthestSource(this.sourceReached.get(source), [message])
+    const { reached } = inChain(this.sourceReached.get(source), [message])
     await db.transaction(async (tx) => {
       await this.assertLease(tx)
       const fresh = await claimMessages(tx, schema, consumer.name, [message], 'dead')
@@ -202,17 +205,21 @@ export class MessageProcessor {
 }
 
 /**
- * The furthest producer position among `messages` and `from` (a re-published tail can repeat older ones):
+ * The messages a consumer that has reached the producer position `from` may apply now, in order, and the
+ * furthest producer position among them and `from` (a re-published tail can repeat older ones):
  * `meta.sourcePosition` for what came through a broker, the position itself for what was read from the
- * producer's feed.
+ * producer's feed. A copy a broker stored ahead of an earlier event is left out (`followsChain`).
  */
-function furthestSource(from: Position | undefined, messages: readonly Envelope[]): Position | undefined {
-  let furthest = from
-  for (const { meta, position } of messages) {
-    const at = meta.sourcePosition ?? position
-    if (at !== undefined && (furthest === undefined || comparePositions(at, furthest) > 0)) furthest = at
+function inChain(from: Position | undefined, messages: readonly Envelope[]): { kept: Envelope[]; skipped: number; reached: Position | undefined } {
+  let reached = from
+  const kept: Envelope[] = []
+  for (const message of messages) {
+    if (!followsChain(reached, message)) continue
+    kept.push(message)
+    const at = message.meta.sourcePosition ?? message.position
+    if (at !== undefined && (reached === undefined || comparePositions(at, reached) > 0)) reached = at
   }
-  return furthest
+  return { kept, skipped: messages.length - kept.length, reached }
 }
 
 /** Transaction-scoped advisory locks on `keys`, taken in one sorted order by every transaction (unnest yields the array in order). */

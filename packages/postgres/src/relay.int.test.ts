@@ -13,7 +13,10 @@ const SOURCE = 'test.relayed'
  */
 class RecordingPublisher implements Publisher {
   readonly confirmed: Envelope[] = []
-  constructor(readonly partitions = 1) {}
+  constructor(
+    readonly partitions = 1,
+    readonly deduplicates = true,
+  ) {}
   /** Called before a batch is confirmed; may throw (the broker refused) or act (steal the lease). */
   beforeConfirm?: (events: readonly Envelope[]) => Promise<void>
 
@@ -99,6 +102,37 @@ for (const engine of await testEngines()) {
         expect(marks.every((m) => m.position === last.position && m.source === SOURCE && m.type === WATERMARK_TYPE)).toBe(true)
       }
       expect(new Set(watermarks.map((m) => m.id)).size).toBe(watermarks.length)
+    })
+
+    it("chains each partition's messages to a broker that stores repeats, across pages and a restart; not to one that drops them", async () => {
+      const { write, relay, head } = await setup()
+      await write(60)
+      const broker = new RecordingPublisher(4, false)
+      const first = relay(broker)
+      const all = await head()
+      await eventually(() => first.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'all published' })
+      await first.stop()
+      await write(30, 60)
+      const again = relay(broker)
+      const more = await head()
+      await eventually(() => again.publishedPosition(), (p) => p === more.at(-1)!.position, { what: 'the rest published' })
+      // Every message names the one before it in its partition (watermarks included), the first of all START.
+      const last = new Map<number, string>()
+      for (const message of broker.confirmed) {
+        const partition = partitionOf(message.key, 4)
+        expect(message.meta.previousInPartition, message.id).toBe(last.get(partition) ?? START)
+        last.set(partition, message.position!)
+      }
+      expect(broker.confirmed.filter((e) => e.type !== WATERMARK_TYPE).map((e) => e.id)).toEqual(more.map((e) => e.id))
+
+      const deduplicating = new RecordingPublisher(4, true)
+      await again.stop()
+      await write(10, 90)
+      const third = relay(deduplicating)
+      const latest = await head()
+      await eventually(() => third.publishedPosition(), (p) => p === latest.at(-1)!.position, { what: 'the last published' })
+      expect(deduplicating.confirmed.length).toBeGreaterThan(0)
+      expect(deduplicating.confirmed.every((e) => e.meta.previousInPartition === undefined)).toBe(true)
     })
 
     it('publishes no watermarks to a single partition', async () => {

@@ -1,4 +1,4 @@
-import { LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
+import { chainPartitions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
 import type { Database, Queryable } from './database'
 import { Lease } from './lease'
 import { runAsLeader } from './leadership'
@@ -25,7 +25,9 @@ export interface RelayOptions {
  * to confirm every event, and only then saves the progress — under the lease, so a deposed relay cannot
  * move it. A crash anywhere re-publishes at most the pages not yet saved; the broker drops them by message
  * id where it can, and consumers' inboxes drop the rest. Behind each page go watermarks into the partitions
- * that did not get its last event, so every partition shows how far the source has been published.
+ * that did not get its last event, so every partition shows how far the source has been published. To a
+ * broker that stores repeats, each partition's messages go chained (`chainPartitions`), so consumers keep
+ * per-key order even where the broker stored a batch with a hole.
  */
 export class Relay {
   readonly name: string
@@ -76,7 +78,8 @@ export class Relay {
       while (!leadership.aborted) {
         const page = await feed.read(this.published, this.options.batchSize ?? 500, { reader: this.name, waitMs: this.options.pollIntervalMs ?? 1_000, signal: leadership })
         if (page.items.length === 0 || leadership.aborted) continue
-        await publisher.publish(feed.source, [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)])
+        const batch = [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)]
+        await publisher.publish(feed.source, publisher.deduplicates ? batch : chainPartitions(batch, publisher.partitions, this.published))
         if (!(await this.saveProgress(page.next))) throw new LeaseLost(this.name)
         this.published = page.next
       }

@@ -55,6 +55,8 @@ export interface PublisherSettings {
  */
 export class RabbitMqPublisher implements Publisher {
   readonly partitions: number
+  /** Streams over AMQP 0.9.1 store a repeat again (see above). */
+  readonly deduplicates = false
   private link: Promise<Link> | undefined
   private closed = false
 

@@ -19,6 +19,8 @@ import { attempt, brokerError, BrokerUnavailable } from './redis-errors'
  * the throwaway server of the restart tests runs with `appendfsync always`.)
  */
 export class RedisPublisher implements Publisher {
+  /** Streams store what they are given: a repeat is a new entry (consumers' inboxes drop it). */
+  readonly deduplicates = false
   constructor(
     private readonly redis: RedisLink,
     private readonly keyOf: (source: string, partition: number) => string,

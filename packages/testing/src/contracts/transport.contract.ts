@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { comparePositions, event, isWatermark, parsePosition, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Transport } from '@tidings/core'
+import { BrokerUnavailable, comparePositions, event, isWatermark, parsePosition, partitionOf, START, uuidv7, type Envelope, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
 import { FeedSignals, OutboxFeed, PartitionedSubscription, Relay, schemaName, UnitOfWork, type Database } from '@tidings/postgres'
 import { testEngines, type TestEngine } from '../engines'
 import { serverInstalled } from '../servers/installed'
@@ -28,7 +28,11 @@ export function transportContract(
   engine: TestEngine,
   /** `ownBroker`: the test kills and restarts the broker, so it needs one nobody else uses. */
   open: (feeds: OutboxFeed[], needs: { ownBroker: boolean }) => Promise<TransportFixture>,
-  options: { brokerRestart: boolean },
+  options: {
+    brokerRestart: boolean
+    /** Whether the broker drops a message whose id it has stored (undefined: there is no broker). */
+    dropsRepeats?: boolean
+  },
 ): void {
   describe(`the ${name} transport on ${engine.name}`, () => {
     const cleanups: Array<() => Promise<unknown>> = []
@@ -61,8 +65,8 @@ export function transportContract(
           })
         }
       }
-      const relay = (instanceId?: string) => {
-        const r = new Relay({ db, feed, publisher: transport.publisher(), batchSize: 50, ...fast, ...(instanceId ? { instanceId } : {}) })
+      const relay = (instanceId?: string, publisher = transport.publisher()) => {
+        const r = new Relay({ db, feed, publisher, batchSize: 50, ...fast, ...(instanceId ? { instanceId } : {}) })
         cleanups.push(() => r.stop())
         r.start()
         return r
@@ -257,6 +261,39 @@ export function transportContract(
       expect(await outOfOrderKeys(db, schema)).toEqual([])
     })
 
+    if (options.dropsRepeats === true) it('stores a message published again once: the broker drops the repeat by its id', async () => {
+      const { source, transport, readAll } = await setup()
+      const publisher = transport.publisher()
+      expect(publisher.deduplicates).toBe(true)
+      const deposits = [1, 2, 3].map((version): Envelope => ({
+        ...{ id: uuidv7(), type: 'test.Deposited.v1', source, key: 'acct-0', version, position: `1-${version}` },
+        ...{ occurredAt: new Date().toISOString(), data: { account: 'acct-0', amount: 1 }, meta: {} },
+      }))
+      await publisher.publish(source, deposits.slice(0, 2))
+      await publisher.publish(source, deposits) // a relay that crashed before saving its progress
+      const parts = await readAll(3)
+      expect(parts.flat().map((e) => e.id)).toEqual(deposits.map((e) => e.id))
+    })
+
+    if (options.dropsRepeats === false) it('keeps per-key order where the broker stored a batch with a hole, and applies the repeat', async () => {
+      const { db, schema, transport, write, relay, ledger } = await setup()
+      expect(transport.publisher().deduplicates).toBe(false)
+      ledger('steady')
+      await write(50)
+      const first = relay('relay-1')
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 50, WAIT)
+      await first.stop()
+      // Three batches each lose one event while the later ones of its key are stored (as RabbitMQ does when
+      // it nacks a message while a stream recovers); the relay publishes each batch again.
+      await write(150) // before the relay starts: its pages of 50 hold each key several times
+      const holed = withHoles(transport.publisher(), 3)
+      relay('relay-2', holed)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 200, WAIT)
+      expect(holed.punched).toBe(3)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 200, sum: 200, distinct: 200 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
+    })
+
     // Only where there is a broker the test can kill (a throwaway server); the embedded default has none.
     if (options.brokerRestart) it('loses nothing when the broker restarts mid-stream', async () => {
       const { db, schema, write, relay, ledger, fixture } = await setup({ ownBroker: true })
@@ -277,6 +314,26 @@ export function transportContract(
 }
 
 /**
+ * A broker that stores `holes` batches with a hole: it refuses an event, stores every one after it — the
+ * later events of its key among them — and fails the batch, so the relay publishes it again.
+ */
+function withHoles(inner: Publisher, holes: number): Publisher & { punched: number } {
+  return {
+    partitions: inner.partitions,
+    deduplicates: inner.deduplicates,
+    punched: 0,
+    async publish(source, events) {
+      const hole = events.find((e, i) => !isWatermark(e) && events.slice(i + 1).some((later) => later.key === e.key))
+      if (this.punched === holes || !hole) return inner.publish(source, events)
+      this.punched++
+      await inner.publish(source, events.filter((e) => e !== hole))
+      throw new BrokerUnavailable('test broker', 'publish', `refused ${hole.id}, stored the rest`)
+    },
+    close: () => inner.close(),
+  }
+}
+
+/**
  * The suite for a broker's transport on every engine, on throwaway servers: one shared by the tests of
  * the file (each test has sources of its own), and one of its own for a test that kills and restarts the
  * broker. Skipped (and said so) where the server program is not installed, except in CI.
@@ -286,6 +343,7 @@ export async function brokerTransportContract(
   command: string,
   start: () => Promise<ThrowawayServer & { url: string }>,
   connect: (url: string) => Promise<Transport>,
+  broker: { dropsRepeats: boolean },
 ): Promise<void> {
   if (!serverInstalled(command)) return
   let shared: Promise<ThrowawayServer & { url: string }> | undefined
@@ -308,7 +366,7 @@ export async function brokerTransportContract(
           },
         }
       },
-      { brokerRestart: true },
+      { brokerRestart: true, dropsRepeats: broker.dropsRepeats },
     )
   }
 }
