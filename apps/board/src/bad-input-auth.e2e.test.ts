@@ -149,6 +149,15 @@ for (const engine of await testEngines()) {
       }
     })
 
+    it('answers a batch lookup with the states that exist, unknown and repeated ids aside', async () => {
+      const comments = await call('GET', `/internal/comments?ids=${commentId},${UNKNOWN},${commentId.toUpperCase()}`)
+      expect(comments.status).toBe(200)
+      expect(comments.body.items).toEqual([expect.objectContaining({ commentId, postId, authorId: ann.memberId, content: 'guarded too', deleted: false, version: 1 })])
+      const members = await call('GET', `/internal/members?ids=${UNKNOWN},${ann.memberId}`)
+      expect(members.body.items).toEqual([{ memberId: ann.memberId, nickname: ann.nickname, version: 1 }])
+      expect((await call('GET', `/internal/members?ids=${UNKNOWN}`)).body).toEqual({ items: [] })
+    })
+
     it('answers unknown routes and methods with 404 ROUTE_NOT_FOUND', async () => {
       const cases: Array<[string, string]> = [
         ['GET', '/api/nope'],
@@ -182,6 +191,8 @@ for (const engine of await testEngines()) {
         ['/api/feeds/board.post?wait=-1', 400, 'VALIDATION'],
         ['/api/feeds/board.post?consumer=%07bell', 400, 'VALIDATION'],
         ['/api/feeds/board.post/lag?after=garbage', 400, 'INVALID_POSITION'],
+        ...['/internal/comments', '/internal/members'].flatMap((path): Array<[string, number, string]> =>
+          ['', '?ids=', '?ids=not-a-uuid', `?ids=${UNKNOWN},`, `?ids=${UNKNOWN}&ids=${UNKNOWN}`, `?ids=${Array(101).fill(UNKNOWN).join(',')}`].map((query) => [`${path}${query}`, 400, 'VALIDATION'])),
         ['/api/feeds/unknown.source', 404, 'UNKNOWN_FEED'],
         ['/api/feeds/unknown.source/lag', 404, 'UNKNOWN_FEED'],
         [`/api/feeds/${'x'.repeat(3000)}`, 404, 'UNKNOWN_FEED'],

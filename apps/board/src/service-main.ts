@@ -3,10 +3,10 @@ import { hostServices, HttpFeedReader, processConfig, runUntilSignalled, service
 import { openDatabase } from '@tidings/postgres'
 import { loadTokenSecret } from './auth'
 import { BOARD_QUERY_SERVICE, boardQueryService } from './board-query/board-query.service'
-import { COMMENT_SOURCE, commentLookupOverHttp } from './comment/comment.contracts'
+import { COMMENT_SOURCE, commentLookupOverHttp, commentsLookupOverHttp } from './comment/comment.contracts'
 import { commentService } from './comment/comment.service'
 import { serviceUrl } from './config'
-import { MEMBER_SOURCE, memberLookupOverHttp } from './member/member.contracts'
+import { MEMBER_SOURCE, memberLookupOverHttp, membersLookupOverHttp } from './member/member.contracts'
 import { memberService } from './member/member.service'
 import { NOTIFICATION_SERVICE, notificationService } from './notification/notification.service'
 import { POST_SOURCE, postLookupOverHttp } from './post/post.contracts'
@@ -40,6 +40,8 @@ const sources = () => ({
   members: memberLookupOverHttp(serviceUrl(env, 'member')),
   posts: postLookupOverHttp(serviceUrl(env, 'post')),
   comments: commentLookupOverHttp(serviceUrl(env, 'comment')),
+  membersMany: membersLookupOverHttp(serviceUrl(env, 'member')),
+  commentsMany: commentsLookupOverHttp(serviceUrl(env, 'comment')),
 })
 
 const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> = {

@@ -1,4 +1,5 @@
 import { TidingsError } from '@tidings/core'
+import * as z from 'zod'
 
 /**
  * The source of a zero-payload event could not say what the latest state is (unreachable, 5xx, an answer
@@ -28,29 +29,79 @@ export interface HttpStateLookupOptions<T> {
  * or `undefined` when the source answers 404 (it never existed, or is gone for good).
  */
 export function httpStateLookup<T>(options: HttpStateLookupOptions<T>): (id: string) => Promise<T | undefined> {
-  const base = options.baseUrl.replace(/\/+$/, '')
-  const fetchFn = options.fetch ?? globalThis.fetch
-  const timeoutMs = options.timeoutMs ?? 5_000
-  return async (id) => {
-    const url = `${base}${options.path(encodeURIComponent(id))}`
-    let response: Response
-    try {
-      response = await fetchFn(url, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) })
-    } catch (error) {
-      throw new StateUnavailable(url, error instanceof Error ? error.message : String(error), { cause: error })
+  const base = baseOf(options.baseUrl)
+  return (id) => fetchState(`${base}${options.path(encodeURIComponent(id))}`, options.parse, options)
+}
+
+export interface HttpStatesLookupOptions<T> {
+  baseUrl: string
+  /** The path that answers `?ids=a,b,c` with `{ items: [...] }`, e.g. `/internal/comments`. */
+  path: string
+  /** Checks one item; throws when it is not a T. */
+  parse: (item: unknown) => T
+  /** Ids per request (the source's limit, `stateIdsQuery`); more are asked for in turn. */
+  maxIds?: number
+  timeoutMs?: number
+  fetch?: typeof fetch
+}
+
+/**
+ * Many entities' latest state in one request per `maxIds`, for a consumer that handles a page at once: the
+ * ones that exist, in any order.
+ */
+export function httpStatesLookup<T>(options: HttpStatesLookupOptions<T>): (ids: readonly string[]) => Promise<T[]> {
+  const base = baseOf(options.baseUrl)
+  const maxIds = options.maxIds ?? MAX_STATE_IDS
+  const parseItems = (body: unknown): T[] => {
+    const items = (body as { items?: unknown } | null)?.items
+    if (!Array.isArray(items)) throw new Error('no items')
+    return items.map(options.parse)
+  }
+  return async (ids) => {
+    const listed = ids.find((id) => id.includes(','))
+    if (listed !== undefined) throw new RangeError(`a batch lookup lists ids with commas, so it cannot ask for ${JSON.stringify(listed)}`)
+    const states: T[] = []
+    for (let from = 0; from < ids.length; from += maxIds) {
+      const url = `${base}${options.path}?ids=${ids.slice(from, from + maxIds).map(encodeURIComponent).join(',')}`
+      states.push(...((await fetchState(url, parseItems, options)) ?? []))
     }
-    if (response.status === 404) {
-      await response.body?.cancel()
-      return undefined
-    }
-    if (!response.ok) {
-      await response.body?.cancel()
-      throw new StateUnavailable(url, `status ${response.status}`)
-    }
-    try {
-      return options.parse(await response.json())
-    } catch (error) {
-      throw new StateUnavailable(url, `an answer that is not the expected state: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
-    }
+    return states
+  }
+}
+
+/** How many ids a batch lookup takes at most. */
+export const MAX_STATE_IDS = 100
+
+/** The query of a batch lookup route: `?ids=` with 1 to `MAX_STATE_IDS` comma-separated ids, each checked by `id`. */
+export function stateIdsQuery<T extends z.ZodType<string, string>>(id: T) {
+  return z.object({
+    ids: z
+      .string()
+      .transform((ids) => ids.split(','))
+      .pipe(z.array(id).min(1).max(MAX_STATE_IDS, `at most ${MAX_STATE_IDS} ids`)),
+  })
+}
+
+const baseOf = (baseUrl: string): string => baseUrl.replace(/\/+$/, '')
+
+async function fetchState<T>(url: string, parse: (body: unknown) => T, options: { timeoutMs?: number; fetch?: typeof fetch }): Promise<T | undefined> {
+  let response: Response
+  try {
+    response = await (options.fetch ?? globalThis.fetch)(url, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(options.timeoutMs ?? 5_000) })
+  } catch (error) {
+    throw new StateUnavailable(url, error instanceof Error ? error.message : String(error), { cause: error })
+  }
+  if (response.status === 404) {
+    await response.body?.cancel()
+    return undefined
+  }
+  if (!response.ok) {
+    await response.body?.cancel()
+    throw new StateUnavailable(url, `status ${response.status}`)
+  }
+  try {
+    return parse(await response.json())
+  } catch (error) {
+    throw new StateUnavailable(url, `an answer that is not the expected state: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
   }
 }

@@ -1,14 +1,14 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
-import { userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
+import { stateIdsQuery, userText, uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
 import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { requireMember, type MemberEnv } from '../auth'
 import { PostNotFound } from '../post/post'
 import type { PostLookup } from '../post/post.contracts'
 import type { MemberTokens } from '../shared/member-tokens'
 import { addComment, CommentNotFound, deleteComment, editComment, type Comment } from './comment'
-import { commentStatePath, type CommentState } from './comment.contracts'
+import { commentStatePath, commentStatesPath, type CommentState } from './comment.contracts'
 import type { CommentRepository } from './comment.repository'
 import type { BoardRoutes } from '../shared/board-service'
 
@@ -58,6 +58,10 @@ export function commentRoutes({ db, uow, comments, posts, tokens, clock }: Comme
     const comment = await comments.byId(db, c.req.valid('param').commentId)
     if (!comment) throw new CommentNotFound(c.req.valid('param').commentId)
     return c.json(stateOf(comment))
+  })
+
+  routes.get(commentStatesPath, validQuery(stateIdsQuery(uuid)), async (c) => {
+    return c.json({ items: (await comments.byIds(db, c.req.valid('query').ids)).map(stateOf) })
   })
 
   async function existing(tx: Queryable, commentId: string): Promise<Comment> {

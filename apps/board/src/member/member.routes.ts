@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
-import { userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
+import { stateIdsQuery, userText, uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
 import { type Database, execute, type UnitOfWork } from '@tidings/postgres'
 import { hashPassword, requireMember, verifyPassword, type MemberEnv } from '../auth'
 import type { MemberTokens } from '../shared/member-tokens'
 import { changeNickname, emailKey, EmailTaken, InvalidCredentials, join, MemberNotFound, nicknameKey, NicknameTaken, type Member } from './member'
-import { memberStatePath, type MemberState } from './member.contracts'
+import { memberStatePath, memberStatesPath, type MemberState } from './member.contracts'
 import type { MemberRepository } from './member.repository'
 import type { BoardRoutes } from '../shared/board-service'
 
@@ -77,6 +77,10 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
     const member = await members.byId(db, c.req.valid('param').memberId)
     if (!member) throw new MemberNotFound(c.req.valid('param').memberId)
     return c.json(stateOf(member))
+  })
+
+  routes.get(memberStatesPath, validQuery(stateIdsQuery(uuid)), async (c) => {
+    return c.json({ items: (await members.byIds(db, c.req.valid('query').ids)).map(stateOf) })
   })
 
   return routes
