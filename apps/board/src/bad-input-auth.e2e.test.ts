@@ -153,6 +153,8 @@ for (const engine of await testEngines()) {
       const comments = await call('GET', `/internal/comments?ids=${commentId},${UNKNOWN},${commentId.toUpperCase()}`)
       expect(comments.status).toBe(200)
       expect(comments.body.items).toEqual([expect.objectContaining({ commentId, postId, authorId: ann.memberId, content: 'guarded too', deleted: false, version: 1 })])
+      const posts = await call('GET', `/internal/posts?ids=${postId}`)
+      expect(posts.body.items).toEqual([expect.objectContaining({ postId, writerId: ann.memberId, title: 'Guarded', deleted: false, version: 1 })])
       const members = await call('GET', `/internal/members?ids=${UNKNOWN},${ann.memberId}`)
       expect(members.body.items).toEqual([{ memberId: ann.memberId, nickname: ann.nickname, version: 1 }])
       expect((await call('GET', `/internal/members?ids=${UNKNOWN}`)).body).toEqual({ items: [] })
@@ -191,7 +193,7 @@ for (const engine of await testEngines()) {
         ['/api/feeds/board.post?wait=-1', 400, 'VALIDATION'],
         ['/api/feeds/board.post?consumer=%07bell', 400, 'VALIDATION'],
         ['/api/feeds/board.post/lag?after=garbage', 400, 'INVALID_POSITION'],
-        ...['/internal/comments', '/internal/members'].flatMap((path): Array<[string, number, string]> =>
+        ...['/internal/posts', '/internal/comments', '/internal/members'].flatMap((path): Array<[string, number, string]> =>
           ['', '?ids=', '?ids=not-a-uuid', `?ids=${UNKNOWN},`, `?ids=${UNKNOWN}&ids=${UNKNOWN}`, `?ids=${Array(101).fill(UNKNOWN).join(',')}`].map((query) => [`${path}${query}`, 400, 'VALIDATION'])),
         ['/api/feeds/unknown.source', 404, 'UNKNOWN_FEED'],
         ['/api/feeds/unknown.source/lag', 404, 'UNKNOWN_FEED'],

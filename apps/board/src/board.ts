@@ -43,7 +43,7 @@ export async function boardServices(ctx: ServiceContext, tokens: MemberTokens, q
   const member = await memberService(ctx, tokens)
   const post = await postService(ctx, tokens)
   const comment = await commentService(ctx, tokens, post.lookup)
-  const sources = { members: member.lookup, posts: post.lookup, comments: comment.lookup, membersMany: member.lookupMany, commentsMany: comment.lookupMany }
+  const sources = { members: member.lookup, posts: post.lookup, comments: comment.lookup, membersMany: member.lookupMany, commentsMany: comment.lookupMany, postsMany: post.lookupMany }
   const query = await boardQueryService(ctx, [member.feeds['board.member']!, post.feeds['board.post']!, comment.feeds['board.comment']!], sources, queryOptions)
   const notification = await notificationService(ctx, tokens, comment.feeds['board.comment']!, sources)
   return { member, post, comment, query, notification }

@@ -9,7 +9,7 @@ import { serviceUrl } from './config'
 import { MEMBER_SOURCE, memberLookupOverHttp, membersLookupOverHttp } from './member/member.contracts'
 import { memberService } from './member/member.service'
 import { NOTIFICATION_SERVICE, notificationService } from './notification/notification.service'
-import { POST_SOURCE, postLookupOverHttp } from './post/post.contracts'
+import { POST_SOURCE, postLookupOverHttp, postsLookupOverHttp } from './post/post.contracts'
 import { postService } from './post/post.service'
 import { memberTokens } from './shared/member-tokens'
 import { evictionBusFromEnv, transportFromEnv } from './transport-config'
@@ -42,6 +42,7 @@ const sources = () => ({
   comments: commentLookupOverHttp(serviceUrl(env, 'comment')),
   membersMany: membersLookupOverHttp(serviceUrl(env, 'member')),
   commentsMany: commentsLookupOverHttp(serviceUrl(env, 'comment')),
+  postsMany: postsLookupOverHttp(serviceUrl(env, 'post')),
 })
 
 const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> = {

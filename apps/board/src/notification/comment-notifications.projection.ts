@@ -1,8 +1,8 @@
 import { consumer, uuidv7, type Clock, type Envelope } from '@tidings/core'
 import type { Queryable } from '@tidings/postgres'
-import { COMMENT_SOURCE, type CommentAdded, type CommentLookup } from '../comment/comment.contracts'
-import type { MemberLookup } from '../member/member.contracts'
-import type { PostLookup } from '../post/post.contracts'
+import { COMMENT_SOURCE, type CommentAdded, type CommentLookup, type CommentsLookup, type CommentState } from '../comment/comment.contracts'
+import type { MemberLookup, MembersLookup, MemberState } from '../member/member.contracts'
+import type { PostLookup, PostsLookup, PostState } from '../post/post.contracts'
 import { notificationFor, type Notification } from './notification'
 import type { NotificationRepository } from './notification.repository'
 
@@ -12,7 +12,13 @@ export interface NotificationSources {
   posts: PostLookup
   comments: CommentLookup
   members: MemberLookup
+  /** Batch lookups, when the owners offer them: a page of comments in three lookups, not three per comment. */
+  commentsMany?: CommentsLookup
+  postsMany?: PostsLookup
+  membersMany?: MembersLookup
 }
+
+const byId = <T>(states: T[], id: (state: T) => string): Map<string, T> => new Map(states.map((s) => [id(s), s]))
 
 /**
  * Tells a post's writer about each new comment. The inbox makes a redelivered event a no-op and the unique
@@ -25,18 +31,42 @@ export function commentNotificationsProjection(
   onCreated: (notification: Notification) => void,
 ) {
   const createdBy = new Map<string, Notification>()
+  const added = (message: Envelope): CommentAdded | undefined => (message.type === 'board.CommentAdded.v1' ? (message as unknown as CommentAdded) : undefined)
+
+  async function notify(tx: Queryable, message: Envelope, comment: CommentState, post: PostState | undefined, actor: MemberState | undefined): Promise<void> {
+    const notification = notificationFor(comment, post, actor, { notificationId: uuidv7(clock.now().getTime()), now: clock.now() })
+    if (notification && (await notifications.add(tx, notification))) createdBy.set(message.id, notification)
+  }
+
+  async function handle(tx: Queryable, message: Envelope): Promise<void> {
+    const event = added(message)
+    if (!event) return
+    const comment = await sources.comments(event.data.commentId, tx)
+    if (!comment) return
+    await notify(tx, message, comment, await sources.posts(event.data.postId, tx), await sources.members(comment.authorId, tx))
+  }
+
   return consumer<Queryable>({
     name: COMMENT_NOTIFICATIONS_CONSUMER,
     follows: [COMMENT_SOURCE],
-    async handle(tx, message: Envelope) {
-      if (message.type !== 'board.CommentAdded.v1') return
-      const { commentId, postId } = (message as unknown as CommentAdded).data
-      const comment = await sources.comments(commentId, tx)
-      if (!comment) return
-      const post = await sources.posts(postId, tx)
-      const actor = await sources.members(comment.authorId, tx)
-      const notification = notificationFor(comment, post, actor, { notificationId: uuidv7(clock.now().getTime()), now: clock.now() })
-      if (notification && (await notifications.add(tx, notification))) createdBy.set(message.id, notification)
+    handle,
+    async handleBatch(tx, messages: Envelope[]) {
+      const { commentsMany, postsMany, membersMany } = sources
+      const events = messages.flatMap((m) => {
+        const event = added(m)
+        return event ? [{ message: m, event }] : []
+      })
+      if (!commentsMany || !postsMany || !membersMany) {
+        for (const message of messages) await handle(tx, message)
+        return
+      }
+      const comments = byId(await commentsMany([...new Set(events.map((e) => e.event.data.commentId))], tx), (c) => c.commentId)
+      const posts = byId(await postsMany([...new Set(events.map((e) => e.event.data.postId))], tx), (p) => p.postId)
+      const actors = byId(await membersMany([...new Set([...comments.values()].map((c) => c.authorId))], tx), (m) => m.memberId)
+      for (const { message, event } of events) {
+        const comment = comments.get(event.data.commentId)
+        if (comment) await notify(tx, message, comment, posts.get(event.data.postId), actors.get(comment.authorId))
+      }
     },
     afterCommit(messages) {
       for (const m of messages) {

@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { httpStateLookup } from '@tidings/http'
+import { httpStateLookup, httpStatesLookup } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 
 /** What other services may know of the post service: its feed, its events and a post's latest state. */
@@ -22,8 +22,18 @@ export type PostState = z.infer<typeof PostState>
  * "not yet"). In process, it runs in the caller's transaction when given one (`via`). */
 export type PostLookup = (postId: string, via?: Queryable) => Promise<PostState | undefined>
 
+/** Many posts at once (in process, in the caller's transaction); the ones that exist, in any order. */
+export type PostsLookup = (postIds: readonly string[], via?: Queryable) => Promise<PostState[]>
+
 export const postStatePath = (postId: string): string => `/internal/posts/${postId}`
+
+/** Many posts' latest state: `?ids=a,b,c` answers `{ items: [...] }`. */
+export const postStatesPath = '/internal/posts'
 
 export function postLookupOverHttp(baseUrl: string): PostLookup {
   return httpStateLookup({ baseUrl, path: postStatePath, parse: (body) => PostState.parse(body) })
+}
+
+export function postsLookupOverHttp(baseUrl: string): PostsLookup {
+  return httpStatesLookup({ baseUrl, path: postStatesPath, parse: (item) => PostState.parse(item) })
 }

@@ -28,6 +28,11 @@ export class PostRepository {
     return result.rows[0] && toPost(result.rows[0])
   }
 
+  async byIds(db: Queryable, postIds: readonly string[]): Promise<Post[]> {
+    const result = await db.query<PostRow>(`SELECT id, writer_id, title, content, created_at, edited_at, deleted, version FROM ${this.table} WHERE id = ANY($1::uuid[])`, [postIds])
+    return result.rows.map(toPost)
+  }
+
   async save(tx: Queryable, post: Post): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.table} (id, writer_id, title, content, created_at, edited_at, deleted, version)

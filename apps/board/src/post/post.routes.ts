@@ -1,12 +1,12 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
-import { userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
+import { stateIdsQuery, userText, uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
 import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { requireMember, type MemberEnv } from '../auth'
 import type { MemberTokens } from '../shared/member-tokens'
 import { createPost, deletePost, editPost, PostNotFound, type Post } from './post'
-import { postStatePath, type PostState } from './post.contracts'
+import { postStatePath, postStatesPath, type PostState } from './post.contracts'
 import type { PostRepository } from './post.repository'
 import type { BoardRoutes } from '../shared/board-service'
 
@@ -54,6 +54,10 @@ export function postRoutes({ db, uow, posts, tokens, clock }: PostRoutesDeps): B
     const post = await posts.byId(db, c.req.valid('param').postId)
     if (!post) throw new PostNotFound(c.req.valid('param').postId)
     return c.json(stateOf(post))
+  })
+
+  routes.get(postStatesPath, validQuery(stateIdsQuery(uuid)), async (c) => {
+    return c.json({ items: (await posts.byIds(db, c.req.valid('query').ids)).map(stateOf) })
   })
 
   async function existing(tx: Queryable, postId: string): Promise<Post> {

@@ -1,5 +1,5 @@
 import type { MemberTokens } from '../shared/member-tokens'
-import { POST_SOURCE, type PostLookup } from './post.contracts'
+import { POST_SOURCE, type PostLookup, type PostsLookup } from './post.contracts'
 import { PostRepository, postMigrations } from './post.repository'
 import { postRoutes, stateOf } from './post.routes'
 import { openProducer, type ServiceContext } from '@tidings/http'
@@ -8,7 +8,7 @@ import type { BoardService } from '../shared/board-service'
 export const POST_SCHEMA = 'board_post'
 
 /** Writing, editing and deleting posts; produces the `board.post` feed and answers post lookups. */
-export async function postService(ctx: ServiceContext, tokens: MemberTokens): Promise<BoardService & { lookup: PostLookup }> {
+export async function postService(ctx: ServiceContext, tokens: MemberTokens): Promise<BoardService & { lookup: PostLookup; lookupMany: PostsLookup }> {
   const { uow, feed } = await openProducer(ctx, POST_SCHEMA, POST_SOURCE, postMigrations)
   const posts = new PostRepository(POST_SCHEMA)
   return {
@@ -18,6 +18,7 @@ export async function postService(ctx: ServiceContext, tokens: MemberTokens): Pr
     subscriptions: [],
     producerSchemas: [POST_SCHEMA],
     consumerSchemas: [],
+    lookupMany: async (postIds, via) => (await posts.byIds(via ?? ctx.db, postIds)).map(stateOf),
     lookup: async (postId, via) => {
       const post = await posts.byId(via ?? ctx.db, postId)
       return post && stateOf(post)
