@@ -19,5 +19,8 @@ export const sourceSubjects = (source: string): string => `tidings.${checkSource
 /** One partition's subject: `tidings.<source>.<partition>`. */
 export const partitionSubject = (source: string, partition: number): string => `tidings.${checkSource(source)}.${partition}`
 
-/** The durable consumer that shows a Tidings consumer's progress through one partition. */
-export const consumerName = (consumer: string, partition: number): string => `${sanitize(consumer)}-${partition}`
+/**
+ * The durable consumer through which one reader of a Tidings consumer reads a partition and shows its
+ * progress: `<consumer>-<partition>-<reader>`, the reader's own (`reader` tells it from other instances').
+ */
+export const consumerName = (consumer: string, partition: number, reader: string): string => `${sanitize(consumer)}-${partition}-${sanitize(reader)}`

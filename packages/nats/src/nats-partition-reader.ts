@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream'
-import { createInbox, nanos, type Msg } from '@nats-io/transport-node'
+import { createInbox, errors, nanos, type Msg } from '@nats-io/transport-node'
 import {
   envelopeFromBroker,
   occurredAtOf,
@@ -13,6 +13,7 @@ import {
   type PartitionReader,
   type Position,
   type ReadOptions,
+  uuidv7,
 } from '@tidings/core'
 import type { BrokerConnection } from './broker-connection'
 import { BrokerUnavailable } from './broker-errors'
@@ -24,45 +25,45 @@ const decoder = new TextDecoder()
 const ACK_WAIT_MS = 10 * 60_000
 /** A long poll shorter than this is not worth a pull request of its own. */
 const MIN_WAIT_MS = 5
+/** The server deletes a consumer no read has used for this long (its reader crashed, or stopped reading). */
+const INACTIVE_MS = 60 * 60_000
 
 interface Delivered {
   seq: bigint
-  /** The consumer's delivery sequence: one more for every message it hands to anyone. */
-  dseq: number
   /** The message's ack subject. */
   reply: string
   data: Uint8Array
 }
 
+/** The consumer is not there (deleted after a long idle time): the read re-creates it. */
+class ConsumerGone extends Error {}
+
 /**
  * One partition of a source, read by stream sequence (`0-<seq>`) through a durable pull consumer with
- * `ack_policy: all`, so that NATS shows each consumer's progress: `read(after)` acknowledges the delivered
+ * `ack_policy: all`, so that NATS shows the reader's progress: `read(after)` acknowledges the delivered
  * message at `after` — what the caller has committed — and with it everything before.
  *
- * The consumer delivers from where this reader left it. When `after` is anything else (the first read of
- * this instance, a rewind, a page the caller did not commit, a page cut short by an abort or a failure),
- * or the consumer is no longer the one this reader created and alone pulled from (another instance took
- * the partition over and re-created it), the consumer is deleted and created again at `after`'s
- * sequence: nothing after `after` is skipped and nothing waits out an ack timeout. It is created *at* that sequence, not after it, so that the message
- * at `after` is delivered once more and acknowledged at once, and the ack floor says `after` from the
- * start (a new consumer's floor would otherwise read 0 until the next commit).
+ * The consumer is this reader's own (`consumerName(consumer, partition, reader)`): no other instance can
+ * pull from it and take messages a page would then skip, so a reader that continues where it stopped needs
+ * no check with the server before it pulls. When `after` is anything else (the first read, a rewind, a page
+ * the caller did not commit, a page cut short by an abort or a failure, the consumer gone after an hour
+ * unused), the consumer is deleted and created again at `after`'s sequence: nothing after `after` is
+ * skipped and nothing waits out an ack timeout. It is created *at* that sequence, not after it, so that the
+ * message at `after` is delivered once more and acknowledged at once, and the ack floor says `after` from
+ * the start (a new consumer's floor would otherwise read 0 until the next commit). Closing the reader
+ * deletes its consumer; a crashed reader's goes after an hour.
  */
 export class NatsPartitionReader implements PartitionReader {
   readonly source: string
   private readonly stream: string
   private readonly subject: string
-  private readonly durable: string
+  /** The reader's own durable consumer on the server. */
+  readonly durable: string
   /** The sequence the consumer has delivered up to, when this reader knows it; undefined: re-position. */
   private cursor: bigint | undefined
   /** The last message handed out, acknowledged when the caller reads after it. */
   private last: Delivered | undefined
   private acked = 0n
-  /** When the consumer this reader created was created: another incarnation is someone else's. */
-  private created: string | undefined
-  /** The last delivery sequence this reader saw: a consumer that delivered more has served someone else. */
-  private dseq = 0
-  /** Someone else got deliveries of the consumer: this reader no longer knows what it would skip. */
-  private untracked = false
   private queue: Promise<unknown> = Promise.resolve()
   private readonly closing = new AbortController()
 
@@ -76,7 +77,7 @@ export class NatsPartitionReader implements PartitionReader {
     this.source = partitionSource(producer, partition)
     this.stream = streamName(producer)
     this.subject = partitionSubject(producer, partition)
-    this.durable = consumerName(consumer, partition)
+    this.durable = consumerName(consumer, partition, uuidv7().slice(-12))
   }
 
   async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
@@ -102,24 +103,20 @@ export class NatsPartitionReader implements PartitionReader {
   private async readNow(after: Position, from: bigint, limit: number, waitMs: number, stops: AbortSignal[]): Promise<FeedPage> {
     const deadline = performance.now() + waitMs
     const [down] = stops as [AbortSignal]
-    let messages: Delivered[]
-    if (this.cursor === from && (await this.stillOurs())) {
-      if (this.last?.seq === from && this.acked < from) await this.ack(this.last)
-      messages = (await this.pull(limit, undefined, [down])).messages
-    } else {
+    let messages = this.cursor === from ? await this.continueAfter(from, limit, down) : undefined
+    if (messages === undefined) {
       this.cursor = undefined
       await this.reposition(from)
       messages = (await this.pull(from > 0n ? limit + 1 : limit, undefined, [down])).messages
       if (from > 0n && messages[0]?.seq === from) await this.ack(messages.shift()!)
     }
     const left = deadline - performance.now()
-    if (this.untracked) return this.page(after, from, limit, messages)
     if (messages.length === 0 && left >= MIN_WAIT_MS) {
       // The server holds a pull until its batch is full, so wait for one message, then take what else is there.
       const waited = await this.pull(1, left, stops)
       if (waited.aborted) return { items: [], next: after }
       messages = waited.messages
-      if (messages.length > 0 && limit > 1 && !this.untracked) messages.push(...(await this.pull(limit - 1, undefined, [down])).messages)
+      if (messages.length > 0 && limit > 1) messages.push(...(await this.pull(limit - 1, undefined, [down])).messages)
     }
     return this.page(after, from, limit, messages)
   }
@@ -140,17 +137,17 @@ export class NatsPartitionReader implements PartitionReader {
       previous = message.seq
       this.last = message
     }
-    this.cursor = consistent && !this.untracked ? previous : undefined
+    this.cursor = consistent ? previous : undefined
     return { items, next: items.at(-1)?.position ?? after }
   }
 
-  /** True when the consumer is the one this reader created, and has delivered to nobody else since. */
-  private async stillOurs(): Promise<boolean> {
+  /** The next messages of the consumer, where this reader left it; undefined when it is gone. */
+  private async continueAfter(from: bigint, limit: number, down: AbortSignal): Promise<Delivered[] | undefined> {
     try {
-      const info = await this.connection.jsm.consumers.info(this.stream, this.durable)
-      return info.created === this.created && info.delivered.consumer_seq === this.dseq
+      if (this.last?.seq === from && this.acked < from) await this.ack(this.last)
+      return (await this.pull(limit, undefined, [down])).messages
     } catch (error) {
-      if ((error as { code?: unknown }).code === 10014) return false // deleted: create it again
+      if (error instanceof ConsumerGone || (error instanceof errors.RequestError && error.isNoResponders())) return undefined
       throw error
     }
   }
@@ -169,14 +166,12 @@ export class NatsPartitionReader implements PartitionReader {
       ack_policy: AckPolicy.All,
       ack_wait: nanos(ACK_WAIT_MS),
       max_ack_pending: -1,
+      inactive_threshold: nanos(INACTIVE_MS),
       deliver_policy: from === 0n ? DeliverPolicy.All : DeliverPolicy.StartSequence,
     }
     if (from > 0n) config.opt_start_seq = Number(from)
-    const info = await jsm.consumers.add(this.stream, config)
-    this.created = info.created
-    this.dseq = info.delivered.consumer_seq
+    await jsm.consumers.add(this.stream, config)
     this.cursor = from
-    this.untracked = false
     this.last = undefined
     this.acked = 0n
   }
@@ -193,7 +188,6 @@ export class NatsPartitionReader implements PartitionReader {
    * longer known: the server may still deliver to the abandoned request.
    */
   private pull(batch: number, waitMs: number | undefined, stops: AbortSignal[]): Promise<{ messages: Delivered[]; aborted: boolean }> {
-    const seen = this.dseq
     const { nc, timeoutMs } = this.connection
     return new Promise((resolve, reject) => {
       const messages: Delivered[] = []
@@ -215,16 +209,6 @@ export class NatsPartitionReader implements PartitionReader {
           if (error) return finish(error)
           const delivered = deliveredOf(msg)
           if (delivered) {
-            // Deliveries are numbered per consumer: a gap means someone else pulled from it meanwhile (an
-            // instance that has not noticed yet that it lost the partition) and got messages this page
-            // would skip. Nothing of this pull is handed out; the next read re-positions.
-            const stolen = delivered.dseq !== (messages.at(-1)?.dseq ?? seen) + 1
-            this.dseq = delivered.dseq
-            if (stolen) {
-              this.untracked = true
-              messages.length = 0
-              return finish(undefined, true)
-            }
             messages.push(delivered)
             if (messages.length >= batch) finish()
             return
@@ -232,6 +216,7 @@ export class NatsPartitionReader implements PartitionReader {
           const code = msg.headers?.code ?? 0
           if (code === 100) return // idle heartbeat
           if (code === 404 || code === 408) return finish() // no (more) messages, or the wait is over
+          if (code === 503) return finish(new ConsumerGone()) // no responders: nobody serves the consumer
           finish(new BrokerUnavailable(`pull from ${this.durable}`, `${code} ${msg.headers?.description ?? ''}`.trim()))
         },
       })
@@ -275,10 +260,13 @@ export class NatsPartitionReader implements PartitionReader {
     })
   }
 
+  /** Stops reading and deletes the reader's consumer (within a second: a broker that is down keeps it an hour). */
   async close(): Promise<void> {
     this.onClose()
     this.closing.abort()
     await this.queue
+    const deleted = this.connection.jsm.consumers.delete(this.stream, this.durable).catch(() => false)
+    await Promise.race([deleted, new Promise((resolve) => setTimeout(resolve, 1_000).unref())])
   }
 }
 
@@ -295,8 +283,7 @@ function deliveredOf(msg: Msg): Delivered | undefined {
   if (!reply?.startsWith('$JS.ACK.')) return undefined
   // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.… or, with domain and account, two tokens more.
   const tokens = reply.split('.')
-  const at = tokens.length === 9 ? 5 : 7
-  const [seq, dseq] = [tokens[at], tokens[at + 1]]
-  if (!seq || !dseq || !/^[0-9]+$/.test(seq) || !/^[0-9]+$/.test(dseq)) return undefined
-  return { seq: BigInt(seq), dseq: Number(dseq), reply, data: msg.data }
+  const seq = tokens[tokens.length === 9 ? 5 : 7]
+  if (!seq || !/^[0-9]+$/.test(seq)) return undefined
+  return { seq: BigInt(seq), reply, data: msg.data }
 }

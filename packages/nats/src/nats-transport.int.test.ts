@@ -165,10 +165,9 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     ])
     const all = await readAll(transport.partition(source, 3, 'floor-scan'))
     const stream = streamName(source)
-    const durable = consumerName('board.floor-test', 3)
-    const floor = async (): Promise<number> => (await jsm.consumers.info(stream, durable)).ack_floor.stream_seq
-
     const reader = transport.partition(source, 3, 'board.floor-test')
+    const floorOf = async (r: { durable: string }): Promise<number> => (await jsm.consumers.info(stream, r.durable)).ack_floor.stream_seq
+    const floor = () => floorOf(reader)
     const p1 = await reader.read(START, 5)
     expect(await floor()).toBe(0)
     const p2 = await reader.read(p1.next, 5)
@@ -176,7 +175,7 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     const p3 = await reader.read(p2.next, 5)
     expect(p3.items.map((e) => e.id)).toEqual(all.slice(10, 15).map((e) => e.id))
     expect(await floor()).toBe(seqOf(p2.next))
-    const info = await jsm.consumers.info(stream, durable)
+    const info = await jsm.consumers.info(stream, reader.durable)
     expect(info.config.filter_subject).toBe(partitionSubject(source, 3))
     expect(info.config.ack_policy).toBe('all')
 
@@ -196,9 +195,11 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     const restarted = transport.partition(source, 3, 'board.floor-test')
     const resumed = await restarted.read(all[9]!.position!, 5)
     expect(resumed.items.map((e) => e.id)).toEqual(all.slice(10, 15).map((e) => e.id))
-    expect(await floor()).toBe(seqOf(all[9]!.position!))
+    expect(await floorOf(restarted)).toBe(seqOf(all[9]!.position!))
     await restarted.read(resumed.next, 5)
-    expect(await floor()).toBe(seqOf(resumed.next))
+    expect(await floorOf(restarted)).toBe(seqOf(resumed.next))
+    expect(restarted.durable).not.toBe(reader.durable)
+    expect(restarted.durable.startsWith(consumerName('board.floor-test', 3, ''))).toBe(true)
   })
 
   it('skips nothing when another instance re-created the consumer in between (a lease that went and came back)', async () => {
@@ -215,6 +216,36 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     const resumed = await a.read(first.next, 5)
     expect(resumed.items.map((e) => e.version)).toEqual([6, 7, 8, 9, 10])
     expect((await a.read(resumed.next, 100)).items.map((e) => e.version)).toEqual(Array.from({ length: 10 }, (_, i) => i + 11))
+  })
+
+  it("reads from a consumer of its own: another instance's reads take nothing from it, and closing deletes it", async () => {
+    const source = await declare('own')
+    const key = keyIn(1)
+    await transport.publisher().publish(source, Array.from({ length: 30 }, (_, i) => envelope(source, key, i + 1)))
+    const a = transport.partition(source, 1, 'own-test')
+    const b = transport.partition(source, 1, 'own-test')
+    const first = await a.read(START, 5)
+    // B (an instance that has not noticed yet that it lost the partition) reads on and on from the same place.
+    for (let after = first.next, n = 0; n < 3; n++) after = (await b.read(after, 5)).next
+    // A continues right after its page, nothing skipped.
+    const second = await a.read(first.next, 100)
+    expect(second.items.map((e) => e.version)).toEqual(Array.from({ length: 25 }, (_, i) => i + 6))
+    const names = async () => (await jsm.consumers.list(streamName(source)).next()).map((c) => c.name).sort()
+    expect(await names()).toEqual([a.durable, b.durable].sort())
+    await b.close()
+    expect(await names()).toEqual([a.durable])
+  })
+
+  it('creates its consumer again when the server deleted it (unused for an hour), and goes on where it was', async () => {
+    const source = await declare('gone')
+    const key = keyIn(2)
+    await transport.publisher().publish(source, Array.from({ length: 12 }, (_, i) => envelope(source, key, i + 1)))
+    const reader = transport.partition(source, 2, 'gone-test')
+    const first = await reader.read(START, 4)
+    expect((await jsm.consumers.info(streamName(source), reader.durable)).config.inactive_threshold).toBe(3_600_000_000_000)
+    await jsm.consumers.delete(streamName(source), reader.durable)
+    const rest = await reader.read(first.next, 100)
+    expect(rest.items.map((e) => e.version)).toEqual(Array.from({ length: 8 }, (_, i) => i + 5))
   })
 
   it('turns a message that is not an envelope into tidings.Malformed at its position', async () => {

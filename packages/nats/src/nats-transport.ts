@@ -90,7 +90,7 @@ export class NatsTransport implements Transport {
     return publisher
   }
 
-  partition(source: string, partition: number, consumer: string): PartitionReader {
+  partition(source: string, partition: number, consumer: string): NatsPartitionReader {
     checkPartitionReader(partition, this.partitions, consumer)
     partitionSubject(source, partition) // checks the source name
     const reader: NatsPartitionReader = new NatsPartitionReader(this.connection, source, partition, consumer, () => this.readers.delete(reader))
