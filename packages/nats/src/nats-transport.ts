@@ -1,6 +1,6 @@
 import { StorageType, type StreamConfig } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
-import { checkPartitionReader, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
+import { checkPartitionReader, type Publisher, type Transport } from '@tidings/core'
 import { BrokerConnection } from './broker-connection'
 import { NatsPartitionReader } from './nats-partition-reader'
 import { NatsPublisher } from './nats-publisher'
