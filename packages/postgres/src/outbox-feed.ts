@@ -137,7 +137,8 @@ export class OutboxFeed implements FeedReader {
     return envelope
   }
 
-  private async reportReader(reader: string, position: Position): Promise<void> {
+  /** Tells retention that `reader` has applied the feed up to `position` (noted at most every few seconds). */
+  async reportReader(reader: string, position: Position): Promise<void> {
     const now = Date.now()
     if (now - (this.reported.get(reader) ?? 0) < READER_REPORT_INTERVAL_MS) return
     this.reported.set(reader, now)

@@ -1,4 +1,4 @@
-import { chainPartitions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
+import { chainPartitions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type FeedPage, type Position, type Publisher } from '@tidings/core'
 import type { Database, Queryable } from './database'
 import { Lease } from './lease'
 import { runAsLeader } from './leadership'
@@ -70,21 +70,42 @@ export class Relay {
     return this.active ? this.published : this.savedProgress(this.options.db)
   }
 
+  /**
+   * Publishes page after page. A page's progress is saved while the next page is read, and the next page
+   * goes out only once that save has committed under the lease: a deposed relay publishes nothing more.
+   * After a full page (a backlog) the next one is read while this one is published; otherwise right after
+   * the publish, so that an event committed meanwhile waits for one round, not two.
+   */
   private async lead(leadership: AbortSignal): Promise<void> {
     const { db, feed, publisher } = this.options
+    const batchSize = this.options.batchSize ?? 500
+    const abandon = new AbortController()
+    const signal = AbortSignal.any([leadership, abandon.signal])
+    // Not reported to retention by the read: only what is saved may be deleted.
+    const read = (after: Position) => feed.read(after, batchSize, { waitMs: this.options.pollIntervalMs ?? 1_000, signal })
     this.published = await this.savedProgress(db)
     this.active = true
+    let saving: Promise<Position | undefined> = Promise.resolve(this.published)
+    let ahead: Promise<FeedPage> | undefined
     try {
       while (!leadership.aborted) {
-        const page = await feed.read(this.published, this.options.batchSize ?? 500, { reader: this.name, waitMs: this.options.pollIntervalMs ?? 1_000, signal: leadership })
+        const page = await (ahead ?? read(this.published))
+        ahead = undefined
+        const saved = await saving
+        if (saved === undefined) throw new LeaseLost(this.name)
+        await feed.reportReader(this.name, saved)
         if (page.items.length === 0 || leadership.aborted) continue
+        if (page.items.length >= batchSize) ahead = read(page.next)
         const batch = [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)]
         await publisher.publish(feed.source, publisher.deduplicates ? batch : chainPartitions(batch, publisher.partitions, this.published))
-        if (!(await this.saveProgress(page.next))) throw new LeaseLost(this.name)
         this.published = page.next
+        saving = this.saveProgress(page.next)
       }
+      await saving // stopping: the last progress is saved before the lease goes
     } finally {
       this.active = false
+      abandon.abort()
+      await Promise.allSettled([saving, ahead])
     }
   }
 
@@ -93,16 +114,20 @@ export class Relay {
     return result.rows[0]?.position ?? START
   }
 
-  /** Saves the progress only while the lease is still ours (its row share-locked until the commit). */
-  private saveProgress(position: Position): Promise<boolean> {
+  /**
+   * Saves the progress only while the lease is still ours (its row share-locked until the commit). Not
+   * waiting for the commit to be flushed: a save lost in a crash only publishes its page again.
+   */
+  private saveProgress(position: Position): Promise<Position | undefined> {
     return this.options.db.transaction(async (tx) => {
-      if (!(await this.lease.holdsLease(tx))) return false
+      await tx.query('SET LOCAL synchronous_commit = off')
+      if (!(await this.lease.holdsLease(tx))) return undefined
       await tx.query(
         `INSERT INTO ${this.s}.relay_progress (relay, position, published_at) VALUES ($1, $2, now())
          ON CONFLICT (relay) DO UPDATE SET position = excluded.position, published_at = excluded.published_at`,
         [this.name, position],
       )
-      return true
+      return position
     })
   }
 }
