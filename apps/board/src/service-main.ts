@@ -2,7 +2,7 @@ import { pino } from 'pino'
 import { hostServices, HttpFeedReader, processConfig, runUntilSignalled, serviceContext, type ServiceContext } from '@tidings/http'
 import { openDatabase } from '@tidings/postgres'
 import { loadTokenSecret } from './auth'
-import { BOARD_QUERY_SERVICE, boardQueryService } from './board-query/board-query.service'
+import { BOARD_QUERY_SERVICE, boardQueryService, POST_DOCUMENTS_COLLECTION } from './board-query/board-query.service'
 import { COMMENT_SOURCE, commentLookupOverHttp, commentsLookupOverHttp } from './comment/comment.contracts'
 import { commentService } from './comment/comment.service'
 import { serviceUrl } from './config'
@@ -12,7 +12,7 @@ import { NOTIFICATION_SERVICE, notificationService } from './notification/notifi
 import { POST_SOURCE, postLookupOverHttp, postsLookupOverHttp } from './post/post.contracts'
 import { postService } from './post/post.service'
 import { memberTokens } from './shared/member-tokens'
-import { evictionBusFromEnv, transportFromEnv } from './transport-config'
+import { documentsFromEnv, evictionBusFromEnv, transportFromEnv } from './transport-config'
 import type { BoardService } from './shared/board-service'
 
 /**
@@ -22,7 +22,8 @@ import type { BoardService } from './shared/board-service'
  * (`TIDINGS_JWT_SECRET`, or the same data directory). With `TRANSPORT=nats|redis|rabbitmq` the services' events go
  * through that broker instead of the feeds' HTTP endpoints (see `transportFromEnv`); the latest state of
  * zero-payload events is still fetched from its owner over HTTP. With `EVICTIONS=redis` the instances of
- * board.query tell each other which documents changed (see `evictionBusFromEnv`).
+ * board.query tell each other which documents changed (see `evictionBusFromEnv`); with `DOCUMENTS=redis` board.query
+ * keeps its documents in Redis (see `documentsFromEnv`).
  */
 const env = process.env
 const name = process.argv[2] ?? env.BOARD_SERVICE ?? ''
@@ -32,6 +33,7 @@ const logger = pino({ level: config.logLevel }).child({ service: name })
 const db = await openDatabase({ databaseUrl: config.databaseUrl })
 const transport = await transportFromEnv(env)
 const evictions = name === BOARD_QUERY_SERVICE ? await evictionBusFromEnv(env, logger) : undefined
+const documents = name === BOARD_QUERY_SERVICE ? await documentsFromEnv(env) : undefined
 const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, transport })
 const tokens = memberTokens(await loadTokenSecret({ env, dataDir: config.dataDir }), ctx.clock)
 
@@ -49,7 +51,7 @@ const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> =
   [MEMBER_SOURCE]: (ctx) => memberService(ctx, tokens),
   [POST_SOURCE]: (ctx) => postService(ctx, tokens),
   [COMMENT_SOURCE]: (ctx) => commentService(ctx, tokens, postLookupOverHttp(serviceUrl(env, 'post'))),
-  [BOARD_QUERY_SERVICE]: (ctx) => boardQueryService(ctx, [feed(MEMBER_SOURCE, 'member'), feed(POST_SOURCE, 'post'), feed(COMMENT_SOURCE, 'comment')], sources(), { evictions }),
+  [BOARD_QUERY_SERVICE]: (ctx) => boardQueryService(ctx, [feed(MEMBER_SOURCE, 'member'), feed(POST_SOURCE, 'post'), feed(COMMENT_SOURCE, 'comment')], sources(), { evictions, documents: documents?.collection(POST_DOCUMENTS_COLLECTION) }),
   [NOTIFICATION_SERVICE]: (ctx) => notificationService(ctx, tokens, feed(COMMENT_SOURCE, 'comment'), sources()),
 }
 const open = services[name]
@@ -57,4 +59,4 @@ if (!open) throw new Error(`Which service? One of: ${Object.keys(services).join(
 const host = hostServices(ctx, [await open(ctx)])
 // Started by a supervisor (`npm run start:cluster`) over an IPC channel: when it dies, so does this service.
 if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
-await runUntilSignalled({ host, db, closing: [transport, evictions], port: config.port, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })
+await runUntilSignalled({ host, db, closing: [transport, evictions, documents], port: config.port, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })

@@ -1,7 +1,7 @@
 import type { EvictionBus, Logger, Transport } from '@tidings/core'
 import { natsTransport } from '@tidings/nats'
 import { rabbitmqTransport } from '@tidings/rabbitmq'
-import { redisEvictionBus, redisTransport } from '@tidings/redis'
+import { redisDocuments, redisEvictionBus, redisTransport, type RedisDocuments } from '@tidings/redis'
 
 export const TRANSPORTS = ['nats', 'redis', 'rabbitmq'] as const
 export type TransportName = (typeof TRANSPORTS)[number]
@@ -37,4 +37,15 @@ export async function evictionBusFromEnv(env: NodeJS.ProcessEnv, logger: Logger)
   if (name === undefined) return undefined
   if (name !== 'redis') throw new Error(`EVICTIONS must be redis (or unset), not ${name}`)
   return redisEvictionBus({ url: env.REDIS_URL ?? 'redis://127.0.0.1:6379', logger })
+}
+
+/**
+ * `DOCUMENTS=redis`: a read side keeps its documents in Redis at `REDIS_URL` (local default; keys under
+ * `tidings:docs`) instead of PostgreSQL rows. Without it, they are rows in the read side's own schema.
+ */
+export async function documentsFromEnv(env: NodeJS.ProcessEnv): Promise<RedisDocuments | undefined> {
+  const name = env.DOCUMENTS || undefined
+  if (name === undefined) return undefined
+  if (name !== 'redis') throw new Error(`DOCUMENTS must be redis (or unset), not ${name}`)
+  return redisDocuments({ url: env.REDIS_URL ?? 'redis://127.0.0.1:6379' })
 }

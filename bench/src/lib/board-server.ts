@@ -29,7 +29,7 @@ async function compose(hotDocuments: number | undefined): Promise<void> {
   if (board) await board.stop()
   board = await composeBoard({ db, tokenSecret, ...(hotDocuments === undefined ? {} : { hotDocuments }), ...(engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
   // Counts the reads that reach the database (a miss that joins a fill in flight does not).
-  const documents = board.services.query.documents
+  const documents = board.services.query.rows
   const get = documents.get.bind(documents)
   documents.get = ((...args: Parameters<typeof get>) => {
     loads++

@@ -1,10 +1,11 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { type ConsistencyWaiter, consistentRead, POSITION_HEADER, uuid, validParams, validQuery } from '@tidings/http'
-import type { Database, DocumentStore } from '@tidings/postgres'
+import type { Database } from '@tidings/postgres'
 import { PostNotFound } from '../post/post'
 import type { HotDocuments } from './hot-documents'
-import { renderListItem, renderPostDocument, type PostListItem, type StoredPostDocument } from './post-document'
+import { renderListItem, renderPostDocument, type PostListItem } from './post-document'
+import type { PostDocumentsOn } from './post-document.projection'
 import type { MemberEnv } from '../auth'
 import type { BoardRoutes } from '../shared/board-service'
 
@@ -15,7 +16,7 @@ const ListQuery = z.object({
 
 export interface BoardQueryRoutesDeps {
   db: Database
-  documents: DocumentStore<StoredPostDocument>
+  documents: PostDocumentsOn
   hot: HotDocuments
   waiter: ConsistencyWaiter
   /**
@@ -34,7 +35,7 @@ export function boardQueryRoutes({ db, documents, hot, waiter, hotServesTokens }
   routes.get('/api/board/posts/:postId', validParams(z.object({ postId: uuid })), readYourWrites, async (c) => {
     const { postId } = c.req.valid('param')
     const load = async () => {
-      const stored = await documents.get(db, postId)
+      const stored = await documents(db).get(postId)
       const document = stored && renderPostDocument(postId, stored.body)
       return document && JSON.stringify(document)
     }
@@ -46,7 +47,7 @@ export function boardQueryRoutes({ db, documents, hot, waiter, hotServesTokens }
 
   routes.get('/api/board/posts', validQuery(ListQuery), readYourWrites, async (c) => {
     const { limit, cursor } = c.req.valid('query')
-    const found = await documents.find(db, {}, { order: 'desc', beforeId: cursor, having: 'post', limit })
+    const found = await documents(db).find({}, { order: 'desc', beforeId: cursor, having: 'post', limit })
     const items = found.map((d) => renderListItem(d.id, d.body)).filter((item): item is PostListItem => item !== undefined)
     return c.json({ items, nextCursor: found.length === limit ? found.at(-1)!.id : null })
   })

@@ -1,15 +1,17 @@
-import type { EvictionBus } from '@tidings/core'
+import type { Documents, EvictionBus } from '@tidings/core'
 import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidings/http'
 import { DocumentStore, type FeedReader } from '@tidings/postgres'
 import { boardQueryRoutes } from './board-query.routes'
 import { HotDocuments } from './hot-documents'
 import { hotReadFastPath } from './hot-read.fast-path'
 import type { StoredPostDocument } from './post-document'
-import { postDocumentProjection, type PostDocumentSources } from './post-document.projection'
+import { postDocumentProjection, type PostDocumentSources, type PostDocumentsOn } from './post-document.projection'
 import type { BoardService } from '../shared/board-service'
 
 export const BOARD_QUERY_SCHEMA = 'board_query'
 export const BOARD_QUERY_SERVICE = 'board.query'
+/** The post documents' collection (a table's rows, or Redis keys under it). */
+export const POST_DOCUMENTS_COLLECTION = 'post-documents'
 /** The eviction bus topic of the post documents. */
 export const POST_DOCUMENTS_TOPIC = 'board.post-documents'
 
@@ -20,6 +22,11 @@ export interface BoardQueryOptions {
    * may run as several instances, each applying some partitions). Without one, evictions stay in process.
    */
   evictions?: EvictionBus
+  /**
+   * The post documents in a store outside PostgreSQL (Redis: `redisDocuments(…).collection(…)`). Default:
+   * JSONB rows in board_query, written in the projection's own transactions.
+   */
+  documents?: Documents<StoredPostDocument>
 }
 
 /**
@@ -31,8 +38,10 @@ export async function boardQueryService(
   feeds: readonly FeedReader[],
   sources: PostDocumentSources,
   options: BoardQueryOptions = {},
-): Promise<BoardService & { documents: DocumentStore<StoredPostDocument>; hot: HotDocuments }> {
-  const documents = new DocumentStore<StoredPostDocument>(BOARD_QUERY_SCHEMA, 'post-documents')
+): Promise<BoardService & { hot: HotDocuments; rows: DocumentStore<StoredPostDocument> }> {
+  const rows = new DocumentStore<StoredPostDocument>(BOARD_QUERY_SCHEMA, POST_DOCUMENTS_COLLECTION)
+  const outside = options.documents
+  const documents: PostDocumentsOn = outside ? () => outside : (via) => rows.on(via)
   const hot = new HotDocuments(options.hotDocuments)
   const { evictions } = options
   // Evictions from every instance, this one's included; after a lost connection, whatever may be missed.
@@ -58,7 +67,8 @@ export async function boardQueryService(
     subscriptions: [subscription],
     producerSchemas: [],
     consumerSchemas: [BOARD_QUERY_SCHEMA],
-    documents,
     hot,
+    /** The documents' PostgreSQL rows (unused when `options.documents` keeps them elsewhere). */
+    rows,
   }
 }

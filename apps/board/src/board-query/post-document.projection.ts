@@ -1,11 +1,19 @@
-import { consumer, type Envelope } from '@tidings/core'
-import type { DocumentStore, MergeChange, Queryable } from '@tidings/postgres'
+import { consumer, type Documents, type Envelope, type MergeChange } from '@tidings/core'
+import type { Queryable } from '@tidings/postgres'
 import { COMMENT_SOURCE, type CommentEvent, type CommentLookup, type CommentsLookup, type CommentState } from '../comment/comment.contracts'
 import { MEMBER_SOURCE, type MemberEvent, type MemberLookup, type MembersLookup, type MemberState } from '../member/member.contracts'
 import { POST_SOURCE, type PostEvent, type PostLookup } from '../post/post.contracts'
 import { commentField, commentFields, memberField, memberFields, type StoredPostDocument } from './post-document'
 
 export const POST_DOCUMENT_CONSUMER = 'board-query.post-document'
+
+/**
+ * The post documents as seen from a transaction of the read side's database: rows in that transaction
+ * (`DocumentStore.on(tx)`), or a store outside it (Redis) whatever the transaction. Every write is
+ * version-guarded, so a page applied again after a crash between a Redis write and the commit changes
+ * nothing.
+ */
+export type PostDocumentsOn = (via: Queryable) => Documents<StoredPostDocument>
 
 export interface PostDocumentSources {
   posts: PostLookup
@@ -30,7 +38,7 @@ type BoardEvent = PostEvent | CommentEvent | MemberEvent
  * first reads the old name, the second misses the document the first has not committed yet), so both take
  * an advisory lock on the member: shared for copying, exclusive for spreading.
  */
-export function postDocumentProjection(documents: DocumentStore<StoredPostDocument>, sources: PostDocumentSources, onChanged: (postIds: string[]) => void = () => {}) {
+export function postDocumentProjection(documents: PostDocumentsOn, sources: PostDocumentSources, onChanged: (postIds: string[]) => void = () => {}) {
   // Documents changed by a message, kept until its transaction commits (then the hot copies are evicted).
   const changedBy = new Map<string, string[]>()
 
@@ -44,12 +52,12 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
     const post = await sources.posts(postId, tx)
     if (!post) return []
     if (post.deleted) {
-      await documents.remove(tx, postId, { source: 'post', version: post.version })
+      await documents(tx).remove(postId, { source: 'post', version: post.version })
       return [postId]
     }
     const { title, content, writerId, createdAt, editedAt, version } = post
     const writer = await lockedMember(tx, writerId)
-    await documents.mergeMany(tx, [
+    await documents(tx).mergeMany([
       { id: postId, source: 'post', version, set: { post: { title, content, writerId, createdAt, editedAt, version } } },
       ...(writer ? [nicknameChange(postId, writer)] : []),
     ])
@@ -67,7 +75,7 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
     const comment = await sources.comments(commentId, tx)
     if (!comment) return []
     const author = comment.deleted ? undefined : await lockedMember(tx, comment.authorId)
-    await documents.mergeMany(tx, [commentChange(comment), ...(author ? [nicknameChange(comment.postId, author)] : [])])
+    await documents(tx).mergeMany([commentChange(comment), ...(author ? [nicknameChange(comment.postId, author)] : [])])
     await syncMissingPosts(tx, [comment.postId])
     return [comment.postId]
   }
@@ -77,7 +85,7 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
    * whoever reads with a comment's token also sees the post it belongs to.
    */
   async function syncMissingPosts(tx: Queryable, postIds: string[]): Promise<void> {
-    for (const postId of await documents.lacking(tx, postIds, 'post')) await syncPost(tx, postId)
+    for (const postId of await documents(tx).lacking(postIds, 'post')) await syncPost(tx, postId)
   }
 
   /** The same as `syncComment` for each, in a few statements: batch lookups, one lock statement, one merge. */
@@ -87,8 +95,7 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
     // In one order for every transaction, so that two pages taking several locks cannot deadlock each other.
     await tx.query('SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [authorIds.map(lockKey)])
     const authors = new Map((await membersMany(authorIds, tx)).map((m) => [m.memberId, m]))
-    await documents.mergeMany(
-      tx,
+    await documents(tx).mergeMany(
       comments.flatMap((c) => {
         const author = c.deleted ? undefined : authors.get(c.authorId)
         return [commentChange(c), ...(author ? [nicknameChange(c.postId, author)] : [])]
@@ -102,8 +109,8 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lockKey(memberId)])
     const member = await sources.members(memberId, tx)
     if (!member) return []
-    const postIds = await documents.idsHaving(tx, memberField(memberId))
-    await documents.mergeMany(tx, postIds.map((id) => nicknameChange(id, member)))
+    const postIds = await documents(tx).idsHaving(memberField(memberId))
+    await documents(tx).mergeMany(postIds.map((id) => nicknameChange(id, member)))
     return postIds
   }
 
@@ -151,7 +158,7 @@ export function postDocumentProjection(documents: DocumentStore<StoredPostDocume
       })
       if (postIds.length > 0) onChanged(postIds)
     },
-    reset: (tx) => documents.clear(tx),
+    reset: (tx) => documents(tx).clear(),
     // Comments of one post come from several partitions: pages touching the same documents take turns.
     lockKeys: (messages) => messages.flatMap((m) => {
       const postId = (m.data as { postId?: unknown } | null)?.postId

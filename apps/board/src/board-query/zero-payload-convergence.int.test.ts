@@ -1,20 +1,25 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
-import { uuidv7, type Envelope } from '@tidings/core'
+import { uuidv7, type Documents, type Envelope } from '@tidings/core'
 import { serveHttp } from '@tidings/http'
-import { DocumentStore, migrate, platformMigrations, Subscription, type Database } from '@tidings/postgres'
-import { eventually, ScriptedFeed, seededRandom, testEngines, transactionsSettled, uniqueName } from '@tidings/testing'
+import { DocumentStore, migrate, platformMigrations, Subscription, type Database, type Queryable } from '@tidings/postgres'
+import { redisDocuments } from '@tidings/redis'
+import { eventually, ScriptedFeed, seededRandom, serviceReachable, testEngines, transactionsSettled, uniqueName } from '@tidings/testing'
 import { composeBoard, type Board } from '../board'
 import { BoardClient, type Member } from '../test-kit/board-client'
 import { renderPostDocument, type PostDocument, type StoredPostDocument } from './post-document'
 import { postDocumentProjection } from './post-document.projection'
 
+/** Where the documents are kept: PostgreSQL rows in the projection's transaction, or Redis outside it. */
+const stores = ['rows', ...((await serviceReachable('Redis', 6379)) ? ['redis' as const] : [])] as const
+
 /**
  * Zero-payload events only say "this changed"; the projection fetches the latest state. So whatever order
  * and however often the events arrive, the documents must end equal to the command side.
  */
-for (const engine of await testEngines()) {
-  describe(`zero-payload convergence of post documents on ${engine.name}`, () => {
+for (const engine of await testEngines())
+for (const store of stores) {
+  describe(`zero-payload convergence of post documents on ${engine.name}, documents in ${store === 'rows' ? 'PostgreSQL rows' : 'Redis'}`, () => {
     const stops: Array<() => Promise<void>> = []
     afterAll(async () => {
       for (const stop of stops.reverse()) await stop()
@@ -85,16 +90,30 @@ for (const engine of await testEngines()) {
       return bySource
     }
 
-    /** Replays a script of each feed through a fresh projection and returns its documents' store. */
+    /** A fresh, empty collection of post documents in this describe's store, read through `db`. */
+    async function emptyDocuments(db: Database, schema: string): Promise<Documents<StoredPostDocument>> {
+      if (store === 'rows') return new DocumentStore<StoredPostDocument>(schema, 'post-documents').on(db)
+      const redis = await redisDocuments({ url: 'redis://127.0.0.1:6379', prefix: uniqueName('tidings-test-zp') })
+      const documents = redis.collection<StoredPostDocument>('post-documents')
+      stops.push(async () => {
+        await documents.clear()
+        await redis.close()
+      })
+      return documents
+    }
+
+    /** Replays a script of each feed through a fresh projection and returns its documents. */
     /** With `batched`, pages of comment events go through the projection's batch path (batch lookups). */
-    async function project(db: Database, board: Board, scripts: Map<string, Envelope[]>, batched = true): Promise<DocumentStore<StoredPostDocument>> {
+    async function project(db: Database, board: Board, scripts: Map<string, Envelope[]>, batched = true): Promise<Documents<StoredPostDocument>> {
       const schema = uniqueName('zp')
       await migrate(db, schema, 'tidings', platformMigrations)
-      const documents = new DocumentStore<StoredPostDocument>(schema, 'post-documents')
+      const documents = await emptyDocuments(db, schema)
+      const rows = new DocumentStore<StoredPostDocument>(schema, 'post-documents')
       const feeds = [...scripts].map(([source, script]) => new ScriptedFeed(source, script))
       const one = { posts: board.services.post.lookup, comments: board.services.comment.lookup, members: board.services.member.lookup }
       const sources = batched ? { ...one, commentsMany: board.services.comment.lookupMany, membersMany: board.services.member.lookupMany } : one
-      const subscription = new Subscription({ db, schema, consumer: postDocumentProjection(documents, sources), feeds, instanceId: 'test' })
+      const documentsOn = store === 'rows' ? (via: Queryable) => rows.on(via) : () => documents
+      const subscription = new Subscription({ db, schema, consumer: postDocumentProjection(documentsOn, sources), feeds, instanceId: 'test' })
       subscription.start()
       try {
         await eventually(
@@ -108,9 +127,10 @@ for (const engine of await testEngines()) {
       return documents
     }
 
-    async function expectConverged(db: Database, board: Board, documents: DocumentStore<StoredPostDocument>, postIds: string[], commentsByPost: Map<string, string[]>) {
+    async function expectConverged(board: Board, documents: Documents<StoredPostDocument>, postIds: string[], commentsByPost: Map<string, string[]>) {
+      expect(await documents.count()).toBe(postIds.length - 1) // the deleted post is a tombstone
       for (const postId of postIds) {
-        const stored = await documents.get(db, postId)
+        const stored = await documents.get(postId)
         const actual = stored && renderPostDocument(postId, stored.body)
         expect(actual).toEqual(await expectedDocument(board, postId, commentsByPost.get(postId)!))
       }
@@ -124,7 +144,7 @@ for (const engine of await testEngines()) {
       const events = await allEvents(db, board)
       expect(events.get('board.post')!.filter((e) => e.type === 'board.PostEdited.v1')).toHaveLength(10)
       const reversed = new Map([...events].map(([source, list]) => [source, twice([...list].reverse())]))
-      await expectConverged(db, board, await project(db, board, reversed), postIds, commentsByPost)
+      await expectConverged(board, await project(db, board, reversed), postIds, commentsByPost)
     })
 
     it('converges under random interleavings with duplicates', async () => {
@@ -133,7 +153,7 @@ for (const engine of await testEngines()) {
       for (const seed of [1, 2, 3, 4]) {
         const random = seededRandom(seed)
         const shuffled = new Map([...events].map(([source, list]) => [source, twice(list).sort(() => random() - 0.5)]))
-        await expectConverged(db, board, await project(db, board, shuffled, seed % 2 === 0), postIds, commentsByPost)
+        await expectConverged(board, await project(db, board, shuffled, seed % 2 === 0), postIds, commentsByPost)
       }
     })
   })

@@ -9,7 +9,8 @@ import { ServiceProcess } from './service-process'
  * `npm run start:cluster`: every board service as its own process — board.query as
  * `BOARD_QUERY_INSTANCES` (default 2) competing instances — against PostgreSQL (`DATABASE_URL`; one
  * service may have its own, e.g. `BOARD_QUERY_DATABASE_URL`) and the broker chosen by `TRANSPORT`
- * (nats | redis | rabbitmq; default nats) and Redis (`REDIS_URL`) for the read side's cache evictions, behind one
+ * (nats | redis | rabbitmq; default nats) and Redis (`REDIS_URL`) for the read side's cache evictions (and, with
+ * `DOCUMENTS=redis`, its documents), behind one
  * HTTP entry point on `PORT` (default 3000) that serves the API and the pages. A service that dies is
  * started again.
  */

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Database } from '@tidings/postgres'
+import { redisDocuments } from '@tidings/redis'
 import { eventually, serverInstalled, startNatsServer, startProcess, startRedisServer, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
+import { BOARD_QUERY_SCHEMA, POST_DOCUMENTS_COLLECTION } from '../board-query/board-query.service'
 import { BoardClient, type Member } from '../test-kit/board-client'
 
 /**
@@ -19,8 +22,11 @@ interface ServiceLine {
   msg?: string
 }
 
-describe.runIf(engine !== undefined && brokersInstalled)('the board cluster (npm run start:cluster) over NATS, evictions over Redis', () => {
+for (const documents of ['postgres', 'redis'] as const)
+describe.runIf(engine !== undefined && brokersInstalled)(`the board cluster (npm run start:cluster) over NATS, evictions over Redis, documents in ${documents}`, () => {
   const servers: ThrowawayServer[] = []
+  let db: Database
+  let redisUrl: string
   let cluster: ManagedProcess
   let gateway: BoardClient
   /** The two board.query instances, each asked directly. */
@@ -43,12 +49,15 @@ describe.runIf(engine !== undefined && brokersInstalled)('the board cluster (npm
     const [nats, redis] = await Promise.all([startNatsServer(), startRedisServer()])
     servers.push(nats, redis)
     const database = await engine!.freshDatabase()
+    db = database.db
+    redisUrl = redis.url
     cluster = startProcess('cluster', script, {
       DATABASE_URL: database.url,
       PORT: '0',
       TRANSPORT: 'nats',
       NATS_URL: nats.url,
       REDIS_URL: redis.url,
+      ...(documents === 'redis' ? { DOCUMENTS: 'redis' } : {}),
       BOARD_QUERY_INSTANCES: '2',
       TIDINGS_JWT_SECRET: 'a cluster secret that is long enough for tests',
       LOG_LEVEL: 'info',
@@ -83,6 +92,16 @@ describe.runIf(engine !== undefined && brokersInstalled)('the board cluster (npm
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('Nice one')
     expect(await gateway.call('GET', '/api/nothing-here')).toMatchObject({ status: 404, body: { code: 'ROUTE_NOT_FOUND' } })
+
+    // The document is where DOCUMENTS says, and only there.
+    const inRows = (await db.query(`SELECT 1 FROM ${BOARD_QUERY_SCHEMA}.documents WHERE id = $1`, [post.body.postId])).rows.length > 0
+    const redis = await redisDocuments({ url: redisUrl })
+    try {
+      const inRedis = (await redis.collection(POST_DOCUMENTS_COLLECTION).get(post.body.postId)) !== undefined
+      expect({ inRows, inRedis }).toEqual(documents === 'redis' ? { inRows: false, inRedis: true } : { inRows: true, inRedis: false })
+    } finally {
+      await redis.close()
+    }
   })
 
   it('never lets either board.query instance serve the older version of an edited post to a read with the edit token', async () => {
