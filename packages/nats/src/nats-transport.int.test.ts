@@ -202,12 +202,16 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     expect(restarted.durable.startsWith(consumerName('board.floor-test', 3, ''))).toBe(true)
   })
 
+  /** A source with `count` versions of one key in `partition`, and two instances' readers of one consumer. */
+  const twoReaders = async (label: string, partition: number, count: number) => {
+    const source = await declare(label)
+    const key = keyIn(partition)
+    await transport.publisher().publish(source, Array.from({ length: count }, (_, i) => envelope(source, key, i + 1)))
+    return { source, a: transport.partition(source, partition, `${label}-test`), b: transport.partition(source, partition, `${label}-test`) }
+  }
+
   it('skips nothing when another instance re-created the consumer in between (a lease that went and came back)', async () => {
-    const source = await declare('takeover')
-    const key = keyIn(0)
-    await transport.publisher().publish(source, Array.from({ length: 20 }, (_, i) => envelope(source, key, i + 1)))
-    const a = transport.partition(source, 0, 'takeover-test')
-    const b = transport.partition(source, 0, 'takeover-test')
+    const { a, b } = await twoReaders('takeover', 0, 20)
     const first = await a.read(START, 5)
     // B takes over at the same checkpoint, reads a page it never commits, and goes away.
     expect((await b.read(first.next, 5)).items.map((e) => e.version)).toEqual([6, 7, 8, 9, 10])
@@ -219,11 +223,7 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
   })
 
   it("reads from a consumer of its own: another instance's reads take nothing from it, and closing deletes it", async () => {
-    const source = await declare('own')
-    const key = keyIn(1)
-    await transport.publisher().publish(source, Array.from({ length: 30 }, (_, i) => envelope(source, key, i + 1)))
-    const a = transport.partition(source, 1, 'own-test')
-    const b = transport.partition(source, 1, 'own-test')
+    const { source, a, b } = await twoReaders('own', 1, 30)
     const first = await a.read(START, 5)
     // B (an instance that has not noticed yet that it lost the partition) reads on and on from the same place.
     for (let after = first.next, n = 0; n < 3; n++) after = (await b.read(after, 5)).next
