@@ -44,7 +44,7 @@ export class PartitionedSubscription implements Follower {
     this.instanceId = options.instanceId ?? uuidv7()
     this.logger = options.logger ?? silentLogger
     const ttlMs = options.leaseTtlMs ?? 5_000
-    this.membership = new Lease(options.db, options.schema, `member:${this.name}:${this.instanceId}`, this.instanceId, ttlMs * 2)
+    this.membership = new Lease(options.db, options.schema, `member:${this.name}:${this.instanceId}`, this.instanceId, ttlMs)
     const sources = (this.sources = options.sources ?? consumer.follows)
     this.parts = sources.flatMap((source) =>
       Array.from(
