@@ -33,6 +33,7 @@ export class PartitionedSubscription implements Follower {
   private share = Number.POSITIVE_INFINITY
   private timer?: NodeJS.Timeout
   private balancing?: Promise<void>
+  private renewal?: Promise<boolean>
 
   readonly sources: readonly string[]
 
@@ -72,7 +73,11 @@ export class PartitionedSubscription implements Follower {
   start(): void {
     if (this.timer) return
     const tick = () => {
-      this.balancing ??= this.balance()
+      // The membership is renewed on every tick, also while a hand-back still waits for a page to end.
+      const renewal = (this.renewal ??= this.membership.acquire().finally(() => (this.renewal = undefined)))
+      renewal.catch(() => {}) // seen by the balancing that follows it
+      this.balancing ??= renewal
+        .then(() => this.balance())
         .catch((error: unknown) => this.logger.warn({ err: error, subscription: this.name }, 'rebalancing failed, retrying'))
         .finally(() => (this.balancing = undefined))
     }
@@ -85,6 +90,7 @@ export class PartitionedSubscription implements Follower {
     clearInterval(this.timer)
     this.timer = undefined
     await this.balancing
+    await this.renewal?.catch(() => false) // else it could announce this instance again after the release
     await Promise.all(this.parts.map((p) => p.stop()))
     await this.membership.release().catch(() => {})
   }
@@ -178,9 +184,8 @@ export class PartitionedSubscription implements Follower {
     return part
   }
 
-  /** Renews this instance's membership, recomputes the fair share and hands back what is over it. */
+  /** Recomputes the fair share (this instance's membership just renewed) and hands back what is over it. */
   private async balance(): Promise<void> {
-    await this.membership.acquire()
     const members = await liveMembers(this.options.db, this.options.schema, this.name)
     this.share = Math.ceil(this.parts.length / Math.max(1, members))
     const over = this.parts.filter((p) => p.isActive()).slice(this.share)
