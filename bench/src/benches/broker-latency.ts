@@ -6,10 +6,11 @@ import { FeedTap } from '../lib/feed-tap'
 import { HorizonWatch } from '../lib/horizon-watch'
 import { openLoop, until, type OpenLoopResult } from '../lib/load'
 import type { Report } from '../lib/report'
-import { serverPipeline } from '../lib/server-pipeline'
+import { serverPipeline, type ServerPipeline } from '../lib/server-pipeline'
 import { distribution, formatMs, formatRate } from '../lib/stats'
 import type { Workbench } from '../lib/workbench'
 import { ApplyTracker, committedAccountView, openAccount, SOURCE } from '../lib/workload'
+import { ChildServer } from '../lib/child'
 import type { WriteRates } from './write-throughput'
 
 /**
@@ -21,8 +22,10 @@ import type { WriteRates } from './write-throughput'
  * - Direct: a `Subscription` on that pool reads the outbox (figure 4's pipeline).
  * - Broker: a `Relay` on that pool (as in a producing service's process that did not write the event)
  *   publishes the outbox to a transport with 4 partitions; a `PartitionedSubscription` (one instance, so
- *   it applies all 4) on a pool of its own and a transport with its own connections applies them. Each
- *   broker is a throwaway server started for its round and removed after it.
+ *   it applies all 4) on a pool of its own and a transport with its own connections applies them: in this
+ *   process (15n, 15s, 15r), and again in a process of its own as a query service would run it (15np,
+ *   15sp, 15rp; `lib/broker-consumer.ts`, its times on the clock both processes share). Each broker is a
+ *   throwaway server started for its round and removed after it.
  * - The same account view (batchSize 500); an event counts as visible when its page committed (the
  *   consumer's `afterCommit`: exact while partitions commit pages concurrently). 1 s of warm-up, then
  *   10 s measured; every event's latency is visible − commit.
@@ -58,6 +61,9 @@ export async function brokerLatency(bench: Workbench, report: Report, rates: Wri
       const stamps = await measure(bench, rate, broker)
       figure(`15${broker.id}`, `via ${broker.name} (relay → ${PARTITIONS} partitions → PartitionedSubscription)`, [stamps])
       describe(report, broker.name, stamps)
+      const apart = await measure(bench, rate, broker, 'own process')
+      figure(`15${broker.id}p`, `via ${broker.name}, the consumer in a process of its own`, [apart])
+      describe(report, `${broker.name}, the consumer in its own process`, apart)
     } finally {
       await broker.stop()
     }
@@ -71,16 +77,12 @@ type Stage = 'committed' | 'published' | 'confirmed' | 'delivered' | 'applied'
 
 /** When each event passed each stage (`performance.now()`, first time only); the run's conditions. */
 class Stamps {
-  readonly at: Record<Stage, Map<string, number>>
+  readonly at: Record<Stage, Map<string, number>> = { committed: new Map(), published: new Map(), confirmed: new Map(), delivered: new Map(), applied: new Map() }
   /** Due → commit per command: the writer's share (scheduler delays count). */
   readonly commandMs: number[] = []
   run?: OpenLoopResult
   load = loadAverage()
   horizon = ''
-
-  constructor(tracker: ApplyTracker, tap: FeedTap) {
-    this.at = { committed: new Map(), published: new Map(), confirmed: new Map(), delivered: tap.deliveredAt, applied: tracker.appliedAt }
-  }
 
   note(stage: Stage, events: readonly Envelope[]): void {
     const at = performance.now()
@@ -112,44 +114,119 @@ function stamping(inner: Publisher, stamps: Stamps): Publisher {
   }
 }
 
+/** Where the consumer runs: in this process (with the writer and the relay), or in one of its own. */
+type Placement = 'this process' | 'own process'
+
+/** The consumer side of a pipeline, wherever it runs. */
+interface ConsumerSide {
+  active(): Promise<boolean>
+  /** How many events it applied since it last forgot. */
+  applied(): Promise<number>
+  forget(): Promise<void>
+  /** Copies when each of the stamps' committed events was handed to it and applied, on this process's clock. */
+  collect(stamps: Stamps): Promise<void>
+  stop(): Promise<void>
+}
+
 /** One pipeline at `rate` for 10 s (after 1 s of warm-up); resolves once the read model holds every event. */
-async function measure(bench: Workbench, rate: number, broker?: BenchBroker): Promise<Stamps> {
-  const p = await serverPipeline(bench, `blat_${broker?.kind ?? 'direct'}`)
-  const tracker = new ApplyTracker(false)
-  const tap = new FeedTap()
-  const stamps = new Stamps(tracker, tap)
-  const consumer = committedAccountView(p.readerSchema, tracker)
-  const consumerDb = broker ? bench.pool(8, 'tidings-bench-consumer') : p.reader
+async function measure(bench: Workbench, rate: number, broker?: BenchBroker, placement: Placement = 'this process'): Promise<Stamps> {
+  const p = await serverPipeline(bench, `blat_${broker?.kind ?? 'direct'}${placement === 'own process' ? '_p' : ''}`)
+  const stamps = new Stamps()
   const outbound = await broker?.transport(PARTITIONS, 'relay')
-  const inbound = await broker?.transport(PARTITIONS, 'consumer')
   await outbound?.declare(SOURCE)
   const relay = outbound && new Relay({ db: p.reader, feed: p.feed, publisher: stamping(outbound.publisher(), stamps) })
-  const follower = inbound
-    ? new PartitionedSubscription({ db: consumerDb, schema: p.readerSchema, consumer, transport: tap.transport(inbound), batchSize: 500 })
-    : new Subscription({ db: consumerDb, schema: p.readerSchema, consumer, feeds: [tap.reader(p.feed)], batchSize: 500 })
+  const consumer = broker && placement === 'own process' ? await consumerProcess(broker, p.readerSchema) : await consumerHere(bench, p, broker)
   const horizon = new HorizonWatch(bench.admin)
-  follower.start()
   relay?.start()
   try {
-    await until('pipeline ready', () => follower.isActive() && (relay?.isActive() ?? true))
-    const caughtUp = () => until('read model caught up', () => [...stamps.at.committed.keys()].every((id) => stamps.at.applied.has(id)))
+    await until('pipeline ready', async () => (await consumer.active()) && (relay?.isActive() ?? true))
+    // A count first (cheap to ask for), then every event by its id.
+    const caughtUp = async () => {
+      await until('read model caught up', async () => (await consumer.applied()) >= stamps.at.committed.size)
+      await until('every event applied', async () => {
+        await consumer.collect(stamps)
+        return [...stamps.at.committed.keys()].every((id) => Number.isFinite(stamps.at.applied.get(id)))
+      })
+    }
     await openLoop(rate, seconds(1), (_i, dueAt) => commit(p.uow, p.writerSchema, stamps, dueAt))
     await caughtUp()
     stamps.at.committed.clear()
+    await consumer.forget()
     stamps.commandMs.length = 0
     stamps.load = loadAverage()
     horizon.start()
     stamps.run = await openLoop(rate, seconds(10), (_i, dueAt) => commit(p.uow, p.writerSchema, stamps, dueAt))
     await caughtUp()
     stamps.horizon = await horizon.stop()
+    if (process.env.BENCH_SLOW_EVENTS) {
+      const start = Math.min(...stamps.at.committed.values())
+      const slow = [...stamps.at.committed].filter(([id, at]) => stamps.at.applied.get(id)! - at > 200).map(([, at]) => Math.round(at - start))
+      console.log(`slow events (> 200 ms) at ms into the run: ${slow.length} ${JSON.stringify(slow.filter((_, i) => i % 20 === 0))}`)
+    }
     return stamps
   } finally {
     await horizon.stop()
-    await follower.stop()
+    await consumer.stop()
     await relay?.stop()
-    for (const transport of [outbound, inbound]) await transport?.close()
+    await outbound?.close()
     await p.unlisten()
-    for (const db of new Set([p.writer, p.reader, consumerDb])) await bench.release(db)
+    for (const db of new Set([p.writer, p.reader])) await bench.release(db)
+  }
+}
+
+/** The consumer in this process: the direct pipeline's Subscription, or a PartitionedSubscription on the broker. */
+async function consumerHere(bench: Workbench, p: ServerPipeline, broker?: BenchBroker): Promise<ConsumerSide> {
+  const tracker = new ApplyTracker(true)
+  const tap = new FeedTap()
+  const consumer = committedAccountView(p.readerSchema, tracker)
+  const db = broker ? bench.pool(8, 'tidings-bench-consumer') : p.reader
+  const inbound = await broker?.transport(PARTITIONS, 'consumer')
+  const follower = inbound
+    ? new PartitionedSubscription({ db, schema: p.readerSchema, consumer, transport: tap.transport(inbound), batchSize: 500 })
+    : new Subscription({ db, schema: p.readerSchema, consumer, feeds: [tap.reader(p.feed)], batchSize: 500 })
+  follower.start()
+  return {
+    active: async () => follower.isActive(),
+    applied: async () => tracker.appliedAt.size,
+    forget: async () => {
+      tracker.appliedAt.clear()
+      tap.deliveredAt.clear()
+    },
+    collect: async (stamps) => {
+      for (const [stage, from] of [['delivered', tap.deliveredAt], ['applied', tracker.appliedAt]] as const) for (const id of stamps.at.committed.keys()) stamps.at[stage].set(id, from.get(id)!)
+    },
+    stop: async () => {
+      await follower.stop()
+      await inbound?.close()
+      if (db !== p.reader) await bench.release(db)
+    },
+  }
+}
+
+/** The consumer in a process of its own (`lib/broker-consumer.ts`), as a query service would run it. */
+async function consumerProcess(broker: BenchBroker, schema: string): Promise<ConsumerSide> {
+  const child = await ChildServer.start('./broker-consumer.ts', 'broker consumer', {
+    BENCH_CONSUMER_SCHEMA: schema,
+    BENCH_BROKER_KIND: broker.kind,
+    BENCH_BROKER_URL: broker.url,
+    BENCH_PARTITIONS: String(PARTITIONS),
+  })
+  const { offsetMs } = await child.clockOffset()
+  return {
+    active: () => child.call<boolean>('active'),
+    applied: () => child.call<number>('applied'),
+    forget: () => child.call('forget'),
+    collect: async (stamps) => {
+      const ids = [...stamps.at.committed.keys()]
+      const theirs = await child.call<{ delivered: Array<number | null>; applied: Array<number | null> }>('stamps', ids)
+      // Their shared-clock time → ours → this process's performance.now().
+      const here = (at: number | null) => (at === null ? Number.NaN : at - offsetMs - performance.timeOrigin)
+      ids.forEach((id, i) => {
+        stamps.at.delivered.set(id, here(theirs.delivered[i]!))
+        stamps.at.applied.set(id, here(theirs.applied[i]!))
+      })
+    },
+    stop: () => child.stop(),
   }
 }
 

@@ -20,6 +20,8 @@ export interface BenchBroker {
   readonly name: string
   /** Server version and how it stores, for the conditions. */
   readonly about: string
+  /** Where it listens: a process of the bench's own connects with `connectBroker(kind, url, …)`. */
+  readonly url: string
   transport(partitions: number, name: string): Promise<Transport>
   stop(): Promise<void>
 }
@@ -65,6 +67,11 @@ const RECIPES: Record<BrokerKind, Recipe> = {
   },
 }
 
+/** A transport to a broker the parent process started (`BenchBroker.url`). */
+export function connectBroker(kind: BrokerKind, url: string, partitions: number, name: string): Promise<Transport> {
+  return RECIPES[kind].connect(url, partitions, `tidings-bench-${name}`)
+}
+
 /** Starts the broker's throwaway server; undefined (with a warning) when it is not installed. */
 export async function startBroker(bench: Workbench, kind: BrokerKind): Promise<BenchBroker | undefined> {
   const recipe = RECIPES[kind]
@@ -80,6 +87,7 @@ export async function startBroker(bench: Workbench, kind: BrokerKind): Promise<B
     id: recipe.id,
     name: recipe.name,
     about: `${recipe.name}: ${kind} ${recipe.version()} (throwaway server, ${recipe.storage})`,
+    url: server.url,
     async transport(partitions, name) {
       const transport = await recipe.connect(server.url, partitions, `tidings-bench-${name}`)
       transports.add(transport)
