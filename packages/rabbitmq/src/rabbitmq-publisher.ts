@@ -45,9 +45,10 @@ export interface PublisherSettings {
  *   again what the old one had not stored. A publisher that gave up and closed the channel meanwhile left
  *   a gap behind which later messages were stored (a 2 s limit did): so confirms get a long limit of
  *   their own (`confirmTimeoutMs`, default 30 s), for a broker that truly hangs.
- * Left: RabbitMQ nacking a message and storing later ones on a live connection (it nacks what it could
- * not store, e.g. while a stream leader fails over in a cluster); per-key order then rests on the
- * consumers' version-guarded upserts.
+ * Left to the consumers: RabbitMQ nacking a message and storing later ones (it nacks what it could not
+ * store while a stream recovers, as the restart test saw in CI): the relay chains each partition's
+ * messages (`deduplicates` is false), so consumers skip a copy stored ahead of its predecessor and apply
+ * the repeat in order (`core/partition-chain.ts`).
  *
  * It has a connection of its own — RabbitMQ's flow control throttles publishing connections, which must
  * not hold back the readers' deliveries — and drops it after any failure, so a retry starts on a clean
