@@ -30,7 +30,7 @@ const name = process.argv[2] ?? env.BOARD_SERVICE ?? ''
 const config = processConfig(env)
 if (!config.databaseUrl) throw new Error('A service on its own runs against PostgreSQL: set DATABASE_URL')
 const logger = pino({ level: config.logLevel }).child({ service: name })
-const db = await openDatabase({ databaseUrl: config.databaseUrl })
+const db = await openDatabase({ databaseUrl: config.databaseUrl, maxConnections: config.databasePool })
 const transport = await transportFromEnv(env)
 const evictions = name === BOARD_QUERY_SERVICE ? await evictionBusFromEnv(env, logger) : undefined
 const documents = name === BOARD_QUERY_SERVICE ? await documentsFromEnv(env) : undefined

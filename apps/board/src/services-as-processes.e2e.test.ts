@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { comparePositions, parseToken, partitionSource, START, type Position } from '@tidings/core'
 import { listCheckpoints, lowestSourcePosition, readCheckpoint, readSourceCheckpoint, type Database } from '@tidings/postgres'
-import { eventually, startProcess, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
+import { eventually, startProcess, TEST_DATABASE_POOL, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
 import { BOARD_QUERY_SCHEMA } from './board-query/board-query.service'
 import { POST_DOCUMENT_CONSUMER } from './board-query/post-document.projection'
 import { COMMENT_SOURCE } from './comment/comment.contracts'
@@ -111,6 +111,9 @@ for (const broker of variants) {
     const mark = (what: string) => timings.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`)
 
     afterAll(async () => {
+      // What the services logged as errors (a 500 says no more to the client), for a failing run's reader.
+      const errors = processes.flatMap((p) => p.lines.filter((l) => l.includes('"level":50')).map((l) => `${p.name}: ${l.slice(0, 2_000)}`))
+      if (errors.length > 0) console.log(`[board] errors the services logged${over}:\n  ${errors.slice(0, 10).join('\n  ')}`)
       await Promise.all(processes.map((p) => p.kill('SIGKILL')))
       await brokerServer?.cleanup()
       if (timings.length > 0) console.log(`[board] services as processes${over}:\n  ${timings.join('\n  ')}`)
@@ -124,6 +127,7 @@ for (const broker of variants) {
         TIDINGS_JWT_SECRET: secret,
         LOG_LEVEL: 'info',
         TIDINGS_PARTITIONS: String(PARTITIONS),
+        TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
         ...brokerEnv,
         ...urls,
       })

@@ -10,7 +10,7 @@ import { composeServer } from './server'
  */
 const config = processConfig(process.env)
 const logger = pino({ level: config.logLevel })
-const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir })
+const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: config.databasePool })
 // Only one process can open an embedded data directory: a restarted one is the same instance.
 const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
 const host = await composeServer(ctx, {

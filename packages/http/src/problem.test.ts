@@ -60,6 +60,21 @@ describe('problem+json', () => {
     expect(entries.map((e) => e.level)).toEqual(['warn'])
   })
 
+  it('answers a failure of the database or the network with 503 UNAVAILABLE, its details only in the log', () => {
+    const { entries, logger } = recordingLogger()
+    const failures = [
+      Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
+      Object.assign(new Error('deadlock detected'), { code: '40P01' }),
+      new Error('Connection terminated unexpectedly at db.internal:5432'),
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.7:5432'), { code: 'ECONNREFUSED' }),
+    ]
+    for (const failure of failures) {
+      const p = problemOf(failure, logger)
+      expect(p).toEqual({ type: 'urn:tidings:problem:unavailable', title: 'Service Unavailable', status: 503, code: 'UNAVAILABLE', detail: 'A service this request needs is unavailable; try again' })
+    }
+    expect(entries.map((e) => [e.level, (e.obj as { err?: unknown }).err])).toEqual(failures.map((f) => ['warn', f]))
+  })
+
   it("renders Hono's own client errors as problems too", () => {
     expect(problemOf(new HTTPException(413))).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' })
     expect(problemOf(new HTTPException(400, { message: 'Malformed JSON in request body' }))).toMatchObject({

@@ -1,4 +1,5 @@
 import { silentLogger, TidingsError, ValidationFailed, type ErrorKind, type Logger } from '@tidings/core'
+import { isInfrastructureError } from '@tidings/postgres'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
@@ -67,8 +68,10 @@ export function problem(status: number, code: string, detail: string, extensions
 }
 
 /**
- * Turns anything thrown into a problem. Errors the platform does not know become a bare 500 `INTERNAL`:
- * their message and stack go to the log, never to the client.
+ * Turns anything thrown into a problem. A failure of the database or the network (a lost connection, a
+ * server out of connections, a deadlock: `isInfrastructureError`) is a 503 `UNAVAILABLE`, worth trying
+ * again. Other errors the platform does not know become a bare 500 `INTERNAL`. Either way their message
+ * and stack go to the log, never to the client.
  */
 export function problemOf(error: unknown, logger: Logger = silentLogger, context: Record<string, unknown> = {}): Problem {
   if (error instanceof TidingsError) {
@@ -81,6 +84,10 @@ export function problemOf(error: unknown, logger: Logger = silentLogger, context
     // Hono's own middleware throws these (e.g. a malformed request); their messages are written for clients.
     if (error.status === 413) return problem(413, 'PAYLOAD_TOO_LARGE', 'The payload is too large')
     return problem(error.status, `HTTP_${error.status}`, error.message || TITLES[error.status] || 'The request was refused')
+  }
+  if (isInfrastructureError(error)) {
+    logger.warn({ ...context, err: error }, 'request failed: database or network unavailable')
+    return problem(503, 'UNAVAILABLE', 'A service this request needs is unavailable; try again')
   }
   logger.error({ ...context, err: error }, 'request failed: unexpected error')
   return problem(500, 'INTERNAL', 'An unexpected error occurred')

@@ -7,11 +7,13 @@ export interface ProcessConfig {
   logLevel: string
   /** TIDINGS_CONSISTENCY_TIMEOUT_MS: the longest a read waits for a client's consistency tokens. */
   consistencyTimeoutMs?: number
+  /** TIDINGS_DATABASE_POOL: connections to PostgreSQL this process may open (default 10). */
+  databasePool?: number
 }
 
 /**
  * A process's configuration comes from the environment only: PORT, DATABASE_URL, TIDINGS_DATA_DIR,
- * LOG_LEVEL and TIDINGS_CONSISTENCY_TIMEOUT_MS.
+ * LOG_LEVEL, TIDINGS_CONSISTENCY_TIMEOUT_MS and TIDINGS_DATABASE_POOL.
  */
 export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   const port = Number(env.PORT ?? 3000)
@@ -20,11 +22,16 @@ export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   if (consistencyTimeoutMs !== undefined && !(Number.isInteger(consistencyTimeoutMs) && consistencyTimeoutMs >= 0)) {
     throw new Error(`TIDINGS_CONSISTENCY_TIMEOUT_MS must be a whole number of milliseconds, not ${env.TIDINGS_CONSISTENCY_TIMEOUT_MS}`)
   }
+  const databasePool = env.TIDINGS_DATABASE_POOL ? Number(env.TIDINGS_DATABASE_POOL) : undefined
+  if (databasePool !== undefined && !(Number.isInteger(databasePool) && databasePool >= 1)) {
+    throw new Error(`TIDINGS_DATABASE_POOL must be a positive whole number of connections, not ${env.TIDINGS_DATABASE_POOL}`)
+  }
   return {
     port,
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.TIDINGS_DATA_DIR ?? './data'),
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(consistencyTimeoutMs !== undefined ? { consistencyTimeoutMs } : {}),
+    ...(databasePool !== undefined ? { databasePool } : {}),
   }
 }

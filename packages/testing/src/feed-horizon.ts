@@ -21,3 +21,10 @@ export async function transactionsSettled(db: Queryable): Promise<void> {
  * than the 2 s a production read waits; tests of read-your-writes want the wait, not its bound.
  */
 export const TEST_CONSISTENCY_TIMEOUT_MS = 20_000
+
+/**
+ * Connections each service process a test starts may open (`TIDINGS_DATABASE_POOL`). The tests share one
+ * PostgreSQL (100 connections) and run in parallel; clusters of six or seven processes at the default of
+ * ten each could take them all, and a process refused a connection answers 503.
+ */
+export const TEST_DATABASE_POOL = 4

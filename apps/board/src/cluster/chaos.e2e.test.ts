@@ -7,6 +7,7 @@ import {
   startPostgresServer,
   startProcess,
   startRedisServer,
+  TEST_DATABASE_POOL,
   testEngines,
   type ManagedProcess,
   type ThrowawayServer,
@@ -69,6 +70,7 @@ describe.runIf(engine !== undefined && installed)(`the board cluster under fault
       NATS_URL: nats.url,
       REDIS_URL: redis.url,
       BOARD_QUERY_INSTANCES: '2',
+      TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
       TIDINGS_JWT_SECRET: 'a chaos secret that is long enough for tests',
       LOG_LEVEL: 'info',
     })

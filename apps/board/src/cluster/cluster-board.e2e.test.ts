@@ -1,4 +1,4 @@
-import { serverInstalled, startProcess, startRedisServer, TEST_CONSISTENCY_TIMEOUT_MS, testEngines, type ThrowawayServer } from '@tidings/testing'
+import { serverInstalled, startProcess, startRedisServer, TEST_CONSISTENCY_TIMEOUT_MS, TEST_DATABASE_POOL, testEngines, type ThrowawayServer } from '@tidings/testing'
 import { BoardClient } from '../test-kit/board-client'
 import { boardEndToEnd } from '../test-kit/board-end-to-end'
 import { installedTestBrokers } from '../test-kit/test-brokers'
@@ -31,6 +31,7 @@ if (engine && serverInstalled('redis-server')) {
             REDIS_URL: redis.url,
             ...broker.env(brokerServer.url),
             TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
+            TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
             TIDINGS_JWT_SECRET: 'a cluster secret that is long enough for tests',
             LOG_LEVEL: 'info',
           })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '@tidings/postgres'
 import { redisDocuments } from '@tidings/redis'
-import { eventually, serverInstalled, startNatsServer, startProcess, startRedisServer, TEST_CONSISTENCY_TIMEOUT_MS, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
+import { eventually, serverInstalled, startNatsServer, startProcess, startRedisServer, TEST_CONSISTENCY_TIMEOUT_MS, TEST_DATABASE_POOL, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
 import { BOARD_QUERY_SCHEMA, POST_DOCUMENTS_COLLECTION } from '../board-query/board-query.service'
 import { BoardClient, type Member } from '../test-kit/board-client'
 
@@ -61,6 +61,7 @@ describe.runIf(engine !== undefined && brokersInstalled)(`the board cluster (npm
       BOARD_QUERY_INSTANCES: '2',
       // The tests check that reads wait for their writes, not how long a wait may take on a loaded machine.
       TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
+      TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
       TIDINGS_JWT_SECRET: 'a cluster secret that is long enough for tests',
       LOG_LEVEL: 'info',
     })

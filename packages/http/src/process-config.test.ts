@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest'
+import { processConfig } from './process-config'
+
+describe('processConfig', () => {
+  it('has defaults for everything but the database', () => {
+    expect(processConfig({})).toEqual({ port: 3000, databaseUrl: undefined, dataDir: expect.stringMatching(/\/data$/), logLevel: 'info' })
+  })
+
+  it('reads the port, the database, its pool and the consistency bound', () => {
+    const config = processConfig({ PORT: '0', DATABASE_URL: 'postgres://db/board', TIDINGS_DATABASE_POOL: '4', TIDINGS_CONSISTENCY_TIMEOUT_MS: '500' })
+    expect(config).toMatchObject({ port: 0, databaseUrl: 'postgres://db/board', databasePool: 4, consistencyTimeoutMs: 500 })
+  })
+
+  it.each([['TIDINGS_DATABASE_POOL', '0'], ['TIDINGS_DATABASE_POOL', 'ten'], ['TIDINGS_DATABASE_POOL', '2.5'], ['PORT', '70000'], ['TIDINGS_CONSISTENCY_TIMEOUT_MS', '-1']])('refuses %s=%s, naming it', (name, value) => {
+    expect(() => processConfig({ [name]: value })).toThrow(name)
+  })
+})
