@@ -12,6 +12,19 @@ export class BrokerUnavailable extends TidingsError {
   }
 }
 
+/**
+ * A partition ends before a position its reader was asked to read after: the broker lost messages it had
+ * acknowledged (a server that came back without its tail), or the stream was deleted and made again. Its
+ * next messages would reuse the lost positions, and a reader that went on from its checkpoint would skip
+ * them; so it reads nothing, and says so on every attempt (kind `unavailable`: the subscription retries
+ * and logs it, nothing is dead-lettered) until an operator rebuilds the consumer (reset: from the start).
+ */
+export class BrokerLostMessages extends TidingsError {
+  constructor(broker: string, partition: string, end: string, after: string) {
+    super('BROKER_LOST_MESSAGES', 'unavailable', `${broker} ${partition} ends at ${end}, before ${after} that was read: the broker lost messages or the stream was made again; rebuild the consumer`)
+  }
+}
+
 export interface BrokerErrors {
   /** Anything the broker's client threw, as the error the platform understands (a TidingsError stays as it is). */
   brokerError(operation: string, error: unknown): TidingsError

@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream'
 import { createInbox, errors, nanos, type Msg } from '@nats-io/transport-node'
 import {
+  BrokerLostMessages,
   envelopeFromBroker,
   occurredAtOf,
   formatPosition,
@@ -51,7 +52,8 @@ class ConsumerGone extends Error {}
  * skipped and nothing waits out an ack timeout. It is created *at* that sequence, not after it, so that the
  * message at `after` is delivered once more and acknowledged at once, and the ack floor says `after` from
  * the start (a new consumer's floor would otherwise read 0 until the next commit). Closing the reader
- * deletes its consumer; a crashed reader's goes after an hour.
+ * deletes its consumer; a crashed reader's goes after an hour. A stream that ends before `after` (it lost
+ * its tail, or was made again) is `BrokerLostMessages`: its next messages would reuse the positions.
  */
 export class NatsPartitionReader implements PartitionReader {
   readonly source: string
@@ -154,6 +156,9 @@ export class NatsPartitionReader implements PartitionReader {
 
   private async reposition(from: bigint): Promise<void> {
     const { jsm } = this.connection
+    // Sequences are not reused unless the stream lost its tail or was made again: then they will be.
+    const end = BigInt((await jsm.streams.info(this.stream)).state.last_seq)
+    if (from > end) throw new BrokerLostMessages('NATS', this.source, formatPosition({ xid: 0n, seq: end }), formatPosition({ xid: 0n, seq: from }))
     try {
       await jsm.consumers.delete(this.stream, this.durable)
     } catch (error) {

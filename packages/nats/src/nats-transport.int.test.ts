@@ -248,6 +248,23 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     expect(rest.items.map((e) => e.version)).toEqual(Array.from({ length: 8 }, (_, i) => i + 5))
   })
 
+  it('refuses to read after the end of a stream that lost messages, instead of skipping what reuses their sequences', async () => {
+    const { source, a } = await twoReaders('lost', 3, 10)
+    const read = await a.read(START, 100)
+    expect(read.items).toHaveLength(10)
+    // The stream comes back shorter (a server that lost its tail; here, deleted and made again).
+    await jsm.streams.delete(streamName(source))
+    await transport.declare(source)
+    await transport.publisher().publish(source, Array.from({ length: 3 }, (_, i) => envelope(source, keyIn(3), i + 11)))
+    // A reader going on from its checkpoint (a restarted process) would skip those 3: it says so instead.
+    const restarted = transport.partition(source, 3, 'lost-test')
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(await rejection(restarted.read(read.next, 100))).toMatchObject({ kind: 'unavailable', code: 'BROKER_LOST_MESSAGES' })
+    }
+    // Rebuilt (read from the start), the consumer gets them.
+    expect((await restarted.read(START, 100)).items.map((e) => e.version)).toEqual([11, 12, 13])
+  })
+
   it('turns a message that is not an envelope into tidings.Malformed at its position', async () => {
     const source = await declare('malformed')
     const subject = partitionSubject(source, 0)
