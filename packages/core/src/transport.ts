@@ -6,13 +6,20 @@ import type { FeedReader } from './feed-reader'
  * events always share a partition and keep their order there. Stable across processes and versions.
  */
 export function partitionOf(key: string, partitions: number): number {
-  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, not ${partitions}`)
+  checkPositiveIntegers({ partitions })
   let hash = 0x811c9dc5
   for (const byte of new TextEncoder().encode(key)) {
     hash ^= byte
     hash = Math.imul(hash, 0x01000193) >>> 0
   }
   return hash % partitions
+}
+
+/** Refuses any of `values` that is not a positive integer, naming it: a transport's settings, a read's limit. */
+export function checkPositiveIntegers(values: Readonly<Record<string, number>>): void {
+  for (const [name, value] of Object.entries(values)) {
+    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`)
+  }
 }
 
 /** Refuses a partition reader that names no partition of `partitions`, or no consumer. */

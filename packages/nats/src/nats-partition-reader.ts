@@ -1,6 +1,7 @@
 import { AckPolicy, DeliverPolicy, type ConsumerConfig } from '@nats-io/jetstream'
 import { createInbox, errors, nanos, type Msg } from '@nats-io/transport-node'
 import {
+  checkPositiveIntegers,
   BrokerLostMessages,
   envelopeFromBroker,
   occurredAtOf,
@@ -84,7 +85,7 @@ export class NatsPartitionReader implements PartitionReader {
 
   async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
     const from = sequenceOf(after)
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, not ${limit}`)
+    checkPositiveIntegers({ limit })
     const { waitMs = 0, signal } = options
     if (signal?.aborted || this.closing.signal.aborted) return { items: [], next: after }
     // One read at a time: each moves the consumer this reader keeps track of.

@@ -1,7 +1,7 @@
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
 import { parsePosition, partitionOf, partitionSource, START, type Envelope, type Position } from '@tidings/core'
-import { keyInPartition, readToEnd, rejectionOf, serverInstalled, serviceReachable, testEnvelope, testEvents, startNatsServer } from '@tidings/testing'
+import { keyInPartition, readToEnd as readAll, rejectionOf as rejection, serverInstalled, serviceReachable, testEnvelope as envelope, testEvents as events, startNatsServer, whenUp } from '@tidings/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MALFORMED_TYPE } from '@tidings/core'
 import { consumerName, natsTransport, partitionSubject, streamName, type NatsTransport } from './index'
@@ -14,13 +14,9 @@ let sources = 0
 const newSource = (label: string): string => `t${run}-${++sources}.${label}`
 
 const keyIn = (partition: number, partitions = PARTITIONS, prefix = 'k'): string => keyInPartition(partition, partitions, prefix)
-const envelope = testEnvelope
-const events = testEvents
 
 const seqOf = (position: Position): number => Number(parsePosition(position).seq)
 
-const readAll = readToEnd
-const rejection = rejectionOf
 
 describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared server)', () => {
   let transport: NatsTransport
@@ -310,18 +306,6 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
   })
 })
 
-/** Retries an operation that fails with kind `unavailable` (the broker is not back yet), as a subscription does. */
-async function whenUp<T>(operation: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await operation()
-    } catch (error) {
-      expect(error).toMatchObject({ kind: 'unavailable' })
-      if (attempt > 100) throw error
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-  }
-}
 
 describe.runIf(serverInstalled('nats-server'))('NatsTransport across a broker restart', () => {
   it('fails with kind unavailable while the server is down, then the same publisher and readers go on', async () => {

@@ -1,6 +1,6 @@
 import { StorageType, type StreamConfig } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
-import { checkPartitionReader, type Publisher, type Transport } from '@tidings/core'
+import { checkPartitionReader, checkPositiveIntegers, type Publisher, type Transport } from '@tidings/core'
 import { BrokerConnection } from './broker-connection'
 import { NatsPartitionReader } from './nats-partition-reader'
 import { NatsPublisher } from './nats-publisher'
@@ -32,8 +32,7 @@ export async function natsTransport(options: NatsTransportOptions): Promise<Nats
   const partitions = options.partitions ?? 4
   const maxInFlight = options.maxInFlight ?? 256
   const duplicateWindowMs = options.duplicateWindowMs ?? 120_000
-  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, not ${partitions}`)
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, not ${maxInFlight}`)
+  checkPositiveIntegers({ partitions, maxInFlight })
   if (!(duplicateWindowMs > 0 && duplicateWindowMs <= MAX_AGE_MS)) throw new RangeError(`duplicateWindowMs must be within (0, 7 days], not ${duplicateWindowMs}`)
   const connectionOptions = { servers: options.servers, name, timeoutMs, reconnectWaitMs: options.reconnectWaitMs ?? 250 }
   const connection = await BrokerConnection.open(connectionOptions)

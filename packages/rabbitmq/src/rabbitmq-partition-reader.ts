@@ -1,4 +1,5 @@
 import {
+  checkPositiveIntegers,
   envelopeFromBroker,
   formatPosition,
   InvalidPosition,
@@ -59,7 +60,7 @@ export class RabbitMqPartitionReader implements PartitionReader {
 
   async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
     const from = sequenceOf(after)
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, not ${limit}`)
+    checkPositiveIntegers({ limit })
     const { waitMs = 0, signal } = options
     const stops = signal ? [signal, this.closing.signal] : [this.closing.signal]
     if (stops.some((stop) => stop.aborted)) return { items: [], next: after }

@@ -1,5 +1,5 @@
 import { InvalidPosition, MALFORMED_TYPE, parsePosition, partitionOf, partitionSource, positionBefore, START, type Envelope, type Position } from '@tidings/core'
-import { keyInPartition, readToEnd, rejectionOf, serviceReachable, testEnvelope, testEvents } from '@tidings/testing'
+import { keyInPartition, readToEnd as readAll, rejectionOf as rejection, serviceReachable, testEnvelope as envelope, testEvents as events } from '@tidings/testing'
 import { Connection, type AsyncMessage } from 'rabbitmq-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rabbitmqTransport, type RabbitMqTransport } from './index'
@@ -13,10 +13,6 @@ let sources = 0
 const newSource = (label: string): string => `test.${label}${++sources}`
 
 const keyIn = (partition: number, partitions = PARTITIONS, prefix = 'k'): string => keyInPartition(partition, partitions, prefix)
-const envelope = testEnvelope
-const events = testEvents
-const readAll = readToEnd
-const rejection = rejectionOf
 
 const seqOf = (position: Position): number => Number(parsePosition(position).seq)
 

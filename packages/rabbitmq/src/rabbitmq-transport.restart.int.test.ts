@@ -1,28 +1,12 @@
 import { partitionOf, START, type Envelope, type Position } from '@tidings/core'
-import { keyInPartition, readToEnd, rejectionOf, serverInstalled, startRabbitMqServer, testEnvelope, testEvents } from '@tidings/testing'
+import { keyInPartition, readToEnd as readAll, rejectionOf as rejection, serverInstalled, startRabbitMqServer, testEnvelope as envelope, testEvents as events, whenUp } from '@tidings/testing'
 import { describe, expect, it } from 'vitest'
 import { rabbitmqTransport } from './index'
 
 const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`
 const newSource = (label: string): string => `test.${label}${run}`
 const keyIn = (partition: number, partitions: number, prefix = 'k'): string => keyInPartition(partition, partitions, prefix)
-const envelope = testEnvelope
-const events = testEvents
-const readAll = readToEnd
-const rejection = rejectionOf
 
-/** Retries an operation that fails with kind `unavailable` (the broker is not back yet), as a subscription does. */
-async function whenUp<T>(operation: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await operation()
-    } catch (error) {
-      expect(error).toMatchObject({ kind: 'unavailable' })
-      if (attempt > 400) throw error
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-  }
-}
 
 describe.runIf(serverInstalled('rabbitmqctl'))('RabbitMqTransport across a broker restart', () => {
   it('fails with kind unavailable while the server is down, then the same publisher and readers go on', { timeout: 120_000 }, async () => {
@@ -63,8 +47,8 @@ describe.runIf(serverInstalled('rabbitmqctl'))('RabbitMqTransport across a broke
       await server.restart()
       // The relay's way: publish the batch again until RabbitMQ confirms it (the streams came back with
       // the node: only confirmed messages count, and none of `after` was).
-      await whenUp(() => publisher.publish(source, after))
-      for (const p of [0, 1]) seen[p]!.push(...(await whenUp(() => readAll(readers[p]!, next[p]!))))
+      await whenUp(() => publisher.publish(source, after), 400)
+      for (const p of [0, 1]) seen[p]!.push(...(await whenUp(() => readAll(readers[p]!, next[p]!), 400)))
 
       // Nothing confirmed was lost, and per-key order held. (A publish that failed half-way would have
       // stored some of `after` all the same: repeats, which inboxes drop, after the first of each; the

@@ -1,4 +1,4 @@
-import { checkPartitionReader, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
+import { checkPartitionReader, checkPositiveIntegers, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
 import type { Connection } from 'rabbitmq-client'
 import { checkPrefix, queueName } from './names'
 import { closeChannel, closeConnection, openChannel, openConnection, within, type ConnectionSettings } from './rabbitmq-connection'
@@ -52,9 +52,7 @@ export async function rabbitmqTransport(options: RabbitMqTransportOptions): Prom
   const timeoutMs = options.timeoutMs ?? 5_000
   const settleMs = options.settleMs ?? 1_000
   const confirmTimeoutMs = options.confirmTimeoutMs ?? 30_000
-  for (const [option, value] of Object.entries({ partitions, maxInFlight, prefetch, timeoutMs, confirmTimeoutMs, settleMs })) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${option} must be a positive integer, not ${value}`)
-  }
+  checkPositiveIntegers({ partitions, maxInFlight, prefetch, timeoutMs, confirmTimeoutMs, settleMs })
   const prefix = checkPrefix(options.prefix ?? 'tidings')
   const maxAge = options.maxAge ?? '7D'
   if (!/^[1-9][0-9]*[YMDhms]$/.test(maxAge)) throw new RangeError(`maxAge must be like 7D, 12h or 30m, not ${JSON.stringify(maxAge)}`)

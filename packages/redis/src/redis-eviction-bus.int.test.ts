@@ -1,5 +1,5 @@
 import type { Eviction, Logger } from '@tidings/core'
-import { eventually, rejectionOf, serverInstalled, serviceReachable, startRedisServer } from '@tidings/testing'
+import { eventually, rejectionOf, serverInstalled, serviceReachable, startRedisServer, whenUp } from '@tidings/testing'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { redisEvictionBus } from './redis-eviction-bus'
@@ -77,16 +77,7 @@ describe.runIf(serverInstalled('redis-server'))('Redis eviction bus across a ser
 
       // Once a subscriber is reset, its subscription is back: whatever is published from then on arrives.
       await eventually(() => remote.includes('reset') && own.includes('reset'), Boolean, { what: 'both buses to reset' })
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await publisher.publish({ topic: 'posts', ids: ['after'] })
-          break
-        } catch (error) {
-          expect(error).toMatchObject({ kind: 'unavailable' })
-          if (attempt > 100) throw error
-          await new Promise((resolve) => setTimeout(resolve, 50))
-        }
-      }
+      await whenUp(() => publisher.publish({ topic: 'posts', ids: ['after'] }))
       for (const heard of [remote, own]) {
         await eventually(() => heard.includes('after'), Boolean, { what: 'the eviction after the restart' })
         expect(heard).toEqual(['before', 'reset', 'after'])

@@ -1,4 +1,4 @@
-import { envelopeFromBroker, occurredAtOf, parsePosition, partitionSource, type Envelope, type FeedLag, type FeedPage, type PartitionReader, type Position, type ReadOptions } from '@tidings/core'
+import { checkPositiveIntegers, envelopeFromBroker, occurredAtOf, parsePosition, partitionSource, type Envelope, type FeedLag, type FeedPage, type PartitionReader, type Position, type ReadOptions } from '@tidings/core'
 import type { Redis } from 'ioredis'
 import { blockingConnection, closeConnection, type RedisLink } from './redis-connection'
 import { attempt, BrokerUnavailable, brokerError } from './redis-errors'
@@ -53,7 +53,7 @@ export class RedisPartitionReader implements PartitionReader {
 
   async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
     parsePosition(after) // an invalid position is the caller's error (kind validation), not Redis'
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, not ${limit}`)
+    checkPositiveIntegers({ limit })
     const { waitMs = 0, signal } = options
     const stops = signal ? [signal, this.closing.signal] : [this.closing.signal]
     if (stops.some((stop) => stop.aborted)) return { items: [], next: after }

@@ -1,5 +1,5 @@
 import { InvalidPosition, partitionOf, partitionSource, positionBefore, START, type Envelope, type Position } from '@tidings/core'
-import { keyInPartition, readToEnd, rejectionOf, serverInstalled, serviceReachable, testEnvelope, testEvents, startRedisServer } from '@tidings/testing'
+import { keyInPartition, readToEnd as readAll, rejectionOf as rejection, serverInstalled, serviceReachable, testEnvelope as envelope, testEvents as events, startRedisServer, whenUp } from '@tidings/testing'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MALFORMED_TYPE } from '@tidings/core'
@@ -14,14 +14,10 @@ let sources = 0
 const newSource = (label: string): string => `test.${label}${++sources}`
 
 const keyIn = (partition: number, partitions = PARTITIONS, prefix = 'k'): string => keyInPartition(partition, partitions, prefix)
-const envelope = testEnvelope
-const events = testEvents
 
 /** What a reader hands out for a published envelope: the entry id as position, the producer's in meta. */
 const delivered = (e: Envelope, position: Position): Envelope => ({ ...e, position, meta: { ...e.meta, sourcePosition: e.position! } })
 
-const readAll = readToEnd
-const rejection = rejectionOf
 
 /** XINFO GROUPS of a stream as `{ name: { 'last-delivered-id', pending, consumers } }`. */
 async function groups(redis: Redis, key: string): Promise<Record<string, Record<string, unknown>>> {
@@ -319,16 +315,7 @@ describe.runIf(serverInstalled('redis-server'))('RedisTransport across a broker 
 
       await server.restart()
       // The relay's way: publish the batch again until Redis confirms it.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await publisher.publish(source, after)
-          break
-        } catch (error) {
-          expect(error).toMatchObject({ kind: 'unavailable' })
-          if (attempt > 100) throw error
-          await new Promise((resolve) => setTimeout(resolve, 50))
-        }
-      }
+      await whenUp(() => publisher.publish(source, after))
       seen[0]!.push(...(await readAll(readers[0]!, next[0]!)))
       seen[1]!.push(...(await readAll(readers[1]!, next[1]!)))
 

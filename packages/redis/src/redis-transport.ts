@@ -1,4 +1,4 @@
-import { checkPartitionReader, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
+import { checkPartitionReader, checkPositiveIntegers, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
 import { closeConnection, commandConnection, type RedisLink } from './redis-connection'
 import { attempt } from './redis-errors'
 import { RedisPartitionReader } from './redis-partition-reader'
@@ -28,11 +28,7 @@ export async function redisTransport(options: RedisTransportOptions): Promise<Re
   const partitions = options.partitions ?? 4
   const maxInFlight = options.maxInFlight ?? 256
   const prefix = options.prefix ?? 'tidings'
-  if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError(`partitions must be a positive integer, not ${partitions}`)
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new RangeError(`maxInFlight must be a positive integer, not ${maxInFlight}`)
-  if (options.maxLen !== undefined && !(Number.isInteger(options.maxLen) && options.maxLen > 0)) {
-    throw new RangeError(`maxLen must be a positive integer, not ${options.maxLen}`)
-  }
+  checkPositiveIntegers({ partitions, maxInFlight, ...(options.maxLen !== undefined ? { maxLen: options.maxLen } : {}) })
   if (prefix.length === 0) throw new RangeError('prefix must not be empty')
   const redis = commandConnection(options.url, 'tidings')
   try {

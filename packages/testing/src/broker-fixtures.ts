@@ -55,3 +55,19 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<TidingsErr
   expect(error).toBeInstanceOf(TidingsError)
   return error as TidingsError
 }
+
+/**
+ * Runs `operation` again, 50 ms apart, while it fails with kind `unavailable` (a broker that is not back
+ * yet), as a subscription or the relay does; any other failure, or one after `retries` retries, fails.
+ */
+export async function whenUp<T>(operation: () => Promise<T>, retries = 100): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await operation()
+    } catch (error) {
+      expect(error).toMatchObject({ kind: 'unavailable' })
+      if (attempt > retries) throw error
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}
