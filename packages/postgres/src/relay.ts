@@ -1,4 +1,4 @@
-import { chainPartitions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type FeedPage, type Position, type Publisher } from '@tidings/core'
+import { chainPartitions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
 import type { Database, Queryable } from './database'
 import { Lease } from './lease'
 import { runAsLeader } from './leadership'
@@ -21,9 +21,9 @@ export interface RelayOptions {
 
 /**
  * Publishes one outbox to a broker, in order, at least once. Every instance competes for the lease
- * `relay:<source>`; the holder reads a page after its saved progress, publishes it, waits for the broker
- * to confirm every event, and only then saves the progress — under the lease, so a deposed relay cannot
- * move it. A crash anywhere re-publishes at most the pages not yet saved; the broker drops them by message
+ * `relay:<source>`; the holder reads a page after its saved progress, publishes it, and saves the
+ * progress once the broker has confirmed every event — under the lease, so a deposed relay cannot move
+ * it. The next page goes out while one awaits its confirms (see `lead`). A crash anywhere re-publishes at most the pages not yet saved; the broker drops them by message
  * id where it can, and consumers' inboxes drop the rest. Behind each page go watermarks into the partitions
  * that did not get its last event, so every partition shows how far the source has been published. To a
  * broker that stores repeats, each partition's messages go chained (`chainPartitions`), so consumers keep
@@ -71,10 +71,11 @@ export class Relay {
   }
 
   /**
-   * Publishes page after page. A page's progress is saved while the next page is read, and the next page
-   * goes out only once that save has committed under the lease: a deposed relay publishes nothing more.
-   * After a full page (a backlog) the next one is read while this one is published; otherwise right after
-   * the publish, so that an event committed meanwhile waits for one round, not two.
+   * Publishes page after page, two at most out at once: a page goes out while the one before it still
+   * awaits its confirms, and only once the page before that one is saved under the lease, so a deposed
+   * relay publishes at most one page more. A publisher sends overlapping batches in order on one
+   * connection and fails every batch queued behind a failure, so no page goes out behind a hole. Each
+   * page's progress is saved once the broker has confirmed it and the page before it is saved.
    */
   private async lead(leadership: AbortSignal): Promise<void> {
     const { db, feed, publisher } = this.options
@@ -85,28 +86,44 @@ export class Relay {
     const read = (after: Position) => feed.read(after, batchSize, { waitMs: this.options.pollIntervalMs ?? 1_000, signal })
     this.published = await this.savedProgress(db)
     this.active = true
-    let saving: Promise<Position | undefined> = Promise.resolve(this.published)
-    let ahead: Promise<FeedPage> | undefined
+    let after = this.published
+    // Pages out, oldest first; each settles once confirmed and saved, after the one before it.
+    const out: Array<Promise<void>> = []
+    let saved: Promise<void> = Promise.resolve()
+    let failed = (_error: unknown): void => {}
+    const failure = new Promise<never>((_, reject) => (failed = reject))
+    failure.catch(() => {})
     try {
       while (!leadership.aborted) {
-        const page = await (ahead ?? read(this.published))
-        ahead = undefined
-        const saved = await saving
-        if (saved === undefined) throw new LeaseLost(this.name)
-        await feed.reportReader(this.name, saved)
+        // A page out that fails ends the lead at once, even while the read waits for new events.
+        const page = await Promise.race([read(after), failure])
         if (page.items.length === 0 || leadership.aborted) continue
-        if (page.items.length >= batchSize) ahead = read(page.next)
+        while (out.length > 1) await out.shift()
+        if (leadership.aborted) break
         const batch = [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)]
-        await publisher.publish(feed.source, publisher.deduplicates ? batch : chainPartitions(batch, publisher.partitions, this.published))
-        this.published = page.next
-        saving = this.saveProgress(page.next)
+        const sent = publisher.publish(feed.source, publisher.deduplicates ? batch : chainPartitions(batch, publisher.partitions, after))
+        sent.catch(() => {})
+        after = page.next
+        saved = this.saveWhenConfirmed(saved, sent, page.next)
+        saved.catch(failed)
+        out.push(saved)
       }
-      await saving // stopping: the last progress is saved before the lease goes
+      await saved // stopping: the last progress is saved before the lease goes
     } finally {
       this.active = false
       abandon.abort()
-      await Promise.allSettled([saving, ahead])
+      await saved.catch(() => {})
     }
+  }
+
+  /** Once the page is confirmed and the page before it saved: saves its progress and reports it to retention. */
+  private async saveWhenConfirmed(before: Promise<void>, sent: Promise<void>, next: Position): Promise<void> {
+    await before
+    await sent
+    this.published = next
+    const saved = await this.saveProgress(next)
+    if (saved === undefined) throw new LeaseLost(this.name)
+    await this.options.feed.reportReader(this.name, saved)
   }
 
   private async savedProgress(db: Queryable): Promise<Position> {

@@ -1,12 +1,17 @@
-import { partitionOf, type Envelope, type Publisher } from '@tidings/core'
+import { ConfirmWindow, partitionOf, type Envelope, type Publisher } from '@tidings/core'
+import { ConfirmWatchdog } from './confirm-watchdog'
 import type { Channel, Connection, ReturnedMessage } from 'rabbitmq-client'
 import { closeChannel, closeConnection, openChannel, within } from './rabbitmq-connection'
 import { BrokerUnavailable, brokerError } from './rabbitmq-errors'
 
-/** A connection of the publisher's own, with its confirm-mode channel. */
+/** A connection of the publisher's own, with its confirm-mode channel and the window its publishes share. */
 interface Link {
   connection: Connection
   channel: Channel
+  window: ConfirmWindow
+  watchdog: ConfirmWatchdog
+  /** Messages the broker returned: no queue took them. */
+  returned: ReturnedMessage[]
   /** Sources whose queues were seen up on this connection. */
   checked: Set<string>
 }
@@ -28,8 +33,9 @@ export interface PublisherSettings {
  * Publishes envelopes as JSON through the default exchange straight to the stream queue of their key's
  * partition, with publisher confirms, `mandatory` (a message no queue takes comes back instead of
  * vanishing: the source was not declared, or its queue was deleted), persistent, and the envelope id as
- * `messageId`. Up to `maxInFlight` messages await their confirm at once; a full window drains to half
- * before it refills (as the NATS publisher does: bursts cost both sides less per message). It resolves
+ * `messageId`. Up to `maxInFlight` messages await their confirm at once, across overlapping batches
+ * (`ConfirmWindow`: a batch goes out after the one before it, and a failure fails every batch queued
+ * behind it on the channel). It resolves
  * once every message is confirmed; a nack, a returned message, a lost connection or a confirm later than
  * `confirmTimeoutMs` rejects, and then none of the batch counts as published.
  *
@@ -59,6 +65,7 @@ export class RabbitMqPublisher implements Publisher {
   /** Streams over AMQP 0.9.1 store a repeat again (see above). */
   readonly deduplicates = false
   private link: Promise<Link> | undefined
+  private starting: Promise<void> = Promise.resolve()
   private closed = false
 
   constructor(private readonly settings: PublisherSettings) {
@@ -70,24 +77,40 @@ export class RabbitMqPublisher implements Publisher {
     if (this.closed) throw new BrokerUnavailable('publish', 'the publisher is closed')
     const queues = Array.from({ length: this.partitions }, (_, p) => this.settings.queueOf(source, p))
     const operation = `publish to ${this.settings.queueOf(source, 0).replace(/\.0$/, '.*')}`
-    let linking = (this.link ??= this.open(operation))
-    // A channel that died since the last batch (the broker restarted): start over before sending anything.
-    const stale = await linking.catch(() => undefined)
-    if (stale && !stale.channel.active) {
-      if (this.link === linking) this.link = undefined
-      await this.drop(stale)
-      linking = this.link ??= this.open(operation)
-    }
-    try {
-      const link = await linking
+    // Batches take their turn on the window in the order publish was called: each one's link and queue
+    // check are awaited after the batch before it has taken its turn.
+    const batch: { linking?: Promise<Link>; sending?: Promise<void> } = {}
+    const started = this.starting.then(async () => {
+      batch.linking = (await this.linkFor(operation)).linking
+      const link = await batch.linking
       if (!link.checked.has(source)) await this.check(link, operation, queues)
       link.checked.add(source)
-      await this.publishOn(link, operation, queues, events)
+      batch.sending = this.publishOn(link, operation, queues, events)
+    })
+    this.starting = started.catch(() => {})
+    try {
+      await started
+      await batch.sending
     } catch (error) {
-      if (this.link === linking) this.link = undefined
-      await linking.then((link) => this.drop(link)).catch(() => {})
+      const { linking } = batch
+      if (linking && this.link === linking) this.link = undefined
+      await linking?.then((link) => this.drop(link, error)).catch(() => {})
       throw brokerError(operation, error)
     }
+  }
+
+  /**
+   * The link to publish on: the current one, or a new one after a failure. A channel that died since the
+   * last batch (the broker restarted) is replaced before anything is sent, but only while nothing is in
+   * flight on it: batches queued there must fail with it, not go out on a fresh channel.
+   */
+  private async linkFor(operation: string): Promise<{ linking: Promise<Link> }> {
+    const linking = (this.link ??= this.open(operation))
+    const current = await linking.catch(() => undefined)
+    if (!current || current.channel.active || !current.window.idle) return { linking }
+    if (this.link === linking) this.link = undefined
+    await this.drop(current, new BrokerUnavailable(operation, 'the channel closed'))
+    return { linking: (this.link ??= this.open(operation)) }
   }
 
   private async open(operation: string): Promise<Link> {
@@ -95,7 +118,10 @@ export class RabbitMqPublisher implements Publisher {
     try {
       const channel = await within(openChannel(connection, operation), this.settings.timeoutMs, operation)
       await within(channel.confirmSelect(), this.settings.timeoutMs, operation)
-      return { connection, channel, checked: new Set() }
+      const returned: ReturnedMessage[] = []
+      channel.on('basic.return', (message: ReturnedMessage) => void returned.push(message))
+      const watchdog = new ConfirmWatchdog(this.settings.confirmTimeoutMs, () => new BrokerUnavailable(operation, `no confirm within ${this.settings.confirmTimeoutMs} ms`))
+      return { connection, channel, window: new ConfirmWindow(this.settings.maxInFlight), watchdog, returned, checked: new Set() }
     } catch (error) {
       await closeConnection(connection, this.settings.timeoutMs)
       throw error
@@ -119,45 +145,22 @@ export class RabbitMqPublisher implements Publisher {
     }
   }
 
-  private async publishOn({ channel }: Link, operation: string, queues: string[], events: readonly Envelope[]): Promise<void> {
-    const { maxInFlight, confirmTimeoutMs } = this.settings
-    const returned: ReturnedMessage[] = []
-    const onReturn = (message: ReturnedMessage): void => void returned.push(message)
-    channel.on('basic.return', onReturn)
-    // One watchdog for the batch, restarted by every confirm (a timer per message costs more than the rest
-    // of the client's work): it fires when no confirm has come for confirmTimeoutMs.
-    let stalled: (error: Error) => void = () => {}
-    const stall = new Promise<never>((_, reject) => (stalled = reject))
-    stall.catch(() => {})
-    // Checked again after pending I/O: a busy event loop may fire the timer before reading the confirms.
-    const watchdog = setTimeout(() => setImmediate(() => stalled(new BrokerUnavailable(operation, `no confirm within ${confirmTimeoutMs} ms`))), confirmTimeoutMs)
-    try {
-      const window: Array<Promise<void>> = []
-      const confirm = async (pending: Promise<void>): Promise<void> => {
-        await Promise.race([pending, stall])
-        watchdog.refresh()
-      }
-      for (const event of events) {
-        if (window.length >= maxInFlight) while (window.length > maxInFlight / 2) await confirm(window.shift()!)
-        const queue = queues[partitionOf(event.key, this.partitions)]!
-        // No content type: rabbitmq-client would parse a JSON body on the way in, and readers want the text.
-        const pending = channel.basicPublish({ routingKey: queue, mandatory: true, durable: true, messageId: event.id, type: event.type }, Buffer.from(JSON.stringify(event)))
-        // Its failure is seen when its turn comes; after an earlier failure nobody waits for it any more.
-        pending.catch(() => {})
-        window.push(pending)
-      }
-      while (window.length > 0) await confirm(window.shift()!)
-      // A return comes before its confirm, but reaches listeners a turn of the event loop later.
-      await new Promise((resolve) => setImmediate(resolve))
-      const lost = returned[0]
-      if (lost) throw new BrokerUnavailable(operation, `${lost.replyText}: no queue ${lost.routingKey} (is the source declared?)`)
-    } finally {
-      clearTimeout(watchdog)
-      channel.off('basic.return', onReturn)
-    }
+  /** Takes the batch's turn on the window at once (nothing is awaited before), then awaits its confirms. */
+  private async publishOn({ channel, window, watchdog, returned }: Link, operation: string, queues: string[], events: readonly Envelope[]): Promise<void> {
+    await window.publish(events, (event) => {
+      const queue = queues[partitionOf(event.key, this.partitions)]!
+      // No content type: rabbitmq-client would parse a JSON body on the way in, and readers want the text.
+      return watchdog.watch(channel.basicPublish({ routingKey: queue, mandatory: true, durable: true, messageId: event.id, type: event.type }, Buffer.from(JSON.stringify(event))))
+    })
+    // A return comes before its confirm, but reaches listeners a turn of the event loop later.
+    await new Promise((resolve) => setImmediate(resolve))
+    const lost = returned[0]
+    if (lost) throw new BrokerUnavailable(operation, `${lost.replyText}: no queue ${lost.routingKey} (is the source declared?)`)
   }
 
-  private async drop({ connection, channel }: Link): Promise<void> {
+  private async drop({ connection, channel, window, watchdog }: Link, error: unknown): Promise<void> {
+    window.fail(error)
+    watchdog.stop()
     await closeChannel(channel, this.settings.timeoutMs)
     await closeConnection(connection, this.settings.timeoutMs)
   }
@@ -167,6 +170,6 @@ export class RabbitMqPublisher implements Publisher {
     this.closed = true
     const linking = this.link
     this.link = undefined
-    await linking?.then((link) => this.drop(link)).catch(() => {})
+    await linking?.then((link) => this.drop(link, new BrokerUnavailable('publish', 'the publisher is closed'))).catch(() => {})
   }
 }

@@ -261,6 +261,25 @@ export function transportContract(
       expect(await outOfOrderKeys(db, schema)).toEqual([])
     })
 
+    if (options.dropsRepeats !== undefined) it('stores overlapping publishes in the order they were made (a relay sends a page while one awaits its confirms)', async () => {
+      const { source, transport, readAll } = await setup()
+      const publisher = transport.publisher()
+      cleanups.push(() => publisher.close())
+      const keys = ['acct-0', 'acct-1', 'acct-2']
+      const batches = Array.from({ length: 4 }, (_, b) =>
+        Array.from({ length: 150 }, (_, i): Envelope => {
+          const n = b * 150 + i
+          const key = keys[n % keys.length]!
+          return { id: uuidv7(), type: 'test.Deposited.v1', source, key, version: Math.floor(n / keys.length) + 1, position: `1-${n + 1}`, occurredAt: new Date().toISOString(), data: { account: key, amount: 1 }, meta: {} }
+        }),
+      )
+      await Promise.all(batches.map((batch) => publisher.publish(source, batch)))
+      const stored = (await readAll(600)).flat()
+      for (const key of keys) {
+        expect(stored.filter((e) => e.key === key).map((e) => e.id)).toEqual(batches.flat().filter((e) => e.key === key).map((e) => e.id))
+      }
+    })
+
     if (options.dropsRepeats === true) it('stores a message published again once: the broker drops the repeat by its id', async () => {
       const { source, transport, readAll } = await setup()
       const publisher = transport.publisher()
