@@ -10,7 +10,7 @@
  * the connection with its window, and the next publish opens both anew.
  */
 export class ConfirmWindow {
-  private readonly unconfirmed: Array<Promise<void>> = []
+  private readonly unconfirmed: Array<Promise<unknown>> = []
   private turn: Promise<void> = Promise.resolve()
   private sending = 0
   private failure: { error: unknown } | undefined
@@ -34,8 +34,8 @@ export class ConfirmWindow {
   }
 
   /** Sends every message with `send` (which resolves on the broker's confirm), in order after earlier publishes. */
-  async publish<T>(messages: readonly T[], send: (message: T) => Promise<void>): Promise<void> {
-    const ours: Array<Promise<void>> = []
+  async publish<T>(messages: readonly T[], send: (message: T) => Promise<unknown>): Promise<void> {
+    const ours: Array<Promise<unknown>> = []
     this.sending++
     const sent = this.turn.then(async () => {
       try {
@@ -45,7 +45,7 @@ export class ConfirmWindow {
           // sides far less per message than one publish per returned confirm (measured: bench figure 14).
           if (this.unconfirmed.length >= this.size) while (this.unconfirmed.length > this.size / 2) await this.unconfirmed[0]
           this.throwIfBroken()
-          const pending: Promise<void> = send(message).finally(() => this.unconfirmed.splice(this.unconfirmed.indexOf(pending), 1))
+          const pending: Promise<unknown> = send(message).finally(() => this.unconfirmed.splice(this.unconfirmed.indexOf(pending), 1))
           // A failure breaks the window at once; whoever awaits the message sees it in its turn.
           pending.catch((error: unknown) => this.fail(error))
           this.unconfirmed.push(pending)
