@@ -66,11 +66,16 @@ export class Lease {
    * ends, so a would-be successor waits for our commit instead of overlapping with it.
    */
   async holdsLease(tx: Queryable): Promise<boolean> {
-    const result = await tx.query(
-      `SELECT 1 FROM ${this.s}.leases WHERE name = $1 AND owner = $2 AND expires_at > clock_timestamp() FOR SHARE`,
-      [this.name, this.owner],
-    )
+    const result = await tx.query(this.heldQuery(1), [this.name, this.owner])
     return result.rowCount > 0
+  }
+
+  /**
+   * A query with one row while we hold the lease, share-locking it until its statement's transaction ends
+   * (for a single statement that writes under the lease); `$n` and `$n+1` take the name and the owner.
+   */
+  heldQuery(n: number): string {
+    return `SELECT 1 FROM ${this.s}.leases WHERE name = $${n} AND owner = $${n + 1} AND expires_at > clock_timestamp() FOR SHARE`
   }
 }
 

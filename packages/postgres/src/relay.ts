@@ -95,11 +95,11 @@ export class Relay {
     failure.catch(() => {})
     try {
       while (!leadership.aborted) {
+        // Room first, then the read: what commits meanwhile goes out with the page, not a round later.
+        while (out.length > 1) await out.shift()
         // A page out that fails ends the lead at once, even while the read waits for new events.
         const page = await Promise.race([read(after), failure])
         if (page.items.length === 0 || leadership.aborted) continue
-        while (out.length > 1) await out.shift()
-        if (leadership.aborted) break
         const batch = [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)]
         const sent = publisher.publish(feed.source, publisher.deduplicates ? batch : chainPartitions(batch, publisher.partitions, after))
         sent.catch(() => {})
@@ -132,19 +132,17 @@ export class Relay {
   }
 
   /**
-   * Saves the progress only while the lease is still ours (its row share-locked until the commit). Not
-   * waiting for the commit to be flushed: a save lost in a crash only publishes its page again.
+   * Saves the progress only while the lease is still ours: one statement, so the lease row stays
+   * share-locked until its commit and a would-be successor waits for it instead of overlapping with it.
    */
-  private saveProgress(position: Position): Promise<Position | undefined> {
-    return this.options.db.transaction(async (tx) => {
-      await tx.query('SET LOCAL synchronous_commit = off')
-      if (!(await this.lease.holdsLease(tx))) return undefined
-      await tx.query(
-        `INSERT INTO ${this.s}.relay_progress (relay, position, published_at) VALUES ($1, $2, now())
-         ON CONFLICT (relay) DO UPDATE SET position = excluded.position, published_at = excluded.published_at`,
-        [this.name, position],
-      )
-      return position
-    })
+  private async saveProgress(position: Position): Promise<Position | undefined> {
+    const result = await this.options.db.query<{ position: string }>(
+      `WITH held AS (${this.lease.heldQuery(1)})
+       INSERT INTO ${this.s}.relay_progress (relay, position, published_at) SELECT $1, $3, now() FROM held
+       ON CONFLICT (relay) DO UPDATE SET position = excluded.position, published_at = excluded.published_at
+       RETURNING position`,
+      [this.name, this.instanceId, position],
+    )
+    return result.rows[0]?.position
   }
 }
