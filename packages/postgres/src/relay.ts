@@ -89,17 +89,22 @@ export class Relay {
     let after = this.published
     // Pages out, oldest first; each settles once confirmed and saved, after the one before it.
     const out: Array<Promise<void>> = []
+    let backlog = false
     let saved: Promise<void> = Promise.resolve()
     let failed = (_error: unknown): void => {}
     const failure = new Promise<never>((_, reject) => (failed = reject))
     failure.catch(() => {})
     try {
       while (!leadership.aborted) {
-        // Room first, then the read: what commits meanwhile goes out with the page, not a round later.
-        while (out.length > 1) await out.shift()
+        // Room first, then the read: what commits meanwhile goes out with the page, not a round later. Only
+        // behind a full page (a backlog) is the next one read while waiting for room.
+        if (!backlog) while (out.length > 1) await out.shift()
         // A page out that fails ends the lead at once, even while the read waits for new events.
         const page = await Promise.race([read(after), failure])
+        backlog = page.items.length >= batchSize
         if (page.items.length === 0 || leadership.aborted) continue
+        while (out.length > 1) await out.shift()
+        if (leadership.aborted) break
         const batch = [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)]
         const sent = publisher.publish(feed.source, publisher.deduplicates ? batch : chainPartitions(batch, publisher.partitions, after))
         sent.catch(() => {})
