@@ -6,7 +6,7 @@ import { loadAverage, SCALE } from '../lib/env'
 import { FeedTap } from '../lib/feed-tap'
 import { combine, until, type Throughput } from '../lib/load'
 import type { Report } from '../lib/report'
-import { formatRate } from '../lib/stats'
+import { formatMs, formatRate } from '../lib/stats'
 import type { Workbench } from '../lib/workbench'
 import { ApplyTracker, committedAccountView, SOURCE, writeBacklog } from '../lib/workload'
 
@@ -34,6 +34,10 @@ interface Drained extends Throughput {
   processCpu: number
   cpu: CpuMeter
   load: string
+  /** How long after the instances started each led its share (the first takes all, then hands back). */
+  spreadMs?: number
+  /** Partition-milliseconds led by no instance while they spread (a hand-back until the joiner takes it). */
+  unownedMs?: number
 }
 
 export async function partitionThroughput(bench: Workbench, report: Report): Promise<void> {
@@ -72,7 +76,8 @@ export async function partitionThroughput(bench: Workbench, report: Report): Pro
       ratio: drained.perSecond / raw.perSecond,
     })
     const instances = drained.perInstance.map((n) => formatRate((n * 1000) / drained.ms, '/s')).join(', ')
-    report.detail(`partitions ${broker.name} ×${partitions}: ${describe(drained)}; instances ${instances}`)
+    const spread = drained.spreadMs === undefined ? '' : `; spread over the instances ${formatMs(drained.spreadMs)} after they started, partitions unowned meanwhile ${formatMs(drained.unownedMs ?? 0)} in all`
+    report.detail(`partitions ${broker.name} ×${partitions}: ${describe(drained)}; instances ${instances}${spread}`)
   }
 }
 
@@ -116,11 +121,22 @@ async function partitioned(bench: Workbench, broker: BenchBroker, outboxDb: Data
     }),
   )
   const followers: Follower[] = instances.map((x) => x.follower)
+  const starting = performance.now()
   for (const follower of followers) follower.start()
   try {
     // Until each instance leads exactly its share: the first to start takes every partition, then hands back.
-    await until('partitions spread over the instances', () => instances.every((x) => x.follower.leading() === 1), 60_000)
-    return await drain(bench, instances.map((x) => x.tracker), () => tap.open())
+    // Meanwhile, how long partitions were led by nobody (each counted), once one instance had led them all.
+    let unownedMs = 0
+    let sampled: number | undefined
+    await until('partitions spread over the instances', () => {
+      const led = instances.reduce((n, x) => n + x.follower.leading(), 0)
+      const now = performance.now()
+      if (sampled !== undefined) unownedMs += ((partitions - led) * (now - sampled))
+      if (sampled !== undefined || led === partitions) sampled = now
+      return instances.every((x) => x.follower.leading() === 1)
+    }, 60_000)
+    const spreadMs = performance.now() - starting
+    return { ...(await drain(bench, instances.map((x) => x.tracker), () => tap.open())), spreadMs, unownedMs }
   } finally {
     await Promise.all(followers.map((f) => f.stop()))
     for (const x of instances) {
