@@ -91,6 +91,23 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     expect(again.map((e) => e.id)).toEqual(read[0]!.map((e) => e.id))
   })
 
+  it('fails a batch queued behind a failed one without sending it, and the next publish goes out on a new connection', async () => {
+    const undeclared = newSource('nowhere') // no stream takes its subjects: every publish is refused
+    const source = await declare('behind')
+    const publisher = transport.publisher()
+    // More than the window (256): the failed batch is still sending when its refusals come back.
+    const refused = rejection(publisher.publish(undeclared, events(undeclared, 300, 5)))
+    const queued = rejection(publisher.publish(source, events(source, 20, 5)))
+    expect(await refused).toMatchObject({ kind: 'unavailable' })
+    expect(await queued).toMatchObject({ kind: 'unavailable' })
+    expect((await jsm.streams.info(streamName(source))).state.messages).toBe(0)
+
+    const later = events(source, 20, 5)
+    await publisher.publish(source, later)
+    expect((await jsm.streams.info(streamName(source))).state.messages).toBe(20)
+    await publisher.close()
+  })
+
   it('reads from START and from a middle offset, at most `limit`, keeping the producer position', async () => {
     const source = await declare('offsets')
     const key = keyIn(1)
