@@ -205,13 +205,14 @@ for (const engine of await testEngines()) {
         // Another instance takes the lease while this batch is out; it holds it briefly, then lets go.
         await db.query(`UPDATE "${schema}".leases SET owner = 'thief', expires_at = clock_timestamp() + interval '300 milliseconds' WHERE name = $1`, [`relay:${SOURCE}`])
       }
+      const all = await head() // all of it visible before the relay starts: its pages are full
       const r = relay(broker)
-      const all = await head()
       await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'published after the lease came back', timeoutMs: 15_000 })
-      // The deposed relay's pages (25 each) went out again, everything else once, in order. It had sent the
-      // page behind the stolen one if that page was read before the refused save was seen; never more.
+      // The deposed relay's pages went out again, everything else once, in order. It had sent the page
+      // behind the stolen one if that page was read before the refused save was seen; never more. (Pages
+      // hold up to 25: fewer where a shared server's other transactions held the feed's horizon back.)
       const again = broker.confirmed.length - all.length
-      expect([25, 50]).toContain(again)
+      expect([pages[0]!.length, pages[0]!.length + pages[1]!.length]).toContain(again)
       expect(broker.confirmed.map((e) => e.id)).toEqual([...all.slice(0, again), ...all].map((e) => e.id))
     })
 
@@ -220,8 +221,8 @@ for (const engine of await testEngines()) {
       await write(100)
       const broker = new RecordingPublisher()
       broker.beforeConfirm = () => new Promise((resolve) => setTimeout(resolve, 50)) // a slow broker
+      const all = await head() // all of it visible before the relay starts: its pages are full
       const r = relay(broker)
-      const all = await head()
       await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'all published' })
       expect(broker.confirmed.map((e) => e.id)).toEqual(all.map((e) => e.id))
       expect(broker.overlap).toBe(2)
