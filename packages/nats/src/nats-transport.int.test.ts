@@ -137,38 +137,6 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     await expect(reader.read('12-3', 10)).rejects.toMatchObject({ code: 'INVALID_POSITION' })
   })
 
-  it('long-polls: a waiting read returns an event published meanwhile, and an abort ends the wait', async () => {
-    const source = await declare('poll')
-    const key = keyIn(2)
-    const publisher = transport.publisher()
-    await publisher.publish(source, [envelope(source, key, 1)])
-    const reader = transport.partition(source, 2, 'poll-test')
-    const head = (await reader.read(START, 10)).next
-
-    const started = performance.now()
-    const waiting = reader.read(head, 10, { waitMs: 10_000 })
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    const late = envelope(source, key, 2)
-    await publisher.publish(source, [late])
-    const page = await waiting
-    expect(page.items.map((e) => e.id)).toEqual([late.id])
-    expect(performance.now() - started).toBeLessThan(3_000)
-
-    const abort = new AbortController()
-    const abortedAt = performance.now()
-    const aborted = reader.read(page.next, 10, { waitMs: 10_000, signal: abort.signal })
-    setTimeout(() => abort.abort(), 100)
-    expect(await aborted).toEqual({ items: [], next: page.next })
-    expect(performance.now() - abortedAt).toBeLessThan(2_000)
-
-    // The abandoned pull takes nothing away from the next read.
-    const after = envelope(source, key, 3)
-    await publisher.publish(source, [after])
-    expect((await reader.read(page.next, 10)).items.map((e) => e.id)).toEqual([after.id])
-    const short = await reader.read((await reader.read(page.next, 10)).next, 10, { waitMs: 150 })
-    expect(short.items).toEqual([])
-  })
-
   it("moves the broker-side consumer's ack floor to what the reader read after, and re-delivers on a rewind", async () => {
     const source = await declare('floor')
     const key = keyIn(3)
@@ -307,19 +275,11 @@ describe.runIf(await serviceReachable('NATS', 4222))('NatsTransport (shared serv
     expect(items.map((e) => seqOf(e.position!))).toEqual([1, 2, 3, 4])
   })
 
-  it('reports lag: the events after a position and when the first of them occurred, 0 at the head', async () => {
+  // The contract suite checks long polls and lag; only positions past the end are NATS's own.
+  it('reports no lag after the end of the stream', async () => {
     const source = await declare('lag')
-    const published = events(source, 40, 11)
-    await transport.publisher().publish(source, published)
-    const p = partitionOf(published[0]!.key, PARTITIONS)
-    const reader = transport.partition(source, p, 'lag-test')
-    const mine = published.filter((e) => partitionOf(e.key, PARTITIONS) === p)
-    const all = await readAll(reader)
-
-    expect(await reader.lag(START)).toEqual({ events: mine.length, oldestUnreadAt: new Date(mine[0]!.occurredAt) })
-    expect(await reader.lag(all[2]!.position!)).toEqual({ events: mine.length - 3, oldestUnreadAt: new Date(mine[3]!.occurredAt) })
-    expect(await reader.lag(all.at(-1)!.position!)).toEqual({ events: 0 })
-    expect(await reader.lag('0-999999')).toEqual({ events: 0 })
+    await transport.publisher().publish(source, [envelope(source, keyIn(0), 1)])
+    expect(await transport.partition(source, 0, 'lag-test').lag('0-999999')).toEqual({ events: 0 })
   })
 })
 

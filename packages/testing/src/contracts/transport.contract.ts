@@ -261,6 +261,46 @@ export function transportContract(
       expect(await outOfOrderKeys(db, schema)).toEqual([])
     })
 
+    if (options.dropsRepeats !== undefined) it('long-polls a partition: what is published meanwhile ends the wait, nothing ends it empty, an abort takes nothing; lag tells what is left', async () => {
+      const { source, transport, readers } = await setup()
+      const publisher = transport.publisher()
+      cleanups.push(() => publisher.close())
+      const key = 'acct-0'
+      const p = partitionOf(key, transport.partitions)
+      const deposit = (version: number): Envelope => ({
+        ...{ id: uuidv7(), type: 'test.Deposited.v1', source, key, version, position: `1-${version}` },
+        ...{ occurredAt: new Date(Date.UTC(2026, 10, 30, 12, 0, 0, version)).toISOString(), data: { account: key, amount: 1 }, meta: {} },
+      })
+      const first = deposit(1)
+      await publisher.publish(source, [first])
+      const reader = readers('long-poll')[p]!
+      const head = (await reader.read(START, 10)).next
+
+      const waiting = reader.read(head, 10, { waitMs: 20_000 })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      const late = deposit(2)
+      await publisher.publish(source, [late])
+      const page = await waiting
+      expect(page.items.map((e) => e.id)).toEqual([late.id])
+
+      expect(await reader.read(page.next, 10, { waitMs: 200 })).toEqual({ items: [], next: page.next })
+      const abort = new AbortController()
+      const aborted = reader.read(page.next, 10, { waitMs: 20_000, signal: abort.signal })
+      setTimeout(() => abort.abort(), 100)
+      expect(await aborted).toEqual({ items: [], next: page.next })
+      // The abandoned wait took nothing away: the next read continues where the last page ended.
+      const after = deposit(3)
+      await publisher.publish(source, [after])
+      const rest = await reader.read(page.next, 10, { waitMs: 20_000 })
+      expect(rest.items.map((e) => e.id)).toEqual([after.id])
+
+      expect(await reader.lag(START)).toEqual({ events: 3, oldestUnreadAt: new Date(first.occurredAt) })
+      expect(await reader.lag(head)).toEqual({ events: 2, oldestUnreadAt: new Date(late.occurredAt) })
+      expect(await reader.lag(rest.next)).toEqual({ events: 0 })
+      const other = readers('long-poll-other')[(p + 1) % transport.partitions]!
+      if (transport.partitions > 1) expect(await other.lag(START)).toEqual({ events: 0 })
+    })
+
     if (options.dropsRepeats !== undefined) it('stores overlapping publishes in the order they were made (a relay sends a page while one awaits its confirms)', async () => {
       const { source, transport, readAll } = await setup()
       const publisher = transport.publisher()
