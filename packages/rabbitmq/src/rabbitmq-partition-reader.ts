@@ -1,4 +1,5 @@
 import {
+  BrokerLostMessages,
   checkPositiveIntegers,
   envelopeFromBroker,
   formatPosition,
@@ -42,7 +43,9 @@ export interface PartitionReaderSettings {
  * `StreamConsumer`) and hands out what it delivered in order. When `after` is not where the last page
  * ended — the first read of this instance, a rewind (a rebuild from START), a page the caller did not
  * commit — or the consumer failed, it is dropped with its channel and a new one attaches at `after`'s
- * offset: nothing after `after` is skipped, and nothing before it comes again.
+ * offset: nothing after `after` is skipped, and nothing before it comes again. A stream that ends before
+ * `after` (a node that came back without its tail, or a stream made again) is `BrokerLostMessages`: its
+ * next messages would take the offsets already read, and reading on would skip them.
  *
  * Acknowledgements only give the consumer credit, so what a page hands out is acknowledged at once; a
  * page that is not committed is simply read again (by re-positioning). An empty page waits for the next
@@ -110,7 +113,13 @@ export class RabbitMqPartitionReader implements PartitionReader {
     const previous = this.consumer
     this.consumer = undefined
     await previous?.close()
-    const { connection, queue, prefetch, timeoutMs } = this.settings
+    const { connection, queue, prefetch, timeoutMs, settleMs } = this.settings
+    // A stream that ends before what was read lost messages (a node that came back without its tail), or
+    // was made again: its next messages would take those offsets, and reading on would skip them.
+    if (from > 0n) {
+      const end = await this.probe('last', 0n, settleMs, (c) => c.highest)
+      if (end < from) throw new BrokerLostMessages('RabbitMQ', this.source, positionOf(end), positionOf(from))
+    }
     // Attached at the message `after` names (offset from - 1), which the caller has: once it is delivered
     // again (and dropped), the consumer knows the stream has been read up to there.
     const offset = from > 0n ? from - 1n : 0n

@@ -143,7 +143,8 @@ describe.runIf(await serviceReachable('RabbitMQ', 5672))('RabbitMqTransport (sha
     // The position just before a message's reads from that message.
     expect((await reader.read(positionBefore(at(3)), 2)).items.map((e) => e.position)).toEqual([at(3), at(4)])
     expect(await reader.read(at(11), 5)).toEqual({ items: [], next: at(11) })
-    expect(await reader.read('0-999', 5)).toEqual({ items: [], next: '0-999' })
+    // After the end of the stream is nothing a reader can have read: the broker lost messages (see below).
+    expect(await rejection(reader.read('0-999', 5))).toMatchObject({ code: 'BROKER_LOST_MESSAGES' })
     expect((await readAll(reader, START, 4)).map((e) => e.id)).toEqual(published.map((e) => e.id))
     // The other partitions hold nothing of this source.
     expect(await transport.partition(source, 0, 'offsets-test').read(START, 10)).toEqual({ items: [], next: START })
@@ -188,6 +189,27 @@ describe.runIf(await serviceReachable('RabbitMQ', 5672))('RabbitMqTransport (sha
     expect(versions((await restarted.read(p2.next, 3)).items)).toEqual([11, 12, 13])
     expect(versions((await reader.read(p3.next, 3)).items)).toEqual([16, 17, 18])
     await restarted.close()
+  })
+
+  it('refuses to read after the end of a stream that lost messages, instead of skipping what takes their offsets', async () => {
+    const source = await declare('lost')
+    const key = keyIn(1)
+    await transport.publisher().publish(source, Array.from({ length: 10 }, (_, i) => envelope(source, key, i + 1)))
+    const read = await readAll(transport.partition(source, 1, 'lost-test'))
+    expect(read).toHaveLength(10)
+    // The stream comes back shorter (a node that lost its tail; here, deleted and made again).
+    await rabbit.queueDelete({ queue: transport.queueOf(source, 1) })
+    await transport.declare(source)
+    await transport.publisher().publish(source, Array.from({ length: 3 }, (_, i) => envelope(source, key, i + 11)))
+    // A reader going on from its checkpoint (a restarted process) would skip those 3: it says so instead.
+    const restarted = transport.partition(source, 1, 'lost-test')
+    for (let attempt = 0; attempt < 2; attempt++) {
+      expect(await rejection(restarted.read(read.at(-1)!.position!, 100))).toMatchObject({ kind: 'unavailable', code: 'BROKER_LOST_MESSAGES' })
+    }
+    // Rebuilt (read from the start), the consumer gets them; a reader within the stream goes on as before.
+    expect((await restarted.read(START, 100)).items.map((e) => e.version)).toEqual([11, 12, 13])
+    const within = await restarted.read(read[1]!.position!, 100)
+    expect(within.items.map((e) => e.version)).toEqual([13])
   })
 
   it('turns a message that is not an envelope into tidings.Malformed at its position', async () => {
