@@ -48,6 +48,11 @@ export interface Publisher {
    * Publishes events of one source in the order given, each to the partition of its key, and resolves once
    * the broker has confirmed every one as stored; the event id goes along as the broker's dedupe id where
    * it has one. Rejects when any is not confirmed (then none of them counts as published).
+   *
+   * Calls may overlap (the relay sends a page while the one before it awaits its confirms): a call's
+   * events go out after those of every earlier call, and once a call has failed, the calls queued behind
+   * it fail without sending anything more (`ConfirmWindow`), so no batch is stored behind a hole on a
+   * fresh connection.
    */
   publish(source: string, events: readonly Envelope[]): Promise<void>
   close(): Promise<void>

@@ -23,8 +23,9 @@ export interface RelayOptions {
  * Publishes one outbox to a broker, in order, at least once. Every instance competes for the lease
  * `relay:<source>`; the holder reads a page after its saved progress, publishes it, and saves the
  * progress once the broker has confirmed every event — under the lease, so a deposed relay cannot move
- * it. The next page goes out while one awaits its confirms (see `lead`). A crash anywhere re-publishes at most the pages not yet saved; the broker drops them by message
- * id where it can, and consumers' inboxes drop the rest. Behind each page go watermarks into the partitions
+ * it. The next page goes out while one awaits its confirms (see `lead`). A crash anywhere re-publishes at
+ * most the pages not yet saved; the broker drops them by message id where it can, and consumers' inboxes
+ * drop the rest. Behind each page go watermarks into the partitions
  * that did not get its last event, so every partition shows how far the source has been published. To a
  * broker that stores repeats, each partition's messages go chained (`chainPartitions`), so consumers keep
  * per-key order even where the broker stored a batch with a hole.
