@@ -25,10 +25,10 @@ export interface RelayOptions {
  * progress once the broker has confirmed every event — under the lease, so a deposed relay cannot move
  * it. The next page goes out while one awaits its confirms (see `lead`). A crash anywhere re-publishes at
  * most the pages not yet saved; the broker drops them by message id where it can, and consumers' inboxes
- * drop the rest. Behind each page go watermarks into the partitions
- * that did not get its last event, so every partition shows how far the source has been published. To a
- * broker that stores repeats, each partition's messages go chained (`chainPartitions`), so consumers keep
- * per-key order even where the broker stored a batch with a hole.
+ * drop the rest. Behind each page go watermarks into the partitions that did not get its last event, so
+ * every partition shows how far the source has been published. To a broker that stores repeats, each
+ * partition's messages go chained (`chainPartitions`), so consumers keep per-key order even where the
+ * broker stored a batch with a hole.
  */
 export class Relay {
   readonly name: string
