@@ -1,5 +1,6 @@
 import type { Envelope } from './envelope'
 import type { FeedReader } from './feed-reader'
+import type { Position } from './position'
 
 /**
  * Which of a source's partitions an event goes to: decided by its key (FNV-1a, 32 bits), so one key's
@@ -55,6 +56,17 @@ export interface Publisher {
    * fresh connection.
    */
   publish(source: string, events: readonly Envelope[]): Promise<void>
+  /**
+   * How far the broker still holds a source: the lowest, over its partitions, of the producer position of
+   * each partition's last message (START for an empty one; a partition whose last message is not the
+   * relay's is left out, and undefined when all are). Every page the relay publishes ends with a
+   * message in every partition (the event or a watermark), so this is below the relay's saved progress
+   * only where the broker lost messages it had confirmed; the relay then publishes them again. Only for a
+   * broker whose consumers read on past a lost tail without noticing (Redis: entry ids only grow), and
+   * take the repeats: where a lost tail's offsets are reused (NATS, RabbitMQ), the readers stop with
+   * `BROKER_LOST_MESSAGES` instead, and publishing again would hide that.
+   */
+  storedUpTo?(source: string): Promise<Position | undefined>
   close(): Promise<void>
 }
 

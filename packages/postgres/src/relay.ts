@@ -1,4 +1,4 @@
-import { chainPartitions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
+import { chainPartitions, comparePositions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
 import type { Database, Queryable } from './database'
 import { Lease } from './lease'
 import { runAsLeader } from './leadership'
@@ -85,7 +85,7 @@ export class Relay {
     const signal = AbortSignal.any([leadership, abandon.signal])
     // Not reported to retention by the read: only what is saved may be deleted.
     const read = (after: Position) => feed.read(after, batchSize, { waitMs: this.options.pollIntervalMs ?? 1_000, signal })
-    this.published = await this.savedProgress(db)
+    this.published = await this.republishFromLostTail(await this.savedProgress(db))
     this.active = true
     let after = this.published
     // Pages out, oldest first; each settles once confirmed and saved, after the one before it.
@@ -130,6 +130,17 @@ export class Relay {
     const saved = await this.saveProgress(next)
     if (saved === undefined) throw new LeaseLost(this.name)
     await this.options.feed.reportReader(this.name, saved)
+  }
+
+  /**
+   * Where to go on from: the saved progress, or where the broker's partitions end where that is lower (a
+   * broker that lost messages it had confirmed, see `Publisher.storedUpTo`): those are published again.
+   */
+  private async republishFromLostTail(saved: Position): Promise<Position> {
+    const stored = await this.options.publisher.storedUpTo?.(this.options.feed.source)
+    if (stored === undefined || comparePositions(stored, saved) >= 0) return saved
+    this.logger.warn({ relay: this.name, saved, stored }, 'the broker lost messages it had confirmed: publishing them again')
+    return stored
   }
 
   private async savedProgress(db: Queryable): Promise<Position> {

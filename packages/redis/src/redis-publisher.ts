@@ -1,6 +1,7 @@
-import { ConfirmWindow, partitionOf, type Envelope, type Publisher } from '@tidings/core'
+import { comparePositions, ConfirmWindow, isPosition, partitionOf, START, type Envelope, type Position, type Publisher } from '@tidings/core'
 import type { RedisLink } from './redis-connection'
-import { brokerError } from './redis-errors'
+import { attempt, brokerError } from './redis-errors'
+import { envelopeField, type StreamEntry } from './stream-entry'
 
 /**
  * Publishes envelopes with XADD, each to its key's partition stream (field `e` the envelope as JSON, field
@@ -51,5 +52,34 @@ export class RedisPublisher implements Publisher {
     }
   }
 
+  /**
+   * The lowest, over the partitions, of the producer position of each one's last entry. Redis acknowledges
+   * an XADD before it is on disk (`appendfsync everysec` by default): a crash can lose the last second of
+   * confirmed entries, and the relay, finding this below its saved progress, publishes them again. New
+   * entries take ids above the lost ones, so consumers read on into the repeats (inboxes drop what they
+   * had).
+   */
+  async storedUpTo(source: string): Promise<Position | undefined> {
+    const operation = `read the last entries of ${this.keyOf(source, 0).replace(/:0$/, ':*')}`
+    const lasts = await Promise.all(
+      Array.from({ length: this.partitions }, async (_, p) => {
+        const [entry] = (await attempt(operation, () => this.redis.xrevrange(this.keyOf(source, p), '+', '-', 'COUNT', 1))) as StreamEntry[]
+        return entry ? producerPosition(envelopeField(entry[1])) : START
+      }),
+    )
+    const known = lasts.filter((position) => position !== undefined)
+    return known.length === 0 ? undefined : known.reduce((lowest, position) => (comparePositions(position, lowest) < 0 ? position : lowest))
+  }
+
   async close(): Promise<void> {}
+}
+
+/** The producer position an entry's envelope carries; undefined for an entry that is not the relay's. */
+function producerPosition(json: string | undefined): Position | undefined {
+  try {
+    const position = json === undefined ? undefined : (JSON.parse(json) as { position?: unknown }).position
+    return isPosition(position) ? position : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -32,6 +32,11 @@ export function transportContract(
     brokerRestart: boolean
     /** Whether the broker drops a message whose id it has stored (undefined: there is no broker). */
     dropsRepeats?: boolean
+    /**
+     * Removes the last `count` messages of a partition, as a broker that lost what it had confirmed (for a
+     * broker whose relay publishes them again: `Publisher.storedUpTo`).
+     */
+    loseTail?: (source: string, partition: number, count: number) => Promise<void>
   },
 ): void {
   describe(`the ${name} transport on ${engine.name}`, () => {
@@ -353,6 +358,23 @@ export function transportContract(
       expect(await outOfOrderKeys(db, schema)).toEqual([])
     })
 
+    const { loseTail } = options
+    if (loseTail) it('publishes again what the broker lost after confirming it (a crash before its disk had it)', async () => {
+      const { db, schema, source, transport, write, relay, ledger } = await setup()
+      await write(60)
+      const first = relay('relay-1')
+      const last = await lastPosition(db, schema)
+      await eventually(() => first.publishedPosition(), (p) => p === last, WAIT)
+      await first.stop()
+      // The broker comes back without the last messages of one partition, the relay's progress past them.
+      await loseTail(source, partitionOf('acct-0', transport.partitions), 5)
+      ledger('after-loss')
+      relay('relay-2')
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 60, WAIT)
+      expect(await ledgerTotals(db, schema)).toEqual({ count: 60, sum: 60, distinct: 60 })
+      expect(await outOfOrderKeys(db, schema)).toEqual([])
+    })
+
     // Only where there is a broker the test can kill (a throwaway server); the embedded default has none.
     if (options.brokerRestart) it('loses nothing when the broker restarts mid-stream', async () => {
       const { db, schema, write, relay, ledger, fixture } = await setup({ ownBroker: true })
@@ -402,7 +424,7 @@ export async function brokerTransportContract(
   command: string,
   start: () => Promise<ThrowawayServer & { url: string }>,
   connect: (url: string) => Promise<Transport>,
-  broker: { dropsRepeats: boolean },
+  broker: { dropsRepeats: boolean; loseTail?: (url: string, source: string, partition: number, count: number) => Promise<void> },
 ): Promise<void> {
   if (!serverInstalled(command)) return
   let shared: Promise<ThrowawayServer & { url: string }> | undefined
@@ -425,7 +447,11 @@ export async function brokerTransportContract(
           },
         }
       },
-      { brokerRestart: true, dropsRepeats: broker.dropsRepeats },
+      {
+        brokerRestart: true,
+        dropsRepeats: broker.dropsRepeats,
+        ...(broker.loseTail ? { loseTail: async (source: string, partition: number, count: number) => broker.loseTail!((await shared!).url, source, partition, count) } : {}),
+      },
     )
   }
 }
