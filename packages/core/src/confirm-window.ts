@@ -1,3 +1,5 @@
+import { checkPositiveInteger } from './transport'
+
 /**
  * Messages sent in order on one broker connection, up to `size` of them awaiting their confirm at once,
  * across publishes that overlap: the relay sends a page while the page before it still awaits confirms.
@@ -16,7 +18,7 @@ export class ConfirmWindow {
   private failure: { error: unknown } | undefined
 
   constructor(private readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`a confirm window holds at least one message (got ${size})`)
+    checkPositiveInteger('size', size)
   }
 
   /** Nothing is being sent or awaits its confirm: a connection found dead now can be replaced safely. */

@@ -2,14 +2,16 @@ import type { Envelope } from './envelope'
 import type { FeedReader } from './feed-reader'
 import type { Position } from './position'
 
+const utf8 = new TextEncoder()
+
 /**
  * Which of a source's partitions an event goes to: decided by its key (FNV-1a, 32 bits), so one key's
  * events always share a partition and keep their order there. Stable across processes and versions.
  */
 export function partitionOf(key: string, partitions: number): number {
-  checkPositiveIntegers({ partitions })
+  checkPositiveInteger('partitions', partitions)
   let hash = 0x811c9dc5
-  for (const byte of new TextEncoder().encode(key)) {
+  for (const byte of utf8.encode(key)) {
     hash ^= byte
     hash = Math.imul(hash, 0x01000193) >>> 0
   }
@@ -18,9 +20,12 @@ export function partitionOf(key: string, partitions: number): number {
 
 /** Refuses any of `values` that is not a positive integer, naming it: a transport's settings, a read's limit. */
 export function checkPositiveIntegers(values: Readonly<Record<string, number>>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`)
-  }
+  for (const [name, value] of Object.entries(values)) checkPositiveInteger(name, value)
+}
+
+/** The same for one value, without building a record (for a check on every event). */
+export function checkPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, not ${value}`)
 }
 
 /** Refuses a partition reader that names no partition of `partitions`, or no consumer. */

@@ -81,8 +81,8 @@ export class RabbitMqPublisher implements Publisher {
     // check are awaited after the batch before it has taken its turn.
     const batch: { linking?: Promise<Link>; sending?: Promise<void> } = {}
     const started = this.starting.then(async () => {
-      batch.linking = (await this.linkFor(operation)).linking
-      const link = await batch.linking
+      await this.replaceDeadLink(operation)
+      const link = await (batch.linking = this.link ??= this.open(operation))
       if (!link.checked.has(source)) await this.check(link, operation, queues)
       link.checked.add(source)
       batch.sending = this.publishOn(link, operation, queues, events)
@@ -100,17 +100,16 @@ export class RabbitMqPublisher implements Publisher {
   }
 
   /**
-   * The link to publish on: the current one, or a new one after a failure. A channel that died since the
-   * last batch (the broker restarted) is replaced before anything is sent, but only while nothing is in
-   * flight on it: batches queued there must fail with it, not go out on a fresh channel.
+   * Drops a channel that died since the last batch (the broker restarted), so that the batch goes out on a
+   * new one; but only while nothing is in flight on it: batches queued there must fail with it, not go out
+   * on a fresh channel.
    */
-  private async linkFor(operation: string): Promise<{ linking: Promise<Link> }> {
-    const linking = (this.link ??= this.open(operation))
-    const current = await linking.catch(() => undefined)
-    if (!current || current.channel.active || !current.window.idle) return { linking }
+  private async replaceDeadLink(operation: string): Promise<void> {
+    const linking = this.link
+    const current = await linking?.catch(() => undefined)
+    if (!current || current.channel.active || !current.window.idle) return
     if (this.link === linking) this.link = undefined
     await this.drop(current, new BrokerUnavailable(operation, 'the channel closed'))
-    return { linking: (this.link ??= this.open(operation)) }
   }
 
   private async open(operation: string): Promise<Link> {

@@ -272,18 +272,14 @@ export function transportContract(
       cleanups.push(() => publisher.close())
       const key = 'acct-0'
       const p = partitionOf(key, transport.partitions)
-      const deposit = (version: number): Envelope => ({
-        ...{ id: uuidv7(), type: 'test.Deposited.v1', source, key, version, position: `1-${version}` },
-        ...{ occurredAt: new Date(Date.UTC(2026, 10, 30, 12, 0, 0, version)).toISOString(), data: { account: key, amount: 1 }, meta: {} },
-      })
-      const first = deposit(1)
+      const first = deposit(source, key, 1)
       await publisher.publish(source, [first])
       const reader = readers('long-poll')[p]!
       const head = (await reader.read(START, 10)).next
 
       const waiting = reader.read(head, 10, { waitMs: 20_000 })
       await new Promise((resolve) => setTimeout(resolve, 100))
-      const late = deposit(2)
+      const late = deposit(source, key, 2)
       await publisher.publish(source, [late])
       const page = await waiting
       expect(page.items.map((e) => e.id)).toEqual([late.id])
@@ -294,7 +290,7 @@ export function transportContract(
       setTimeout(() => abort.abort(), 100)
       expect(await aborted).toEqual({ items: [], next: page.next })
       // The abandoned wait took nothing away: the next read continues where the last page ended.
-      const after = deposit(3)
+      const after = deposit(source, key, 3)
       await publisher.publish(source, [after])
       const rest = await reader.read(page.next, 10, { waitMs: 20_000 })
       expect(rest.items.map((e) => e.id)).toEqual([after.id])
@@ -312,10 +308,9 @@ export function transportContract(
       cleanups.push(() => publisher.close())
       const keys = ['acct-0', 'acct-1', 'acct-2']
       const batches = Array.from({ length: 4 }, (_, b) =>
-        Array.from({ length: 150 }, (_, i): Envelope => {
+        Array.from({ length: 150 }, (_, i) => {
           const n = b * 150 + i
-          const key = keys[n % keys.length]!
-          return { id: uuidv7(), type: 'test.Deposited.v1', source, key, version: Math.floor(n / keys.length) + 1, position: `1-${n + 1}`, occurredAt: new Date().toISOString(), data: { account: key, amount: 1 }, meta: {} }
+          return deposit(source, keys[n % keys.length]!, Math.floor(n / keys.length) + 1, n + 1)
         }),
       )
       await Promise.all(batches.map((batch) => publisher.publish(source, batch)))
@@ -329,10 +324,7 @@ export function transportContract(
       const { source, transport, readAll } = await setup()
       const publisher = transport.publisher()
       expect(publisher.deduplicates).toBe(true)
-      const deposits = [1, 2, 3].map((version): Envelope => ({
-        ...{ id: uuidv7(), type: 'test.Deposited.v1', source, key: 'acct-0', version, position: `1-${version}` },
-        ...{ occurredAt: new Date().toISOString(), data: { account: 'acct-0', amount: 1 }, meta: {} },
-      }))
+      const deposits = [1, 2, 3].map((version) => deposit(source, 'acct-0', version))
       await publisher.publish(source, deposits.slice(0, 2))
       await publisher.publish(source, deposits) // a relay that crashed before saving its progress
       const parts = await readAll(3)
@@ -392,6 +384,14 @@ export function transportContract(
       expect(await outOfOrderKeys(db, schema)).toEqual([])
     })
   })
+}
+
+/** A deposit published straight to a broker (no outbox): the `n`th, at producer position `1-<n>`, occurred at ms n. */
+function deposit(source: string, key: string, version: number, n = version): Envelope {
+  return {
+    ...{ id: uuidv7(), type: 'test.Deposited.v1', source, key, version, position: `1-${n}` },
+    ...{ occurredAt: new Date(Date.UTC(2026, 10, 30, 12, 0, 0, n)).toISOString(), data: { account: key, amount: 1 }, meta: {} },
+  }
 }
 
 /**
