@@ -1,6 +1,7 @@
 import type { Envelope, Publisher } from '@tidings/core'
 import { PartitionedSubscription, Relay, Subscription, type UnitOfWork } from '@tidings/postgres'
 import { startBroker, type BenchBroker, type BrokerKind } from '../lib/brokers'
+import { MachineBusy } from '../lib/cpu'
 import { loadAverage, seconds } from '../lib/env'
 import { FeedTap } from '../lib/feed-tap'
 import { HorizonWatch } from '../lib/horizon-watch'
@@ -33,7 +34,16 @@ import type { WriteRates } from './write-throughput'
  *   consumer's read (its reader hands the page out), the apply.
  */
 const PARTITIONS = 4
-const BROKERS: BrokerKind[] = ['nats', 'redis', 'rabbitmq']
+const BROKERS: readonly BrokerKind[] = ['nats', 'redis', 'rabbitmq']
+
+/** The brokers to measure: all, or those BENCH_BROKERS names (e.g. `nats,redis`). */
+function brokersToMeasure(): BrokerKind[] {
+  const named = process.env.BENCH_BROKERS?.split(',').map((b) => b.trim()).filter((b) => b !== '')
+  if (!named || named.length === 0) return [...BROKERS]
+  const unknown = named.filter((b) => !BROKERS.includes(b as BrokerKind))
+  if (unknown.length > 0) throw new RangeError(`BENCH_BROKERS: unknown ${unknown.join(', ')} (known: ${BROKERS.join(', ')})`)
+  return named as BrokerKind[]
+}
 
 export async function brokerLatency(bench: Workbench, report: Report, rates: WriteRates): Promise<void> {
   // The issue's load is 0.5 W; BENCH_LOAD_SHARE=0.25 shows what a lighter one does (is it saturation?).
@@ -53,7 +63,7 @@ export async function brokerLatency(bench: Workbench, report: Report, rates: Wri
   // The baseline before and after the brokers, both in its figure: the background load drifts meanwhile.
   const direct = [await measure(bench, rate)]
   describe(report, 'direct (before the brokers)', direct[0]!)
-  for (const kind of BROKERS) {
+  for (const kind of brokersToMeasure()) {
     const broker = await startBroker(bench, kind)
     if (!broker) continue
     try {
@@ -83,6 +93,7 @@ class Stamps {
   run?: OpenLoopResult
   load = loadAverage()
   horizon = ''
+  busy = ''
 
   note(stage: Stage, events: readonly Envelope[]): void {
     const at = performance.now()
@@ -155,7 +166,9 @@ async function measure(bench: Workbench, rate: number, broker?: BenchBroker, pla
     stamps.commandMs.length = 0
     stamps.load = loadAverage()
     horizon.start()
+    const machine = new MachineBusy()
     stamps.run = await openLoop(rate, seconds(10), (_i, dueAt) => commit(p.uow, p.writerSchema, stamps, dueAt))
+    stamps.busy = machine.stop()
     await caughtUp()
     stamps.horizon = await horizon.stop()
     if (process.env.BENCH_SLOW_EVENTS) {
@@ -250,7 +263,7 @@ function describe(report: Report, label: string, stamps: Stamps): void {
   const early = stamps.early()
   report.detail(
     `broker latency ${label}: ${d.count} events, p50 ${formatMs(d.p50)}, p90 ${formatMs(d.p90)}, p99 ${formatMs(d.p99)}, max ${formatMs(d.max)}; ` +
-      `p50 / p99 of its parts: ${parts.join(', ')}; command (due→commit) p99 ${formatMs(distribution(stamps.commandMs).p99)}, at most ${stamps.run?.maxOutstanding} in flight, scheduler at worst ${formatMs(stamps.run?.maxLateMs ?? 0)} late; ${stamps.horizon}; ${stamps.load}` +
+      `p50 / p99 of its parts: ${parts.join(', ')}; command (due→commit) p99 ${formatMs(distribution(stamps.commandMs).p99)}, at most ${stamps.run?.maxOutstanding} in flight, scheduler at worst ${formatMs(stamps.run?.maxLateMs ?? 0)} late; ${stamps.horizon}; ${stamps.busy}, ${stamps.load}` +
       (early > 0 ? `; ${early} applied before the writer saw its commit (counted as 0)` : ''),
   )
 }

@@ -25,7 +25,7 @@ import { ApplyTracker, committedAccountView, SOURCE, writeBacklog } from '../lib
  */
 const EVENTS = Math.max(4_000, Math.round(20_000 * SCALE))
 const PARTITION_COUNTS = [1, 2, 4]
-const BROKERS: BrokerKind[] = ['nats', 'redis']
+const BROKERS: BrokerKind[] = ['nats', 'redis', 'rabbitmq']
 const APPLICATION = 'tidings-bench-partitions'
 
 interface Drained extends Throughput {

@@ -56,17 +56,31 @@ const APPLICATION = 'tidings-bench-relay'
 type Engine = 'postgres' | 'pglite'
 type Phase = 'window' | 'bursts' | 'relay' | 'relay2000'
 
-/** An outbox of `events` for the relay rounds on one engine, and its envelopes (what the raw ceilings publish). */
-async function backlog(bench: Workbench, engine: Engine, db: Database, events: number): Promise<{ schema: string; envelopes: Envelope[] }> {
+/** The outbox the relay rounds of one engine publish. */
+interface Backlog {
+  schema: string
+  /** Its events, as the feed reads them: what the raw ceilings publish. */
+  envelopes: Envelope[]
+  /** Client CPU per event of reading the outbox alone, in the relay's pages (µs). */
+  readUs: number
+}
+
+/** Writes an outbox of `events` on one engine and reads it back, the second time timing the relay's read. */
+async function backlog(bench: Workbench, engine: Engine, db: Database, events: number): Promise<Backlog> {
   const schema = engine === 'postgres' ? await bench.serverSchema('relay') : await bench.embeddedSchema(db, 'relay')
   const written = performance.now()
   await writeBacklog(db, schema, events)
   // The relay's own envelopes, for the raw ceilings: read once through the same feed.
-  const envelopes = await readAll(new OutboxFeed(db, schema, 'bench.relay'), events)
+  const feed = new OutboxFeed(db, schema, 'bench.relay')
+  const envelopes = await readAll(feed, events, 5_000)
   if (envelopes.length !== events) throw new Error(`outbox holds ${envelopes.length} events, expected ${events}`)
   const bytes = envelopes.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)), 0)
   console.log(`     (outbox: ${events.toLocaleString('en-US')} events written and read back in ${((performance.now() - written) / 1000).toFixed(1)} s; ${(bytes / events).toFixed(0)} bytes of JSON each)`)
-  return { schema, envelopes }
+  // What the relay's read costs this process, warm: the outbox again in its pages of 500.
+  const cpu = process.cpuUsage()
+  await readAll(feed, events, 500)
+  const used = process.cpuUsage(cpu)
+  return { schema, envelopes, readUs: (used.user + used.system) / events }
 }
 
 async function relayThroughput(bench: Workbench, report: Report, engine: Engine, db: Database, schema: string, envelopes: Envelope[]): Promise<void> {
@@ -201,12 +215,12 @@ async function rawPublish(js: JetStreamClient, source: string, envelopes: Envelo
  * The outbox's `count` events. Waits while the feed holds them back: a transaction of another session on
  * the shared server keeps the feed's horizon behind it (see "Cost of the horizon"), up to a minute.
  */
-async function readAll(feed: OutboxFeed, count: number): Promise<Envelope[]> {
+async function readAll(feed: OutboxFeed, count: number, pageSize: number): Promise<Envelope[]> {
   const all: Envelope[] = []
   let after: Position = START
   const deadline = performance.now() + 60_000
   while (all.length < count && performance.now() < deadline) {
-    const page = await feed.read(after, 5_000, { waitMs: 1_000 })
+    const page = await feed.read(after, pageSize, { waitMs: 1_000 })
     for (const e of page.items) all.push(e)
     after = page.next
   }
@@ -295,6 +309,11 @@ class Cpu {
     this.client += (client.user + client.system) / 1000
     this.events += result.ops
     return result
+  }
+
+  /** This process's CPU per event (µs). */
+  clientPerEvent(): number {
+    return (this.client * 1000) / this.events
   }
 
   perEvent(database?: string): string {
@@ -594,7 +613,7 @@ async function rawBursts(envelopes: Envelope[], source: string, ms: number, send
  * of the same client library at the same window, alternating twice (after a warm-up of both); every round
  * publishes to a fresh source whose queues or streams are deleted afterwards.
  */
-async function brokerRelayThroughput(bench: Workbench, report: Report, engine: Engine, db: Database, schema: string, envelopes: Envelope[], broker: OtherBroker): Promise<void> {
+async function brokerRelayThroughput(bench: Workbench, report: Report, engine: Engine, db: Database, { schema, envelopes, readUs }: Backlog, broker: OtherBroker): Promise<void> {
   const events = envelopes.length
   let counter = 0
   const withSource = async <T>(tag: string, work: (source: string) => Promise<T>): Promise<T> => {
@@ -634,6 +653,11 @@ async function brokerRelayThroughput(bench: Workbench, report: Report, engine: E
     const took = (t: Throughput) => `${t.ops} in ${(t.ms / 1000).toFixed(1)} s`
     const database = engine === 'postgres' ? 'PostgreSQL' : undefined
     report.detail(`relay ${where} → ${broker.name}: ${broker.raw} ${took(result.raw)}, relay ${took(result.relay)}; CPU per event: ${broker.raw} ${cpu.raw.perEvent()}; relay ${cpu.relay.perEvent(database)}`)
+    const rawUs = cpu.raw.clientPerEvent()
+    report.detail(
+      `relay ${where} → ${broker.name}: reading the outbox alone costs this process ${readUs.toFixed(1)} µs per event; where the client's one thread is the limit, ` +
+        `a relay that reads and publishes in it reaches at most ${broker.raw} client / (that + read) = ${rawUs.toFixed(1)} / ${(rawUs + readUs).toFixed(1)} = ${(rawUs / (rawUs + readUs)).toFixed(2)} of the raw rate`,
+    )
     report.detail(`relay ${where} → ${broker.name} per page: ${profile.summary(500, ceiling)}`)
   } finally {
     await broker.close()
@@ -658,9 +682,9 @@ export async function relayBench(bench: Workbench, report: Report): Promise<void
   const others = await otherBrokers(report)
   for (const engine of ['postgres', 'pglite'] as const) {
     const db = engine === 'postgres' ? bench.pool(2, APPLICATION) : await bench.pglite()
-    const { schema, envelopes } = await backlog(bench, engine, db, engine === 'postgres' ? SERVER_EVENTS : EMBEDDED_EVENTS)
-    if (version !== undefined) await relayThroughput(bench, report, engine, db, schema, envelopes)
-    for (const open of others) await brokerRelayThroughput(bench, report, engine, db, schema, envelopes, await open(bench))
+    const outbox = await backlog(bench, engine, db, engine === 'postgres' ? SERVER_EVENTS : EMBEDDED_EVENTS)
+    if (version !== undefined) await relayThroughput(bench, report, engine, db, outbox.schema, outbox.envelopes)
+    for (const open of others) await brokerRelayThroughput(bench, report, engine, db, outbox, await open(bench))
     if (engine === 'postgres') await bench.release(db)
   }
 }

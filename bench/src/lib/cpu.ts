@@ -66,3 +66,35 @@ export function cpuMsOf(pid: number): number | undefined {
     return undefined
   }
 }
+
+/**
+ * How busy the whole machine (every process: servers, other sessions; from /proc/stat) and this process
+ * were from construction to `stop`: "machine busy 1.62 of 2 cores, this process 0.91". Shows whether a
+ * latency figure ran on a saturated machine, or behind a saturated event loop.
+ */
+export class MachineBusy {
+  private readonly begin = readMachineTicks()
+  private readonly started = performance.now()
+  private readonly ownAtStart = process.cpuUsage()
+
+  stop(): string {
+    const end = readMachineTicks()
+    const used = process.cpuUsage(this.ownAtStart)
+    const own = (used.user + used.system) / 1000 / (performance.now() - this.started)
+    if (!this.begin || !end) return `machine busy unknown, this process ${own.toFixed(2)}`
+    const total = end.total - this.begin.total
+    const busy = total - (end.idle - this.begin.idle)
+    return `machine busy ${((busy / Math.max(1, total)) * end.cores).toFixed(2)} of ${end.cores} cores, this process ${own.toFixed(2)}`
+  }
+}
+
+/** The aggregate `cpu` line of /proc/stat: all ticks, idle ticks (idle + iowait), and the core count. */
+function readMachineTicks(): { total: number; idle: number; cores: number } | undefined {
+  try {
+    const lines = readFileSync('/proc/stat', 'utf8').split('\n')
+    const ticks = lines[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    return { total: ticks.reduce((a, b) => a + b, 0), idle: ticks[3]! + ticks[4]!, cores: lines.filter((l) => /^cpu\d/.test(l)).length }
+  } catch {
+    return undefined
+  }
+}
