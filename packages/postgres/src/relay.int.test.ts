@@ -175,6 +175,24 @@ for (const engine of await testEngines()) {
       expect(broker.confirmed.map((e) => e.id)).toEqual(all.map((e) => e.id))
     })
 
+    it('sends no page after one that failed, though the page before it was still being saved (a backlog)', async () => {
+      const { write, relay, head } = await setup()
+      await write(100) // four full pages: the relay reads each next page while the one before it is out
+      const all = await head()
+      const broker = new RecordingPublisher()
+      let batches = 0
+      broker.beforeConfirm = async () => {
+        // The second page fails as soon as the first is confirmed, while the relay still saves the first.
+        if (++batches === 2) throw new Error('broker unavailable')
+      }
+      const r = relay(broker)
+      await eventually(() => r.publishedPosition(), (p) => p === all.at(-1)!.position, { what: 'all published despite the refusal', timeoutMs: 15_000 })
+      // What a broker without the failed page stored, in the order stored: a third page stored there would
+      // come before the second one's repeat, and so would its keys' later events.
+      const firstStored = [...new Set(broker.confirmed.map((e) => e.id))]
+      expect(firstStored).toEqual(all.map((e) => e.id))
+    })
+
     it('runs one active relay per outbox; a standby takes over from the saved progress when it stops', async () => {
       const { write, relay, head } = await setup()
       await write(60)

@@ -92,9 +92,16 @@ export class Relay {
     const out: Array<Promise<void>> = []
     let backlog = false
     let saved: Promise<void> = Promise.resolve()
+    // The first failure of a page out, known as soon as its publish or save rejects: no page goes out after
+    // it (it would be stored behind the hole the failed page left), and the lead ends.
+    let broken: { error: unknown } | undefined
     let failed = (_error: unknown): void => {}
     const failure = new Promise<never>((_, reject) => (failed = reject))
     failure.catch(() => {})
+    const fail = (error: unknown): void => {
+      broken ??= { error }
+      failed(error)
+    }
     try {
       while (!leadership.aborted) {
         // Room first, then the read: what commits meanwhile goes out with the page, not a round later. Only
@@ -106,12 +113,13 @@ export class Relay {
         if (page.items.length === 0 || leadership.aborted) continue
         while (out.length > 1) await out.shift()
         if (leadership.aborted) break
+        if (broken) throw broken.error
         const batch = [...page.items, ...watermarksAfter(feed.source, page.items, publisher.partitions)]
         const sent = publisher.publish(feed.source, publisher.deduplicates ? batch : chainPartitions(batch, publisher.partitions, after))
-        sent.catch(() => {})
+        sent.catch(fail)
         after = page.next
         saved = this.saveWhenConfirmed(saved, sent, page.next)
-        saved.catch(failed)
+        saved.catch(fail)
         out.push(saved)
       }
       await saved // stopping: the last progress is saved before the lease goes
