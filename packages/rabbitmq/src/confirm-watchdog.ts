@@ -7,6 +7,8 @@
 export class ConfirmWatchdog {
   private timer: NodeJS.Timeout | undefined
   private awaited = 0
+  /** Confirms seen so far (or their failures): one that comes after the timer fired saves the channel. */
+  private settled = 0
   private stalled: (error: Error) => void = () => {}
   private readonly stall = new Promise<never>((_, reject) => (this.stalled = reject))
 
@@ -18,11 +20,22 @@ export class ConfirmWatchdog {
   }
 
   watch(confirm: Promise<void>): Promise<void> {
-    // Checked again after pending I/O: a busy event loop may fire the timer before reading the confirms.
-    if (this.awaited++ === 0) this.timer = setTimeout(() => setImmediate(() => this.stalled(this.error())), this.timeoutMs)
+    if (this.awaited++ === 0) this.timer = setTimeout(() => this.expire(), this.timeoutMs)
     return Promise.race([confirm, this.stall]).finally(() => {
+      this.settled++
       if (--this.awaited === 0) clearTimeout(this.timer)
       else this.timer?.refresh()
+    })
+  }
+
+  /**
+   * Checked again after the I/O still pending: a busy event loop may fire the timer before it reads the
+   * confirms that came in time. One that comes then restarts the timer instead.
+   */
+  private expire(): void {
+    const settled = this.settled
+    setImmediate(() => {
+      if (this.awaited > 0 && this.settled === settled) this.stalled(this.error())
     })
   }
 
