@@ -15,8 +15,9 @@ interface Link {
  * failure stores nothing twice). Up to `maxInFlight` publishes await their PubAck at once, across
  * overlapping batches (`ConfirmWindow`).
  *
- * It has a connection of its own and drops it after any failure, with every batch still queued on it.
- * What the server stored of a failed batch is then a prefix of what was written to the dead socket (one
+ * It has a connection of its own and drops it after any failure, with every batch still queued on it: the
+ * failed call rejects at once (its caller must hear of it before sending more), and the next connection
+ * opens only once the dropped one is closed. What the server stored of a failed batch is then a prefix of what was written to the dead socket (one
  * connection is processed in order); had the client kept its reconnect buffer, it would send the rest of
  * the batch after a lost message, and the relay's retry would then store that message behind later ones
  * of its key.
@@ -25,6 +26,8 @@ export class NatsPublisher implements Publisher {
   /** JetStream drops a repeated `Nats-Msg-Id` within the stream's duplicate window. */
   readonly deduplicates = true
   private link?: Promise<Link>
+  /** The failed link closing: the next one opens only after it, so nothing of it reaches the server after a retry. */
+  private closing: Promise<void> = Promise.resolve()
 
   constructor(
     private readonly connect: () => Promise<BrokerConnection>,
@@ -34,17 +37,20 @@ export class NatsPublisher implements Publisher {
 
   async publish(source: string, events: readonly Envelope[]): Promise<void> {
     if (events.length === 0) return
-    const linking = (this.link ??= this.connect().then((connection) => ({ connection, window: new ConfirmWindow(this.maxInFlight) })))
+    const linking = (this.link ??= this.closing.then(() => this.connect()).then((connection) => ({ connection, window: new ConfirmWindow(this.maxInFlight) })))
     try {
       await this.publishOn(await linking, source, events)
     } catch (error) {
-      if (this.link === linking) this.link = undefined
-      await linking
-        .then(({ connection, window }) => {
-          window.fail(error)
-          return connection.close()
-        })
-        .catch(() => {})
+      // Rejected at once, so the caller hears of it before its next batch; the link closes meanwhile.
+      if (this.link === linking) {
+        this.link = undefined
+        this.closing = linking
+          .then(({ connection, window }) => {
+            window.fail(error)
+            return connection.close()
+          })
+          .catch(() => {})
+      }
       throw error
     }
   }
@@ -69,5 +75,6 @@ export class NatsPublisher implements Publisher {
     const linking = this.link
     this.link = undefined
     await linking?.then(({ connection }) => connection.close()).catch(() => {})
+    await this.closing
   }
 }

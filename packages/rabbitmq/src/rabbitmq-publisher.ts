@@ -58,14 +58,19 @@ export interface PublisherSettings {
  *
  * It has a connection of its own — RabbitMQ's flow control throttles publishing connections, which must
  * not hold back the readers' deliveries — and drops it after any failure, so a retry starts on a clean
- * channel, without confirms of the failed batch still to come.
+ * channel, without confirms of the failed batch still to come: the failed call rejects at once (its
+ * caller must hear of it before sending more), and the next connection opens once the dropped one is
+ * closed.
  */
 export class RabbitMqPublisher implements Publisher {
   readonly partitions: number
   /** Streams over AMQP 0.9.1 store a repeat again (see above). */
   readonly deduplicates = false
   private link: Promise<Link> | undefined
+  /** The last batch's start: rejects if it failed before taking its turn, and then so do the batches behind it. */
   private starting: Promise<void> = Promise.resolve()
+  /** The failed link being dropped: the next one opens only after it, so no confirm of it is still to come. */
+  private dropping: Promise<void> = Promise.resolve()
   private closed = false
 
   constructor(private readonly settings: PublisherSettings) {
@@ -78,23 +83,29 @@ export class RabbitMqPublisher implements Publisher {
     const queues = Array.from({ length: this.partitions }, (_, p) => this.settings.queueOf(source, p))
     const operation = `publish to ${this.settings.queueOf(source, 0).replace(/\.0$/, '.*')}`
     // Batches take their turn on the window in the order publish was called: each one's link and queue
-    // check are awaited after the batch before it has taken its turn.
+    // check are awaited after the batch before it has taken its turn, and a batch behind one that failed
+    // before its turn (no connection, a queue not up) fails too, without sending.
     const batch: { linking?: Promise<Link>; sending?: Promise<void> } = {}
     const started = this.starting.then(async () => {
       await this.replaceDeadLink(operation)
-      const link = await (batch.linking = this.link ??= this.open(operation))
+      const link = await (batch.linking = this.link ??= this.dropping.then(() => this.open(operation)))
       if (!link.checked.has(source)) await this.check(link, operation, queues)
       link.checked.add(source)
       batch.sending = this.publishOn(link, operation, queues, events)
     })
-    this.starting = started.catch(() => {})
+    this.starting = started
     try {
       await started
       await batch.sending
     } catch (error) {
+      // The last batch queued lets the next call start afresh.
+      if (this.starting === started) this.starting = Promise.resolve()
+      // Rejected at once, so the caller hears of it before its next batch; the link is dropped meanwhile.
       const { linking } = batch
-      if (linking && this.link === linking) this.link = undefined
-      await linking?.then((link) => this.drop(link, error)).catch(() => {})
+      if (linking && this.link === linking) {
+        this.link = undefined
+        this.dropping = linking.then((link) => this.drop(link, error)).catch(() => {})
+      }
       throw brokerError(operation, error)
     }
   }
@@ -170,5 +181,6 @@ export class RabbitMqPublisher implements Publisher {
     const linking = this.link
     this.link = undefined
     await linking?.then((link) => this.drop(link, new BrokerUnavailable('publish', 'the publisher is closed'))).catch(() => {})
+    await this.dropping
   }
 }

@@ -276,6 +276,25 @@ describe.runIf(await serviceReachable('RabbitMQ', 5672))('RabbitMqTransport (sha
     expect((await transport.partition(source, 0, 'deleted-test').lag(START)).events).toBe(1 + zero.length * 2)
   })
 
+  it('fails a batch queued behind one whose queues were not up, without sending it; the next call starts afresh', async () => {
+    const publisher = transport.publisher()
+    const undeclared = newSource('undeclared')
+    const source = await declare('behind')
+    const batch = events(source, 8, 3)
+    // Called back to back: the second batch waits for the first one's queue check, which fails.
+    const first = rejection(publisher.publish(undeclared, events(undeclared, 5, 2)))
+    const behind = rejection(publisher.publish(source, batch))
+    expect(await first).toMatchObject({ code: 'BROKER_UNAVAILABLE', message: expect.stringContaining('NOT_FOUND') })
+    expect(await behind).toMatchObject({ code: 'BROKER_UNAVAILABLE', message: expect.stringContaining('NOT_FOUND') })
+    const lags = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => transport.partition(source, p, 'behind-test').lag(START)))
+    expect(lags.map((lag) => lag.events)).toEqual([0, 0, 0, 0])
+
+    // Told of the failure, the caller publishes again: on a new connection, as if nothing had happened.
+    await publisher.publish(source, batch)
+    const stored = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => readAll(transport.partition(source, p, 'behind-test'))))
+    expect(stored.flat().map((e) => e.id).sort()).toEqual(batch.map((e) => e.id).sort())
+  })
+
   // The contract suite checks long polls and lag; only positions past the end are RabbitMQ's own.
   it('reports no lag after the end of the stream', async () => {
     const source = await declare('lag')
