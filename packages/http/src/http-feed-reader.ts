@@ -154,7 +154,11 @@ function malformed(source: string, raw: unknown, reason: string): Envelope {
     data: { reason, raw: capped(raw) },
     meta: {},
   }
-  if (position !== undefined) envelope.position = position
+  if (position !== undefined) {
+    envelope.position = position
+    // The feed is the producer's outbox: where the item sits there is its producer position.
+    envelope.meta.sourcePosition = position
+  }
   return envelope
 }
 

@@ -112,6 +112,19 @@ export function subscriptionContract(engine: TestEngine): void {
       expect(await ledgerTotals(db, schema)).toMatchObject({ count: 2, sum: 12 })
     })
 
+    it("counts a malformed message's broker offset as no producer position", async () => {
+      const { db, schema } = await setup()
+      // Through a broker: positions are its offsets ("1-<n>"), the producer's travel in meta. A stand-in for
+      // what was not an envelope has only the offset, which is above every producer position here.
+      const relayed = (key: string, amount: number, producedAt: string): Envelope => ({ ...envelope(key, 1, amount), meta: { sourcePosition: producedAt } })
+      const malformed: Envelope = { ...envelope('m', 1, 1), type: MALFORMED_TYPE, data: { reason: 'not JSON', raw: '{' } }
+      const feed = new ScriptedFeed('test.accounts', [relayed('a', 5, '0-10'), malformed, relayed('b', 7, '0-12')])
+      const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed] })
+      await eventually(() => readCheckpoint(db, schema, 'ledger', 'test.accounts'), (at) => at === feed.lastPosition, { what: 'stream moved on' })
+      expect(await subscription.processedSourcePosition('test.accounts')).toBe('0-12')
+      expect(await listDeadLetters(db, schema, 'ledger')).toHaveLength(1)
+    })
+
     it('skips event types the consumer does not handle', async () => {
       const { db, schema, uow, feed, deposit } = await setup()
       const subscription = subscribe({ db, schema, consumer: ledgerConsumer(schema), feeds: [feed] })
