@@ -113,11 +113,12 @@ export class RabbitMqPartitionReader implements PartitionReader {
     const previous = this.consumer
     this.consumer = undefined
     await previous?.close()
-    const { connection, queue, prefetch, timeoutMs, settleMs } = this.settings
+    const { connection, queue, prefetch, timeoutMs } = this.settings
     // A stream that ends before what was read lost messages (a node that came back without its tail), or
-    // was made again: its next messages would take those offsets, and reading on would skip them.
+    // was made again: its next messages would take those offsets, and reading on would skip them. An empty
+    // answer is believed only after timeoutMs: a slow broker must not pass for one that lost everything.
     if (from > 0n) {
-      const end = await this.probe('last', 0n, settleMs, (c) => c.highest)
+      const end = await this.probe('last', 0n, timeoutMs, (c) => c.highest)
       if (end < from) throw new BrokerLostMessages('RabbitMQ', this.source, positionOf(end), positionOf(from))
     }
     // Attached at the message `after` names (offset from - 1), which the caller has: once it is delivered
