@@ -17,10 +17,10 @@ interface Link {
  *
  * It has a connection of its own and drops it after any failure, with every batch still queued on it: the
  * failed call rejects at once (its caller must hear of it before sending more), and the next connection
- * opens only once the dropped one is closed. What the server stored of a failed batch is then a prefix of what was written to the dead socket (one
- * connection is processed in order); had the client kept its reconnect buffer, it would send the rest of
- * the batch after a lost message, and the relay's retry would then store that message behind later ones
- * of its key.
+ * opens only once the dropped one is closed. What the server stored of a failed batch is then a prefix of
+ * what was written to the dead socket (one connection is processed in order); had the client kept its
+ * reconnect buffer, it would send the rest of the batch after a lost message, and the relay's retry would
+ * then store that message behind later ones of its key.
  */
 export class NatsPublisher implements Publisher {
   /** JetStream drops a repeated `Nats-Msg-Id` within the stream's duplicate window. */
