@@ -36,6 +36,12 @@ export interface Follower {
   stop(): Promise<void>
   /** Whether this instance alone applies everything, so that all progress is signalled here. */
   isActive(): boolean
+  /**
+   * How many times this instance has started applying (a lease taken, again after a loss): while it stays
+   * active with the same count, nobody else applied anything. What it cached before may hold what another
+   * instance changed since.
+   */
+  activations(): number
   status(): FollowerStatus
   /** How far `source` is applied, by any instance: from memory where this one applies it, else from checkpoints. */
   processedPosition(source: string): Promise<Position>

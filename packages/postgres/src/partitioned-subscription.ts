@@ -105,6 +105,11 @@ export class PartitionedSubscription implements Follower {
     return this.parts.every((p) => p.isActive())
   }
 
+  /** Grows whenever any partition is taken (again): between two equal counts this instance lost none. */
+  activations(): number {
+    return this.parts.reduce((sum, p) => sum + p.activations(), 0)
+  }
+
   /** How far in the producer's outbox every partition of `source` has been applied, by any instance. */
   async processedPosition(source: string): Promise<Position> {
     const reached = await Promise.all(

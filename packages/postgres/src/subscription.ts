@@ -73,6 +73,7 @@ export class Subscription implements Follower {
   private stopping = new AbortController()
   private running?: Promise<void>
   private active = false
+  private activationCount = 0
   private stops = 0
   private readonly ttlMs: number
   private readonly pollMs: number
@@ -135,6 +136,10 @@ export class Subscription implements Follower {
 
   isActive(): boolean {
     return this.active
+  }
+
+  activations(): number {
+    return this.activationCount
   }
 
   status(): SubscriptionStatus {
@@ -269,6 +274,7 @@ export class Subscription implements Follower {
         this.processor.resumeSource(feed.source, await readSourceCheckpoint(db, schema, this.name, feed.source))
       }
       this.active = true
+      this.activationCount++
       const loops = this.options.feeds.map((feed) => this.follow(feed, signal))
       if (this.options.consumer.mode === 'deferred') loops.push(this.drainDeferred(signal))
       const results = await Promise.allSettled(

@@ -21,8 +21,9 @@ export interface BoardQueryRoutesDeps {
   waiter: ConsistencyWaiter
   /**
    * Whether a read with a consistency token may be answered from the hot documents: only while this
-   * instance applies every change itself, since it evicts before it reports progress. Another instance's
-   * evictions arrive over the eviction bus, after that instance has reported its progress.
+   * instance applies every change itself, since it evicts before it reports progress, and from what it
+   * cached since it took over. Another instance's evictions arrive over the eviction bus, after that
+   * instance has reported its progress, or never (it crashed first).
    */
   hotServesTokens: () => boolean
 }

@@ -52,6 +52,19 @@ export async function boardQueryService(
   }
   const projection = postDocumentProjection(documents, sources, changed)
   const subscription = await openSubscription(ctx, BOARD_QUERY_SCHEMA, projection, feeds)
+  // Hot copies answer token reads only while this instance applies every change itself, and only those
+  // cached since it took over: before, another instance applied changes whose evictions may never come
+  // (it crashed before sending them, or they are still on their way).
+  let servingSince: number | undefined
+  const hotServesTokens = (): boolean => {
+    if (!subscription.isActive()) return false
+    const activation = subscription.activations()
+    if (activation !== servingSince) {
+      hot.clear()
+      servingSince = activation
+    }
+    return true
+  }
   return {
     name: BOARD_QUERY_SERVICE,
     routes: boardQueryRoutes({
@@ -59,7 +72,7 @@ export async function boardQueryService(
       documents,
       hot,
       waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }),
-      hotServesTokens: () => subscription.isActive(),
+      hotServesTokens,
     }),
     close: () => unsubscribe?.(),
     feeds: {},

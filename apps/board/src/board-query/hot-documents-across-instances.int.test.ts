@@ -85,7 +85,7 @@ for (const engine of await testEngines()) {
       const standby = await boardQueryService(second, feeds, sources, { evictions })
       const other = await serve(hostServices(second, [standby]))
       expect(standby.subscriptions[0]!.isActive()).toBe(false)
-      return { api, other, evictions, standby }
+      return { api, other, evictions, standby, leader: services.query.subscriptions[0]! }
     }
 
     it('never serves a read with the edit token from a copy the late eviction has not dropped yet', async () => {
@@ -109,6 +109,25 @@ for (const engine of await testEngines()) {
       }
       // Each round: a hit before the release and one at the start of the next (the first round's start filled it).
       expect(standby.hot.stats().hits).toBe(9)
+    })
+
+    it('serves no read with a token from a copy cached before it took over, whose eviction never came', async () => {
+      const { api, other, evictions, standby, leader } = await setup()
+      const ann = await api.newMember('ann')
+      const created = await api.createPost(ann, { title: 'before', content: '…' })
+      const postId = created.body.postId
+      await eventually(() => other.document(postId, created.position), (a) => a.status === 200, { what: 'the post on the standby' })
+      await other.document(postId) // without a token: cached on the standby
+      // The leader applies an edit, and stops before its eviction goes out: it never comes.
+      evictions.hold()
+      const edited = await api.call('PATCH', `/api/posts/${postId}`, { token: ann.token, body: { title: 'after' } })
+      expect(edited.status).toBe(200)
+      await eventually(() => other.document(postId, edited.position), (a) => a.body.title === 'after', { what: 'the edit applied' })
+      await leader.stop()
+      await eventually(async () => standby.subscriptions[0]!.isActive(), Boolean, { what: 'the standby to take over' })
+      // Now it applies every change itself; its copy of the post is older than the token it is asked for.
+      expect((await other.document(postId, edited.position)).body.title).toBe('after')
+      expect((await other.document(postId)).body.title).toBe('after')
     })
 
     it('drops every hot copy when evictions may have been missed', async () => {
