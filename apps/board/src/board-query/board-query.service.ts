@@ -16,7 +16,10 @@ export const POST_DOCUMENTS_COLLECTION = 'post-documents'
 export const POST_DOCUMENTS_TOPIC = 'board.post-documents'
 
 export interface BoardQueryOptions {
+  /** How many post documents each instance keeps in memory. */
   hotDocuments?: number
+  /** The longest a hot copy is served (default 10 s): how stale a read without a token can be after a lost eviction. */
+  hotMaxAgeMs?: number
   /**
    * Where instances tell each other which documents changed, so that each drops its hot copies (board.query
    * may run as several instances, each applying some partitions). Without one, evictions stay in process.
@@ -42,7 +45,7 @@ export async function boardQueryService(
   const rows = new DocumentStore<StoredPostDocument>(BOARD_QUERY_SCHEMA, POST_DOCUMENTS_COLLECTION)
   const outside = options.documents
   const documents: PostDocumentsOn = outside ? () => outside : (via) => rows.on(via)
-  const hot = new HotDocuments(options.hotDocuments)
+  const hot = new HotDocuments({ capacity: options.hotDocuments, maxAgeMs: options.hotMaxAgeMs })
   const { evictions } = options
   // Evictions from every instance, this one's included; after a lost connection, whatever may be missed.
   const unsubscribe = evictions?.subscribe(POST_DOCUMENTS_TOPIC, (eviction) => hot.evict(eviction.ids), () => hot.clear())

@@ -69,7 +69,7 @@ describe('hot documents', () => {
   })
 
   it('drops the least recently used beyond its capacity; capacity 0 caches nothing', async () => {
-    const hot = new HotDocuments(2)
+    const hot = new HotDocuments({ capacity: 2 })
     await hot.read('a', async () => 'a')
     await hot.read('b', async () => 'b')
     await hot.read('a', async () => 'a') // a is now the most recent
@@ -78,8 +78,23 @@ describe('hot documents', () => {
     await hot.read('b', async () => ((loaded = true), 'b'))
     expect(loaded).toBe(true)
     expect(hot.stats().size).toBe(2)
-    const none = new HotDocuments(0)
+    const none = new HotDocuments({ capacity: 0 })
     await none.read('a', async () => 'a')
     expect(none.stats().size).toBe(0)
+  })
+
+  it('serves a copy for maxAgeMs from when it was read, then loads it again (an eviction that never came)', async () => {
+    let now = 0
+    const hot = new HotDocuments({ maxAgeMs: 1_000, now: () => now })
+    let version = 1
+    const load = async () => `v${version}`
+    expect(await hot.read('a', load)).toBe('v1')
+    version = 2 // changed elsewhere; its eviction is lost
+    now = 999
+    expect(await hot.read('a', load)).toBe('v1')
+    now = 1_000
+    expect(await hot.read('a', load)).toBe('v2')
+    expect(hot.peek('a')).toBe('v2')
+    expect(hot.stats()).toMatchObject({ size: 1, hits: 2, misses: 2 })
   })
 })

@@ -1,3 +1,15 @@
+export interface HotDocumentsOptions {
+  /** How many documents it keeps (the least recently read go first). */
+  capacity?: number | undefined
+  /**
+   * The longest a copy is served, counted from when it was read: it bounds how stale a read without a
+   * token can be on an instance whose eviction was lost (its sender crashed, or could not reach the bus).
+   */
+  maxAgeMs?: number | undefined
+  /** The clock (ms), for tests. */
+  now?: () => number
+}
+
 /**
  * An in-process cache of rendered documents (as the JSON bytes served), for the posts everyone reads.
  *
@@ -7,12 +19,19 @@
  * So a reader that waited for its consistency token can never be served the older version.
  */
 export class HotDocuments {
-  private readonly entries = new Map<string, string>()
+  private readonly entries = new Map<string, { json: string; readAt: number }>()
   private readonly fills = new Map<string, Promise<string | undefined>>()
+  private readonly capacity: number
+  private readonly maxAgeMs: number
+  private readonly now: () => number
   private hitCount = 0
   private missCount = 0
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(options: HotDocumentsOptions = {}) {
+    this.capacity = options.capacity ?? 10_000
+    this.maxAgeMs = options.maxAgeMs ?? 10_000
+    this.now = options.now ?? (() => performance.now())
+  }
 
   async read(id: string, load: () => Promise<string | undefined>): Promise<string | undefined> {
     const hit = this.peek(id)
@@ -20,11 +39,12 @@ export class HotDocuments {
     this.missCount++
     const inFlight = this.fills.get(id)
     if (inFlight) return inFlight
+    const readAt = this.now()
     const fill = load().then(
       (value) => {
         if (this.fills.get(id) === fill) {
           this.fills.delete(id)
-          if (value !== undefined) this.install(id, value)
+          if (value !== undefined) this.install(id, value, readAt)
         }
         return value
       },
@@ -37,15 +57,16 @@ export class HotDocuments {
     return fill
   }
 
-  /** The cached document, if there is one; never loads. */
+  /** The cached document, if there is one not too old; never loads. */
   peek(id: string): string | undefined {
     const hit = this.entries.get(id)
     if (hit === undefined) return undefined
-    this.hitCount++
-    // Re-insert: a Map iterates in insertion order, so the first key is the least recently used.
     this.entries.delete(id)
+    if (this.now() - hit.readAt >= this.maxAgeMs) return undefined
+    this.hitCount++
+    // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
     this.entries.set(id, hit)
-    return hit
+    return hit.json
   }
 
   /** Forgets everything, fills in flight included: for when evictions may have been missed. */
@@ -65,8 +86,8 @@ export class HotDocuments {
     return { size: this.entries.size, hits: this.hitCount, misses: this.missCount }
   }
 
-  private install(id: string, value: string): void {
-    this.entries.set(id, value)
+  private install(id: string, json: string, readAt: number): void {
+    this.entries.set(id, { json, readAt })
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
   }
 }
