@@ -25,6 +25,12 @@ import type { BoardService } from './shared/board-service'
  * board.query tell each other which documents changed (see `evictionBusFromEnv`); with `DOCUMENTS=redis` board.query
  * keeps its documents in Redis (see `documentsFromEnv`).
  */
+// Started by a supervisor (`npm run start:cluster`) over an IPC channel: when it dies, so does this service,
+// also while it is still starting (a supervisor that failed to start the others would leave it alone).
+if (process.send) {
+  if (!process.connected) process.exit(1)
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
+}
 const env = process.env
 const name = process.argv[2] ?? env.BOARD_SERVICE ?? ''
 const config = processConfig(env)
@@ -57,6 +63,4 @@ const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> =
 const open = services[name]
 if (!open) throw new Error(`Which service? One of: ${Object.keys(services).join(', ')} (got "${name}")`)
 const host = hostServices(ctx, [await open(ctx)])
-// Started by a supervisor (`npm run start:cluster`) over an IPC channel: when it dies, so does this service.
-if (process.send) process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
 await runUntilSignalled({ host, db, closing: [transport, evictions, documents], port: config.port, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })

@@ -11,7 +11,11 @@ describe('processConfig', () => {
     expect(config).toMatchObject({ port: 0, databaseUrl: 'postgres://db/board', databasePool: 4, consistencyTimeoutMs: 500 })
   })
 
-  it.each([['TIDINGS_DATABASE_POOL', '0'], ['TIDINGS_DATABASE_POOL', 'ten'], ['TIDINGS_DATABASE_POOL', '2.5'], ['PORT', '70000'], ['TIDINGS_CONSISTENCY_TIMEOUT_MS', '-1']])('refuses %s=%s, naming it', (name, value) => {
+  it('takes an empty PORT for unset (a compose file passing on a variable nobody set)', () => {
+    expect(processConfig({ PORT: '' }).port).toBe(3000)
+  })
+
+  it.each([['TIDINGS_DATABASE_POOL', '0'], ['TIDINGS_DATABASE_POOL', 'ten'], ['TIDINGS_DATABASE_POOL', '2.5'], ['PORT', '70000'], ['PORT', ' '], ['PORT', '8e3'], ['TIDINGS_CONSISTENCY_TIMEOUT_MS', '-1']])('refuses %s=%s, naming it', (name, value) => {
     expect(() => processConfig({ [name]: value })).toThrow(name)
   })
 })

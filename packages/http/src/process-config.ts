@@ -16,8 +16,9 @@ export interface ProcessConfig {
  * LOG_LEVEL, TIDINGS_CONSISTENCY_TIMEOUT_MS and TIDINGS_DATABASE_POOL.
  */
 export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
-  const port = Number(env.PORT ?? 3000)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, not ${env.PORT}`)
+  // Unset or empty: the default (a compose file's `PORT=${PORT}` with PORT unset gives an empty string).
+  const port = env.PORT ? Number(env.PORT) : 3000
+  if (!/^\d+$/.test(env.PORT || '3000') || port > 65535) throw new Error(`PORT must be a port number, not ${env.PORT}`)
   const consistencyTimeoutMs = env.TIDINGS_CONSISTENCY_TIMEOUT_MS ? Number(env.TIDINGS_CONSISTENCY_TIMEOUT_MS) : undefined
   if (consistencyTimeoutMs !== undefined && !(Number.isInteger(consistencyTimeoutMs) && consistencyTimeoutMs >= 0)) {
     throw new Error(`TIDINGS_CONSISTENCY_TIMEOUT_MS must be a whole number of milliseconds, not ${env.TIDINGS_CONSISTENCY_TIMEOUT_MS}`)

@@ -20,6 +20,8 @@ export async function runUntilSignalled(options: {
   await host.start()
   const server = await serveHttp(host.http, options.port, host.fastPath ? { fastPath: host.fastPath } : {})
   logger.info({ port: server.port, storage: options.storage }, `${options.name} listening on http://localhost:${server.port}`)
+  // A supervisor over an IPC channel (the board cluster) learns the port whatever the log level.
+  process.send?.({ listening: server.port })
 
   let stopping = false
   async function shutdown(signal: string): Promise<void> {

@@ -23,6 +23,12 @@ if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new Error(`TRA
 const queryInstances = Number(env.BOARD_QUERY_INSTANCES ?? 2)
 if (!Number.isInteger(queryInstances) || queryInstances < 1) throw new Error(`BOARD_QUERY_INSTANCES must be a positive integer, not ${env.BOARD_QUERY_INSTANCES}`)
 
+// A signal during the start stops the cluster once it has started: no service is left running alone.
+let requestStop = (_signal: string): void => {}
+const stopRequested = new Promise<string>((resolve) => (requestStop = resolve))
+process.once('SIGINT', () => requestStop('SIGINT'))
+process.once('SIGTERM', () => requestStop('SIGTERM'))
+
 const databaseOf = (service: BoardServiceName): string => env[`${service.replace('.', '_').toUpperCase()}_DATABASE_URL`] || config.databaseUrl!
 const urls: Record<string, string> = {}
 const running = new Map<BoardServiceName, ServiceProcess[]>()
@@ -45,14 +51,16 @@ const gateway = boardGateway({ instances: (service) => running.get(service)!.map
 const server = await serveHttp(gateway, config.port)
 logger.info({ port: server.port, transport, services: Object.fromEntries([...running].map(([name, ps]) => [name, ps.map((p) => p.url)])) }, `board cluster listening on http://localhost:${server.port}`)
 
-let stopping = false
+stopRequested.then((signal) => shutdown(signal)).catch((error: unknown) => {
+  logger.error({ err: error }, 'the board cluster did not stop cleanly')
+  process.exit(1)
+})
 async function shutdown(signal: string): Promise<void> {
-  if (stopping) return
-  stopping = true
   logger.info({ signal }, 'stopping the board cluster')
+  // A service that exits meanwhile (the signal may reach the whole process group) is not started again.
+  const all = [...running.values()].flat()
+  for (const p of all) p.holdRestarts()
   await server.close()
-  await Promise.all([...running.values()].flat().map((p) => p.stop()))
+  await Promise.all(all.map((p) => p.stop()))
   process.exit(0)
 }
-process.once('SIGINT', () => void shutdown('SIGINT'))
-process.once('SIGTERM', () => void shutdown('SIGTERM'))

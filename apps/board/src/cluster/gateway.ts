@@ -33,21 +33,33 @@ export function boardGateway(options: GatewayOptions): Hono {
     const request = c.req.raw
     const url = new URL(request.url)
     // Only a read can be sent again to another instance: its body (none) has not been consumed.
-    const tries = request.method === 'GET' || request.method === 'HEAD' ? instances.length : 1
+    const read = request.method === 'GET' || request.method === 'HEAD'
+    const tries = read ? instances.length : 1
+    let delivered = false
     for (let i = 0; i < tries; i++) {
       const target = instances[(first + i) % instances.length]!
       try {
         return await forward(request, `${target}${url.pathname}${url.search}`)
       } catch (error) {
         if (request.signal.aborted) throw error
+        delivered ||= !connectionRefused(error)
         logger.warn({ err: error, service, target }, 'a service instance did not answer')
       }
     }
+    // A write that reached an instance may have been applied before the connection failed: "try again"
+    // could apply it twice.
+    if (!read && delivered) return problemResponse(problem(502, 'SERVICE_FAILED', `${service} failed while handling the request; it may have been applied`))
     return problemResponse(problem(503, 'SERVICE_UNAVAILABLE', `${service} is not answering; try again shortly`), { 'Retry-After': '1' })
   })
 
   app.route('/', boardWeb({ api: (path, init) => app.request(path, init), logger, ...(options.secureCookies ? { secureCookies: true } : {}) }))
   return app
+}
+
+/** Whether fetch failed because nothing listened: the request never reached the service. */
+function connectionRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | null)?.cause
+  return cause?.code === 'ECONNREFUSED'
 }
 
 async function forward(request: Request, target: string): Promise<Response> {

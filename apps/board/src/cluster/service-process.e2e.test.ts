@@ -1,0 +1,29 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { silentLogger } from '@tidings/core'
+import { TEST_DATABASE_POOL, testEngines } from '@tidings/testing'
+import { ServiceProcess } from './service-process'
+
+const engine = (await testEngines()).find((e) => e.name === 'postgres')
+if (!engine) console.warn('[board] SKIPPED the service process test: it needs PostgreSQL (set TEST_DATABASE_URL or start a server)')
+
+describe.runIf(engine !== undefined)('a board service as a process of the cluster', () => {
+  const running: ServiceProcess[] = []
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop()))
+  })
+
+  it('tells its supervisor where it listens whatever its log level, and stops when asked', async () => {
+    const { url } = await engine!.freshDatabase()
+    const member = new ServiceProcess('board.member', {
+      DATABASE_URL: url,
+      LOG_LEVEL: 'warn', // no "listening on" line is logged
+      TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
+      TIDINGS_JWT_SECRET: 'a service process secret long enough for tests',
+    }, silentLogger)
+    running.push(member)
+    await member.start()
+    expect((await fetch(`${member.url}/readyz`)).status).toBe(200)
+    await member.stop()
+    await expect(fetch(`${member.url}/readyz`)).rejects.toThrow()
+  })
+})
