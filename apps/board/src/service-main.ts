@@ -63,4 +63,4 @@ const services: Record<string, (ctx: ServiceContext) => Promise<BoardService>> =
 const open = services[name]
 if (!open) throw new Error(`Which service? One of: ${Object.keys(services).join(', ')} (got "${name}")`)
 const host = hostServices(ctx, [await open(ctx)])
-await runUntilSignalled({ host, db, closing: [transport, evictions, documents], port: config.port, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })
+await runUntilSignalled({ host, db, closing: [transport, evictions, documents], port: config.port, hostname: config.host, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })

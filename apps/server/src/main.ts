@@ -18,4 +18,4 @@ const host = await composeServer(ctx, {
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,
   operatorToken: process.env.TIDINGS_OPERATOR_TOKEN || undefined,
 })
-await runUntilSignalled({ host, db, port: config.port, logger, name: 'Tidings (board, orders, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })
+await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (board, orders, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })

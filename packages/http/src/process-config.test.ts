@@ -6,9 +6,9 @@ describe('processConfig', () => {
     expect(processConfig({})).toEqual({ port: 3000, databaseUrl: undefined, dataDir: expect.stringMatching(/\/data$/), logLevel: 'info' })
   })
 
-  it('reads the port, the database, its pool and the consistency bound', () => {
-    const config = processConfig({ PORT: '0', DATABASE_URL: 'postgres://db/board', TIDINGS_DATABASE_POOL: '4', TIDINGS_CONSISTENCY_TIMEOUT_MS: '500' })
-    expect(config).toMatchObject({ port: 0, databaseUrl: 'postgres://db/board', databasePool: 4, consistencyTimeoutMs: 500 })
+  it('reads the port, the address, the database, its pool and the consistency bound', () => {
+    const config = processConfig({ PORT: '0', HOST: '127.0.0.1', DATABASE_URL: 'postgres://db/board', TIDINGS_DATABASE_POOL: '4', TIDINGS_CONSISTENCY_TIMEOUT_MS: '500' })
+    expect(config).toMatchObject({ port: 0, host: '127.0.0.1', databaseUrl: 'postgres://db/board', databasePool: 4, consistencyTimeoutMs: 500 })
   })
 
   it('takes an empty PORT for unset (a compose file passing on a variable nobody set)', () => {

@@ -2,6 +2,8 @@ import { resolve } from 'node:path'
 
 export interface ProcessConfig {
   port: number
+  /** HOST: the address to listen on (default: every interface). */
+  host?: string
   databaseUrl?: string
   dataDir: string
   logLevel: string
@@ -12,7 +14,7 @@ export interface ProcessConfig {
 }
 
 /**
- * A process's configuration comes from the environment only: PORT, DATABASE_URL, TIDINGS_DATA_DIR,
+ * A process's configuration comes from the environment only: PORT, HOST, DATABASE_URL, TIDINGS_DATA_DIR,
  * LOG_LEVEL, TIDINGS_CONSISTENCY_TIMEOUT_MS and TIDINGS_DATABASE_POOL.
  */
 export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
@@ -29,6 +31,7 @@ export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   }
   return {
     port,
+    ...(env.HOST ? { host: env.HOST } : {}),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.TIDINGS_DATA_DIR ?? './data'),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -12,13 +12,15 @@ export async function runUntilSignalled(options: {
   db: Database
   closing?: ReadonlyArray<{ close(): Promise<unknown> } | undefined>
   port: number
+  /** The address to listen on (default: every interface). */
+  hostname?: string | undefined
   logger: Logger
   name: string
   storage: string
 }): Promise<void> {
   const { host, db, logger } = options
   await host.start()
-  const server = await serveHttp(host.http, options.port, host.fastPath ? { fastPath: host.fastPath } : {})
+  const server = await serveHttp(host.http, options.port, { ...(host.fastPath ? { fastPath: host.fastPath } : {}), ...(options.hostname ? { hostname: options.hostname } : {}) })
   logger.info({ port: server.port, storage: options.storage }, `${options.name} listening on http://localhost:${server.port}`)
   // A supervisor over an IPC channel (the board cluster) learns the port whatever the log level.
   process.send?.({ listening: server.port })

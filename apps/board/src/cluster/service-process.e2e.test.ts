@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '@tidings/core'
 import { TEST_DATABASE_POOL, testEngines } from '@tidings/testing'
@@ -12,7 +13,7 @@ describe.runIf(engine !== undefined)('a board service as a process of the cluste
     await Promise.all(running.splice(0).map((p) => p.stop()))
   })
 
-  it('tells its supervisor where it listens whatever its log level, and stops when asked', async () => {
+  it('listens on the loopback only, tells its supervisor where whatever its log level, and stops when asked', async () => {
     const { url } = await engine!.freshDatabase()
     const member = new ServiceProcess('board.member', {
       DATABASE_URL: url,
@@ -23,6 +24,9 @@ describe.runIf(engine !== undefined)('a board service as a process of the cluste
     running.push(member)
     await member.start()
     expect((await fetch(`${member.url}/readyz`)).status).toBe(200)
+    // On the loopback only: from any other address of this machine, nothing answers.
+    const other = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)
+    if (other) await expect(fetch(member.url.replace('127.0.0.1', other.address))).rejects.toThrow()
     await member.stop()
     await expect(fetch(`${member.url}/readyz`)).rejects.toThrow()
   })

@@ -47,7 +47,8 @@ export class ServiceProcess {
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', SERVICE_MAIN], {
-        env: { ...process.env, ...this.env, BOARD_SERVICE: this.name, PORT: String(this.port) },
+        // On the loopback only: the gateway is the cluster's one way in (a service's /internal and /metrics too).
+        env: { ...process.env, ...this.env, BOARD_SERVICE: this.name, PORT: String(this.port), HOST: '127.0.0.1' },
         // The IPC channel closes when this process dies, however it dies: the child then shuts down too.
         stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
       })
