@@ -19,8 +19,9 @@ export interface ProcessConfig {
  */
 export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   // Unset or empty: the default (a compose file's `PORT=${PORT}` with PORT unset gives an empty string).
-  const port = env.PORT ? Number(env.PORT) : 3000
-  if (!/^\d+$/.test(env.PORT || '3000') || port > 65535) throw new Error(`PORT must be a port number, not ${env.PORT}`)
+  const portText = env.PORT || '3000'
+  const port = Number(portText)
+  if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`PORT must be a port number, not ${env.PORT}`)
   const consistencyTimeoutMs = env.TIDINGS_CONSISTENCY_TIMEOUT_MS ? Number(env.TIDINGS_CONSISTENCY_TIMEOUT_MS) : undefined
   if (consistencyTimeoutMs !== undefined && !(Number.isInteger(consistencyTimeoutMs) && consistencyTimeoutMs >= 0)) {
     throw new Error(`TIDINGS_CONSISTENCY_TIMEOUT_MS must be a whole number of milliseconds, not ${env.TIDINGS_CONSISTENCY_TIMEOUT_MS}`)

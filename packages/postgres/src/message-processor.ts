@@ -1,7 +1,6 @@
 import {
   MALFORMED_TYPE,
-  comparePositions,
-  followsChain,
+  inChain,
   isExhausted,
   isWatermark,
   isPermanentFailure,
@@ -202,33 +201,6 @@ export class MessageProcessor {
     observer.deadLettered?.(consumer.name, message.type, error)
     logger.error({ err: error, consumer: consumer.name, id: message.id, attempts }, 'message dead-lettered')
   }
-}
-
-/**
- * The messages a consumer that has reached the producer position `from` may apply now, in order, and the
- * furthest producer position among them and `from` (a re-published tail can repeat older ones; see
- * `producerPositionOf`). A copy a broker stored ahead of an earlier event is left out (`followsChain`).
- */
-function inChain(from: Position | undefined, messages: readonly Envelope[]): { kept: Envelope[]; skipped: number; reached: Position | undefined } {
-  let reached = from
-  const kept: Envelope[] = []
-  for (const message of messages) {
-    if (!followsChain(reached, message)) continue
-    kept.push(message)
-    const at = producerPositionOf(message)
-    if (at !== undefined && (reached === undefined || comparePositions(at, reached) > 0)) reached = at
-  }
-  return { kept, skipped: messages.length - kept.length, reached }
-}
-
-/**
- * Where a message sits in its producer's outbox: `meta.sourcePosition` for what came through a broker,
- * else its position. A malformed stand-in's position is only where it was read (a broker's offset: a Redis
- * entry id is far above any outbox position), so it counts only when the stand-in names a producer position.
- */
-function producerPositionOf(message: Envelope): Position | undefined {
-  if (message.meta.sourcePosition !== undefined) return message.meta.sourcePosition
-  return message.type === MALFORMED_TYPE ? undefined : message.position
 }
 
 /** Transaction-scoped advisory locks on `keys`, taken in one sorted order by every transaction (unnest yields the array in order). */
