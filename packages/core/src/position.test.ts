@@ -4,8 +4,13 @@ import { InvalidPosition, TidingsError } from './errors'
 import {
   comparePositions,
   formatPosition,
+  formatSession,
   formatToken,
   isPosition,
+  MAX_SESSION_FEEDS,
+  mergeToken,
+  parseSession,
+  parseSessionLeniently,
   parsePosition,
   parseToken,
   START,
@@ -325,5 +330,34 @@ describe('fixed defects', () => {
 
   it('parsePosition refuses 20-digit values that no feed can hold', () => {
     given('99999999999999999999-99999999999999999999').when(parsePosition).thenThrows(InvalidPosition, 'INVALID_POSITION')
+  })
+})
+
+describe('token sessions', () => {
+  it('keep the newest position per feed, in the order the feeds were first written', () => {
+    expect(formatSession(parseSession('board.post@2-1, board.post@1-9,board.member@7-0'))).toBe('board.post@2-1,board.member@7-0')
+    expect(formatSession(mergeToken(parseSession('board.post@2-1'), 'board.post@1-0'))).toBe('board.post@2-1')
+    expect(formatSession(mergeToken(parseSession('board.post@2-1'), 'board.post@3-0'))).toBe('board.post@3-0')
+    expect(formatSession(mergeToken(parseSession('board.post@2-1'), { source: 'board.comment', position: '10-2' }))).toBe('board.post@2-1,board.comment@10-2')
+  })
+
+  it('are strict where a server reads them: one malformed token or too many refuse the whole session', () => {
+    for (const bad of ['board.post@2-1,nope', '@1-1', 'x@y', 'board.post@01-1', '']) expect(() => parseSession(bad), bad).toThrow(InvalidPosition)
+    const many = Array.from({ length: MAX_SESSION_FEEDS + 1 }, (_, i) => `f${i}@1-1`)
+    expect(parseSession(many.slice(0, MAX_SESSION_FEEDS).join(',')).size).toBe(MAX_SESSION_FEEDS)
+    expect(() => parseSession(many.join(','))).toThrow(InvalidPosition)
+  })
+
+  it('are lenient where a client keeps them: what is malformed is dropped, not sent', () => {
+    expect(formatSession(parseSessionLeniently('board.post@2-1, nope ,board.post@1-9,board.member@7-0,@1-1,x@y'))).toBe('board.post@2-1,board.member@7-0')
+    expect(formatSession(mergeToken(new Map(), 'garbage'))).toBe('')
+  })
+
+  it('hold at most MAX_SESSION_FEEDS feeds: a new feed beyond them is not kept, a known one still moves on', () => {
+    let session = parseSessionLeniently(Array.from({ length: 40 }, (_, i) => `f${i}@1-1`).join(','))
+    expect(session.size).toBe(MAX_SESSION_FEEDS)
+    session = mergeToken(mergeToken(session, 'late@1-1'), 'f0@2-0')
+    expect(session.has('late')).toBe(false)
+    expect(session.get('f0')).toBe('2-0')
   })
 })

@@ -79,3 +79,65 @@ export function parseToken(value: string): ConsistencyToken {
   }
   return { source, position }
 }
+
+/** At most this many feeds in one session: one per feed a client has written to is plenty. */
+export const MAX_SESSION_FEEDS = 16
+
+/**
+ * A client's consistency session: the newest position its writes reached in each feed, sent back with its
+ * reads as `source@position,…` so that a read sees all of them (also what its later writes depend on).
+ */
+export type TokenSession = ReadonlyMap<string, Position>
+
+/**
+ * A session as a request carries it. Strict, for servers: a malformed token, or more than
+ * `MAX_SESSION_FEEDS` tokens, is `InvalidPosition`. Several tokens of one feed keep the newest.
+ */
+export function parseSession(value: string): TokenSession {
+  const parts = value.split(',').map((part) => part.trim())
+  if (parts.length > MAX_SESSION_FEEDS) throw new InvalidPosition(`${parts.length} tokens (at most ${MAX_SESSION_FEEDS})`)
+  return parts.reduce<TokenSession>((session, part) => mergeToken(session, parseToken(part)), new Map())
+}
+
+/**
+ * A session kept by a client (a cookie, a test client): whatever is malformed is dropped rather than
+ * sent, since a server would refuse the whole read for it; a bad session costs read-your-writes, never the read.
+ */
+export function parseSessionLeniently(value: string): TokenSession {
+  let session: TokenSession = new Map()
+  for (const part of value.split(',')) {
+    const token = tokenIn(part.trim())
+    if (token) session = mergeToken(session, token)
+  }
+  return session
+}
+
+export function formatSession(session: TokenSession): string {
+  return [...session].map(([source, position]) => formatToken({ source, position })).join(',')
+}
+
+/** The session's tokens, one per feed. */
+export function sessionTokens(session: TokenSession): ConsistencyToken[] {
+  return [...session].map(([source, position]) => ({ source, position }))
+}
+
+/**
+ * The session with one more write's token merged in: per feed, the newer position wins. A malformed token
+ * (a string a server sent) changes nothing — the write happened, its read may just not wait for it — and
+ * nor does a new feed beyond `MAX_SESSION_FEEDS`.
+ */
+export function mergeToken(session: TokenSession, token: ConsistencyToken | string): TokenSession {
+  const parsed = typeof token === 'string' ? tokenIn(token) : token
+  if (!parsed) return session
+  const known = session.get(parsed.source)
+  if (known === undefined ? session.size >= MAX_SESSION_FEEDS : comparePositions(parsed.position, known) <= 0) return session
+  return new Map(session).set(parsed.source, parsed.position)
+}
+
+function tokenIn(value: string): ConsistencyToken | undefined {
+  try {
+    return parseToken(value)
+  } catch {
+    return undefined
+  }
+}

@@ -1,4 +1,4 @@
-import { comparePositions, formatToken, InvalidPosition, parseToken, type ConsistencyToken, type Position } from '@tidings/core'
+import { comparePositions, formatToken, parseSession, sessionTokens, type ConsistencyToken, type Position, type TokenSession } from '@tidings/core'
 import type { Follower } from '@tidings/postgres'
 import type { Context, MiddlewareHandler } from 'hono'
 
@@ -140,18 +140,14 @@ export interface ConsistentReadOptions {
   timeoutMs?: number
 }
 
-/** At most this many tokens in one request: one per feed a client has written to is plenty. */
-const MAX_TOKENS = 16
-
 /**
- * The tokens a request carries: one, or several separated by commas (a client that wrote to several
- * services sends the last token of each, so that it also sees what its later writes depend on). Tokens of
- * feeds the read model does not follow are skipped when others remain.
+ * The consistency session a request carries: header `Tidings-Position`, or `?position=` where a client
+ * cannot set headers (one token, or the last token of each feed it wrote to, comma-separated). Undefined
+ * when it carries none; a malformed one is `InvalidPosition` (400).
  */
-export function requestTokens(raw: string): ConsistencyToken[] {
-  const parts = raw.split(',').map((part) => part.trim())
-  if (parts.length > MAX_TOKENS) throw new InvalidPosition(`${parts.length} tokens (at most ${MAX_TOKENS})`)
-  return parts.map(parseToken)
+export function requestSession(c: Context): TokenSession | undefined {
+  const raw = c.req.header(POSITION_HEADER) ?? c.req.query('position')
+  return raw === undefined || raw === '' ? undefined : parseSession(raw)
 }
 
 /**
@@ -163,9 +159,9 @@ export function requestTokens(raw: string): ConsistencyToken[] {
 export function consistentRead(options: ConsistentReadOptions): MiddlewareHandler {
   const timeoutMs = options.timeoutMs ?? options.waiter.timeoutMs ?? DEFAULT_CONSISTENCY_TIMEOUT_MS
   return async (c, next) => {
-    const raw = c.req.header(POSITION_HEADER) ?? c.req.query('position')
-    if (raw === undefined || raw === '') return next()
-    const all = requestTokens(raw)
+    const session = requestSession(c)
+    if (session === undefined) return next()
+    const all = sessionTokens(session)
     // A session's tokens of feeds this read model does not follow say nothing about it; a lone one is stale.
     const followed = all.filter((t) => options.waiter.follows?.(t.source) ?? true)
     const tokens = all.length > 1 && followed.length > 0 ? followed : all

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
-import { type ConsistencyWaiter, consistentRead, POSITION_HEADER, uuid, validParams, validQuery } from '@tidings/http'
+import { type ConsistencyWaiter, consistentRead, requestSession, uuid, validParams, validQuery } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
 import { PostNotFound } from '../post/post'
 import type { HotDocuments } from './hot-documents'
@@ -40,8 +40,7 @@ export function boardQueryRoutes({ db, documents, hot, waiter, hotServesTokens }
       const document = stored && renderPostDocument(postId, stored.body)
       return document && JSON.stringify(document)
     }
-    const token = c.req.header(POSITION_HEADER) ?? c.req.query('position')
-    const json = token === undefined || hotServesTokens() ? await hot.read(postId, load) : await load()
+    const json = requestSession(c) === undefined || hotServesTokens() ? await hot.read(postId, load) : await load()
     if (json === undefined) throw new PostNotFound(postId)
     return c.body(json, 200, { 'Content-Type': 'application/json' })
   })

@@ -1,6 +1,7 @@
-import type { FastPath } from '@tidings/http'
+import { POSITION_HEADER, type FastPath } from '@tidings/http'
 import type { HotDocuments } from './hot-documents'
 
+const SESSION_HEADER = POSITION_HEADER.toLowerCase()
 const DOCUMENT_PATH = /^\/api\/board\/posts\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/
 
 /**
@@ -10,7 +11,7 @@ const DOCUMENT_PATH = /^\/api\/board\/posts\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4
  */
 export function hotReadFastPath(hot: HotDocuments): FastPath {
   return (req, res) => {
-    if (req.method !== 'GET' || req.headers['tidings-position'] !== undefined) return false
+    if (req.method !== 'GET' || req.headers[SESSION_HEADER] !== undefined) return false
     const postId = DOCUMENT_PATH.exec(req.url ?? '')?.[1]
     const json = postId === undefined ? undefined : hot.peek(postId)
     if (json === undefined) return false

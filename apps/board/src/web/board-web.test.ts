@@ -2,7 +2,6 @@ import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { boardWeb } from './board-web.routes'
 import { safeNext } from './safe-next'
-import { formatPositions, parsePositions, withPosition } from './session-cookies'
 
 const POST_ID = '0190a8f2-0000-7000-8000-000000000001'
 const TOKEN = 'aaa.bbb.ccc'
@@ -93,14 +92,5 @@ describe('safeNext', () => {
   it('keeps paths on this site and turns everything else into /', () => {
     expect(safeNext('/posts/new?x=1')).toBe('/posts/new?x=1')
     for (const bad of ['//evil.example', '/\\evil.example', 'https://evil.example', 'evil', '/\t/evil.example', '', undefined, ['/a']]) expect(safeNext(bad), String(bad)).toBe('/')
-  })
-})
-
-describe('positions', () => {
-  it('parses, drops what is malformed, and keeps the newer position per feed', () => {
-    expect(formatPositions(parsePositions('board.post@2-1, nope ,board.post@1-9,board.member@7-0,@1-1,x@y'))).toBe('board.post@2-1,board.member@7-0')
-    expect(formatPositions(withPosition(parsePositions('board.post@2-1'), 'board.post@1-0'))).toBe('board.post@2-1')
-    expect(formatPositions(withPosition(parsePositions('board.post@2-1'), 'board.comment@10-2'))).toBe('board.post@2-1,board.comment@10-2')
-    expect(formatPositions(withPosition(new Map(), 'garbage'))).toBe('')
   })
 })

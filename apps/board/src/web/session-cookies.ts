@@ -1,7 +1,7 @@
 import type { Context } from 'hono'
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import type { CookieOptions } from 'hono/utils/cookie'
-import { comparePositions, parseToken } from '@tidings/core'
+import { formatSession, parseSessionLeniently, type TokenSession } from '@tidings/core'
 
 const SESSION = 'tidings_session'
 const POSITIONS = 'tidings_positions'
@@ -17,12 +17,6 @@ const MAX_TOKEN_LENGTH = 4096
 const POSITIONS_MAX_AGE_SECONDS = 600
 /** Browsers cap cookie lifetimes at 400 days, and Hono refuses to write longer ones. */
 const MAX_COOKIE_AGE_SECONDS = 400 * 24 * 3600
-/** The API accepts at most 16 tokens per read; the board has three feeds. */
-const MAX_SOURCES = 8
-
-/** Where this browser's last writes got to in each feed: `source → position`. */
-export type Positions = ReadonlyMap<string, string>
-
 /**
  * The two cookies of a browser session: the member's bearer token, and the newest position its writes
  * reached in each feed (sent back as `Tidings-Position` so that the next page shows those writes). Both
@@ -32,8 +26,8 @@ export interface SessionCookies {
   token(c: Context): string | undefined
   signIn(c: Context, token: string, expiresAt: string, now?: Date): void
   signOut(c: Context): void
-  positions(c: Context): Positions
-  savePositions(c: Context, positions: Positions): void
+  positions(c: Context): TokenSession
+  savePositions(c: Context, positions: TokenSession): void
 }
 
 export function sessionCookies(options: { secure?: boolean } = {}): SessionCookies {
@@ -57,44 +51,11 @@ export function sessionCookies(options: { secure?: boolean } = {}): SessionCooki
       deleteCookie(c, POSITIONS, base)
     },
     positions(c) {
-      return parsePositions(getCookie(c, POSITIONS, prefix) ?? '')
+      // A tampered or outdated cookie costs read-your-writes, never the page.
+      return parseSessionLeniently(getCookie(c, POSITIONS, prefix) ?? '')
     },
     savePositions(c, positions) {
-      setCookie(c, POSITIONS, formatPositions(positions), { ...base, maxAge: POSITIONS_MAX_AGE_SECONDS })
+      setCookie(c, POSITIONS, formatSession(positions), { ...base, maxAge: POSITIONS_MAX_AGE_SECONDS })
     },
   }
-}
-
-/** `source@position,…` as the API takes it; anything malformed is dropped, not sent (the API would refuse the read). */
-export function parsePositions(value: string): Map<string, string> {
-  const positions = new Map<string, string>()
-  for (const part of value.split(',').slice(0, MAX_SOURCES)) {
-    try {
-      const { source, position } = parseToken(part.trim())
-      positions.set(source, newer(positions.get(source), position))
-    } catch {
-      // A tampered or outdated cookie costs read-your-writes, never the page.
-    }
-  }
-  return positions
-}
-
-export function formatPositions(positions: Positions): string {
-  return [...positions].map(([source, position]) => `${source}@${position}`).join(',')
-}
-
-/** The positions with one more write's token (`source@position`) merged in: per feed, the newer wins. */
-export function withPosition(positions: Positions, token: string): Map<string, string> {
-  const merged = new Map(positions)
-  try {
-    const { source, position } = parseToken(token)
-    if (merged.has(source) || merged.size < MAX_SOURCES) merged.set(source, newer(merged.get(source), position))
-  } catch {
-    // An API that sent a bad token still did the write; the page just may not show it at once.
-  }
-  return merged
-}
-
-function newer(known: string | undefined, position: string): string {
-  return known === undefined || comparePositions(position, known) > 0 ? position : known
 }

@@ -1,7 +1,8 @@
 import type { Context } from 'hono'
-import { TidingsError } from '@tidings/core'
+import { formatSession, mergeToken, TidingsError, type TokenSession } from '@tidings/core'
+import { POSITION_HEADER } from '@tidings/http'
 import type { ApiProblem } from './api-types'
-import { formatPositions, type Positions, type SessionCookies, withPosition } from './session-cookies'
+import type { SessionCookies } from './session-cookies'
 
 /**
  * The board's JSON API as the pages reach it: in process (`app.request`, which may answer synchronously)
@@ -41,7 +42,7 @@ export interface CallOptions {
 /** One request's view of the API: carries the session's token and positions, and keeps the positions cookie up to date. */
 export class WebApi {
   private token: string | undefined
-  private positions: Positions
+  private positions: TokenSession
   /** Cleared once already in this request: the viewer lookup's two calls may both be refused. */
   private signedOut = false
 
@@ -81,10 +82,10 @@ export class WebApi {
     const headers: Record<string, string> = { Accept: 'application/json' }
     if (options.auth === 'required' && this.token === undefined) throw new SignInRequired()
     if (options.auth && this.token !== undefined) headers.Authorization = `Bearer ${this.token}`
-    if (options.fresh && this.positions.size > 0) headers['Tidings-Position'] = formatPositions(this.positions)
+    if (options.fresh && this.positions.size > 0) headers[POSITION_HEADER] = formatSession(this.positions)
     if (options.body !== undefined) headers['Content-Type'] = 'application/json'
     const response = await this.api(path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) })
-    this.remember(response.headers.get('Tidings-Position'))
+    this.remember(response.headers.get(POSITION_HEADER))
     const text = await response.text()
 
     if (response.ok) return { ok: true, status: response.status, body: (text ? JSON.parse(text) : undefined) as T }
@@ -102,7 +103,7 @@ export class WebApi {
 
   private remember(token: string | null): void {
     if (!token) return
-    this.positions = withPosition(this.positions, token)
+    this.positions = mergeToken(this.positions, token)
     this.cookies.savePositions(this.c, this.positions)
   }
 }
