@@ -17,6 +17,21 @@ export default tseslint.config(
     },
   },
   {
+    // core imports nothing of ours (its tests reach their helpers through its own testing subpath)...
+    files: ['packages/core/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(@tidings/(?!core/testing$)|\\.\\./\\.\\./)', message: 'core imports nothing of ours.' }] }],
+    },
+  },
+  {
+    // ...and only its test support and tests import vitest, so its main index never does.
+    files: ['packages/core/src/**/*.ts'],
+    ignores: ['packages/core/src/**/*.test.ts', 'packages/core/src/testing/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'vitest', message: 'test support goes in core/src/testing.' }], patterns: [{ regex: '^(@tidings/|\\.\\./\\.\\./)', message: 'core imports nothing of ours.' }] }],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { given } from '../../testing/src/given-when-then'
+import { given } from '@tidings/core/testing'
 import { decide, type Decision } from './decision'
 import { event, type Event } from './envelope'
 

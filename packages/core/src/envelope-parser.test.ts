@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { given } from '../../testing/src/given-when-then'
+import { given } from '@tidings/core/testing'
 import type { Envelope } from './envelope'
 import { parseEnvelope } from './envelope-parser'
 import { MalformedEnvelope, TidingsError } from './errors'

@@ -1,5 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { given } from '../../testing/src/given-when-then'
+import { given } from '@tidings/core/testing'
 import { event, type Event } from './envelope'
 
 type PostCreated = Event<'board.PostCreated.v1', { postId: string; title: string }>

@@ -1,5 +1,4 @@
 export * from './engines'
-export * from './given-when-then'
 export * from './eventually'
 export * from './contracts/outbox-feed.contract'
 export * from './ledger-projection'

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { given } from '@tidings/testing'
+import { given } from '@tidings/core/testing'
 import { InvalidToken, TokenExpired } from './auth-errors'
 import { MAX_TOKEN_LENGTH, signToken, verifyToken } from './jwt'
 

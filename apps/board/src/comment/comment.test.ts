@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { given } from '@tidings/testing'
+import { given } from '@tidings/core/testing'
 import { addComment, CommentNotFound, deleteComment, editComment, NotCommentAuthor, type Comment } from './comment'
 
 const now = new Date('2026-11-30T10:00:00.000Z')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { given } from '@tidings/testing'
+import { given } from '@tidings/core/testing'
 import { changeNickname, join, type Member } from './member'
 
 const now = new Date('2026-11-30T10:00:00.000Z')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { given } from '@tidings/testing'
+import { given } from '@tidings/core/testing'
 import { createPost, deletePost, editPost, NotPostWriter, PostNotFound, type Post } from './post'
 
 const now = new Date('2026-11-30T10:00:00.000Z')

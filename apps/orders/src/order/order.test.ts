@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { given } from '@tidings/testing'
+import { given } from '@tidings/core/testing'
 import { cancelOrder, changeShippingAddress, delivered, OrderAlreadyShipped, OrderClosed, paymentCompleted, paymentFailed, placeOrder, shipped, type Order } from './order'
 
 const now = new Date('2026-11-30T10:00:00.000Z')
