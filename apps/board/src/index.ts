@@ -2,4 +2,3 @@ export { boardServices, composeBoard, type Board, type BoardOptions } from './bo
 export { loadTokenSecret } from './auth'
 export { boardWeb, type BoardApi, type BoardWebOptions } from './web/board-web.routes'
 export { memberTokens } from './shared/member-tokens'
-export { BoardClient, type Answer, type Member, type PostDocumentBody } from './test-kit/board-client'

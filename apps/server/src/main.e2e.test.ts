@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startProcess, type ManagedProcess } from '@tidings/testing'
-import { BoardClient, type Member } from '@tidings/board'
+import { BoardClient, type Member } from '@tidings/board/test-kit'
 
 const main = new URL('./main.ts', import.meta.url)
 const dataDir = mkdtempSync(join(tmpdir(), 'tidings-server-'))
