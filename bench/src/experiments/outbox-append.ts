@@ -13,7 +13,7 @@ import { closedLoop, type Throughput } from '../lib/load'
 import { Workbench } from '../lib/workbench'
 import { ACCOUNT_OPENED, openAccount, rawOpenAccount, rawOpenAccountEmbedded, SOURCE } from '../lib/workload'
 
-/** What appendToOutbox sends today for any number of envelopes (copied from packages/postgres/src/outbox.ts). */
+/** What appendToOutbox sends today for any number of envelopes (copied from packages/postgres/src/feed/outbox.ts). */
 const unnestSql = (s: string): string => `INSERT INTO ${s}.outbox (feed_xid, id, type, key, version, occurred_at, data, meta)
   SELECT CASE WHEN e.version IS NULL THEN pg_current_xact_id() ELSE greatest(pg_current_xact_id(),
            (SELECT o.feed_xid FROM ${s}.outbox o WHERE o.key = e.key AND o.version IS NOT NULL

@@ -1,33 +1,79 @@
-export * from './database'
-export * from './sql'
-export { PgliteDatabase } from './pglite-database'
-export { PgDatabase, type PgDatabaseOptions } from './pg-database'
-export * from './open-database'
-export * from './migrations'
-export * from './platform-schema'
-export * from './outbox'
-export * from './outbox-feed'
-export * from './feed-signals'
-export * from './feed-notifier'
-export * from './feed-retention'
-export * from './unit-of-work'
-export * from './checkpoints'
-export * from './inbox'
-export * from './dead-letters'
-export * from './lease'
-export * from './infrastructure-error'
-export * from './message-processor'
-export * from './deferred-worker'
-export * from './follower'
-export * from './subscription'
-export * from './document-store'
-export * from './scheduler'
-export * from './sleep'
-export * from './housekeeping'
-export * from './reactor'
-export * from './execute'
-export * from './timestamps'
-export * from './relay'
-export * from './leadership'
-export * from './embedded-transport'
-export * from './partitioned-subscription'
+// Database: the one SQL port, its two engines, schema names and JSON columns, migrations, failure classes
+export type { Database, Queryable, QueryResult } from './database/database'
+export { PgDatabase, type PgDatabaseOptions } from './database/pg-database'
+export { PgliteDatabase } from './database/pglite-database'
+export { openDatabase, type DatabaseConfig } from './database/open-database'
+export { schemaForService, schemaName, storableJson } from './database/sql'
+export { isoTime, isoTimeOrNull } from './database/timestamps'
+export { isInfrastructureError } from './database/infrastructure-error'
+export { migrate, type Migration } from './database/migrations'
+export { platformMigrations } from './database/platform-schema'
+
+// Feed: the outbox a producer appends to, read by position, its wake-ups, retention and relay to a broker
+export { appendToOutbox, DEFAULT_MAX_EVENT_BYTES } from './feed/outbox'
+export { OutboxFeed, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from './feed/outbox-feed'
+export { FeedSignals } from './feed/feed-signals'
+export { FEED_CHANNEL, FeedNotifier, forwardNotifications } from './feed/feed-notifier'
+export { cleanupFeed, defaultRetention, liveReaders, slowest, slowestLiveReader, type RetentionPolicy } from './feed/feed-retention'
+export { Relay, type RelayOptions } from './feed/relay'
+export { embeddedTransport } from './feed/embedded-transport'
+
+// Commands: a unit of work records events with the state change; reactors run commands on others' events
+export { UnitOfWork, type CommandTx, type Committed, type UnitOfWorkOptions } from './commands/unit-of-work'
+export { execute } from './commands/execute'
+export { reactor, type ReactorDefinition } from './commands/reactor'
+
+// Consumers: subscriptions following feeds or broker partitions, with their inbox, checkpoints and dead letters
+export type { Follower, FollowerStatus, SourceProgress } from './consumers/follower'
+export { Subscription, type SubscriptionOptions, type SubscriptionStatus } from './consumers/subscription'
+export { lowestSourcePosition, PartitionedSubscription, type PartitionedSubscriptionOptions } from './consumers/partitioned-subscription'
+export { MALFORMED_TYPE, MessageProcessor, type ProcessorOptions } from './consumers/message-processor'
+export { DeferredWorker } from './consumers/deferred-worker'
+export {
+  claimMessages,
+  countPending,
+  duePendingMessages,
+  forgetConsumer,
+  markProcessed,
+  oldestPendingPosition,
+  postponePending,
+  pruneInbox,
+  settlePending,
+  type InboxStatus,
+  type PendingMessage,
+} from './consumers/inbox'
+export { deleteCheckpoints, listCheckpoints, readCheckpoint, readSourceCheckpoint, saveCheckpoint, type CheckpointRow } from './consumers/checkpoints'
+export {
+  addDeadLetter,
+  closeDeadLetters,
+  countDeadLetters,
+  describeError,
+  findDeadLetter,
+  listDeadLetters,
+  takeDeadLetter,
+  type DeadLetter,
+} from './consumers/dead-letters'
+
+// Leadership: named leases with heartbeats, and running work only while holding one
+export { currentLeaseOwner, Lease } from './leadership/lease'
+export { runAsLeader, whileLeading } from './leadership/leadership'
+
+// Scheduler: messages scheduled in the caller's transaction, delivered as commands when due
+export {
+  cancelScheduled,
+  scheduleMessage,
+  Scheduler,
+  SCHEDULER_CONSUMER,
+  type ScheduledHandler,
+  type ScheduledMessage,
+  type SchedulerOptions,
+} from './scheduler/scheduler'
+
+// Documents: the read-model store on jsonb
+export { DocumentStore, type FindOptions, type MergeChange, type StoredDocument } from './documents/document-store'
+
+// Housekeeping: periodic clean-up of old feed events and processed inbox rows
+export { Housekeeping, type HousekeepingOptions } from './housekeeping/housekeeping'
+
+// Utilities
+export { sleep } from './sleep'

@@ -1,5 +1,5 @@
-import type { Queryable } from './database'
-import { schemaName } from './sql'
+import type { Queryable } from '../database/database'
+import { schemaName } from '../database/sql'
 
 /**
  * A named lease in the consumer's database: at most one owner at a time, renewed by heartbeat, free to

@@ -9,12 +9,12 @@ import {
   type Logger,
   type RetryPolicy,
 } from '@tidings/core'
-import type { Database, Queryable } from './database'
-import { addDeadLetter, describeError } from './dead-letters'
-import { isInfrastructureError } from './infrastructure-error'
-import { sleep } from './sleep'
-import { schemaName } from './sql'
-import type { CommandTx, UnitOfWork } from './unit-of-work'
+import type { Database, Queryable } from '../database/database'
+import { addDeadLetter, describeError } from '../consumers/dead-letters'
+import { isInfrastructureError } from '../database/infrastructure-error'
+import { sleep } from '../sleep'
+import { schemaName } from '../database/sql'
+import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
 
 export interface ScheduledMessage<D = unknown> {
   /** Unique per message: scheduling the same id again replaces it (e.g. pushing a timeout further out). */

@@ -1,8 +1,8 @@
 import { silentLogger, type Logger } from '@tidings/core'
-import type { Queryable } from './database'
-import { cleanupFeed, defaultRetention, type RetentionPolicy } from './feed-retention'
-import { pruneInbox } from './inbox'
-import { sleep } from './sleep'
+import type { Queryable } from '../database/database'
+import { cleanupFeed, defaultRetention, type RetentionPolicy } from '../feed/feed-retention'
+import { pruneInbox } from '../consumers/inbox'
+import { sleep } from '../sleep'
 
 export interface HousekeepingOptions {
   db: Queryable

@@ -13,17 +13,17 @@ import {
   type RetryPolicy,
 } from '@tidings/core'
 import { readCheckpoint, readSourceCheckpoint } from './checkpoints'
-import type { Database, Queryable } from './database'
+import type { Database, Queryable } from '../database/database'
 import { DeferredWorker } from './deferred-worker'
-import type { FeedLag, FeedReader } from './outbox-feed'
+import type { FeedLag, FeedReader } from '../feed/outbox-feed'
 import { markProcessed, oldestPendingPosition } from './inbox'
 import { takeDeadLetter } from './dead-letters'
 import type { Follower, FollowerStatus, SourceProgress } from './follower'
 import { forgetForRebuild } from './rebuild'
-import { currentLeaseOwner, Lease } from './lease'
-import { runAsLeader } from './leadership'
+import { currentLeaseOwner, Lease } from '../leadership/lease'
+import { runAsLeader } from '../leadership/leadership'
 import { MessageProcessor } from './message-processor'
-import { sleep } from './sleep'
+import { sleep } from '../sleep'
 
 export interface SubscriptionOptions {
   /** The consumer's own database and schema: inbox, checkpoints, lease and its read model live there. */

@@ -1,4 +1,4 @@
-import type { Database } from './database'
+import type { Database } from '../database/database'
 import type { FeedSignals } from './feed-signals'
 
 export const FEED_CHANNEL = 'tidings_feed'

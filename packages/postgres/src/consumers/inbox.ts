@@ -1,6 +1,6 @@
 import type { Envelope, Position } from '@tidings/core'
-import type { Queryable } from './database'
-import { schemaName } from './sql'
+import type { Queryable } from '../database/database'
+import { schemaName } from '../database/sql'
 
 export type InboxStatus = 'done' | 'pending' | 'dead'
 

@@ -1,5 +1,5 @@
 import type { Decision } from '@tidings/core'
-import type { Queryable } from './database'
+import type { Queryable } from '../database/database'
 import type { CommandTx, Committed, UnitOfWork } from './unit-of-work'
 
 /**

@@ -1,9 +1,9 @@
 import { chainPartitions, comparePositions, LeaseLost, START, silentLogger, uuidv7, watermarksAfter, type Logger, type Position, type Publisher } from '@tidings/core'
-import type { Database, Queryable } from './database'
-import { Lease } from './lease'
-import { runAsLeader } from './leadership'
+import type { Database, Queryable } from '../database/database'
+import { Lease } from '../leadership/lease'
+import { runAsLeader } from '../leadership/leadership'
 import type { OutboxFeed } from './outbox-feed'
-import { schemaName } from './sql'
+import { schemaName } from '../database/sql'
 
 export interface RelayOptions {
   db: Database

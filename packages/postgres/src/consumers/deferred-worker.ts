@@ -1,7 +1,7 @@
 import { isExhausted, isPermanentFailure, LeaseLost, retryDelayMs, type Envelope } from '@tidings/core'
 import { addDeadLetter, describeError } from './dead-letters'
 import { duePendingMessages, postponePending, settlePending } from './inbox'
-import { isInfrastructureError } from './infrastructure-error'
+import { isInfrastructureError } from '../database/infrastructure-error'
 import type { MessageProcessor, ProcessorOptions } from './message-processor'
 
 /**

@@ -4,10 +4,10 @@ import { START, uuidv7, type Envelope } from '@tidings/core'
 import { eventually, postgresReachable, TEST_DATABASE_URL, testEngines, transactionsSettled, uniqueName } from '@tidings/testing'
 import { appendToOutbox } from './outbox'
 import { OutboxFeed } from './outbox-feed'
-import type { Queryable } from './database'
-import { migrate } from './migrations'
-import { platformMigrations } from './platform-schema'
-import { PgDatabase } from './pg-database'
+import type { Queryable } from '../database/database'
+import { migrate } from '../database/migrations'
+import { platformMigrations } from '../database/platform-schema'
+import { PgDatabase } from '../database/pg-database'
 
 await testEngines() // fails in CI when the server is missing, says so locally
 const reachable = await postgresReachable()

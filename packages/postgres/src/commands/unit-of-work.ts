@@ -9,10 +9,10 @@ import {
   type Event,
   type IdGenerator,
 } from '@tidings/core'
-import type { Database, Queryable } from './database'
-import type { FeedNotifier } from './feed-notifier'
-import type { FeedSignals } from './feed-signals'
-import { appendToOutbox } from './outbox'
+import type { Database, Queryable } from '../database/database'
+import type { FeedNotifier } from '../feed/feed-notifier'
+import type { FeedSignals } from '../feed/feed-signals'
+import { appendToOutbox } from '../feed/outbox'
 
 /** The transaction a command runs in: plain queries plus `record`, which queues events for the outbox. */
 export interface CommandTx extends Queryable {

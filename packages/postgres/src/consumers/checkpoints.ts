@@ -1,6 +1,6 @@
 import { START, type Position } from '@tidings/core'
-import type { Queryable } from './database'
-import { schemaName } from './sql'
+import type { Queryable } from '../database/database'
+import { schemaName } from '../database/sql'
 
 /** How far a consumer has processed each feed it follows; written in the same transaction as its effects. */
 export async function readCheckpoint(db: Queryable, schema: string, consumer: string, source: string): Promise<Position> {

@@ -1,6 +1,6 @@
 import type { Logger } from '@tidings/core'
 import type { Lease } from './lease'
-import { sleep } from './sleep'
+import { sleep } from '../sleep'
 
 /**
  * Competes for a lease until `stop` aborts: whoever holds it runs `lead` (a standby polls and takes over

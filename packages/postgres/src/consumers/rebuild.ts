@@ -1,6 +1,6 @@
 import type { ConsumerDefinition } from '@tidings/core'
 import { deleteCheckpoints } from './checkpoints'
-import type { Queryable } from './database'
+import type { Queryable } from '../database/database'
 import { closeDeadLetters } from './dead-letters'
 import { forgetConsumer } from './inbox'
 

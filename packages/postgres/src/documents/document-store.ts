@@ -1,6 +1,6 @@
 import type { Documents, FindOptions, MergeChange, StoredDocument } from '@tidings/core'
-import type { Queryable } from './database'
-import { schemaName, storableJson } from './sql'
+import type { Queryable } from '../database/database'
+import { schemaName, storableJson } from '../database/sql'
 
 // The port's types, still importable from here.
 export type { FindOptions, MergeChange, StoredDocument }

@@ -1,6 +1,6 @@
 import { formatPosition, VersionConflict, type Envelope, type Position } from '@tidings/core'
-import type { Queryable } from './database'
-import { schemaName, storableJson } from './sql'
+import type { Queryable } from '../database/database'
+import { schemaName, storableJson } from '../database/sql'
 
 /** Events are notifications, not documents: anything larger is refused before it reaches the feed. */
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024

@@ -13,18 +13,18 @@ import {
   uniqueName,
   type ManagedProcess,
 } from '@tidings/testing'
-import { currentLeaseOwner } from './lease'
-import { migrate } from './migrations'
-import { OutboxFeed } from './outbox-feed'
-import { platformMigrations } from './platform-schema'
-import { PgDatabase } from './pg-database'
+import { currentLeaseOwner } from '../leadership/lease'
+import { migrate } from '../database/migrations'
+import { OutboxFeed } from '../feed/outbox-feed'
+import { platformMigrations } from '../database/platform-schema'
+import { PgDatabase } from '../database/pg-database'
 import { readCheckpoint } from './checkpoints'
 
 await testEngines()
 const reachable = await postgresReachable()
 
-const producerScript = new URL('../../testing/src/fixtures/ledger-producer.ts', import.meta.url)
-const consumerScript = new URL('../../testing/src/fixtures/ledger-consumer.ts', import.meta.url)
+const producerScript = new URL('../../../testing/src/fixtures/ledger-producer.ts', import.meta.url)
+const consumerScript = new URL('../../../testing/src/fixtures/ledger-consumer.ts', import.meta.url)
 const LEASE = 'subscription:ledger'
 
 const expectedSum = (commands: number): number => Array.from({ length: commands }, (_, i) => (i % 97) + 1).reduce((a, b) => a + b, 0)

@@ -1,5 +1,5 @@
 import { consumer, type ConsumerDefinition, type Envelope, type RetryPolicy } from '@tidings/core'
-import type { Queryable } from './database'
+import type { Queryable } from '../database/database'
 import type { CommandTx, UnitOfWork } from './unit-of-work'
 
 export interface ReactorDefinition {

@@ -1,6 +1,6 @@
 import { comparePositions, isPosition, parsePosition, type Position } from '@tidings/core'
-import type { Queryable } from './database'
-import { schemaName } from './sql'
+import type { Queryable } from '../database/database'
+import { schemaName } from '../database/sql'
 
 export interface RetentionPolicy {
   /** Events younger than this are always kept. */

@@ -1,10 +1,10 @@
 import { formatPosition, parsePosition, START, type Envelope, type FeedLag, type FeedPage, type FeedReader, type Position, type ReadOptions } from '@tidings/core'
 
 export type { FeedLag, FeedPage, FeedReader, ReadOptions }
-import type { Queryable } from './database'
+import type { Queryable } from '../database/database'
 import type { FeedSignals } from './feed-signals'
-import { sleep } from './sleep'
-import { schemaName } from './sql'
+import { sleep } from '../sleep'
+import { schemaName } from '../database/sql'
 
 interface OutboxRow {
   id: string

@@ -3,7 +3,7 @@ import { ConfirmWindow, event, partitionOf, START, WATERMARK_TYPE, type Envelope
 import { eventually, testEngines, transactionsSettled } from '@tidings/testing'
 import { OutboxFeed } from './outbox-feed'
 import { Relay } from './relay'
-import { UnitOfWork } from './unit-of-work'
+import { UnitOfWork } from '../commands/unit-of-work'
 
 const SOURCE = 'test.relayed'
 

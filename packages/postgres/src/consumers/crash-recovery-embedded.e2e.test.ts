@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ledgerTotals, outOfOrderKeys, startProcess, type ManagedProcess } from '@tidings/testing'
-import { PgliteDatabase } from './pglite-database'
+import { PgliteDatabase } from '../database/pglite-database'
 
-const producerScript = new URL('../../testing/src/fixtures/ledger-producer.ts', import.meta.url)
-const consumerScript = new URL('../../testing/src/fixtures/ledger-consumer.ts', import.meta.url)
+const producerScript = new URL('../../../testing/src/fixtures/ledger-producer.ts', import.meta.url)
+const consumerScript = new URL('../../../testing/src/fixtures/ledger-consumer.ts', import.meta.url)
 const expectedSum = (commands: number): number => Array.from({ length: commands }, (_, i) => (i % 97) + 1).reduce((a, b) => a + b, 0)
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

@@ -15,12 +15,12 @@ import {
   type RetryPolicy,
 } from '@tidings/core'
 import { saveCheckpoint } from './checkpoints'
-import type { Database, Queryable } from './database'
+import type { Database, Queryable } from '../database/database'
 import { addDeadLetter } from './dead-letters'
 import { claimMessages } from './inbox'
-import { isInfrastructureError } from './infrastructure-error'
-import type { Lease } from './lease'
-import { sleep } from './sleep'
+import { isInfrastructureError } from '../database/infrastructure-error'
+import type { Lease } from '../leadership/lease'
+import { sleep } from '../sleep'
 
 /** A feed item that could not be parsed travels under this type so that it is dead-lettered, not lost. */
 export { MALFORMED_TYPE }

@@ -1,9 +1,9 @@
 import { comparePositions, partitionSource, START, silentLogger, uuidv7, type FeedLag, type Logger, type Position, type Transport } from '@tidings/core'
-import type { Queryable } from './database'
+import type { Queryable } from '../database/database'
 import type { Follower, FollowerStatus, SourceProgress } from './follower'
-import { Lease } from './lease'
+import { Lease } from '../leadership/lease'
 import { forgetForRebuild } from './rebuild'
-import { schemaName } from './sql'
+import { schemaName } from '../database/sql'
 import { Subscription, type SubscriptionOptions } from './subscription'
 
 export interface PartitionedSubscriptionOptions extends Omit<SubscriptionOptions, 'feeds' | 'leaseName' | 'mayLead' | 'instanceId'> {
