@@ -1,5 +1,5 @@
 import type autocannon from 'autocannon'
-import { BoardClient, type Member } from '../../../apps/board/src/test-kit/board-client'
+import { BoardClient, type Member } from '@tidings/board/test-kit'
 import { ChildServer } from './child'
 import { backendsOf } from './cpu'
 import { CLIENTS } from './env'
