@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis'
-import { LAG, READ_PAGE } from './redis-scripts'
+import { LAG, READ_PAGE } from './transport/redis-scripts'
 
 /** The longest pause between two reconnect attempts: a connection tries again forever, at least this often. */
 const MAX_RECONNECT_DELAY_MS = 500

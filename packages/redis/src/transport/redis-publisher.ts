@@ -1,6 +1,6 @@
 import { comparePositions, ConfirmWindow, isPosition, partitionOf, START, type Envelope, type Position, type Publisher } from '@tidings/core'
-import type { RedisLink } from './redis-connection'
-import { attempt, brokerError } from './redis-errors'
+import type { RedisLink } from '../redis-connection'
+import { attempt, brokerError } from '../redis-errors'
 import { envelopeField, type StreamEntry } from './stream-entry'
 
 /**

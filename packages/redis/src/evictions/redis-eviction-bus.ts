@@ -1,7 +1,7 @@
 import { EvictionBusClosed, EvictionSubscribers, evictionProblems, silentLogger, toEviction, type Eviction, type EvictionBus, type EvictionListener, type Logger } from '@tidings/core'
 import { Redis } from 'ioredis'
-import { closeConnection, commandConnection, type RedisLink } from './redis-connection'
-import { attempt } from './redis-errors'
+import { closeConnection, commandConnection, type RedisLink } from '../redis-connection'
+import { attempt } from '../redis-errors'
 
 export interface RedisEvictionBusOptions {
   /** `redis://[user:password@]host:port[/db]`. */

@@ -3,7 +3,7 @@ import { keyInPartition, readToEnd as readAll, rejectionOf as rejection, service
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MALFORMED_TYPE } from '@tidings/core'
-import { redisTransport, streamKey, type RedisTransport } from './index'
+import { redisTransport, streamKey, type RedisTransport } from '../index'
 
 const SHARED = 'redis://127.0.0.1:6379'
 const PARTITIONS = 4

@@ -1,7 +1,7 @@
 import { brokerOutageContract, brokerTransportContract, startRedisServer } from '@tidings/testing'
 import { expect } from 'vitest'
 import { Redis } from 'ioredis'
-import { redisTransport, streamKey } from './index'
+import { redisTransport, streamKey } from '../index'
 
 await brokerTransportContract('redis', 'redis-server', startRedisServer, (url) => redisTransport({ url }), {
   dropsRepeats: false,

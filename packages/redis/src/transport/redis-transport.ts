@@ -1,6 +1,7 @@
 import { checkPartitionReader, checkPositiveIntegers, type PartitionReader, type Publisher, type Transport } from '@tidings/core'
-import { closeConnection, commandConnection, type RedisLink } from './redis-connection'
-import { attempt } from './redis-errors'
+import { closeConnection, commandConnection, type RedisLink } from '../redis-connection'
+import { attempt } from '../redis-errors'
+import { checkPrefix, streamKey } from './names'
 import { RedisPartitionReader } from './redis-partition-reader'
 import { RedisPublisher } from './redis-publisher'
 
@@ -20,16 +21,13 @@ export interface RedisTransportOptions {
   maxLen?: number
 }
 
-/** The stream that holds one partition of a source. */
-export const streamKey = (prefix: string, source: string, partition: number): string => `${prefix}:${source}:${partition}`
-
 /** Connects (failing with kind `unavailable` when Redis does not answer) and returns the transport. */
 export async function redisTransport(options: RedisTransportOptions): Promise<RedisTransport> {
   const partitions = options.partitions ?? 4
   const maxInFlight = options.maxInFlight ?? 256
   const prefix = options.prefix ?? 'tidings'
   checkPositiveIntegers({ partitions, maxInFlight, ...(options.maxLen !== undefined ? { maxLen: options.maxLen } : {}) })
-  if (prefix.length === 0) throw new RangeError('prefix must not be empty')
+  checkPrefix(prefix)
   const redis = commandConnection(options.url, 'tidings')
   try {
     await attempt('connect', () => redis.ping())

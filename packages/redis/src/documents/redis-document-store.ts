@@ -2,7 +2,7 @@ import type { Documents, FindOptions, MergeChange, StoredDocument } from '@tidin
 import type { DocumentLink } from './document-connection'
 import { fieldsOf, pairsOf, storableName, storableVersion, storedDocument } from './document-fields'
 import { DocumentKeys } from './document-keys'
-import { attempt } from './redis-errors'
+import { attempt } from '../redis-errors'
 
 /** Changes per MERGE script: one round trip each, and a short script. */
 const MERGE_CHUNK = 100

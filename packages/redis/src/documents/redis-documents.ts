@@ -1,7 +1,7 @@
 import { documentConnection, type DocumentLink } from './document-connection'
-import { closeConnection } from './redis-connection'
+import { closeConnection } from '../redis-connection'
 import { RedisDocumentStore } from './redis-document-store'
-import { attempt } from './redis-errors'
+import { attempt } from '../redis-errors'
 
 export interface RedisDocumentsOptions {
   /** `redis://[user:password@]host:port[/db]`. */

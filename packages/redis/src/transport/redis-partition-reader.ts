@@ -1,7 +1,7 @@
 import { checkPositiveIntegers, envelopeFromBroker, occurredAtOf, parsePosition, partitionSource, type Envelope, type FeedLag, type FeedPage, type PartitionReader, type Position, type ReadOptions } from '@tidings/core'
 import type { Redis } from 'ioredis'
-import { blockingConnection, closeConnection, type RedisLink } from './redis-connection'
-import { attempt, BrokerUnavailable, brokerError } from './redis-errors'
+import { blockingConnection, closeConnection, type RedisLink } from '../redis-connection'
+import { attempt, BrokerUnavailable, brokerError } from '../redis-errors'
 import { envelopeField, type StreamEntry } from './stream-entry'
 
 /** A long poll shorter than this is not worth a blocking read. */

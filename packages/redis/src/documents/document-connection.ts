@@ -1,4 +1,4 @@
-import { commandConnection } from './redis-connection'
+import { commandConnection } from '../redis-connection'
 import { CLEAR_STEP, FIND_STEP, LACKING, MERGE, REMOVE } from './document-scripts'
 
 type Arg = string | number
