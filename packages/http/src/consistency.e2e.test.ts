@@ -5,7 +5,7 @@ import { testEngines } from '@tidings/testing'
 import { consistencyWaiter, consistentRead, withPosition, type ConsistencyWaiter } from './consistency'
 import { createHttpApp } from './create-http-app'
 import { deferred, type Deferred } from './deferred'
-import { serveHttp, type RunningServer } from './serve'
+import { serveHttp, type RunningServer } from './host/serve'
 
 const servers: RunningServer[] = []
 afterAll(async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { TidingsError, type ErrorKind } from '@tidings/core'
 import { createHttpApp, DEFAULT_BODY_LIMIT_BYTES } from './create-http-app'
-import { createMetrics } from './metrics'
+import { createMetrics } from './host/metrics'
 
 function echoApp(options: Parameters<typeof createHttpApp>[0] = {}) {
   const app = createHttpApp(options)

@@ -2,7 +2,7 @@ import { PayloadTooLarge, silentLogger, type Logger } from '@tidings/core'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { routePath } from 'hono/route'
-import type { Metrics } from './metrics'
+import type { Metrics } from './host/metrics'
 import { problem, problemOf, problemResponse, RouteNotFound } from './problem'
 
 /** A readiness check resolves when its dependency answers; it is not ready when it throws or resolves `false`. */

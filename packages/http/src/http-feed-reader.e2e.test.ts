@@ -15,7 +15,7 @@ import { createHttpApp } from './create-http-app'
 import { deferred } from './deferred'
 import { feedRoutes } from './feed-routes'
 import { FeedProtocolViolation, FeedRequestRejected, FeedUnavailable, HttpFeedReader } from './http-feed-reader'
-import { serveHttp, type RunningServer } from './serve'
+import { serveHttp, type RunningServer } from './host/serve'
 
 const servers: RunningServer[] = []
 afterAll(async () => {

@@ -1,14 +1,59 @@
-export * from './problem'
-export * from './create-http-app'
-export * from './validation'
-export * from './metrics'
-export * from './feed-routes'
-export * from './http-feed-reader'
-export * from './consistency'
-export * from './serve'
-export * from './state-lookup'
-export * from './service'
-export * from './host'
-export * from './run-process'
-export * from './process-config'
-export * from './user-text'
+// Problems: error kinds as statuses, application/problem+json bodies
+export {
+  MalformedJson,
+  problem,
+  PROBLEM_CONTENT_TYPE,
+  problemOf,
+  problemResponse,
+  problemType,
+  RouteNotFound,
+  statusOfKind,
+  UnsupportedMediaType,
+  type Problem,
+} from './problem'
+
+// The app: body limit, health, readiness and /metrics around a service's routes
+export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, type HttpAppOptions, type ReadinessCheck } from './create-http-app'
+
+// Validation: request bodies, queries and parameters against zod schemas, and user-entered text
+export { check, validBody, validParams, validQuery } from './validation'
+export { userText, uuid } from './user-text'
+
+// Feeds over HTTP: the producer's feed endpoint and the consumer's reader of it
+export { feedRoutes, type FeedLagBody, type FeedPageBody, type FeedRoutesOptions } from './feed-routes'
+export { FeedProtocolViolation, FeedRequestRejected, FeedUnavailable, HttpFeedReader, type HttpFeedReaderOptions } from './http-feed-reader'
+
+// Consistency: tokens on command responses, and reads that wait until the read model has caught up
+export {
+  consistencyWaiter,
+  consistentRead,
+  DEFAULT_CONSISTENCY_TIMEOUT_MS,
+  POSITION_HEADER,
+  requestSession,
+  STALE_HEADER,
+  withPosition,
+  type ConsistencyWaiter,
+  type ConsistentReadOptions,
+  type ProgressSource,
+} from './consistency'
+
+// State lookups: the latest state of entities another service owns, fetched by id (zero-payload events)
+export {
+  httpStateLookup,
+  httpStatesLookup,
+  MAX_STATE_IDS,
+  stateIdsQuery,
+  StateUnavailable,
+  type HttpStateLookupOptions,
+  type HttpStatesLookupOptions,
+} from './state-lookup'
+
+// Hosting: services in one process, its metrics, the HTTP server and the process's life from config to signal
+export { openProducer, openSubscription, type AnyService, type Producer, type Service, type ServiceContext } from './host/service'
+export { hostServices, serviceContext, type Host } from './host/host'
+export { createMetrics, type FeedReadersTable, type Metrics, type MetricsOptions, type WatchedSubscription } from './host/metrics'
+export { serveHttp, type FastPath, type RunningServer, type ServeOptions } from './host/serve'
+export { processConfig, type ProcessConfig } from './host/process-config'
+export { runUntilSignalled } from './host/run-process'
+export { serviceUrl } from './host/service-opener'
+export type { ProcessResources, ServiceOpener, ServiceOpeners } from './host/service-opener'

@@ -3,12 +3,12 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { START } from '@tidings/core'
 import { PgDatabase, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/postgres'
 import * as z from 'zod'
-import { createHttpApp } from './create-http-app'
-import { deferred } from './deferred'
-import { feedRoutes } from './feed-routes'
+import { createHttpApp } from '../create-http-app'
+import { deferred } from '../deferred'
+import { feedRoutes } from '../feed-routes'
 import { createMetrics } from './metrics'
 import { serveHttp, type RunningServer } from './serve'
-import { validBody } from './validation'
+import { validBody } from '../validation'
 
 /** A feed that never grows: a long poll on it ends only when its request is aborted. */
 class SilentFeed implements FeedReader {

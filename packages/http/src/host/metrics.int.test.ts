@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Dispatcher, event, type Envelope } from '@tidings/core'
 import { FeedSignals, OutboxFeed, Subscription, UnitOfWork, type Queryable } from '@tidings/postgres'
 import { eventually, readAll, testEngines } from '@tidings/testing'
-import { createHttpApp } from './create-http-app'
+import { createHttpApp } from '../create-http-app'
 import { createMetrics } from './metrics'
 
 function valueOf(text: string, series: string): number | undefined {
