@@ -1,4 +1,4 @@
-import { InvalidSourceName } from './broker-errors'
+import { InvalidSourceName } from './nats-errors'
 
 /** Dot-separated tokens of the characters an envelope's source may hold: no wildcards, no empty token. */
 const SOURCE = /^[A-Za-z0-9_:-]+(?:\.[A-Za-z0-9_:-]+)*$/

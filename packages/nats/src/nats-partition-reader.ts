@@ -17,8 +17,8 @@ import {
   type ReadOptions,
   uuidv7,
 } from '@tidings/core'
-import type { BrokerConnection } from './broker-connection'
-import { BrokerUnavailable } from './broker-errors'
+import type { BrokerConnection } from './nats-connection'
+import { BrokerUnavailable } from './nats-errors'
 import { consumerName, partitionSubject, streamName } from './names'
 
 const decoder = new TextDecoder()

@@ -1,6 +1,6 @@
 import { ConfirmWindow, partitionOf, type Envelope, type Publisher } from '@tidings/core'
-import type { BrokerConnection } from './broker-connection'
-import { BrokerUnavailable } from './broker-errors'
+import type { BrokerConnection } from './nats-connection'
+import { BrokerUnavailable } from './nats-errors'
 import { partitionSubject, streamName } from './names'
 
 /** The publisher's own connection, with the window its publishes share. */

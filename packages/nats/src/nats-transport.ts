@@ -1,7 +1,7 @@
 import { StorageType, type StreamConfig } from '@nats-io/jetstream'
 import { nanos } from '@nats-io/transport-node'
 import { checkPartitionReader, checkPositiveIntegers, type Publisher, type Transport } from '@tidings/core'
-import { BrokerConnection } from './broker-connection'
+import { BrokerConnection } from './nats-connection'
 import { NatsPartitionReader } from './nats-partition-reader'
 import { NatsPublisher } from './nats-publisher'
 import { partitionSubject, sourceSubjects, streamName } from './names'

@@ -1,6 +1,6 @@
 import { jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream'
 import { connect, type NatsConnection } from '@nats-io/transport-node'
-import { brokerError, BrokerUnavailable } from './broker-errors'
+import { brokerError, BrokerUnavailable } from './nats-errors'
 
 export interface BrokerConnectionOptions {
   servers: string | string[]
