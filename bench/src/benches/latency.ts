@@ -1,10 +1,10 @@
+import type { FeedReader } from '@tidings/core'
 import {
   FeedSignals,
   OutboxFeed,
   Subscription,
   UnitOfWork,
   type Database,
-  type FeedReader,
   type PgliteDatabase,
 } from '@tidings/postgres'
 import { seconds } from '../lib/env'

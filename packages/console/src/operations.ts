@@ -1,4 +1,4 @@
-import { START, type Position } from '@tidings/core'
+import { START, type Position, type FeedLag } from '@tidings/core'
 import type { AnyService } from '@tidings/http'
 import {
   defaultRetention,
@@ -9,7 +9,6 @@ import {
   slowest,
   countDeadLetters,
   type Database,
-  type FeedLag,
   type OutboxFeed,
   type RetentionPolicy,
   type Follower,

@@ -1,5 +1,4 @@
-import { InvalidPosition, isPosition, START, UnknownFeed, type Position } from '@tidings/core'
-import type { FeedReader } from '@tidings/postgres'
+import { InvalidPosition, isPosition, START, UnknownFeed, type Position, type FeedReader } from '@tidings/core'
 import { Hono, type Context } from 'hono'
 import * as z from 'zod'
 import { check } from './validation'

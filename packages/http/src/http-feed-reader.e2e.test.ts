@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { event, START, TidingsError, type Envelope } from '@tidings/core'
+import { event, START, TidingsError, MALFORMED_TYPE, type Envelope } from '@tidings/core'
 import {
   FeedSignals,
   isInfrastructureError,
   listDeadLetters,
-  MALFORMED_TYPE,
   OutboxFeed,
   Subscription,
   UnitOfWork,

@@ -1,5 +1,5 @@
-import { comparePositions, isPosition, MalformedEnvelope, parseEnvelope, TidingsError, UnsupportedCharacter, type Envelope, type ErrorKind, type Position } from '@tidings/core'
-import { MALFORMED_TYPE, storableJson, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/postgres'
+import { comparePositions, isPosition, MalformedEnvelope, parseEnvelope, TidingsError, UnsupportedCharacter, MALFORMED_TYPE, type Envelope, type ErrorKind, type Position, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/core'
+import { storableJson } from '@tidings/postgres'
 
 export interface HttpFeedReaderOptions {
   /** Where the producer serves `feedRoutes`, e.g. `http://board-post:3000`. */

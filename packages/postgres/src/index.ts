@@ -11,7 +11,7 @@ export { platformMigrations } from './database/platform-schema'
 
 // Feed: the outbox a producer appends to, read by position, its wake-ups, retention and relay to a broker
 export { appendToOutbox, DEFAULT_MAX_EVENT_BYTES } from './feed/outbox'
-export { OutboxFeed, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from './feed/outbox-feed'
+export { OutboxFeed } from './feed/outbox-feed'
 export { FeedSignals } from './feed/feed-signals'
 export { FEED_CHANNEL, FeedNotifier, forwardNotifications } from './feed/feed-notifier'
 export { cleanupFeed, defaultRetention, liveReaders, slowest, slowestLiveReader, type RetentionPolicy } from './feed/feed-retention'
@@ -27,7 +27,7 @@ export { reactor, type ReactorDefinition } from './commands/reactor'
 export type { Follower, FollowerStatus, SourceProgress } from './consumers/follower'
 export { Subscription, type SubscriptionOptions, type SubscriptionStatus } from './consumers/subscription'
 export { lowestSourcePosition, PartitionedSubscription, type PartitionedSubscriptionOptions } from './consumers/partitioned-subscription'
-export { MALFORMED_TYPE, MessageProcessor, type ProcessorOptions } from './consumers/message-processor'
+export { MessageProcessor, type ProcessorOptions } from './consumers/message-processor'
 export { DeferredWorker } from './consumers/deferred-worker'
 export {
   claimMessages,
@@ -70,7 +70,7 @@ export {
 } from './scheduler/scheduler'
 
 // Documents: the read-model store on jsonb
-export { DocumentStore, type FindOptions, type MergeChange, type StoredDocument } from './documents/document-store'
+export { DocumentStore } from './documents/document-store'
 
 // Housekeeping: periodic clean-up of old feed events and processed inbox rows
 export { Housekeeping, type HousekeepingOptions } from './housekeeping/housekeeping'

@@ -1,5 +1,4 @@
-import { comparePositions, type Envelope, type Position } from '@tidings/core'
-import type { FeedLag, FeedPage, FeedReader, ReadOptions } from '@tidings/postgres'
+import { comparePositions, type Envelope, type Position, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/core'
 
 /**
  * A transport that delivers a given script of envelopes: tests build scripts with duplicates and shuffled

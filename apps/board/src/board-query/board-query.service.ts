@@ -1,6 +1,6 @@
-import type { Documents, EvictionBus } from '@tidings/core'
+import type { Documents, EvictionBus, FeedReader } from '@tidings/core'
 import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidings/http'
-import { DocumentStore, type FeedReader } from '@tidings/postgres'
+import { DocumentStore } from '@tidings/postgres'
 import { boardQueryRoutes } from './board-query.routes'
 import { HotDocuments } from './hot-documents'
 import { hotReadFastPath } from './hot-read.fast-path'

@@ -1,5 +1,6 @@
 import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidings/http'
-import { migrate, type FeedReader } from '@tidings/postgres'
+import type { FeedReader } from '@tidings/core'
+import { migrate } from '@tidings/postgres'
 import type { MemberTokens } from '../shared/member-tokens'
 import { commentNotificationsProjection, type NotificationSources } from './comment-notifications.projection'
 import { NotificationHub } from './notification-hub'

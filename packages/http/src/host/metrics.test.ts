@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { FeedLag } from '@tidings/postgres'
+import type { FeedLag } from '@tidings/core'
 import { register as globalRegistry } from 'prom-client'
 import { createMetrics, type WatchedSubscription } from './metrics'
 import { sharedSample } from './shared-sample'

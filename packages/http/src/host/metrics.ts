@@ -1,11 +1,9 @@
-import { silentLogger, START, type ConsumerObserver, type Logger } from '@tidings/core'
+import { silentLogger, START, type ConsumerObserver, type Logger, type FeedLag, type FeedReader } from '@tidings/core'
 import {
   countDeadLetters,
   slowestLiveReader,
   defaultRetention,
   schemaName,
-  type FeedLag,
-  type FeedReader,
   type Queryable,
   type Follower,
 } from '@tidings/postgres'

@@ -1,5 +1,5 @@
 import type { Env, Hono } from 'hono'
-import type { Clock, ConsumerDefinition, Dispatcher, Logger, Transport } from '@tidings/core'
+import type { Clock, ConsumerDefinition, Dispatcher, Logger, Transport, FeedReader } from '@tidings/core'
 import {
   FeedNotifier,
   migrate,
@@ -9,7 +9,6 @@ import {
   Subscription,
   UnitOfWork,
   type Database,
-  type FeedReader,
   type Follower,
   type FeedSignals,
   type Migration,

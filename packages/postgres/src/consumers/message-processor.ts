@@ -22,9 +22,6 @@ import { isInfrastructureError } from '../database/infrastructure-error'
 import type { Lease } from '../leadership/lease'
 import { sleep } from '../sleep'
 
-/** A feed item that could not be parsed travels under this type so that it is dead-lettered, not lost. */
-export { MALFORMED_TYPE }
-
 export interface ProcessorOptions {
   db: Database
   schema: string

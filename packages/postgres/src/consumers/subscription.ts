@@ -8,6 +8,8 @@ import {
   uuidv7,
   type ConsumerDefinition,
   type ConsumerObserver,
+  type FeedLag,
+  type FeedReader,
   type Logger,
   type Position,
   type RetryPolicy,
@@ -15,7 +17,6 @@ import {
 import { readCheckpoint, readSourceCheckpoint } from './checkpoints'
 import type { Database, Queryable } from '../database/database'
 import { DeferredWorker } from './deferred-worker'
-import type { FeedLag, FeedReader } from '../feed/outbox-feed'
 import { markProcessed, oldestPendingPosition } from './inbox'
 import { takeDeadLetter } from './dead-letters'
 import type { Follower, FollowerStatus, SourceProgress } from './follower'

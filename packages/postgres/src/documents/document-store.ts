@@ -2,9 +2,6 @@ import type { Documents, FindOptions, MergeChange, StoredDocument } from '@tidin
 import type { Queryable } from '../database/database'
 import { schemaName, storableJson } from '../database/sql'
 
-// The port's types, still importable from here.
-export type { FindOptions, MergeChange, StoredDocument }
-
 interface DocumentRow {
   id: string
   body: unknown

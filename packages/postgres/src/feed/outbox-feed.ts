@@ -1,6 +1,4 @@
 import { formatPosition, parsePosition, START, type Envelope, type FeedLag, type FeedPage, type FeedReader, type Position, type ReadOptions } from '@tidings/core'
-
-export type { FeedLag, FeedPage, FeedReader, ReadOptions }
 import type { Queryable } from '../database/database'
 import type { FeedSignals } from './feed-signals'
 import { sleep } from '../sleep'

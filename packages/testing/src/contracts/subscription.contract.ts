@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { event, uuidv7, type ConsumerDefinition, type Envelope } from '@tidings/core'
+import { event, uuidv7, MALFORMED_TYPE, type ConsumerDefinition, type Envelope, type FeedReader } from '@tidings/core'
 import {
   FeedSignals,
   listDeadLetters,
-  MALFORMED_TYPE,
   OutboxFeed,
   readCheckpoint,
   Subscription,
   UnitOfWork,
-  type FeedReader,
   type Queryable,
   type SubscriptionOptions,
 } from '@tidings/postgres'
