@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testEngines } from '@tidings/testing'
-import { signToken } from './auth'
+import { strangerToken } from '@tidings/auth/test-kit'
 import type { Database } from '@tidings/postgres'
 import { serveBoard, type ServedBoard } from './test-kit/serve-board'
 import type { Member } from './test-kit/board-client'
@@ -11,10 +11,8 @@ import { documentOnceReady, expectProblem, feedLengths, send, type SendOptions }
  * Bad credentials, ids, routes and query strings: each gets a clean 4xx problem with a stable code, never a
  * 500 or a stack trace, and none of them changes anything.
  */
-const SECRET = randomBytes(48)
 const UNKNOWN = '0190a8f2-0000-7000-8000-000000000000'
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000)
-const sign = (sub: string, secret: Buffer = SECRET, now = new Date()) => signToken({ sub }, secret, { now, ttlSeconds: 3600 })
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
 for (const engine of await testEngines()) {
@@ -26,11 +24,14 @@ for (const engine of await testEngines()) {
     let postId: string
     let commentId: string
     let lastPosition: string
+    let forged: { stranger: string; strangerWithOurKid: string; expired: string; hmacWithPublicKey: string }
     const call = (method: string, path: string, options?: SendOptions) => send(base, method, path, options)
+    /** A genuine token, as the identity service would issue it at log-in. */
+    const mint = async (sub: string, now?: Date) => (await served.board.services.identity.issue(sub, now)).token
 
     beforeAll(async () => {
       db = (await engine.freshDatabase()).db
-      served = await serveBoard(db, { tokenSecret: SECRET })
+      served = await serveBoard(db)
       base = served.client.baseUrl
       ann = await served.client.newMember('ann')
       const post = await served.client.createPost(ann, { title: 'Guarded', content: 'do not touch' })
@@ -38,6 +39,16 @@ for (const engine of await testEngines()) {
       const comment = await served.client.addComment(ann, postId, 'guarded too')
       commentId = comment.body.commentId
       lastPosition = comment.position!
+      const ourKid = JSON.parse(Buffer.from(ann.token.split('.')[0]!, 'base64url').toString()).kid as string
+      const publicKey = ((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string; x: string }> }).keys.find((k) => k.kid === ourKid)!
+      // Algorithm confusion: HS256 "signed" with the public key's bytes as the secret, under our key's id.
+      const confused = `${b64({ alg: 'HS256', typ: 'JWT', kid: ourKid })}.${b64({ iss: 'tidings.identity', sub: ann.memberId, jti: UNKNOWN, iat: 1, exp: 9e9 })}`
+      forged = {
+        stranger: await strangerToken(ann.memberId),
+        strangerWithOurKid: await strangerToken(ann.memberId, { kid: ourKid }),
+        expired: await mint(ann.memberId, hoursAgo(2)),
+        hmacWithPublicKey: `${confused}.${createHmac('sha256', Buffer.from(publicKey.x, 'base64url')).update(confused).digest('base64url')}`,
+      }
     })
     afterAll(() => served?.stop())
 
@@ -67,10 +78,12 @@ for (const engine of await testEngines()) {
       ['random base64', () => `Bearer ${randomBytes(120).toString('base64')}`, 'INVALID_TOKEN'],
       ['a 5000-character token', () => `Bearer ${'a'.repeat(5000)}`, 'INVALID_TOKEN'],
       ['two tokens', () => `Bearer ${ann.token} ${ann.token}`, 'INVALID_TOKEN'],
-      ['a token signed with another secret', () => `Bearer ${sign(ann.memberId, randomBytes(48))}`, 'INVALID_TOKEN'],
+      ['a token signed with another key', () => `Bearer ${forged.stranger}`, 'INVALID_TOKEN'],
+      ["a token signed with another key under our key's id", () => `Bearer ${forged.strangerWithOurKid}`, 'INVALID_TOKEN'],
+      ['an HS256 token keyed with our public key', () => `Bearer ${forged.hmacWithPublicKey}`, 'INVALID_TOKEN'],
       ['an unsigned alg:none token', () => `Bearer ${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: ann.memberId, iat: 1, exp: 9e9 })}.`, 'INVALID_TOKEN'],
       ['a token whose payload was swapped', () => `Bearer ${ann.token.split('.')[0]}.${b64({ sub: UNKNOWN, iat: 1, exp: 9e9 })}.${ann.token.split('.')[2]}`, 'INVALID_TOKEN'],
-      ['an expired token', () => `Bearer ${sign(ann.memberId, SECRET, hoursAgo(2))}`, 'TOKEN_EXPIRED'],
+      ['an expired token', () => `Bearer ${forged.expired}`, 'TOKEN_EXPIRED'],
     ]
 
     it.each(badAuthorizations)('refuses %s on every protected route with 401', async (_name, authorization, code) => {
@@ -88,21 +101,21 @@ for (const engine of await testEngines()) {
     it('takes ?access_token= on the event stream only, and checks it like a header', async () => {
       const stream = '/api/notifications/stream'
       expectProblem(await call('GET', `${stream}?access_token=garbage`), 401, 'INVALID_TOKEN')
-      expectProblem(await call('GET', `${stream}?access_token=${sign(ann.memberId, SECRET, hoursAgo(2))}`), 401, 'TOKEN_EXPIRED')
+      expectProblem(await call('GET', `${stream}?access_token=${forged.expired}`), 401, 'TOKEN_EXPIRED')
       expectProblem(await call('GET', `${stream}?access_token=${ann.token}&access_token=${ann.token}`), 401, 'INVALID_TOKEN')
       expectProblem(await call('GET', `${stream}?access_token=`), 401, 'UNAUTHORIZED')
       expectProblem(await call('GET', `/api/members/me?access_token=${ann.token}`), 401, 'UNAUTHORIZED')
     })
 
     it('answers a genuine token for a member that does not exist with 404 MEMBER_NOT_FOUND', async () => {
-      const ghost = sign(UNKNOWN)
+      const ghost = await mint(UNKNOWN)
       expectProblem(await call('GET', '/api/members/me', { token: ghost }), 404, 'MEMBER_NOT_FOUND')
       expectProblem(await call('PATCH', '/api/members/me', { token: ghost, body: { nickname: 'ghostly' } }), 404, 'MEMBER_NOT_FOUND')
     })
 
     it('refuses a genuine token whose subject is not a member id at all', async () => {
       for (const sub of ['ghost', "'; DROP TABLE members; --", 'x'.repeat(300)]) {
-        const token = sign(sub)
+        const token = await mint(sub)
         expectProblem(await call('GET', '/api/members/me', { token }), 401, 'INVALID_TOKEN', sub)
         expectProblem(await call('POST', '/api/posts', { token, body: { title: 'by nobody', content: 'x' } }), 401, 'INVALID_TOKEN', sub)
       }

@@ -278,7 +278,7 @@ for (const engine of await testEngines()) {
       )
       expect(replies.filter((r) => r.status === 201)).toHaveLength(1)
       for (const reply of replies.filter((r) => r.status !== 201)) expectProblem(reply, 409, 'NICKNAME_TAKEN')
-      expect(await feedLengths(base, db)).toEqual({ ...before, 'board.member': before['board.member']! + 1 })
+      expect(await feedLengths(base, db)).toEqual({ ...before, 'identity.member': before['identity.member']! + 1 })
     })
   })
 }

@@ -2,16 +2,16 @@ import type { Clock, Logger } from '@tidings/core'
 import type { Database } from '@tidings/postgres'
 import { boardQueryService, type BoardQueryOptions } from './board-query/board-query.service'
 import { commentService } from './comment/comment.service'
-import { memberService } from './member/member.service'
 import { notificationService } from './notification/notification.service'
 import { postService } from './post/post.service'
 import { boardWeb } from './web/board-web.routes'
-import { memberTokens, type MemberTokens } from './shared/member-tokens'
+import { identityService, MEMBER_SOURCE, type IdentityOptions, type IdentityService } from '@tidings/identity'
 import { type Host, hostServices, serviceContext, type ServiceContext } from '@tidings/http'
 
 export interface BoardOptions {
   db: Database
-  tokenSecret: Buffer
+  /** The identity service's token lifetime and key rotation. */
+  identity?: IdentityOptions
   clock?: Clock
   logger?: Logger
   /** Same id across restarts for an embedded data directory (only one process can open it). */
@@ -21,16 +21,17 @@ export interface BoardOptions {
   hotDocuments?: number
 }
 
-export type Board = Host & { services: Awaited<ReturnType<typeof boardServices>> }
+export type Board = Host & { services: Awaited<ReturnType<typeof boardServices>> & { identity: IdentityService } }
 
 /**
- * The whole board in one process: five services, each in its own schema, wired in process — the read
- * sides follow the producers' feeds directly and fetch the latest state through the owners' lookups —
- * and the web pages on top of their API.
+ * The whole board in one process: the identity service and the board's four, each in its own schema, wired
+ * in process — the read sides follow the producers' feeds directly and fetch the latest state through the
+ * owners' lookups — and the web pages on top of their API.
  */
 export async function composeBoard(options: BoardOptions): Promise<Board> {
   const ctx = serviceContext(options)
-  const services = await boardServices(ctx, memberTokens(options.tokenSecret, ctx.clock), { hotDocuments: options.hotDocuments })
+  const identity = await identityService(ctx, options.identity)
+  const services = { identity, ...(await boardServices(ctx, identity, { hotDocuments: options.hotDocuments })) }
   const host = hostServices(ctx, Object.values(services))
   const http = host.http
   // The pages are a client of the API; in one process they call it through the app itself, no socket.
@@ -38,13 +39,16 @@ export async function composeBoard(options: BoardOptions): Promise<Board> {
   return { ...host, services }
 }
 
-/** The five services on a shared context, for a process that hosts them (perhaps beside other apps'). */
-export async function boardServices(ctx: ServiceContext, tokens: MemberTokens, queryOptions: BoardQueryOptions = {}) {
-  const member = await memberService(ctx, tokens)
-  const post = await postService(ctx, tokens)
-  const comment = await commentService(ctx, tokens, post.lookup)
-  const sources = { members: member.lookup, posts: post.lookup, comments: comment.lookup, membersMany: member.lookupMany, commentsMany: comment.lookupMany, postsMany: post.lookupMany }
-  const query = await boardQueryService(ctx, [member.feeds['board.member']!, post.feeds['board.post']!, comment.feeds['board.comment']!], sources, queryOptions)
-  const notification = await notificationService(ctx, tokens, comment.feeds['board.comment']!, sources)
-  return { member, post, comment, query, notification }
+/**
+ * The board's four services on a shared context, for a process that hosts them (perhaps beside other
+ * apps'), beside the identity service they take members and tokens from.
+ */
+export async function boardServices(ctx: ServiceContext, identity: IdentityService, queryOptions: BoardQueryOptions = {}) {
+  const verify = identity.verifier
+  const post = await postService(ctx, verify)
+  const comment = await commentService(ctx, verify, post.lookup)
+  const sources = { members: identity.lookup, posts: post.lookup, comments: comment.lookup, membersMany: identity.lookupMany, commentsMany: comment.lookupMany, postsMany: post.lookupMany }
+  const query = await boardQueryService(ctx, [identity.feeds[MEMBER_SOURCE]!, post.feeds['board.post']!, comment.feeds['board.comment']!], sources, queryOptions)
+  const notification = await notificationService(ctx, verify, comment.feeds['board.comment']!, sources)
+  return { post, comment, query, notification }
 }

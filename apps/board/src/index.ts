@@ -1,4 +1,15 @@
 export { boardServices, composeBoard, type Board, type BoardOptions } from './board'
-export { loadTokenSecret } from './auth'
 export { boardWeb, type BoardApi, type BoardWebOptions } from './web/board-web.routes'
-export { memberTokens } from './shared/member-tokens'
+
+// The services as processes of their own, behind a gateway.
+export { BOARD_COMMENT_URL, BOARD_POST_URL, boardProcesses } from './board.processes'
+export { boardGatewayRoutes } from './board.gateway-routes'
+
+// Its names, as operators and the tests of its processes see them: feeds, schemas, consumers.
+export { POST_SOURCE } from './post/post.contracts'
+export { COMMENT_SOURCE } from './comment/comment.contracts'
+export { BOARD_QUERY_SCHEMA, POST_DOCUMENTS_COLLECTION } from './board-query/board-query.service'
+export { POST_DOCUMENT_CONSUMER } from './board-query/post-document.projection'
+export { COMMENT_SCHEMA } from './comment/comment.service'
+export { NOTIFICATION_SCHEMA } from './notification/notification.service'
+export { COMMENT_NOTIFICATIONS_CONSUMER } from './notification/comment-notifications.projection'

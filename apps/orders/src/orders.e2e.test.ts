@@ -53,10 +53,16 @@ for (const { engine, mariadbView } of targets) {
     })
     afterAll(() => close?.())
 
-    async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+    /** A customer: a member signed up and logged in with the identity service, as for the board. */
+    interface Customer {
+      customerId: string
+      token: string
+    }
+
+    async function call(method: string, path: string, as: Customer | undefined, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
       const response = await fetch(`${base}${path}`, {
         method,
-        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(as ? { authorization: `Bearer ${as.token}` } : {}), ...headers },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       })
       const text = await response.text()
@@ -64,88 +70,117 @@ for (const { engine, mariadbView } of targets) {
     }
 
     let customers = 0
-    const newCustomer = async (credit: number) => {
-      const customerId = `c-${engine.name}-${mariadbView ? 'm' : 'p'}-${++customers}-${process.pid}`
-      if (credit > 0) expect(await call('POST', `/api/customers/${customerId}/credit`, { amount: credit })).toMatchObject({ status: 200, body: { customerId, credit } })
-      return customerId
+    const newCustomer = async (credit: number): Promise<Customer> => {
+      const email = `c-${engine.name}-${mariadbView ? 'm' : 'p'}-${++customers}-${process.pid}@example.com`
+      const joined = await call('POST', '/api/members', undefined, { email, password: 'correct horse', nickname: `c${customers}x${process.pid}` })
+      expect(joined.status).toBe(201)
+      const login = await call('POST', '/api/auth/login', undefined, { email, password: 'correct horse' })
+      const customer = { customerId: joined.body.memberId as string, token: login.body.token as string }
+      if (credit > 0) expect(await call('POST', '/api/customers/me/credit', customer, { amount: credit })).toMatchObject({ status: 200, body: { customerId: customer.customerId, credit } })
+      return customer
     }
-    const place = (customerId: string, items = [{ sku: 'book', qty: 2, unitPrice: 1500 }]) => call('POST', '/api/orders', { customerId, items, shippingAddress: '1 Main St' })
-    const statusOf = (orderId: string, accept: (v: Record<string, unknown>) => boolean) =>
-      eventually(async () => (await call('GET', `/api/order-status/${orderId}`)).body, accept, { what: `order ${orderId} status` })
+    const place = (customer: Customer, items = [{ sku: 'book', qty: 2, unitPrice: 1500 }]) => call('POST', '/api/orders', customer, { items, shippingAddress: '1 Main St' })
+    const statusOf = (customer: Customer, orderId: string, accept: (v: Record<string, unknown>) => boolean) =>
+      eventually(async () => (await call('GET', `/api/order-status/${orderId}`, customer)).body, accept, { what: `order ${orderId} status` })
 
     it('places an order, charges it, creates its delivery, ships and delivers it; the view shows each step', async () => {
-      const customerId = await newCustomer(10_000)
-      const placed = await place(customerId)
+      const customer = await newCustomer(10_000)
+      const placed = await place(customer)
       expect(placed).toMatchObject({ status: 201, body: { total: 3000, status: 'PLACED' } })
       expect(placed.position).toMatch(/^orders\.order@/)
       const orderId = placed.body.orderId as string
-      const read = await call('GET', `/api/order-status/${orderId}`, undefined, { 'Tidings-Position': placed.position! })
-      expect(read.body).toMatchObject({ orderId, customerId, total: 3000, shippingAddress: '1 Main St' })
-      await statusOf(orderId, (v) => v.orderStatus === 'PAID' && v.paymentStatus === 'PAID' && v.deliveryStatus === 'PREPARING')
-      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 7000 } })
+      const read = await call('GET', `/api/order-status/${orderId}`, customer, undefined, { 'Tidings-Position': placed.position! })
+      expect(read.body).toMatchObject({ orderId, customerId: customer.customerId, total: 3000, shippingAddress: '1 Main St' })
+      await statusOf(customer, orderId, (v) => v.orderStatus === 'PAID' && v.paymentStatus === 'PAID' && v.deliveryStatus === 'PREPARING')
+      expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 7000 } })
 
-      const shipped = await call('POST', `/api/deliveries/${orderId}/ship`)
+      const shipped = await call('POST', `/api/deliveries/${orderId}/ship`, undefined)
       expect(shipped).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
       // With the shipment's token the order decides knowing it has shipped.
-      expect(await call('PATCH', `/api/orders/${orderId}/shipping-address`, { shippingAddress: '2 Side St' }, { 'Tidings-Position': shipped.position! })).toMatchObject({
+      expect(await call('PATCH', `/api/orders/${orderId}/shipping-address`, customer, { shippingAddress: '2 Side St' }, { 'Tidings-Position': shipped.position! })).toMatchObject({
         status: 409,
         body: { code: 'ORDER_ALREADY_SHIPPED' },
       })
-      expect(await call('POST', `/api/orders/${orderId}/cancel`, undefined, { 'Tidings-Position': shipped.position! })).toMatchObject({ status: 409, body: { code: 'ORDER_ALREADY_SHIPPED' } })
-      expect(await call('POST', `/api/deliveries/${orderId}/deliver`)).toMatchObject({ status: 200, body: { status: 'DELIVERED' } })
-      await statusOf(orderId, (v) => v.orderStatus === 'DELIVERED' && v.deliveryStatus === 'DELIVERED' && v.shippingAddress === '1 Main St')
-      const list = await call('GET', `/api/order-status?customerId=${customerId}`)
+      expect(await call('POST', `/api/orders/${orderId}/cancel`, customer, undefined, { 'Tidings-Position': shipped.position! })).toMatchObject({ status: 409, body: { code: 'ORDER_ALREADY_SHIPPED' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/deliver`, undefined)).toMatchObject({ status: 200, body: { status: 'DELIVERED' } })
+      await statusOf(customer, orderId, (v) => v.orderStatus === 'DELIVERED' && v.deliveryStatus === 'DELIVERED' && v.shippingAddress === '1 Main St')
+      const list = await call('GET', '/api/order-status', customer)
       expect((list.body.items as Array<{ orderId: string }>).map((i) => i.orderId)).toEqual([orderId])
     })
 
     it('cancels before shipping: refunds exactly once, restores the credit, the view shows CANCELED / REFUNDED', async () => {
-      const customerId = await newCustomer(5_000)
-      const orderId = (await place(customerId)).body.orderId as string
-      await statusOf(orderId, (v) => v.paymentStatus === 'PAID' && v.deliveryStatus === 'PREPARING')
-      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 2000 } })
-      const canceled = await call('POST', `/api/orders/${orderId}/cancel`)
+      const customer = await newCustomer(5_000)
+      const orderId = (await place(customer)).body.orderId as string
+      await statusOf(customer, orderId, (v) => v.paymentStatus === 'PAID' && v.deliveryStatus === 'PREPARING')
+      expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 2000 } })
+      const canceled = await call('POST', `/api/orders/${orderId}/cancel`, customer)
       expect(canceled).toMatchObject({ status: 200, body: { status: 'CANCELED' } })
-      expect(await call('POST', `/api/orders/${orderId}/cancel`)).toMatchObject({ status: 200, body: { status: 'CANCELED' } })
-      await statusOf(orderId, (v) => v.orderStatus === 'CANCELED' && v.paymentStatus === 'REFUNDED' && v.deliveryStatus === 'CANCELED')
-      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 5000 } })
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
+      expect(await call('POST', `/api/orders/${orderId}/cancel`, customer)).toMatchObject({ status: 200, body: { status: 'CANCELED' } })
+      await statusOf(customer, orderId, (v) => v.orderStatus === 'CANCELED' && v.paymentStatus === 'REFUNDED' && v.deliveryStatus === 'CANCELED')
+      expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 5000 } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
     })
 
     it('insufficient credit: PAYMENT_FAILED, no delivery, credit unchanged', async () => {
-      const customerId = await newCustomer(1_000)
-      const orderId = (await place(customerId)).body.orderId as string
-      await statusOf(orderId, (v) => v.orderStatus === 'PAYMENT_FAILED' && v.paymentStatus === 'FAILED')
-      expect((await call('GET', `/api/order-status/${orderId}`)).body.deliveryStatus).toBeNull()
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`)).toMatchObject({ status: 404, body: { code: 'DELIVERY_NOT_FOUND' } })
-      expect(await call('GET', `/api/customers/${customerId}`)).toMatchObject({ body: { credit: 1000 } })
-      expect(await call('POST', `/api/orders/${orderId}/cancel`)).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } })
+      const customer = await newCustomer(1_000)
+      const orderId = (await place(customer)).body.orderId as string
+      await statusOf(customer, orderId, (v) => v.orderStatus === 'PAYMENT_FAILED' && v.paymentStatus === 'FAILED')
+      expect((await call('GET', `/api/order-status/${orderId}`, customer)).body.deliveryStatus).toBeNull()
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined)).toMatchObject({ status: 404, body: { code: 'DELIVERY_NOT_FOUND' } })
+      expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 1000 } })
+      expect(await call('POST', `/api/orders/${orderId}/cancel`, customer)).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } })
     })
 
     it('an address change before shipping reaches the delivery', async () => {
-      const customerId = await newCustomer(10_000)
-      const orderId = (await place(customerId)).body.orderId as string
-      await statusOf(orderId, (v) => v.deliveryStatus === 'PREPARING')
-      const changed = await call('PATCH', `/api/orders/${orderId}/shipping-address`, { shippingAddress: '9 New Rd' })
+      const customer = await newCustomer(10_000)
+      const orderId = (await place(customer)).body.orderId as string
+      await statusOf(customer, orderId, (v) => v.deliveryStatus === 'PREPARING')
+      const changed = await call('PATCH', `/api/orders/${orderId}/shipping-address`, customer, { shippingAddress: '9 New Rd' })
       expect(changed).toMatchObject({ status: 200, body: { shippingAddress: '9 New Rd' } })
       // Shipping with the change's token waits until delivery has heard of the change.
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined, { 'Tidings-Position': changed.position! })).toMatchObject({
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined, undefined, { 'Tidings-Position': changed.position! })).toMatchObject({
         status: 200,
         body: { status: 'SHIPPED', address: '9 New Rd' },
       })
-      await statusOf(orderId, (v) => v.shippingAddress === '9 New Rd' && v.orderStatus === 'SHIPPED')
+      await statusOf(customer, orderId, (v) => v.shippingAddress === '9 New Rd' && v.orderStatus === 'SHIPPED')
     })
 
     it('refuses bad orders and unknown ids with 4xx codes', async () => {
-      const customerId = await newCustomer(0)
+      const customer = await newCustomer(0)
       for (const items of [[], [{ sku: 'a', qty: 0, unitPrice: 1 }], [{ sku: 'a', qty: 1, unitPrice: -5 }], [{ sku: 'a', qty: 1.5, unitPrice: 1 }]]) {
-        expect(await place(customerId, items)).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+        expect(await place(customer, items)).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
       }
-      expect(await call('POST', `/api/customers/${customerId}/credit`, { amount: 0 })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
-      expect(await call('GET', '/api/customers/nobody-here')).toMatchObject({ status: 404, body: { code: 'CUSTOMER_NOT_FOUND' } })
-      expect(await call('GET', '/api/order-status/0190a8f2-0000-7000-8000-000000000000')).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
-      expect(await call('POST', '/api/orders/not-a-uuid/cancel')).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
-      expect(await call('POST', '/api/orders/0190a8f2-0000-7000-8000-000000000000/cancel')).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+      expect(await call('POST', '/api/customers/me/credit', customer, { amount: 0 })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ status: 404, body: { code: 'CUSTOMER_NOT_FOUND' } })
+      expect(await call('GET', '/api/order-status/0190a8f2-0000-7000-8000-000000000000', customer)).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+      expect(await call('POST', '/api/orders/not-a-uuid/cancel', customer)).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      expect(await call('POST', '/api/orders/0190a8f2-0000-7000-8000-000000000000/cancel', customer)).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+    })
+
+    it("answers only the customer: without a token 401, another member's order is not found and untouched", async () => {
+      const ann = await newCustomer(10_000)
+      const eve = await newCustomer(10_000)
+      const placed = await place(ann)
+      const orderId = placed.body.orderId as string
+      await statusOf(ann, orderId, (v) => v.paymentStatus === 'PAID')
+      for (const [method, path, body] of [
+        ['POST', '/api/orders', { items: [{ sku: 'x', qty: 1, unitPrice: 1 }], shippingAddress: 'x' }],
+        ['POST', `/api/orders/${orderId}/cancel`],
+        ['PATCH', `/api/orders/${orderId}/shipping-address`, { shippingAddress: 'Eve St' }],
+        ['POST', '/api/customers/me/credit', { amount: 5 }],
+        ['GET', '/api/customers/me'],
+        ['GET', `/api/order-status/${orderId}`],
+        ['GET', '/api/order-status'],
+      ] as const) {
+        expect(await call(method, path, undefined, body), `${method} ${path}`).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } })
+      }
+      expect(await call('GET', `/api/order-status/${orderId}`, eve, undefined, { 'Tidings-Position': placed.position! })).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+      expect(await call('POST', `/api/orders/${orderId}/cancel`, eve)).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+      expect(await call('PATCH', `/api/orders/${orderId}/shipping-address`, eve, { shippingAddress: 'Eve St' })).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
+      expect((await call('GET', '/api/order-status', eve)).body).toEqual({ items: [] })
+      expect(await call('GET', '/api/customers/me', eve)).toMatchObject({ body: { customerId: eve.customerId, credit: 10_000 } })
+      expect(await call('GET', `/api/order-status/${orderId}`, ann)).toMatchObject({ status: 200, body: { orderStatus: 'PAID', shippingAddress: '1 Main St' } })
     })
   })
 }

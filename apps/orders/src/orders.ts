@@ -1,5 +1,7 @@
 import { Dispatcher, type Clock, type Logger } from '@tidings/core'
-import { consistencyWaiter, hostServices, openProducer, openSubscription, serviceContext, type Host, type Service, type ServiceContext } from '@tidings/http'
+import { consistencyWaiter, hostServices, openProducer, openSubscription, serviceContext, type AnyService, type Host, type Service, type ServiceContext } from '@tidings/http'
+import type { TokenVerifier } from '@tidings/auth'
+import { identityService, type IdentityOptions } from '@tidings/identity'
 import { migrate, type Database, type Queryable } from '@tidings/postgres'
 import { DELIVERY_SOURCE } from './delivery/delivery.contracts'
 import { deliveryReactions } from './delivery/delivery.reactions'
@@ -33,18 +35,23 @@ export interface OrdersOptions {
   consistencyTimeoutMs?: number
   /** `mysql://…`: keep the order-status view in MariaDB instead of the database of the services. */
   viewDatabaseUrl?: string
+  identity?: IdentityOptions
 }
 
-export type Orders = Host & { services: Service[]; store: OrderStatusStore }
+export type Orders = Host & { services: AnyService[]; store: OrderStatusStore }
 
-/** Orders on its own in one process (tests; `npm start` hosts it beside the board with `ordersServices`). */
+/**
+ * Orders on its own in one process, beside the identity service its customers sign up and log in with
+ * (tests; `npm start` hosts it beside the board with `ordersServices`).
+ */
 export async function composeOrders(options: OrdersOptions): Promise<Orders> {
   const ctx = serviceContext(options)
-  const { services, store, close } = await ordersServices(ctx, options)
-  const host = hostServices(ctx, services)
+  const identity = await identityService(ctx, options.identity)
+  const { services, store, close } = await ordersServices(ctx, { ...options, verify: identity.verifier })
+  const host = hostServices(ctx, [identity, ...services])
   return {
     ...host,
-    services,
+    services: [identity, ...services],
     store,
     async stop() {
       await host.stop()
@@ -53,11 +60,18 @@ export async function composeOrders(options: OrdersOptions): Promise<Orders> {
   }
 }
 
+export interface OrdersServicesOptions {
+  /** Checks the tokens of the identity service: customers are members. */
+  verify: TokenVerifier
+  viewDatabaseUrl?: string | undefined
+}
+
 /**
  * Order, payment and delivery (each a producer, each reacting to the others' feeds) and the order-status
  * view following all three. Producers first, so that every reaction can be handed the feeds it follows.
  */
-export async function ordersServices(ctx: ServiceContext, options: { viewDatabaseUrl?: string } = {}): Promise<{ services: Service[]; store: OrderStatusStore; close(): Promise<void> }> {
+export async function ordersServices(ctx: ServiceContext, options: OrdersServicesOptions): Promise<{ services: AnyService[]; store: OrderStatusStore; close(): Promise<void> }> {
+  const { verify } = options
   const { db, clock } = ctx
   const waitAtMost = { timeoutMs: ctx.consistencyTimeoutMs }
   const payments = new PaymentRepository(PAYMENT_SCHEMA)
@@ -77,7 +91,7 @@ export async function ordersServices(ctx: ServiceContext, options: { viewDatabas
   const store: OrderStatusStore = maria ?? new PgOrderStatusStore(db, ORDER_STATUS_SCHEMA)
   const view = await openSubscription(ctx, ORDER_STATUS_SCHEMA, orderStatusProjection(store), [order.feed, payment.feed, delivery.feed])
 
-  const service = (name: string, schema: string, routes: Service['routes'], feeds: Service['feeds'], subscription: Service['subscriptions'][number], producer = true): Service => ({
+  const service = (name: string, schema: string, routes: AnyService['routes'], feeds: Service['feeds'], subscription: Service['subscriptions'][number], producer = true): AnyService => ({
     name,
     routes,
     feeds,
@@ -89,10 +103,10 @@ export async function ordersServices(ctx: ServiceContext, options: { viewDatabas
     store,
     close: async () => maria?.close(),
     services: [
-      service(ORDER_SOURCE, ORDER_SCHEMA, orderRoutes({ uow: order.uow, orders, clock, waiter: consistencyWaiter([orderFollows], waitAtMost) }), { [ORDER_SOURCE]: order.feed }, orderFollows),
-      service(PAYMENT_SOURCE, PAYMENT_SCHEMA, paymentRoutes({ db, uow: payment.uow, payments }), { [PAYMENT_SOURCE]: payment.feed }, paymentFollows),
+      service(ORDER_SOURCE, ORDER_SCHEMA, orderRoutes({ uow: order.uow, orders, clock, verify, waiter: consistencyWaiter([orderFollows], waitAtMost) }), { [ORDER_SOURCE]: order.feed }, orderFollows),
+      service(PAYMENT_SOURCE, PAYMENT_SCHEMA, paymentRoutes({ db, uow: payment.uow, payments, verify }), { [PAYMENT_SOURCE]: payment.feed }, paymentFollows),
       service(DELIVERY_SOURCE, DELIVERY_SCHEMA, deliveryRoutes({ uow: delivery.uow, deliveries, clock, waiter: consistencyWaiter([deliveryFollows], waitAtMost) }), { [DELIVERY_SOURCE]: delivery.feed }, deliveryFollows),
-      service('orders.status', ORDER_STATUS_SCHEMA, orderStatusRoutes({ store, waiter: consistencyWaiter([view], waitAtMost) }), {}, view, false),
+      service('orders.status', ORDER_STATUS_SCHEMA, orderStatusRoutes({ store, verify, waiter: consistencyWaiter([view], waitAtMost) }), {}, view, false),
     ],
   }
 }

@@ -9,7 +9,7 @@ const main = new URL('./main.ts', import.meta.url)
 const dataDir = mkdtempSync(join(tmpdir(), 'tidings-server-'))
 
 async function startBoard(): Promise<{ process: ManagedProcess; api: BoardClient }> {
-  const board = startProcess('board', main, { PORT: '0', TIDINGS_DATA_DIR: dataDir, DATABASE_URL: '', TIDINGS_JWT_SECRET: '' })
+  const board = startProcess('board', main, { PORT: '0', TIDINGS_DATA_DIR: dataDir, DATABASE_URL: '' })
   const line = await board.waitForLine((l) => l.includes('listening on'))
   const { port } = JSON.parse(line) as { port: number }
   return { process: board, api: new BoardClient(`http://127.0.0.1:${port}`) }
@@ -35,12 +35,12 @@ describe('npm start: the board and orders on the embedded default, as a real pro
     const doc = await api.document(postId, comment.position)
     expect(doc.body).toMatchObject({ title: 'Durable', commentCount: 1, writer: { nickname: ann.nickname } })
     expect((await api.call('GET', '/api/notifications', { token: ann.token, headers: { 'Tidings-Position': comment.position! } })).body).toMatchObject({ unread: 1 })
-    // Orders beside the board, on the same port.
-    expect(await api.call('POST', '/api/customers/main-c1/credit', { body: { amount: 5000 } })).toMatchObject({ status: 200, body: { credit: 5000 } })
-    const order = await api.call<{ orderId: string }>('POST', '/api/orders', { body: { customerId: 'main-c1', items: [{ sku: 'tea', qty: 1, unitPrice: 700 }], shippingAddress: 'Here' } })
+    // Orders beside the board, on the same port, with the same members: the board's member is a customer.
+    expect(await api.call('POST', '/api/customers/me/credit', { token: bob.token, body: { amount: 5000 } })).toMatchObject({ status: 200, body: { credit: 5000 } })
+    const order = await api.call<{ orderId: string }>('POST', '/api/orders', { token: bob.token, body: { items: [{ sku: 'tea', qty: 1, unitPrice: 700 }], shippingAddress: 'Here' } })
     expect(order.status).toBe(201)
-    const status = await api.call('GET', `/api/order-status/${order.body.orderId}`, { headers: { 'Tidings-Position': order.position! } })
-    expect(status).toMatchObject({ status: 200, body: { customerId: 'main-c1', total: 700 } })
+    const status = await api.call('GET', `/api/order-status/${order.body.orderId}`, { token: bob.token, headers: { 'Tidings-Position': order.position! } })
+    expect(status).toMatchObject({ status: 200, body: { customerId: bob.memberId, total: 700 } })
     expect(await api.call('GET', '/healthz')).toMatchObject({ status: 200 })
     expect(await api.call('GET', '/readyz')).toMatchObject({ status: 200 })
     const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text()
@@ -57,7 +57,7 @@ describe('npm start: the board and orders on the embedded default, as a real pro
     const console = await fetch(`${api.baseUrl}/console`)
     expect(console.status).toBe(200)
     const page = await console.text()
-    for (const source of ['board.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery']) expect(page).toContain(`<tr data-feed="${source}">`)
+    for (const source of ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery']) expect(page).toContain(`<tr data-feed="${source}">`)
     expect(page).toContain('Actions are disabled')
     expect(await api.call('POST', '/console/api/subscriptions/board-query.post-document/reset')).toMatchObject({ status: 403, body: { code: 'OPERATOR_DISABLED' } })
   })
@@ -68,7 +68,7 @@ describe('npm start: the board and orders on the embedded default, as a real pro
     expect(running.process.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true)
     running = await startBoard()
     expect((await running.api.document(postId)).body).toEqual(before)
-    // The token secret lives in the data directory too: a token from before the restart still works.
+    // The signing keys live in the data directory too: a token from before the restart still works.
     expect(await running.api.call('GET', '/api/members/me', { token: ann.token })).toMatchObject({ status: 200, body: { memberId: ann.memberId } })
     const edit = await running.api.call('PATCH', `/api/posts/${postId}`, { token: ann.token, body: { title: 'Durable, edited' } })
     expect(edit.status).toBe(200)

@@ -1,5 +1,4 @@
 import { pino } from 'pino'
-import { loadTokenSecret } from '@tidings/board'
 import { processConfig, runUntilSignalled, serviceContext } from '@tidings/http'
 import { openDatabase } from '@tidings/postgres'
 import { composeServer } from './server'
@@ -14,8 +13,7 @@ const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config
 // Only one process can open an embedded data directory: a restarted one is the same instance.
 const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
 const host = await composeServer(ctx, {
-  tokenSecret: await loadTokenSecret({ env: process.env, dataDir: config.dataDir }),
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,
   operatorToken: process.env.TIDINGS_OPERATOR_TOKEN || undefined,
 })
-await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (board, orders, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })
+await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (identity, board, orders, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })

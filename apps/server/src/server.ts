@@ -1,10 +1,12 @@
-import { boardServices, boardWeb, memberTokens } from '@tidings/board'
+import { boardServices, boardWeb } from '@tidings/board'
 import { consoleRoutes, Operations } from '@tidings/console'
 import { type AnyService, type Host, hostServices, type ServiceContext } from '@tidings/http'
+import { identityService, type IdentityOptions } from '@tidings/identity'
 import { orderStatusExplorer, ordersServices } from '@tidings/orders'
 
 export interface ServerOptions {
-  tokenSecret: Buffer
+  /** The identity service's token lifetime and key rotation. */
+  identity?: IdentityOptions
   /** `mysql://…`: the order-status view in MariaDB. */
   viewDatabaseUrl?: string | undefined
   /** Enables the console's actions (replay, reset). */
@@ -16,13 +18,14 @@ export interface ServerOptions {
 export type Server = Host & { services: AnyService[] }
 
 /**
- * Every app in one process on one HTTP app: the board's and orders' services, the board's pages at `/`
- * and the operations console at `/console`.
+ * Every app in one process on one HTTP app: one identity (the same members and log-in for every app), the
+ * board's and orders' services, the board's pages at `/` and the operations console at `/console`.
  */
-export async function composeServer(ctx: ServiceContext, options: ServerOptions): Promise<Server> {
-  const board = await boardServices(ctx, memberTokens(options.tokenSecret, ctx.clock))
-  const orders = await ordersServices(ctx, { viewDatabaseUrl: options.viewDatabaseUrl })
-  const services: AnyService[] = [...Object.values(board), ...orders.services, ...(options.extraServices ?? [])]
+export async function composeServer(ctx: ServiceContext, options: ServerOptions = {}): Promise<Server> {
+  const identity = await identityService(ctx, options.identity)
+  const board = await boardServices(ctx, identity)
+  const orders = await ordersServices(ctx, { verify: identity.verifier, viewDatabaseUrl: options.viewDatabaseUrl })
+  const services: AnyService[] = [identity, ...Object.values(board), ...orders.services, ...(options.extraServices ?? [])]
   const host = hostServices(ctx, services)
   // The pages are a client of the same app's API, called in process.
   host.http.route('/', boardWeb({ api: (path, init) => host.http.request(path, init), logger: ctx.logger }))

@@ -99,7 +99,6 @@ async function startMain(bench: Workbench): Promise<RunningMain> {
     TIDINGS_DATA_DIR: dataDir,
     DATABASE_URL: '',
     VIEW_DATABASE_URL: '',
-    TIDINGS_JWT_SECRET: '',
     TIDINGS_OPERATOR_TOKEN: '',
   })
   let stopped: Promise<void> | undefined

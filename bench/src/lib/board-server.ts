@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import type { Hono } from 'hono'
 import { serveHttp } from '@tidings/http'
 import { migrate, PgDatabase, PgliteDatabase, sleep, type Database } from '@tidings/postgres'
@@ -18,7 +17,6 @@ import { benchMigrations, rawOpenAccountEmbedded } from './workload'
  */
 const engine = process.env.BENCH_BOARD_ENGINE === 'postgres' ? 'postgres' : 'pglite'
 const pool = Number(process.env.BENCH_BOARD_POOL ?? 16)
-const tokenSecret = randomBytes(48)
 
 let db: Database
 let board: Board
@@ -27,7 +25,7 @@ let progressLog: Array<[number, string]> | undefined
 
 async function compose(hotDocuments: number | undefined): Promise<void> {
   if (board) await board.stop()
-  board = await composeBoard({ db, tokenSecret, ...(hotDocuments === undefined ? {} : { hotDocuments }), ...(engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
+  board = await composeBoard({ db, ...(hotDocuments === undefined ? {} : { hotDocuments }), ...(engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
   // Counts the reads that reach the database (a miss that joins a fill in flight does not).
   const documents = board.services.query.rows
   const get = documents.get.bind(documents)
@@ -58,7 +56,7 @@ function subscriptions() {
 
 async function caughtUp(timeoutMs: number): Promise<number> {
   const started = performance.now()
-  const feeds = { ...board.services.member.feeds, ...board.services.post.feeds, ...board.services.comment.feeds }
+  const feeds = { ...board.services.identity.feeds, ...board.services.post.feeds, ...board.services.comment.feeds }
   for (;;) {
     const heads = new Map(await Promise.all(Object.entries(feeds).map(async ([source, feed]) => [source, await feed.head()] as const)))
     const done = await Promise.all(subscriptions().flatMap((s) => s.sources.map((source) => s.hasProcessed(source, heads.get(source)!))))

@@ -2,11 +2,11 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { type ConsistencyWaiter, consistentRead, requestSession, uuid, validParams, validQuery } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
-import { PostNotFound } from '../post/post'
+import { PostNotFound } from '../post/post.contracts'
 import type { HotDocuments } from './hot-documents'
 import { renderListItem, renderPostDocument, type PostListItem } from './post-document'
 import type { PostDocumentsOn } from './post-document.projection'
-import type { MemberEnv } from '../auth'
+import type { MemberEnv } from '@tidings/auth'
 import type { BoardRoutes } from '../shared/board-service'
 
 const ListQuery = z.object({

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { inProcessEvictionBus, type Eviction, type EvictionBus } from '@tidings/core'
 import { hostServices, serveHttp, serviceContext, type Host } from '@tidings/http'
 import { eventually, testEngines } from '@tidings/testing'
 import { boardServices } from '../board'
-import { memberTokens } from '../shared/member-tokens'
+import { identityService, MEMBER_SOURCE } from '@tidings/identity'
 import { BoardClient } from '../test-kit/board-client'
 import { boardQueryService } from './board-query.service'
 
@@ -73,15 +72,15 @@ for (const engine of await testEngines()) {
     async function setup() {
       const { db } = await engine.freshDatabase()
       const evictions = new LateEvictions()
-      const tokens = memberTokens(randomBytes(48), serviceContext({ db }).clock)
       const first = serviceContext({ db, instanceId: 'first' })
-      const services = await boardServices(first, tokens, { evictions })
-      const api = await serve(hostServices(first, Object.values(services)))
+      const identity = await identityService(first)
+      const services = await boardServices(first, identity, { evictions })
+      const api = await serve(hostServices(first, [identity, ...Object.values(services)]))
       // Wait until the first instance leads, so the second one is the standby.
       await eventually(async () => services.query.subscriptions[0]!.isActive(), Boolean, { what: 'the first instance to lead' })
       const second = serviceContext({ db, instanceId: 'second' })
-      const feeds = [services.member.feeds['board.member']!, services.post.feeds['board.post']!, services.comment.feeds['board.comment']!]
-      const sources = { members: services.member.lookup, posts: services.post.lookup, comments: services.comment.lookup, membersMany: services.member.lookupMany, commentsMany: services.comment.lookupMany }
+      const feeds = [identity.feeds[MEMBER_SOURCE]!, services.post.feeds['board.post']!, services.comment.feeds['board.comment']!]
+      const sources = { members: identity.lookup, posts: services.post.lookup, comments: services.comment.lookup, membersMany: identity.lookupMany, commentsMany: services.comment.lookupMany }
       const standby = await boardQueryService(second, feeds, sources, { evictions })
       const other = await serve(hostServices(second, [standby]))
       expect(standby.subscriptions[0]!.isActive()).toBe(false)

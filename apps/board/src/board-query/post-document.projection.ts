@@ -1,7 +1,7 @@
 import { consumer, type Documents, type Envelope, type MergeChange } from '@tidings/core'
 import type { Queryable } from '@tidings/postgres'
 import { COMMENT_SOURCE, type CommentEvent, type CommentLookup, type CommentsLookup, type CommentState } from '../comment/comment.contracts'
-import { MEMBER_SOURCE, type MemberEvent, type MemberLookup, type MembersLookup, type MemberState } from '../member/member.contracts'
+import { MEMBER_SOURCE, type MemberEvent, type MemberLookup, type MembersLookup, type MemberState } from '@tidings/identity'
 import { POST_SOURCE, type PostEvent, type PostLookup } from '../post/post.contracts'
 import { commentField, commentFields, memberField, memberFields, type StoredPostDocument } from './post-document'
 
@@ -124,7 +124,7 @@ export function postDocumentProjection(documents: PostDocumentsOn, sources: Post
       case 'board.CommentEdited.v1':
       case 'board.CommentDeleted.v1':
         return syncComment(tx, message.data.commentId)
-      case 'board.MemberNicknameChanged.v1':
+      case 'identity.MemberNicknameChanged.v1':
         return spreadNickname(tx, message.data.memberId)
       default:
         return [] // MemberJoined: a new member shows in no document yet

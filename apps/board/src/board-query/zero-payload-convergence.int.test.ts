@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { uuidv7, type Documents, type Envelope } from '@tidings/core'
 import { serveHttp } from '@tidings/http'
@@ -28,7 +27,7 @@ for (const store of stores) {
     async function boardWithHistory(): Promise<{ db: Database; board: Board; postIds: string[]; commentsByPost: Map<string, string[]> }> {
       const { db } = await engine.freshDatabase()
       // Commands only: the board's own read side is not started, the events stay for the test to deliver.
-      const board = await composeBoard({ db, tokenSecret: randomBytes(48) })
+      const board = await composeBoard({ db })
       const server = await serveHttp(board.http, 0, { hostname: '127.0.0.1' })
       stops.push(() => server.close())
       const api = new BoardClient(`http://127.0.0.1:${server.port}`)
@@ -63,7 +62,7 @@ for (const store of stores) {
 
     /** What the document must be, built straight from the command side's latest state. */
     async function expectedDocument(board: Board, postId: string, commentIds: string[]): Promise<PostDocument | undefined> {
-      const { posts, comments, members } = { posts: board.services.post.lookup, comments: board.services.comment.lookup, members: board.services.member.lookup }
+      const { posts, comments, members } = { posts: board.services.post.lookup, comments: board.services.comment.lookup, members: board.services.identity.lookup }
       const post = (await posts(postId))!
       if (post.deleted) return undefined
       const nickname = async (memberId: string) => ({ memberId, nickname: (await members(memberId))!.nickname })
@@ -84,7 +83,7 @@ for (const store of stores) {
     async function allEvents(db: Database, board: Board): Promise<Map<string, Envelope[]>> {
       await transactionsSettled(db)
       const bySource = new Map<string, Envelope[]>()
-      for (const service of [board.services.member, board.services.post, board.services.comment]) {
+      for (const service of [board.services.identity, board.services.post, board.services.comment]) {
         for (const [source, feed] of Object.entries(service.feeds)) bySource.set(source, (await feed.read('0', 10_000)).items)
       }
       return bySource
@@ -110,8 +109,8 @@ for (const store of stores) {
       const documents = await emptyDocuments(db, schema)
       const rows = new DocumentStore<StoredPostDocument>(schema, 'post-documents')
       const feeds = [...scripts].map(([source, script]) => new ScriptedFeed(source, script))
-      const one = { posts: board.services.post.lookup, comments: board.services.comment.lookup, members: board.services.member.lookup }
-      const sources = batched ? { ...one, commentsMany: board.services.comment.lookupMany, membersMany: board.services.member.lookupMany } : one
+      const one = { posts: board.services.post.lookup, comments: board.services.comment.lookup, members: board.services.identity.lookup }
+      const sources = batched ? { ...one, commentsMany: board.services.comment.lookupMany, membersMany: board.services.identity.lookupMany } : one
       const documentsOn = store === 'rows' ? (via: Queryable) => rows.on(via) : () => documents
       const subscription = new Subscription({ db, schema, consumer: postDocumentProjection(documentsOn, sources), feeds, instanceId: 'test' })
       subscription.start()

@@ -1,12 +1,11 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
-import { stateIdsQuery, userText, uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
+import { stateRoutes, userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
 import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
-import { requireMember, type MemberEnv } from '../auth'
-import { PostNotFound } from '../post/post'
+import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { PostNotFound } from '../post/post.contracts'
 import type { PostLookup } from '../post/post.contracts'
-import type { MemberTokens } from '../shared/member-tokens'
 import { addComment, CommentNotFound, deleteComment, editComment, type Comment } from './comment'
 import { commentStatePath, commentStatesPath, type CommentState } from './comment.contracts'
 import type { CommentRepository } from './comment.repository'
@@ -21,13 +20,13 @@ export interface CommentRoutesDeps {
   comments: CommentRepository
   /** Posts belong to the post service: asked for, never joined. */
   posts: PostLookup
-  tokens: MemberTokens
+  verify: TokenVerifier
   clock: Clock
 }
 
-export function commentRoutes({ db, uow, comments, posts, tokens, clock }: CommentRoutesDeps): BoardRoutes {
+export function commentRoutes({ db, uow, comments, posts, verify, clock }: CommentRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
-  const signedIn = requireMember(tokens.verify)
+  const signedIn = requireMember(verify)
 
   routes.post('/api/posts/:postId/comments', signedIn, validParams(z.object({ postId: uuid })), validBody(z.object({ content: CommentContent })), async (c) => {
     const { postId } = c.req.valid('param')
@@ -54,15 +53,20 @@ export function commentRoutes({ db, uow, comments, posts, tokens, clock }: Comme
     return c.body(null, 204)
   })
 
-  routes.get(commentStatePath(':commentId'), validParams(CommentIdParams), async (c) => {
-    const comment = await comments.byId(db, c.req.valid('param').commentId)
-    if (!comment) throw new CommentNotFound(c.req.valid('param').commentId)
-    return c.json(stateOf(comment))
-  })
-
-  routes.get(commentStatesPath, validQuery(stateIdsQuery(uuid)), async (c) => {
-    return c.json({ items: (await comments.byIds(db, c.req.valid('query').ids)).map(stateOf) })
-  })
+  routes.route(
+    '/',
+    stateRoutes({
+      path: commentStatePath,
+      batchPath: commentStatesPath,
+      id: uuid,
+      one: async (commentId) => {
+        const comment = await comments.byId(db, commentId)
+        return comment && stateOf(comment)
+      },
+      many: async (commentIds) => (await comments.byIds(db, commentIds)).map(stateOf),
+      notFound: (commentId) => new CommentNotFound(commentId),
+    }),
+  )
 
   async function existing(tx: Queryable, commentId: string): Promise<Comment> {
     const comment = await comments.byId(tx, commentId, { lock: true })

@@ -1,5 +1,5 @@
 import type { PostLookup } from '../post/post.contracts'
-import type { MemberTokens } from '../shared/member-tokens'
+import type { TokenVerifier } from '@tidings/auth'
 import { COMMENT_SOURCE, type CommentLookup, type CommentsLookup } from './comment.contracts'
 import { CommentRepository, commentMigrations } from './comment.repository'
 import { commentRoutes, stateOf } from './comment.routes'
@@ -9,12 +9,12 @@ import type { BoardService } from '../shared/board-service'
 export const COMMENT_SCHEMA = 'board_comment'
 
 /** Comments on live posts; produces the `board.comment` feed and answers comment lookups. */
-export async function commentService(ctx: ServiceContext, tokens: MemberTokens, posts: PostLookup): Promise<BoardService & { lookup: CommentLookup; lookupMany: CommentsLookup }> {
+export async function commentService(ctx: ServiceContext, verify: TokenVerifier, posts: PostLookup): Promise<BoardService & { lookup: CommentLookup; lookupMany: CommentsLookup }> {
   const { uow, feed } = await openProducer(ctx, COMMENT_SCHEMA, COMMENT_SOURCE, commentMigrations)
   const comments = new CommentRepository(COMMENT_SCHEMA)
   return {
     name: COMMENT_SOURCE,
-    routes: commentRoutes({ db: ctx.db, uow, comments, posts, tokens, clock: ctx.clock }),
+    routes: commentRoutes({ db: ctx.db, uow, comments, posts, verify, clock: ctx.clock }),
     feeds: { [COMMENT_SOURCE]: feed },
     subscriptions: [],
     producerSchemas: [COMMENT_SCHEMA],

@@ -1,7 +1,7 @@
 import { consumer, uuidv7, type Clock, type Envelope } from '@tidings/core'
 import type { Queryable } from '@tidings/postgres'
 import { COMMENT_SOURCE, type CommentAdded, type CommentLookup, type CommentsLookup, type CommentState } from '../comment/comment.contracts'
-import type { MemberLookup, MembersLookup, MemberState } from '../member/member.contracts'
+import type { MemberLookup, MembersLookup, MemberState } from '@tidings/identity'
 import type { PostLookup, PostsLookup, PostState } from '../post/post.contracts'
 import { notificationFor, type Notification } from './notification'
 import type { NotificationRepository } from './notification.repository'

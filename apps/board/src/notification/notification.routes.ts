@@ -4,8 +4,7 @@ import * as z from 'zod'
 import type { Clock } from '@tidings/core'
 import { type ConsistencyWaiter, consistentRead, uuid, validParams, validQuery } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
-import { requireMember, type MemberEnv } from '../auth'
-import type { MemberTokens } from '../shared/member-tokens'
+import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
 import { NotificationNotFound, type Notification } from './notification'
 import type { NotificationHub } from './notification-hub'
 import type { NotificationRepository } from './notification.repository'
@@ -18,14 +17,14 @@ export interface NotificationRoutesDeps {
   db: Database
   notifications: NotificationRepository
   hub: NotificationHub
-  tokens: MemberTokens
+  verify: TokenVerifier
   waiter: ConsistencyWaiter
   clock: Clock
 }
 
-export function notificationRoutes({ db, notifications, hub, tokens, waiter, clock }: NotificationRoutesDeps): BoardRoutes {
+export function notificationRoutes({ db, notifications, hub, verify, waiter, clock }: NotificationRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
-  const signedIn = requireMember(tokens.verify)
+  const signedIn = requireMember(verify)
 
   routes.get('/api/notifications', signedIn, validQuery(z.object({ limit: z.coerce.number().int().min(1).max(100).default(50), cursor: uuid.optional() })), consistentRead({ waiter }), async (c) => {
     const { limit, cursor } = c.req.valid('query')
@@ -42,7 +41,7 @@ export function notificationRoutes({ db, notifications, hub, tokens, waiter, clo
   })
 
   // EventSource cannot send headers, so this one route also takes the token as ?access_token=.
-  routes.get('/api/notifications/stream', requireMember(tokens.verify, { allowQueryToken: true }), (c) => {
+  routes.get('/api/notifications/stream', requireMember(verify, { allowQueryToken: true }), (c) => {
     const memberId = c.get('memberId')
     return streamSSE(c, async (stream) => {
       const queued: Notification[] = []

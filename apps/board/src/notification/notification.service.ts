@@ -1,7 +1,7 @@
 import { consistencyWaiter, openSubscription, type ServiceContext } from '@tidings/http'
 import type { FeedReader } from '@tidings/core'
 import { migrate } from '@tidings/postgres'
-import type { MemberTokens } from '../shared/member-tokens'
+import type { TokenVerifier } from '@tidings/auth'
 import { commentNotificationsProjection, type NotificationSources } from './comment-notifications.projection'
 import { NotificationHub } from './notification-hub'
 import { NotificationRepository, notificationMigrations } from './notification.repository'
@@ -12,7 +12,7 @@ export const NOTIFICATION_SCHEMA = 'board_notification'
 export const NOTIFICATION_SERVICE = 'board.notification'
 
 /** Tells writers about comments on their posts: stored, listed, and pushed live over Server-Sent Events. */
-export async function notificationService(ctx: ServiceContext, tokens: MemberTokens, commentFeed: FeedReader, sources: NotificationSources): Promise<BoardService & { hub: NotificationHub }> {
+export async function notificationService(ctx: ServiceContext, verify: TokenVerifier, commentFeed: FeedReader, sources: NotificationSources): Promise<BoardService & { hub: NotificationHub }> {
   await migrate(ctx.db, NOTIFICATION_SCHEMA, NOTIFICATION_SERVICE, notificationMigrations)
   const notifications = new NotificationRepository(NOTIFICATION_SCHEMA)
   const hub = new NotificationHub()
@@ -20,7 +20,7 @@ export async function notificationService(ctx: ServiceContext, tokens: MemberTok
   const subscription = await openSubscription(ctx, NOTIFICATION_SCHEMA, projection, [commentFeed])
   return {
     name: NOTIFICATION_SERVICE,
-    routes: notificationRoutes({ db: ctx.db, notifications, hub, tokens, waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }), clock: ctx.clock }),
+    routes: notificationRoutes({ db: ctx.db, notifications, hub, verify, waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }), clock: ctx.clock }),
     feeds: {},
     subscriptions: [subscription],
     producerSchemas: [],

@@ -1,6 +1,6 @@
 import { TidingsError } from '@tidings/core'
 import type { CommentState } from '../comment/comment.contracts'
-import type { MemberState } from '../member/member.contracts'
+import type { MemberState } from '@tidings/identity'
 import type { PostState } from '../post/post.contracts'
 
 /** "Someone commented on your post", as kept for its recipient. Actor and title are as they were then. */

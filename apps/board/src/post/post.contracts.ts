@@ -1,10 +1,18 @@
 import * as z from 'zod'
+import { TidingsError } from '@tidings/core'
 import { httpStateLookup, httpStatesLookup } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 
 /** What other services may know of the post service: its feed, its events and a post's latest state. */
 export const POST_SOURCE = 'board.post'
 export type { PostCreated, PostDeleted, PostEdited, PostEvent } from './post'
+
+/** No post by that id, or it was deleted: what the post service, and every service that names a post, answers. */
+export class PostNotFound extends TidingsError {
+  constructor(postId: string) {
+    super('POST_NOT_FOUND', 'not_found', `No post ${postId}`)
+  }
+}
 
 export const PostState = z.object({
   postId: z.string(),

@@ -1,12 +1,11 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
-import { stateIdsQuery, userText, uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
+import { stateRoutes, userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
 import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
-import { requireMember, type MemberEnv } from '../auth'
-import type { MemberTokens } from '../shared/member-tokens'
-import { createPost, deletePost, editPost, PostNotFound, type Post } from './post'
-import { postStatePath, postStatesPath, type PostState } from './post.contracts'
+import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { createPost, deletePost, editPost, type Post } from './post'
+import { PostNotFound, postStatePath, postStatesPath, type PostState } from './post.contracts'
 import type { PostRepository } from './post.repository'
 import type { BoardRoutes } from '../shared/board-service'
 
@@ -19,14 +18,14 @@ export interface PostRoutesDeps {
   db: Database
   uow: UnitOfWork
   posts: PostRepository
-  tokens: MemberTokens
+  verify: TokenVerifier
   clock: Clock
 }
 
 /** The post command side: each request one unit of work whose response carries its consistency token. */
-export function postRoutes({ db, uow, posts, tokens, clock }: PostRoutesDeps): BoardRoutes {
+export function postRoutes({ db, uow, posts, verify, clock }: PostRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
-  const signedIn = requireMember(tokens.verify)
+  const signedIn = requireMember(verify)
 
   routes.post('/api/posts', signedIn, validBody(z.object({ title: Title, content: Content })), async (c) => {
     const { result, token } = await execute(uow, posts, async () =>
@@ -50,15 +49,20 @@ export function postRoutes({ db, uow, posts, tokens, clock }: PostRoutesDeps): B
     return c.body(null, 204)
   })
 
-  routes.get(postStatePath(':postId'), validParams(PostIdParams), async (c) => {
-    const post = await posts.byId(db, c.req.valid('param').postId)
-    if (!post) throw new PostNotFound(c.req.valid('param').postId)
-    return c.json(stateOf(post))
-  })
-
-  routes.get(postStatesPath, validQuery(stateIdsQuery(uuid)), async (c) => {
-    return c.json({ items: (await posts.byIds(db, c.req.valid('query').ids)).map(stateOf) })
-  })
+  routes.route(
+    '/',
+    stateRoutes({
+      path: postStatePath,
+      batchPath: postStatesPath,
+      id: uuid,
+      one: async (postId) => {
+        const post = await posts.byId(db, postId)
+        return post && stateOf(post)
+      },
+      many: async (postIds) => (await posts.byIds(db, postIds)).map(stateOf),
+      notFound: (postId) => new PostNotFound(postId),
+    }),
+  )
 
   async function existing(tx: Queryable, postId: string): Promise<Post> {
     const post = await posts.byId(tx, postId, { lock: true })

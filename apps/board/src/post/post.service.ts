@@ -1,4 +1,4 @@
-import type { MemberTokens } from '../shared/member-tokens'
+import type { TokenVerifier } from '@tidings/auth'
 import { POST_SOURCE, type PostLookup, type PostsLookup } from './post.contracts'
 import { PostRepository, postMigrations } from './post.repository'
 import { postRoutes, stateOf } from './post.routes'
@@ -8,12 +8,12 @@ import type { BoardService } from '../shared/board-service'
 export const POST_SCHEMA = 'board_post'
 
 /** Writing, editing and deleting posts; produces the `board.post` feed and answers post lookups. */
-export async function postService(ctx: ServiceContext, tokens: MemberTokens): Promise<BoardService & { lookup: PostLookup; lookupMany: PostsLookup }> {
+export async function postService(ctx: ServiceContext, verify: TokenVerifier): Promise<BoardService & { lookup: PostLookup; lookupMany: PostsLookup }> {
   const { uow, feed } = await openProducer(ctx, POST_SCHEMA, POST_SOURCE, postMigrations)
   const posts = new PostRepository(POST_SCHEMA)
   return {
     name: POST_SOURCE,
-    routes: postRoutes({ db: ctx.db, uow, posts, tokens, clock: ctx.clock }),
+    routes: postRoutes({ db: ctx.db, uow, posts, verify, clock: ctx.clock }),
     feeds: { [POST_SOURCE]: feed },
     subscriptions: [],
     producerSchemas: [POST_SCHEMA],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { given } from '@tidings/core/testing'
-import { createPost, deletePost, editPost, NotPostWriter, PostNotFound, type Post } from './post'
+import { createPost, deletePost, editPost, NotPostWriter, type Post } from './post'
+import { PostNotFound } from './post.contracts'
 
 const now = new Date('2026-11-30T10:00:00.000Z')
 const later = new Date('2026-11-30T11:00:00.000Z')

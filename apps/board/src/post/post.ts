@@ -1,3 +1,4 @@
+import { PostNotFound } from './post.contracts'
 import { decide, event, TidingsError, type Decision, type Event } from '@tidings/core'
 
 /** A post on the command side. Pure: ids and time come in from the edge. */
@@ -17,12 +18,6 @@ export type PostCreated = Event<'board.PostCreated.v1', PostRef>
 export type PostEdited = Event<'board.PostEdited.v1', PostRef>
 export type PostDeleted = Event<'board.PostDeleted.v1', PostRef>
 export type PostEvent = PostCreated | PostEdited | PostDeleted
-
-export class PostNotFound extends TidingsError {
-  constructor(postId: string) {
-    super('POST_NOT_FOUND', 'not_found', `No post ${postId}`)
-  }
-}
 
 export class NotPostWriter extends TidingsError {
   constructor(postId: string) {

@@ -241,7 +241,7 @@ export function boardEndToEnd(name: string, open: () => Promise<OpenedBoard>, op
 
     // The entry point of a cluster does not pass the feeds on: consumers there read the broker.
     if (options.inProcess) it('serves the feeds of the three producing services', async () => {
-      for (const source of ['board.member', 'board.post', 'board.comment']) {
+      for (const source of ['identity.member', 'board.post', 'board.comment']) {
         const page = await api.call<{ items: Array<{ source: string; data: Record<string, unknown> }>; next: string }>('GET', `/api/feeds/${source}?after=0&limit=5`)
         expect(page.status).toBe(200)
         expect(page.body.items.length).toBeGreaterThan(0)

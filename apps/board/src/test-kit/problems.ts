@@ -62,7 +62,7 @@ export function expectProblem(reply: Reply, status: number, code: string, label 
   expect(reply.text, where).not.toMatch(LEAK)
 }
 
-const SOURCES = ['board.member', 'board.post', 'board.comment']
+const SOURCES = ['identity.member', 'board.post', 'board.comment']
 
 /** How many events a feed holds and where it ends, read page by page from the start. */
 async function readFeed(baseUrl: string, source: string): Promise<{ length: number; head: string }> {

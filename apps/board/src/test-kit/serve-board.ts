@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { serveHttp } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
 import { TEST_CONSISTENCY_TIMEOUT_MS } from '@tidings/testing'
@@ -12,8 +11,8 @@ export interface ServedBoard {
 }
 
 /** The whole board on a database, served on a free port, started. */
-export async function serveBoard(db: Database, options: { tokenSecret?: Buffer } = {}): Promise<ServedBoard> {
-  const board = await composeBoard({ db, tokenSecret: options.tokenSecret ?? randomBytes(48), consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS })
+export async function serveBoard(db: Database): Promise<ServedBoard> {
+  const board = await composeBoard({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS })
   await board.start()
   const server = await serveHttp(board.http, 0, { hostname: '127.0.0.1', ...(board.fastPath ? { fastPath: board.fastPath } : {}) })
   return {

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, openEventStream, testEngines } from '@tidings/testing'
-import { signToken } from '../auth'
+import { strangerToken } from '@tidings/auth/test-kit'
 import { documentOnceReady } from '../test-kit/problems'
 import { serveBoard, type ServedBoard } from '../test-kit/serve-board'
 import type { BoardClient, Member } from '../test-kit/board-client'
@@ -16,7 +15,6 @@ const unique = (name: string) => `${name}${process.pid % 10_000}w${++counter}`
 
 for (const engine of await testEngines()) {
   describe(`the board's web pages on ${engine.name}`, () => {
-    const tokenSecret = randomBytes(48)
     let served: ServedBoard
     let api: BoardClient
     let baseUrl: string
@@ -42,7 +40,7 @@ for (const engine of await testEngines()) {
     }
 
     beforeAll(async () => {
-      served = await serveBoard((await engine.freshDatabase()).db, { tokenSecret })
+      served = await serveBoard((await engine.freshDatabase()).db)
       api = served.client
       baseUrl = api.baseUrl
       ;({ browser: ann, nickname: annName } = await signedUp('ann'))
@@ -277,8 +275,8 @@ for (const engine of await testEngines()) {
 
     it('treats an expired or garbage session cookie as signed out, and clears it', async () => {
       const me = await api.call<{ memberId: string }>('GET', '/api/members/me', { token: bob.token })
-      const expired = signToken({ sub: me.body.memberId }, tokenSecret, { now: new Date(Date.now() - 2 * 3600_000), ttlSeconds: 3600 })
-      const forged = signToken({ sub: me.body.memberId }, randomBytes(48), { now: new Date(), ttlSeconds: 3600 })
+      const expired = (await served.board.services.identity.issue(me.body.memberId, new Date(Date.now() - 2 * 3600_000))).token
+      const forged = await strangerToken(me.body.memberId)
       for (const token of [expired, forged, 'a.b.c']) {
         const browser = new TestBrowser(baseUrl)
         browser.cookies.set('tidings_session', token)

@@ -3,9 +3,12 @@ import { uniqueName } from '@tidings/testing'
 import { MariaDbOrderStatusStore } from './mariadb-order-status.store'
 import { orderStatusStoreContract } from './order-status-store.contract'
 import { MARIADB_URL, mariadbReachable } from './mariadb-test-server'
+import type { ConsumerTransaction } from './order-status'
 
-/** MariaDB cannot join a PostgreSQL transaction: its store runs its own and takes none. */
-const OWN_TRANSACTIONS = undefined
+/** MariaDB cannot join the consumer's PostgreSQL transaction: its store runs its own, and must not touch this one. */
+const OWN_TRANSACTIONS: ConsumerTransaction = {
+  query: () => Promise.reject(new Error('the MariaDB store wrote in the consumer transaction')),
+}
 
 const stores: MariaDbOrderStatusStore[] = []
 const tables: string[] = []

@@ -1,5 +1,5 @@
 import { createPool, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise'
-import { newestPerOrderAndSource, OWNED_COLUMNS, ownedValues, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
+import { newestPerOrderAndSource, OWNED_COLUMNS, ownedValues, type ConsumerTransaction, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
 
 /** InnoDB picks a victim when upserts of several sources cross; the attempt is simply made again. */
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT'])
@@ -35,7 +35,7 @@ export class MariaDbOrderStatusStore implements OrderStatusStore {
     return new MariaDbOrderStatusStore(pool, table)
   }
 
-  async apply(_tx: unknown, changes: readonly OrderStatusChange[]): Promise<void> {
+  async apply(_tx: ConsumerTransaction, changes: readonly OrderStatusChange[]): Promise<void> {
     const newest = newestPerOrderAndSource(changes).sort((a, b) => a.orderId.localeCompare(b.orderId))
     if (newest.length === 0) return
     for (let attempt = 1; ; attempt++) {

@@ -2,10 +2,9 @@ import * as z from 'zod'
 import { ValidationFailed } from '@tidings/core'
 import type { ConsoleExplorer, ExplorerCell } from '@tidings/console'
 import { uuid } from '@tidings/http'
-import { CustomerId } from '../shared/ids'
 import type { OrderStatusStore, OrderStatusView } from './order-status'
 
-const Query = z.object({ orderId: uuid.optional(), customerId: CustomerId.optional() })
+const Query = z.object({ orderId: uuid.optional(), customerId: uuid.optional() })
 
 /** The order-status view in the operations console: find an order by its id, or a customer's orders. */
 export function orderStatusExplorer(store: OrderStatusStore): ConsoleExplorer {

@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
-import * as z from 'zod'
 import { TidingsError } from '@tidings/core'
-import { consistentRead, validParams, validQuery, type ConsistencyWaiter } from '@tidings/http'
-import { CustomerId, OrderIdParams } from '../shared/ids'
+import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { consistentRead, validParams, type ConsistencyWaiter } from '@tidings/http'
+import { OrderIdParams } from '../shared/ids'
 import type { OrderStatusStore } from './order-status'
 
 export class OrderStatusNotFound extends TidingsError {
@@ -11,18 +11,23 @@ export class OrderStatusNotFound extends TidingsError {
   }
 }
 
-/** Reads come only from the view, never from the three services (no API composition). */
-export function orderStatusRoutes({ store, waiter }: { store: OrderStatusStore; waiter: ConsistencyWaiter }): Hono {
-  const routes = new Hono()
+/**
+ * A customer reads the status of their own orders, from the view only, never from the three services (no
+ * API composition). Another customer's order is not found.
+ */
+export function orderStatusRoutes({ store, waiter, verify }: { store: OrderStatusStore; waiter: ConsistencyWaiter; verify: TokenVerifier }): Hono<MemberEnv> {
+  const routes = new Hono<MemberEnv>()
   const readYourWrites = consistentRead({ waiter })
+  routes.use('/api/order-status', requireMember(verify))
+  routes.use('/api/order-status/*', requireMember(verify))
   routes.get('/api/order-status/:orderId', validParams(OrderIdParams), readYourWrites, async (c) => {
     const { orderId } = c.req.valid('param')
     const view = await store.get(orderId)
-    if (!view) throw new OrderStatusNotFound(orderId)
+    if (!view || view.customerId !== c.get('memberId')) throw new OrderStatusNotFound(orderId)
     return c.json(view)
   })
-  routes.get('/api/order-status', validQuery(z.object({ customerId: CustomerId })), readYourWrites, async (c) => {
-    return c.json({ items: await store.byCustomer(c.req.valid('query').customerId) })
+  routes.get('/api/order-status', readYourWrites, async (c) => {
+    return c.json({ items: await store.byCustomer(c.get('memberId')) })
   })
   return routes
 }

@@ -1,4 +1,3 @@
-import type { Queryable } from '@tidings/postgres'
 import type { Envelope } from '@tidings/core'
 import type { DeliveryStatus } from '../delivery/delivery.contracts'
 import type { Order, OrderStatus } from '../order/order.contracts'
@@ -76,12 +75,20 @@ export function newestPerOrderAndSource(changes: readonly OrderStatusChange[]): 
   return [...newest.values()]
 }
 
+/**
+ * The consumer's transaction (its inbox rows and checkpoint), as the view's store sees it: a store in the
+ * consumer's database writes in it, so the view changes exactly once with them; a store elsewhere cannot.
+ */
+export interface ConsumerTransaction {
+  query(sql: string, params?: readonly unknown[]): Promise<unknown>
+}
+
 /** The view's store: PostgreSQL/PGlite (in the consumer's transaction) or MariaDB. */
 export interface OrderStatusStore {
-  /** Applies the changes, each under its source's version guard; `tx` is the consumer's transaction, which a store in the same database joins. */
-  apply(tx: Queryable, changes: readonly OrderStatusChange[]): Promise<void>
+  /** Applies the changes, each under its source's version guard. */
+  apply(tx: ConsumerTransaction, changes: readonly OrderStatusChange[]): Promise<void>
   get(orderId: string): Promise<OrderStatusView | undefined>
   byCustomer(customerId: string, limit?: number): Promise<OrderStatusView[]>
   /** Empties the view before a rebuild. */
-  clear(tx: Queryable): Promise<void>
+  clear(tx: ConsumerTransaction): Promise<void>
 }

@@ -1,5 +1,5 @@
 import { isoTime, schemaName, type Migration, type Queryable } from '@tidings/postgres'
-import { newestPerOrderAndSource, OWNED_COLUMNS, ownedValues, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
+import { newestPerOrderAndSource, OWNED_COLUMNS, ownedValues, type ConsumerTransaction, type OrderStatusChange, type OrderStatusStore, type OrderStatusView } from './order-status'
 
 interface Row {
   order_id: string
@@ -27,7 +27,7 @@ export class PgOrderStatusStore implements OrderStatusStore {
     this.table = `${schemaName(schema)}.order_status`
   }
 
-  async apply(tx: Queryable, changes: readonly OrderStatusChange[]): Promise<void> {
+  async apply(tx: ConsumerTransaction, changes: readonly OrderStatusChange[]): Promise<void> {
     const newest = newestPerOrderAndSource(changes)
     for (const source of ['order', 'payment', 'delivery'] as const) {
       const mine = newest.filter((c) => c.source === source)
@@ -35,7 +35,7 @@ export class PgOrderStatusStore implements OrderStatusStore {
     }
   }
 
-  private async upsert(tx: Queryable, source: keyof typeof OWNED_COLUMNS, changes: OrderStatusChange[]): Promise<void> {
+  private async upsert(tx: ConsumerTransaction, source: keyof typeof OWNED_COLUMNS, changes: OrderStatusChange[]): Promise<void> {
     const { version, columns } = OWNED_COLUMNS[source]
     const types = source === 'order' ? ['text', 'bigint', 'text', 'text'] : ['text']
     const params: unknown[] = [changes.map((c) => c.orderId), changes.map((c) => c.version), changes.map((c) => c.at)]
@@ -61,7 +61,7 @@ export class PgOrderStatusStore implements OrderStatusStore {
     return result.rows.map(toView)
   }
 
-  async clear(tx: Queryable): Promise<void> {
+  async clear(tx: ConsumerTransaction): Promise<void> {
     await tx.query(`DELETE FROM ${this.table}`)
   }
 }

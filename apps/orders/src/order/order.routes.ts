@@ -1,15 +1,15 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
+import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
 import { consistentRead, validBody, validParams, withPosition, type ConsistencyWaiter } from '@tidings/http'
 import { execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
-import { Address, CustomerId, OrderIdParams } from '../shared/ids'
+import { Address, OrderIdParams } from '../shared/ids'
 import { cancelOrder, changeShippingAddress, OrderNotFound, placeOrder, type Order } from './order'
 import type { OrderRepository } from './order.repository'
 
 const Money = z.number().int().positive().max(1_000_000_000)
 const PlaceBody = z.object({
-  customerId: CustomerId,
   items: z
     .array(z.object({ sku: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), qty: z.number().int().positive().max(10_000), unitPrice: Money }))
     .min(1)
@@ -21,38 +21,43 @@ export interface OrderRoutesDeps {
   uow: UnitOfWork
   orders: OrderRepository
   clock: Clock
+  verify: TokenVerifier
   /** What the order has heard from payment and delivery: a command with a token waits until it has. */
   waiter: ConsistencyWaiter
 }
 
-export function orderRoutes({ uow, orders, clock, waiter }: OrderRoutesDeps): Hono {
-  const routes = new Hono()
+/** A customer's own orders: placed, canceled and readdressed by the signed-in member only. */
+export function orderRoutes({ uow, orders, clock, verify, waiter }: OrderRoutesDeps): Hono<MemberEnv> {
+  const routes = new Hono<MemberEnv>()
+  routes.use('/api/orders', requireMember(verify))
+  routes.use('/api/orders/*', requireMember(verify))
   // A client that just shipped sends the shipment's token, so the order decides knowing it has shipped.
   const afterWhatIKnow = consistentRead({ waiter })
 
   routes.post('/api/orders', validBody(PlaceBody), async (c) => {
-    const { result, token } = await execute(uow, orders, async () => placeOrder({ ...c.req.valid('json'), orderId: uuidv7(), now: clock.now() }))
+    const { result, token } = await execute(uow, orders, async () => placeOrder({ ...c.req.valid('json'), customerId: c.get('memberId'), orderId: uuidv7(), now: clock.now() }))
     withPosition(c, token)
     return c.json(view(result), 201)
   })
 
   routes.post('/api/orders/:orderId/cancel', validParams(OrderIdParams), afterWhatIKnow, async (c) => {
     const { orderId } = c.req.valid('param')
-    const { result, token } = await execute(uow, orders, async (tx) => cancelOrder(await existing(tx, orderId), clock.now()))
+    const { result, token } = await execute(uow, orders, async (tx) => cancelOrder(await existing(tx, orderId, c.get('memberId')), clock.now()))
     withPosition(c, token)
     return c.json(view(result))
   })
 
   routes.patch('/api/orders/:orderId/shipping-address', validParams(OrderIdParams), afterWhatIKnow, validBody(z.object({ shippingAddress: Address })), async (c) => {
     const { orderId } = c.req.valid('param')
-    const { result, token } = await execute(uow, orders, async (tx) => changeShippingAddress(await existing(tx, orderId), c.req.valid('json').shippingAddress, clock.now()))
+    const { result, token } = await execute(uow, orders, async (tx) => changeShippingAddress(await existing(tx, orderId, c.get('memberId')), c.req.valid('json').shippingAddress, clock.now()))
     withPosition(c, token)
     return c.json(view(result))
   })
 
-  async function existing(tx: Queryable, orderId: string): Promise<Order> {
+  /** Another customer's order is as good as none: its existence is not theirs to learn. */
+  async function existing(tx: Queryable, orderId: string, customerId: string): Promise<Order> {
     const order = await orders.byId(tx, orderId, { lock: true })
-    if (!order) throw new OrderNotFound(orderId)
+    if (!order || order.customerId !== customerId) throw new OrderNotFound(orderId)
     return order
   }
 

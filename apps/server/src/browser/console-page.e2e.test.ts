@@ -31,7 +31,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
   it('shows every feed and subscription of the process, with labelled controls', async () => {
     await page.goto(`${served.baseUrl}/console`)
     await expect.poll(() => page.locator('table[data-table="feeds"] tbody tr').count()).toBe(7)
-    for (const source of ['board.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery', 'ops.parcels']) {
+    for (const source of ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery', 'ops.parcels']) {
       await page.locator(`tr[data-feed="${source}"]`).waitFor(WAIT)
     }
     await page.locator(`tr[data-subscription="${LABEL_PRINTER}"]`).waitFor(WAIT)

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { fragileService, type FragileService } from '@tidings/console'
 import { serveHttp, serviceContext } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
@@ -19,7 +18,7 @@ export interface ServedServer {
 export async function serveServer(db: Database): Promise<ServedServer> {
   const ctx = serviceContext({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
   const fragile = await fragileService(ctx)
-  const server = await composeServer(ctx, { tokenSecret: randomBytes(48), operatorToken: OPERATOR_TOKEN, extraServices: [fragile.service] })
+  const server = await composeServer(ctx, { operatorToken: OPERATOR_TOKEN, extraServices: [fragile.service] })
   await server.start()
   const http = await serveHttp(server.http, 0, { hostname: '127.0.0.1', ...(server.fastPath ? { fastPath: server.fastPath } : {}) })
   return {

@@ -1,5 +1,0 @@
-export * from './auth-errors'
-export * from './password'
-export * from './jwt'
-export * from './token-secret'
-export * from './require-member'

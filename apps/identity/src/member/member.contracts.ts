@@ -1,0 +1,30 @@
+import * as z from 'zod'
+import { httpStateLookup, httpStatesLookup } from '@tidings/http'
+import type { Queryable } from '@tidings/postgres'
+
+/** What other services may know of the member service: its feed, its events and a member's public state. */
+export const MEMBER_SOURCE = 'identity.member'
+export type { MemberEvent, MemberJoined, MemberNicknameChanged } from './member'
+
+export const MemberState = z.object({ memberId: z.string(), nickname: z.string(), version: z.number().int() })
+export type MemberState = z.infer<typeof MemberState>
+
+/** The latest public state of a member, or undefined when there is none. In process,
+ * it runs in the caller's transaction when given one (`via`); across processes it is an HTTP call. */
+export type MemberLookup = (memberId: string, via?: Queryable) => Promise<MemberState | undefined>
+
+/** Many members at once (in process, in the caller's transaction); the ones that exist, in any order. */
+export type MembersLookup = (memberIds: readonly string[], via?: Queryable) => Promise<MemberState[]>
+
+export const memberStatePath = (memberId: string): string => `/internal/members/${memberId}`
+
+/** Many members' public state: `?ids=a,b,c` answers `{ items: [...] }`. */
+export const memberStatesPath = '/internal/members'
+
+export function memberLookupOverHttp(baseUrl: string): MemberLookup {
+  return httpStateLookup({ baseUrl, path: memberStatePath, parse: (body) => MemberState.parse(body) })
+}
+
+export function membersLookupOverHttp(baseUrl: string): MembersLookup {
+  return httpStatesLookup({ baseUrl, path: memberStatesPath, parse: (item) => MemberState.parse(item) })
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest'
+import { given } from '@tidings/core/testing'
+import { changeNickname, join, type Member } from './member'
+
+const now = new Date('2026-11-30T10:00:00.000Z')
+const ann: Member = { memberId: 'm1', email: 'ann@example.com', nickname: 'ann', passwordHash: 'h', joinedAt: now.toISOString(), version: 1 }
+
+describe('member decisions', () => {
+  it('joining keeps the email in lower case and records a zero-payload MemberJoined', () =>
+    given({ memberId: 'm1', email: 'Ann@Example.COM', nickname: 'ann', passwordHash: 'h', now }).when(join).thenExpect(({ state, events }) => {
+      expect(state).toEqual(ann)
+      expect(events).toEqual([{ type: 'identity.MemberJoined.v1', key: 'm1', version: 1, data: { memberId: 'm1', version: 1 } }])
+    }))
+
+  it('a new nickname is a new version', () =>
+    given(ann).when((m) => changeNickname(m, 'annie')).thenExpect(({ state, events }) => {
+      expect(state).toEqual({ ...ann, nickname: 'annie', version: 2 })
+      expect(events).toEqual([{ type: 'identity.MemberNicknameChanged.v1', key: 'm1', version: 2, data: { memberId: 'm1', version: 2 } }])
+    }))
+
+  it('the same nickname again changes nothing and records nothing', () =>
+    given(ann).when((m) => changeNickname(m, 'ann')).thenExpect(({ state, events }) => {
+      expect(state).toBe(ann)
+      expect(events).toEqual([])
+    }))
+})

@@ -1,0 +1,61 @@
+import { decide, event, TidingsError, type Decision, type Event } from '@tidings/core'
+
+/** A member: one account for every app (board, orders, concert). Pure: ids, time and the password hash come in from the edge. */
+export interface Member {
+  memberId: string
+  email: string
+  nickname: string
+  passwordHash: string
+  joinedAt: string
+  version: number
+}
+
+export type MemberJoined = Event<'identity.MemberJoined.v1', { memberId: string; version: number }>
+export type MemberNicknameChanged = Event<'identity.MemberNicknameChanged.v1', { memberId: string; version: number }>
+export type MemberEvent = MemberJoined | MemberNicknameChanged
+
+export class EmailTaken extends TidingsError {
+  constructor() {
+    super('EMAIL_TAKEN', 'conflict', 'This email address is already registered')
+  }
+}
+
+export class NicknameTaken extends TidingsError {
+  constructor(nickname: string) {
+    super('NICKNAME_TAKEN', 'conflict', `The nickname "${nickname}" is taken`)
+  }
+}
+
+export class InvalidCredentials extends TidingsError {
+  constructor() {
+    super('INVALID_CREDENTIALS', 'unauthorized', 'Email or password is wrong')
+  }
+}
+
+export class MemberNotFound extends TidingsError {
+  constructor(memberId: string) {
+    super('MEMBER_NOT_FOUND', 'not_found', `No member ${memberId}`)
+  }
+}
+
+/** Emails compare case-insensitively; nicknames compare without case too, so "Ann" and "ann" are one name. */
+export const emailKey = (email: string): string => email.toLowerCase()
+export const nicknameKey = (nickname: string): string => nickname.toLowerCase()
+
+export function join(input: { memberId: string; email: string; nickname: string; passwordHash: string; now: Date }): Decision<Member, MemberJoined> {
+  const member: Member = {
+    memberId: input.memberId,
+    email: emailKey(input.email),
+    nickname: input.nickname,
+    passwordHash: input.passwordHash,
+    joinedAt: input.now.toISOString(),
+    version: 1,
+  }
+  return decide(member, event<MemberJoined>('identity.MemberJoined.v1', member.memberId, { memberId: member.memberId, version: 1 }))
+}
+
+export function changeNickname(member: Member, nickname: string): Decision<Member, MemberNicknameChanged> {
+  if (member.nickname === nickname) return decide(member)
+  const next = { ...member, nickname, version: member.version + 1 }
+  return decide(next, event<MemberNicknameChanged>('identity.MemberNicknameChanged.v1', member.memberId, { memberId: member.memberId, version: next.version }))
+}

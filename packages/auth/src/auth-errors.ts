@@ -1,0 +1,31 @@
+import { TidingsError } from '@tidings/core'
+
+// Messages are fixed strings: they reach the client and the logs, so they never carry the token itself.
+
+/** The request carries no bearer token at all. */
+export class MissingToken extends TidingsError {
+  constructor() {
+    super('UNAUTHORIZED', 'unauthorized', 'A bearer token is required')
+  }
+}
+
+/** The token is malformed, forged, signed with another key or algorithm, or lacks the claims we need. */
+export class InvalidToken extends TidingsError {
+  constructor() {
+    super('INVALID_TOKEN', 'unauthorized', 'The bearer token is not valid')
+  }
+}
+
+/** The token was genuine but its `exp` has passed; the client should sign in again. */
+export class TokenExpired extends TidingsError {
+  constructor() {
+    super('TOKEN_EXPIRED', 'unauthorized', 'The bearer token has expired')
+  }
+}
+
+/** The keys that would check the token could not be fetched from the identity service: try again later. */
+export class IdentityUnavailable extends TidingsError {
+  constructor() {
+    super('IDENTITY_UNAVAILABLE', 'unavailable', 'The identity service that vouches for tokens is not answering; try again shortly')
+  }
+}

@@ -1,0 +1,13 @@
+// Tokens: what the identity service issues and every other service checks.
+export { JWKS_PATH, MAX_TOKEN_LENGTH, TOKEN_ALGORITHM, TOKEN_ISSUER } from './member-token'
+export { signMemberToken } from './member-token'
+export type { MemberClaims, SigningKey, TokenRequest } from './member-token'
+export { remoteKeys, tokenVerifier } from './token-verifier'
+export type { KeySource, TokenVerifier } from './token-verifier'
+
+// The edge: routes that answer only a signed-in member.
+export { requireMember } from './require-member'
+export type { MemberEnv, RequireMemberOptions } from './require-member'
+
+// The ways authentication fails.
+export { IdentityUnavailable, InvalidToken, MissingToken, TokenExpired } from './auth-errors'

@@ -1,0 +1,50 @@
+import { SignJWT, type CryptoKey } from 'jose'
+
+/** What every Tidings token is: an EdDSA-signed JWT of the identity service, naming the member in `sub`. */
+export const TOKEN_ALGORITHM = 'EdDSA'
+export const TOKEN_ISSUER = 'tidings.identity'
+/** Longer tokens are refused before any decoding or signature check; ours are a few hundred characters. */
+export const MAX_TOKEN_LENGTH = 4096
+/** Where the identity service publishes its public keys (RFC 8615 well-known location, as OpenID does). */
+export const JWKS_PATH = '/.well-known/jwks.json'
+
+/** The claims a verified token vouches for. */
+export interface MemberClaims {
+  /** The member id (a UUID). */
+  sub: string
+  /** The token's own id, unique per issue. */
+  jti: string
+  /** Seconds since the epoch. */
+  iat: number
+  exp: number
+}
+
+/** A private key of the identity service, named by the `kid` its public half is published under. */
+export interface SigningKey {
+  kid: string
+  privateKey: CryptoKey
+}
+
+export interface TokenRequest {
+  memberId: string
+  /** A fresh unique id (UUIDv7), so that one token can be told from another (and revoked). */
+  tokenId: string
+  now: Date
+  ttlSeconds: number
+}
+
+/** The one way a member token is made: EdDSA over `{iss, sub, jti, iat, exp}`, with the key's id in the header. */
+export async function signMemberToken(key: SigningKey, request: TokenRequest): Promise<{ token: string; expiresAt: string }> {
+  if (!Number.isSafeInteger(request.ttlSeconds) || request.ttlSeconds <= 0) throw new Error('signMemberToken: ttlSeconds must be a positive integer')
+  const iat = Math.floor(request.now.getTime() / 1000)
+  const exp = iat + request.ttlSeconds
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
+    .setIssuer(TOKEN_ISSUER)
+    .setSubject(request.memberId)
+    .setJti(request.tokenId)
+    .setIssuedAt(iat)
+    .setExpirationTime(exp)
+    .sign(key.privateKey)
+  return { token, expiresAt: new Date(exp * 1000).toISOString() }
+}
