@@ -47,6 +47,7 @@ export {
   type HttpStateLookupOptions,
   type HttpStatesLookupOptions,
 } from './state-lookup'
+export { stateRoutes, type StateRoutesOptions } from './state-routes'
 
 // Hosting: services in one process, its metrics, the HTTP server and the process's life from config to signal
 export { openProducer, openSubscription, type AnyService, type Producer, type Service, type ServiceContext } from './host/service'
@@ -55,3 +56,5 @@ export { createMetrics, type FeedReadersTable, type Metrics, type MetricsOptions
 export { serveHttp, type FastPath, type RunningServer, type ServeOptions } from './host/serve'
 export { processConfig, type ProcessConfig } from './host/process-config'
 export { runUntilSignalled } from './host/run-process'
+export { serviceUrl } from './host/service-opener'
+export type { ProcessResources, ServiceOpener, ServiceOpeners } from './host/service-opener'
