@@ -1,2 +1,13 @@
 export { composeOrders, ordersServices, type Orders, type OrdersOptions } from './orders'
 export { orderStatusExplorer } from './order-status/order-status.explorer'
+
+// What other services may know: the feeds and the state their full-state events carry.
+export { ORDER_SOURCE, type Order } from './order/order.contracts'
+export { PAYMENT_SOURCE } from './payment/payment.contracts'
+export { DELIVERY_SOURCE } from './delivery/delivery.contracts'
+
+// The order-status view: its projection and its two stores.
+export { orderStatusProjection } from './order-status/order-status.projection'
+export type { OrderStatusStore } from './order-status/order-status'
+export { orderStatusMigrations, PgOrderStatusStore } from './order-status/pg-order-status.store'
+export { MariaDbOrderStatusStore } from './order-status/mariadb-order-status.store'

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { browserAvailable, CHROMIUM_PATH, launchBrowser } from '@tidings/testing/browser'
-import { layoutShiftScore, recordLayoutShifts } from '../../../apps/server/src/browser/page-checks'
+import { layoutShiftScore, recordLayoutShifts, SERVER_MAIN } from '@tidings/server/test-kit'
 import { BoardClient, type PostDocument, type PostList } from '@tidings/board/test-kit'
 import { startProcess, type ManagedProcess } from '@tidings/testing'
 import { ChildServer } from '../lib/child'
@@ -25,7 +25,7 @@ import { sameAnswers } from './board-read'
  * 13: the list page and a post page at 16 connections against the bare server; and the list page against
  * the JSON list it calls in process (what rendering HTML costs on top of the API).
  */
-const MAIN = new URL('../../../apps/server/src/main.ts', import.meta.url)
+const MAIN = SERVER_MAIN
 const POSTS = 30
 const COMMENTS = 20
 const CONNECTIONS = 16

@@ -3,9 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { START, uuidv7, type Envelope, type Position, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/core'
 import { sleep } from '@tidings/postgres'
 import { createConnection, type Connection } from 'mysql2/promise'
-import { DELIVERY_SOURCE } from '../../../apps/orders/src/delivery/delivery.contracts'
-import { ORDER_SOURCE, type Order } from '../../../apps/orders/src/order/order.contracts'
-import { PAYMENT_SOURCE } from '../../../apps/orders/src/payment/payment.contracts'
+import { DELIVERY_SOURCE, ORDER_SOURCE, PAYMENT_SOURCE, type Order } from '@tidings/orders'
 import { ACCOUNT_OPENED } from './workload'
 
 /**
