@@ -11,3 +11,7 @@ export { orderStatusProjection } from './order-status/order-status.projection'
 export type { OrderStatusStore } from './order-status/order-status'
 export { orderStatusMigrations, PgOrderStatusStore } from './order-status/pg-order-status.store'
 export { MariaDbOrderStatusStore } from './order-status/mariadb-order-status.store'
+
+// The services as processes of their own, behind a gateway.
+export { ORDERS_DELIVERY_URL, ORDERS_ORDER_URL, ORDERS_PAYMENT_URL, ordersProcesses } from './orders.processes'
+export { ordersGatewayRoutes } from './orders.gateway-routes'

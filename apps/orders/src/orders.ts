@@ -1,31 +1,13 @@
-import { Dispatcher, type Clock, type Logger } from '@tidings/core'
-import { consistencyWaiter, hostServices, openProducer, openSubscription, serviceContext, type AnyService, type Host, type Service, type ServiceContext } from '@tidings/http'
+import type { Clock, Logger } from '@tidings/core'
+import { hostServices, serviceContext, type AnyService, type Host, type ServiceContext } from '@tidings/http'
 import type { TokenVerifier } from '@tidings/auth'
 import { identityService, type IdentityOptions } from '@tidings/identity'
-import { migrate, type Database, type Queryable } from '@tidings/postgres'
-import { DELIVERY_SOURCE } from './delivery/delivery.contracts'
-import { deliveryReactions } from './delivery/delivery.reactions'
-import { DeliveryRepository, deliveryMigrations } from './delivery/delivery.repository'
-import { deliveryRoutes } from './delivery/delivery.routes'
-import { ORDER_SOURCE } from './order/order.contracts'
-import { orderReactions } from './order/order.reactions'
-import { OrderRepository, orderMigrations } from './order/order.repository'
-import { orderRoutes } from './order/order.routes'
+import type { Database } from '@tidings/postgres'
+import { deliveryService, openDeliveryProducer } from './delivery/delivery.service'
+import { openOrderProducer, orderService } from './order/order.service'
 import type { OrderStatusStore } from './order-status/order-status'
-import { orderStatusProjection } from './order-status/order-status.projection'
-import { orderStatusRoutes } from './order-status/order-status.routes'
-import { MariaDbOrderStatusStore } from './order-status/mariadb-order-status.store'
-import { orderStatusMigrations, PgOrderStatusStore } from './order-status/pg-order-status.store'
-import { PAYMENT_SOURCE } from './payment/payment.contracts'
-import { paymentLedger } from './payment/payment-ledger'
-import { PaymentRepository, paymentMigrations } from './payment/payment.repository'
-import { paymentReactions } from './payment/payment.reactions'
-import { paymentRoutes } from './payment/payment.routes'
-
-export const ORDER_SCHEMA = 'orders_order'
-export const PAYMENT_SCHEMA = 'orders_payment'
-export const DELIVERY_SCHEMA = 'orders_delivery'
-export const ORDER_STATUS_SCHEMA = 'orders_status'
+import { orderStatusService } from './order-status/order-status.service'
+import { openPaymentProducer, paymentService } from './payment/payment.service'
 
 export interface OrdersOptions {
   db: Database
@@ -72,41 +54,19 @@ export interface OrdersServicesOptions {
  */
 export async function ordersServices(ctx: ServiceContext, options: OrdersServicesOptions): Promise<{ services: AnyService[]; store: OrderStatusStore; close(): Promise<void> }> {
   const { verify } = options
-  const { db, clock } = ctx
-  const waitAtMost = { timeoutMs: ctx.consistencyTimeoutMs }
-  const payments = new PaymentRepository(PAYMENT_SCHEMA)
-  const order = await openProducer(ctx, ORDER_SCHEMA, ORDER_SOURCE, orderMigrations)
-  const payment = await openProducer(ctx, PAYMENT_SCHEMA, PAYMENT_SOURCE, paymentMigrations, { dispatcher: paymentLedger(new Dispatcher<Queryable>(), payments) })
-  const delivery = await openProducer(ctx, DELIVERY_SCHEMA, DELIVERY_SOURCE, deliveryMigrations)
-
-  const orders = new OrderRepository(ORDER_SCHEMA)
-  const deliveries = new DeliveryRepository(DELIVERY_SCHEMA)
-  const orderFollows = await openSubscription(ctx, ORDER_SCHEMA, orderReactions(order.uow, orders, clock), [payment.feed, delivery.feed])
-  const paymentFollows = await openSubscription(ctx, PAYMENT_SCHEMA, paymentReactions(payment.uow, payments, clock), [order.feed])
-  const deliveryFollows = await openSubscription(ctx, DELIVERY_SCHEMA, deliveryReactions(delivery.uow, deliveries, clock), [order.feed, payment.feed])
-
-  // The view consumer's inbox and checkpoints live in the services' database either way.
-  await migrate(db, ORDER_STATUS_SCHEMA, 'orders.status', orderStatusMigrations)
-  const maria = options.viewDatabaseUrl ? await MariaDbOrderStatusStore.open(options.viewDatabaseUrl) : undefined
-  const store: OrderStatusStore = maria ?? new PgOrderStatusStore(db, ORDER_STATUS_SCHEMA)
-  const view = await openSubscription(ctx, ORDER_STATUS_SCHEMA, orderStatusProjection(store), [order.feed, payment.feed, delivery.feed])
-
-  const service = (name: string, schema: string, routes: AnyService['routes'], feeds: Service['feeds'], subscription: Service['subscriptions'][number], producer = true): AnyService => ({
-    name,
-    routes,
-    feeds,
-    subscriptions: [subscription],
-    producerSchemas: producer ? [schema] : [],
-    consumerSchemas: [schema],
-  })
+  // Producers first, so that every reaction can be handed the feeds it follows.
+  const order = await openOrderProducer(ctx)
+  const payment = await openPaymentProducer(ctx)
+  const delivery = await openDeliveryProducer(ctx)
+  const status = await orderStatusService(ctx, { verify, orders: order.feed, payments: payment.feed, deliveries: delivery.feed, viewDatabaseUrl: options.viewDatabaseUrl })
   return {
-    store,
-    close: async () => maria?.close(),
+    store: status.store,
+    close: status.closeStore,
     services: [
-      service(ORDER_SOURCE, ORDER_SCHEMA, orderRoutes({ uow: order.uow, orders, clock, verify, waiter: consistencyWaiter([orderFollows], waitAtMost) }), { [ORDER_SOURCE]: order.feed }, orderFollows),
-      service(PAYMENT_SOURCE, PAYMENT_SCHEMA, paymentRoutes({ db, uow: payment.uow, payments, verify }), { [PAYMENT_SOURCE]: payment.feed }, paymentFollows),
-      service(DELIVERY_SOURCE, DELIVERY_SCHEMA, deliveryRoutes({ uow: delivery.uow, deliveries, clock, waiter: consistencyWaiter([deliveryFollows], waitAtMost) }), { [DELIVERY_SOURCE]: delivery.feed }, deliveryFollows),
-      service('orders.status', ORDER_STATUS_SCHEMA, orderStatusRoutes({ store, verify, waiter: consistencyWaiter([view], waitAtMost) }), {}, view, false),
+      await orderService(ctx, order, { verify, payments: payment.feed, deliveries: delivery.feed }),
+      await paymentService(ctx, payment, { verify, orders: order.feed }),
+      await deliveryService(ctx, delivery, { orders: order.feed, payments: payment.feed }),
+      status,
     ],
   }
 }

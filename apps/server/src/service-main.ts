@@ -2,19 +2,21 @@ import { pino } from 'pino'
 import { boardProcesses } from '@tidings/board'
 import { hostServices, processConfig, runUntilSignalled, serviceContext, type ProcessResources, type ServiceOpeners } from '@tidings/http'
 import { identityProcesses } from '@tidings/identity'
+import { ordersProcesses } from '@tidings/orders'
 import { openDatabase } from '@tidings/postgres'
 import { documentsFromEnv, evictionBusFromEnv, transportFromEnv } from './transport-config'
 
 /**
  * One service of any app as its own process against PostgreSQL (`DATABASE_URL`), e.g.
  * `npm run start:service -- board.query`. It finds the services it depends on at the URLs its app names
- * (`IDENTITY_URL` for tokens and members; the board's `BOARD_POST_URL`, `BOARD_COMMENT_URL`) and reads
- * their feeds and latest state over HTTP. With `TRANSPORT=nats|redis|rabbitmq` the events go through that
+ * (`IDENTITY_URL` for tokens and members; the board's `BOARD_POST_URL`, `BOARD_COMMENT_URL`; orders'
+ * `ORDERS_ORDER_URL`, `ORDERS_PAYMENT_URL`, `ORDERS_DELIVERY_URL`) and reads their feeds and latest state
+ * over HTTP. With `TRANSPORT=nats|redis|rabbitmq` the events go through that
  * broker instead of the feeds' HTTP endpoints (see `transportFromEnv`); with `EVICTIONS=redis` the instances
  * of a read side tell each other which documents changed; with `DOCUMENTS=redis` a read side keeps its
  * documents in Redis.
  */
-const processes: ServiceOpeners = { ...identityProcesses, ...boardProcesses }
+const processes: ServiceOpeners = { ...identityProcesses, ...boardProcesses, ...ordersProcesses }
 
 // Started by a supervisor (`npm run start:cluster`) over an IPC channel: when it dies, so does this service,
 // also while it is still starting (a supervisor that failed to start the others would leave it alone).

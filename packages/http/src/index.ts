@@ -56,5 +56,5 @@ export { createMetrics, type FeedReadersTable, type Metrics, type MetricsOptions
 export { serveHttp, type FastPath, type RunningServer, type ServeOptions } from './host/serve'
 export { processConfig, type ProcessConfig } from './host/process-config'
 export { runUntilSignalled } from './host/run-process'
-export { serviceUrl } from './host/service-opener'
+export { followedFeed, serviceUrl } from './host/service-opener'
 export type { ProcessResources, ServiceOpener, ServiceOpeners } from './host/service-opener'

@@ -34,7 +34,7 @@ export function boardEndToEnd(name: string, open: () => Promise<OpenedBoard>, op
       const signUp = await api.call('POST', '/api/members', { body: { email: 'Carol@Example.com', password: 'long enough', nickname: 'carol' } })
       expect(signUp.status).toBe(201)
       expect(signUp.body).toEqual({ memberId: expect.any(String), email: 'carol@example.com', nickname: 'carol' })
-      expect(signUp.position).toMatch(/^board\.member@/)
+      expect(signUp.position).toMatch(/^identity\.member@/)
       const login = await api.call('POST', '/api/auth/login', { body: { email: 'CAROL@example.com', password: 'long enough' } })
       expect(login.status).toBe(200)
       expect(login.body.token).toEqual(expect.any(String))

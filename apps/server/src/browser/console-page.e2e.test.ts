@@ -3,6 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { LABEL_PRINTER } from '@tidings/console'
 import { testEngines } from '@tidings/testing'
 import { browserAvailable, keepScreenshot, launchBrowser } from '@tidings/testing/browser'
+import { BoardClient } from '@tidings/board/test-kit'
 import { OPERATOR_TOKEN, serveServer, type ServedServer } from '../test-kit/serve-server'
 
 const WAIT = { timeout: 15_000 }
@@ -102,9 +103,12 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
   })
 
   it('finds an order in the order-status explorer', async () => {
-    await post('/api/customers/console-c1/credit', { amount: 1000 })
-    const order = await post('/api/orders', { customerId: 'console-c1', items: [{ sku: 'pen', qty: 2, unitPrice: 150 }], shippingAddress: '1 Console Road' })
-    const orderId = order.body.orderId as string
+    const api = new BoardClient(served.baseUrl)
+    const customer = await api.newMember('console-customer')
+    expect(await api.call('POST', '/api/customers/me/credit', { token: customer.token, body: { amount: 1000 } })).toMatchObject({ status: 200 })
+    const order = await api.call<{ orderId: string }>('POST', '/api/orders', { token: customer.token, body: { items: [{ sku: 'pen', qty: 2, unitPrice: 150 }], shippingAddress: '1 Console Road' } })
+    expect(order.status).toBe(201)
+    const orderId = order.body.orderId
     // The view may trail the command; search until it shows the payment too.
     await expect
       .poll(
@@ -116,7 +120,7 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
         },
         WAIT,
       )
-      .toEqual([orderId, 'console-c1', '300', 'PAID', 'PAID', 'PREPARING', '1 Console Road', expect.any(String)])
+      .toEqual([orderId, customer.memberId, '300', 'PAID', 'PAID', 'PREPARING', '1 Console Road', expect.any(String)])
     await keepScreenshot(page, 'console-order-status')
     await page.getByLabel('Order id').fill('not-a-uuid')
     await page.getByRole('button', { name: 'Search' }).click()

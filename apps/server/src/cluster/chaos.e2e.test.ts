@@ -69,6 +69,7 @@ describe.runIf(engine !== undefined && installed)(`the board cluster under fault
       REDIS_URL: redis.url,
       BOARD_QUERY_INSTANCES: '2',
       TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
+      TIDINGS_APPS: 'board',
       LOG_LEVEL: 'info',
     })
     const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 90_000)) as { port: number }

@@ -31,6 +31,7 @@ if (engine && serverInstalled('redis-server')) {
             ...broker.env(brokerServer.url),
             TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
             TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
+            TIDINGS_APPS: 'board',
             LOG_LEVEL: 'info',
           })
           const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 120_000)) as { port: number }

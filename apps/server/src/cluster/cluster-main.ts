@@ -1,14 +1,16 @@
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { BOARD_COMMENT_URL, BOARD_POST_URL, boardGatewayRoutes, boardWeb } from '@tidings/board'
-import { runCluster } from '@tidings/cluster'
+import { runCluster, type GatewayApi } from '@tidings/cluster'
 import { processConfig } from '@tidings/http'
 import { IDENTITY_URL, identityGatewayRoutes } from '@tidings/identity'
+import { ordersGatewayRoutes } from '@tidings/orders'
 import { TRANSPORTS } from '../transport-config'
 
 /**
- * `npm run start:cluster`: every service as its own process — the identity service, the board's four,
- * board.query as `BOARD_QUERY_INSTANCES` (default 2) competing instances — against PostgreSQL
+ * `npm run start:cluster`: every service as its own process — the identity service, the board's four
+ * (board.query as `BOARD_QUERY_INSTANCES`, default 2, competing instances) and orders' four (the view in
+ * MariaDB with `VIEW_DATABASE_URL`); `TIDINGS_APPS=board` or `orders` runs one app only — against PostgreSQL
  * (`DATABASE_URL`; one service may have its own, e.g. `BOARD_QUERY_DATABASE_URL`), the broker chosen by
  * `TRANSPORT` (nats | redis | rabbitmq; default nats) and Redis (`REDIS_URL`) for the read side's cache
  * evictions (and, with `DOCUMENTS=redis`, its documents), behind one HTTP entry point on `PORT` (default
@@ -23,20 +25,30 @@ if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new Error(`TRA
 const queryInstances = Number(env.BOARD_QUERY_INSTANCES ?? 2)
 if (!Number.isInteger(queryInstances) || queryInstances < 1) throw new Error(`BOARD_QUERY_INSTANCES must be a positive integer, not ${env.BOARD_QUERY_INSTANCES}`)
 
+const APPS = ['board', 'orders'] as const
+const apps = (env.TIDINGS_APPS || APPS.join(',')).split(',').map((app) => app.trim())
+const unknown = apps.filter((app) => !(APPS as readonly string[]).includes(app))
+if (unknown.length > 0 || apps.length === 0) throw new Error(`TIDINGS_APPS names apps among ${APPS.join(', ')} (the identity service always runs), not ${env.TIDINGS_APPS}`)
+const board = apps.includes('board')
+const orders = apps.includes('orders')
+
 await runCluster(
   {
     script: fileURLToPath(new URL('../service-main.ts', import.meta.url)),
-    // The producers first: each service is told where the ones it reads from listen.
+    // Producers first: each service is told where the ones it reads from listen. Orders' services follow
+    // each other through the broker only, so they need no URLs but the identity service's.
     stages: [
       [{ name: 'identity.member', urlVariable: IDENTITY_URL }],
-      [{ name: 'board.post', urlVariable: BOARD_POST_URL }],
-      [{ name: 'board.comment', urlVariable: BOARD_COMMENT_URL }],
-      [{ name: 'board.query', instances: queryInstances }, { name: 'board.notification' }],
+      [
+        ...(board ? [{ name: 'board.post', urlVariable: BOARD_POST_URL }] : []),
+        ...(orders ? ['orders.order', 'orders.payment', 'orders.delivery', 'orders.status'].map((name) => ({ name })) : []),
+      ],
+      ...(board ? [[{ name: 'board.comment', urlVariable: BOARD_COMMENT_URL }], [{ name: 'board.query', instances: queryInstances }, { name: 'board.notification' }]] : []),
     ],
-    env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis' },
+    env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL },
     databaseOf: (service) => env[`${service.replace('.', '_').toUpperCase()}_DATABASE_URL`] || config.databaseUrl!,
-    routes: [...identityGatewayRoutes, ...boardGatewayRoutes],
-    pages: (api) => boardWeb({ api, logger }),
+    routes: [...identityGatewayRoutes, ...(board ? boardGatewayRoutes : []), ...(orders ? ordersGatewayRoutes : [])],
+    ...(board ? { pages: (api: GatewayApi) => boardWeb({ api, logger }) } : {}),
     port: config.port,
     ...(config.host ? { hostname: config.host } : {}),
     logger,

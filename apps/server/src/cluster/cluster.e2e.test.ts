@@ -62,6 +62,7 @@ describe.runIf(engine !== undefined && brokersInstalled)(`the board cluster (npm
       // The tests check that reads wait for their writes, not how long a wait may take on a loaded machine.
       TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
       TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
+      TIDINGS_APPS: 'board',
       LOG_LEVEL: 'info',
     })
     const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 90_000)) as { port: number }
@@ -145,7 +146,7 @@ describe.runIf(engine !== undefined && brokersInstalled)(`the board cluster (npm
   }, 60_000)
 
   it('takes its services down with it when the cluster process is SIGKILLed', async () => {
-    const pids = cluster.lines.filter((l) => l.includes('listening on') && l.includes('"service":"board.')).map((l) => (JSON.parse(l) as ServiceLine).pid!)
+    const pids = cluster.lines.filter((l) => l.includes('listening on') && /"service":"(board|identity)\./.test(l)).map((l) => (JSON.parse(l) as ServiceLine).pid!)
     const alive = (pid: number): boolean => {
       try {
         process.kill(pid, 0)

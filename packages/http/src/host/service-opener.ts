@@ -1,4 +1,5 @@
-import type { Documents, EvictionBus } from '@tidings/core'
+import type { Documents, EvictionBus, FeedReader } from '@tidings/core'
+import { HttpFeedReader } from '../http-feed-reader'
 import type { AnyService, ServiceContext } from './service'
 
 /** What a process offers the service it runs, opened on first ask from its environment and closed with it. */
@@ -23,4 +24,18 @@ export function serviceUrl(env: NodeJS.ProcessEnv, variable: string): string {
   const url = env[variable]
   if (!url) throw new Error(`${variable} must say where that service listens (e.g. http://127.0.0.1:3001)`)
   return url
+}
+
+/**
+ * Another service's feed as a process follows it: over HTTP from the service at `env[urlVariable]`; or,
+ * when the process has a broker, from the broker — `openSubscription` then reads the source's partitions
+ * there and only names this feed, so no URL is needed (services that follow each other need not start in
+ * any order).
+ */
+export function followedFeed(ctx: ServiceContext, env: NodeJS.ProcessEnv, source: string, urlVariable: string): FeedReader {
+  if (!ctx.transport) return new HttpFeedReader({ baseUrl: serviceUrl(env, urlVariable), source })
+  const viaBroker = async (): Promise<never> => {
+    throw new Error(`${source} is read from the broker (${ctx.transport!.name}), not over HTTP`)
+  }
+  return { source, read: viaBroker, lag: viaBroker }
 }
