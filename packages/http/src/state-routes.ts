@@ -11,9 +11,8 @@ export interface StateRoutesOptions<S> {
   batchPath: string
   /** What an id looks like (e.g. `uuid`); anything else is a 400. */
   id: z.ZodType<string, string>
-  one(id: string): Promise<S | undefined>
-  /** The ones that exist, in any order. */
-  many(ids: string[]): Promise<S[]>
+  /** The states of the ids that exist, in any order (one read serves both paths). */
+  states(ids: string[]): Promise<S[]>
   /** The error of an id with no state (kind `not_found`: a 404, which the lookup reads as "gone"). */
   notFound(id: string): TidingsError
 }
@@ -23,10 +22,10 @@ export function stateRoutes<S>(options: StateRoutesOptions<S>): Hono {
   const routes = new Hono()
   routes.get(options.path(':id'), validParams(z.object({ id: options.id })), async (c) => {
     const { id } = c.req.valid('param')
-    const state = await options.one(id)
+    const [state] = await options.states([id])
     if (state === undefined) throw options.notFound(id)
     return c.json(state)
   })
-  routes.get(options.batchPath, validQuery(stateIdsQuery(options.id)), async (c) => c.json({ items: await options.many(c.req.valid('query').ids) }))
+  routes.get(options.batchPath, validQuery(stateIdsQuery(options.id)), async (c) => c.json({ items: await options.states(c.req.valid('query').ids) }))
   return routes
 }

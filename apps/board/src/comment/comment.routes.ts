@@ -59,11 +59,7 @@ export function commentRoutes({ db, uow, comments, posts, verify, clock }: Comme
       path: commentStatePath,
       batchPath: commentStatesPath,
       id: uuid,
-      one: async (commentId) => {
-        const comment = await comments.byId(db, commentId)
-        return comment && stateOf(comment)
-      },
-      many: async (commentIds) => (await comments.byIds(db, commentIds)).map(stateOf),
+      states: async (commentIds) => (await comments.byIds(db, commentIds)).map(stateOf),
       notFound: (commentId) => new CommentNotFound(commentId),
     }),
   )

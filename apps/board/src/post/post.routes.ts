@@ -55,11 +55,7 @@ export function postRoutes({ db, uow, posts, verify, clock }: PostRoutesDeps): B
       path: postStatePath,
       batchPath: postStatesPath,
       id: uuid,
-      one: async (postId) => {
-        const post = await posts.byId(db, postId)
-        return post && stateOf(post)
-      },
-      many: async (postIds) => (await posts.byIds(db, postIds)).map(stateOf),
+      states: async (postIds) => (await posts.byIds(db, postIds)).map(stateOf),
       notFound: (postId) => new PostNotFound(postId),
     }),
   )

@@ -84,11 +84,7 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
       path: memberStatePath,
       batchPath: memberStatesPath,
       id: uuid,
-      one: async (memberId) => {
-        const member = await members.byId(db, memberId)
-        return member && stateOf(member)
-      },
-      many: async (memberIds) => (await members.byIds(db, memberIds)).map(stateOf),
+      states: async (memberIds) => (await members.byIds(db, memberIds)).map(stateOf),
       notFound: (memberId) => new MemberNotFound(memberId),
     }),
   )
