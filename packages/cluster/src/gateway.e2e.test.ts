@@ -1,9 +1,10 @@
 import { createServer, type Server } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { createServer as createHttpServer } from 'node:http'
+import { createServer as createHttpServer, request as httpRequest } from 'node:http'
 import { Hono } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '@tidings/core'
+import { serveHttp } from '@tidings/http'
 import { gateway } from './gateway'
 
 /** A TCP server that takes each connection and drops it once the request has arrived: a service that died mid-request. */
@@ -23,7 +24,7 @@ async function closedPort(): Promise<number> {
 }
 
 /** A gateway that passes /api/posts to one service. */
-const gatewayTo = (options: { instances: () => string[]; logger: typeof silentLogger }) => gateway({ routes: [[/^\/api\/posts(\/|$)/, 'posts']], ...options })
+const gatewayTo = (options: { instances: () => string[]; logger: typeof silentLogger; answerTimeoutMs?: number }) => gateway({ routes: [[/^\/api\/posts(\/|$)/, 'posts']], ...options })
 
 describe('the gateway when a service does not answer', () => {
   const servers: Server[] = []
@@ -53,6 +54,63 @@ describe('the gateway when a service does not answer', () => {
     const read = await entry.request('/api/posts')
     expect(read.status).toBe(503)
     expect(read.headers.get('retry-after')).toBe('1')
+  })
+})
+
+/** A TCP server that takes requests and never answers: a service whose event loop is blocked. */
+async function neverAnswers(): Promise<Server> {
+  const server = createServer(() => {})
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return server
+}
+
+describe('the gateway with a service that hangs, and requests proxies trip on', () => {
+  const servers: Server[] = []
+  afterEach(() => servers.splice(0).forEach((s) => s.close()))
+
+  it('answers 504 for a write an instance does not start answering in time, and 503 for a read', async () => {
+    const server = await neverAnswers()
+    servers.push(server)
+    const entry = gatewayTo({ instances: () => [`http://127.0.0.1:${(server.address() as AddressInfo).port}`], logger: silentLogger, answerTimeoutMs: 300 })
+    const write = await entry.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(write.status).toBe(504)
+    expect(await write.json()).toMatchObject({ code: 'SERVICE_TIMEOUT', title: 'Gateway Timeout' })
+    const read = await entry.request('/api/posts')
+    expect(read.status).toBe(503)
+    expect(read.headers.get('retry-after')).toBe('1')
+  })
+
+  it("passes on a request that says Expect: 100-continue (this server answered it), and refuses TRACE itself", async () => {
+    const seen: string[] = []
+    const upstream = createHttpServer((req, res) => {
+      seen.push(`${req.method} ${req.headers.expect ?? '-'}`)
+      req.resume().on('end', () => res.writeHead(201, { 'content-type': 'application/json' }).end('{"ok":true}'))
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    try {
+      const entry = gatewayTo({ instances: () => [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`], logger: silentLogger })
+      const posted = await entry.request('/api/posts', { method: 'POST', headers: { 'content-type': 'application/json', expect: '100-continue' }, body: '{}' })
+      expect(posted.status).toBe(201)
+      // fetch cannot even send TRACE: over a socket, as a client would.
+      const served = await serveHttp(entry, 0, { hostname: '127.0.0.1' })
+      try {
+        const traced = await new Promise<{ status: number; body: string }>((resolve, reject) =>
+          httpRequest({ host: '127.0.0.1', port: served.port, path: '/api/posts', method: 'TRACE' }, (res) => {
+            let body = ''
+            res.on('data', (chunk: Buffer) => (body += chunk.toString())).on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+          })
+            .on('error', reject)
+            .end(),
+        )
+        expect(traced.status).toBe(405)
+        expect(JSON.parse(traced.body)).toMatchObject({ code: 'METHOD_NOT_ALLOWED' })
+      } finally {
+        await served.close()
+      }
+      expect(seen).toEqual(['POST -'])
+    } finally {
+      await new Promise((resolve) => upstream.close(resolve))
+    }
   })
 })
 

@@ -18,10 +18,22 @@ export interface GatewayOptions {
   /** Web pages served by the gateway itself, as a client of the API it passes on. */
   pages?: (api: GatewayApi) => Hono
   logger: Logger
+  /**
+   * How long an instance may take to start its answer (default 30 s): a service that hangs (a blocked
+   * event loop, a stopped process) answers 504 instead of holding the client. A started answer, such as
+   * an event stream, runs as long as it likes.
+   */
+  answerTimeoutMs?: number
 }
 
-/** Hop-by-hop headers (and what fetch has already undone) never cross a proxy. */
-const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'content-encoding']
+/** The methods passed on; any other (TRACE, CONNECT, made-up ones) is refused here. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+/**
+ * Hop-by-hop headers (and what fetch has already undone) never cross a proxy. `Expect: 100-continue` was
+ * answered by this server already, and fetch refuses to send it.
+ */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'content-encoding', 'expect']
 
 /**
  * The one HTTP entry point of services that run as separate processes: each public path is passed to the
@@ -30,6 +42,7 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 
  */
 export function gateway(options: GatewayOptions): Hono {
   const { logger } = options
+  const answerTimeoutMs = options.answerTimeoutMs ?? 30_000
   const app = createHttpApp({ logger })
   const turns = new Map<string, number>()
   const serviceOf = (path: string): string | undefined => options.routes.find(([pattern]) => pattern.test(path))?.[1]
@@ -37,6 +50,7 @@ export function gateway(options: GatewayOptions): Hono {
   app.all('*', async (c, next) => {
     const service = serviceOf(c.req.path)
     if (!service) return next()
+    if (!METHODS.has(c.req.method)) return problemResponse(problem(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not a method this API answers`))
     const instances = options.instances(service)
     const first = turns.get(service) ?? 0
     turns.set(service, first + 1)
@@ -46,18 +60,25 @@ export function gateway(options: GatewayOptions): Hono {
     const read = request.method === 'GET' || request.method === 'HEAD'
     const tries = read ? instances.length : 1
     let delivered = false
+    let timedOut = false
     for (let i = 0; i < tries; i++) {
       const target = instances[(first + i) % instances.length]!
+      const late = new AbortController()
+      const timer = setTimeout(() => late.abort(), answerTimeoutMs)
       try {
-        return await forward(request, `${target}${url.pathname}${url.search}`)
+        return await forward(request, `${target}${url.pathname}${url.search}`, AbortSignal.any([request.signal, late.signal]))
       } catch (error) {
         if (request.signal.aborted) throw error
+        timedOut ||= late.signal.aborted
         delivered ||= !connectionRefused(error)
-        logger.warn({ err: error, service, target }, 'a service instance did not answer')
+        logger.warn({ err: error, service, target, timedOut: late.signal.aborted }, 'a service instance did not answer')
+      } finally {
+        clearTimeout(timer)
       }
     }
     // A write that reached an instance may have been applied before the connection failed: "try again"
     // could apply it twice.
+    if (!read && timedOut) return problemResponse(problem(504, 'SERVICE_TIMEOUT', `${service} did not answer in time; the request may have been applied`))
     if (!read && delivered) return problemResponse(problem(502, 'SERVICE_FAILED', `${service} failed while handling the request; it may have been applied`))
     return problemResponse(problem(503, 'SERVICE_UNAVAILABLE', `${service} is not answering; try again shortly`), { 'Retry-After': '1' })
   })
@@ -72,7 +93,7 @@ function connectionRefused(error: unknown): boolean {
   return cause?.code === 'ECONNREFUSED'
 }
 
-async function forward(request: Request, target: string): Promise<Response> {
+async function forward(request: Request, target: string, signal: AbortSignal): Promise<Response> {
   const headers = new Headers(request.headers)
   for (const name of HOP_BY_HOP) headers.delete(name)
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD'
@@ -80,7 +101,7 @@ async function forward(request: Request, target: string): Promise<Response> {
     method: request.method,
     headers,
     redirect: 'manual',
-    signal: request.signal,
+    signal,
     ...(hasBody ? { body: request.body, duplex: 'half' } : {}),
   } as RequestInit)
   const answer = new Headers(upstream.headers)
