@@ -27,7 +27,7 @@ for (const engine of await testEngines()) {
     let forged: { stranger: string; strangerWithOurKid: string; expired: string; hmacWithPublicKey: string }
     const call = (method: string, path: string, options?: SendOptions) => send(base, method, path, options)
     /** A genuine token, as the identity service would issue it at log-in. */
-    const mint = async (sub: string, now?: Date) => (await served.board.services.identity.issue(sub, now)).token
+    const mint = async (sub: string, now?: Date) => (await served.board.services.identity.issue(sub, now ? { now } : {})).token
 
     beforeAll(async () => {
       db = (await engine.freshDatabase()).db

@@ -7,7 +7,7 @@ import { MEMBER_SOURCE, memberLookupOverHttp, membersLookupOverHttp, type Member
 export const IDENTITY_URL = 'IDENTITY_URL'
 
 export const identityProcesses: ServiceOpeners = {
-  [MEMBER_SOURCE]: (ctx) => identityService(ctx),
+  [MEMBER_SOURCE]: (ctx, env) => identityService(ctx, { operatorToken: env.TIDINGS_OPERATOR_TOKEN || undefined }),
 }
 
 /** The identity service as a service in another process reaches it (at `IDENTITY_URL`): its public keys, its members, its feed. */

@@ -1,5 +1,5 @@
 import { uuidv7 } from '@tidings/core'
-import { signMemberToken, tokenVerifier, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { secretMatcher, signMemberToken, tokenVerifier, type MemberEnv, type Role, type TokenVerifier } from '@tidings/auth'
 import { openProducer, type Service, type ServiceContext } from '@tidings/http'
 import { migrate } from '@tidings/postgres'
 import { jwksRoutes } from './keys/jwks.routes'
@@ -16,6 +16,8 @@ export interface IdentityOptions {
   /** How long a token lives (default an hour). */
   tokenTtlSeconds?: number
   rotation?: Partial<Omit<RotationPolicy, 'tokenTtlMs'>>
+  /** The deployment's operator secret (`TIDINGS_OPERATOR_TOKEN`): it may grant roles, so the first operator can be made. */
+  operatorToken?: string | undefined
 }
 
 export type IdentityService = Service<MemberEnv> & {
@@ -24,7 +26,7 @@ export type IdentityService = Service<MemberEnv> & {
   /** Checks tokens in this process with the public keys; other processes use `remoteKeys(IDENTITY_URL + JWKS_PATH)`. */
   verifier: TokenVerifier
   /** Mints a member's token, as log-in does (`now` back-dated in tests of expiry); never handed to another service. */
-  issue(memberId: string, now?: Date): Promise<{ token: string; expiresAt: string }>
+  issue(memberId: string, options?: { now?: Date; roles?: readonly Role[] }): Promise<{ token: string; expiresAt: string }>
 }
 
 /**
@@ -39,8 +41,9 @@ export async function identityService(ctx: ServiceContext, options: IdentityOpti
   const keys = new SigningKeys(db, IDENTITY_SCHEMA, clock, { ...DEFAULT_ROTATION, ...options.rotation, tokenTtlMs: ttlSeconds * 1000 })
   await keys.reload()
   const verifier = tokenVerifier(keys.keySource, { clock })
-  const issue = async (memberId: string, now = clock.now()) => signMemberToken(await keys.signer(), { memberId, tokenId: uuidv7(), now, ttlSeconds })
-  const tokens = { issue: (memberId: string) => issue(memberId), verify: verifier }
+  const issue: IdentityService['issue'] = async (memberId, { now = clock.now(), roles = [] } = {}) =>
+    signMemberToken(await keys.signer(), { memberId, roles, tokenId: uuidv7(), now, ttlSeconds })
+  const tokens = { issue, verify: verifier, operatorSecret: secretMatcher(options.operatorToken, 'TIDINGS_OPERATOR_TOKEN') }
   const members = new MemberRepository(IDENTITY_SCHEMA)
   const routes = memberRoutes({ db, uow, members, tokens, clock }).route('/', jwksRoutes(keys))
   return {

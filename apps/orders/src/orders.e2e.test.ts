@@ -29,6 +29,9 @@ async function freshMariaDb(): Promise<{ url: string; drop(): Promise<void> }> {
   }
 }
 
+/** The deployment's operator secret: it makes the test's operator and staff members. */
+const OPERATOR_SECRET = 'orders-test-operator-secret'
+
 const engines = await testEngines()
 const targets = engines.map((engine) => ({ engine, mariadbView: false }))
 if (await mariadbReachable()) targets.push({ engine: engines.at(-1)!, mariadbView: true })
@@ -41,7 +44,7 @@ for (const { engine, mariadbView } of targets) {
 
     beforeAll(async () => {
       const view = mariadbView ? await freshMariaDb() : undefined
-      orders = await composeOrders({ db: (await engine.freshDatabase()).db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, ...(view ? { viewDatabaseUrl: view.url } : {}) })
+      orders = await composeOrders({ db: (await engine.freshDatabase()).db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, identity: { operatorToken: OPERATOR_SECRET }, ...(view ? { viewDatabaseUrl: view.url } : {}) })
       await orders.start()
       const server = await serveHttp(orders.http, 0, { hostname: '127.0.0.1' })
       base = `http://127.0.0.1:${server.port}`
@@ -69,14 +72,26 @@ for (const { engine, mariadbView } of targets) {
       return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, position: response.headers.get('tidings-position') }
     }
 
-    let customers = 0
-    const newCustomer = async (credit: number): Promise<Customer> => {
-      const email = `c-${engine.name}-${mariadbView ? 'm' : 'p'}-${++customers}-${process.pid}@example.com`
-      const joined = await call('POST', '/api/members', undefined, { email, password: 'correct horse', nickname: `c${customers}x${process.pid}` })
+    let members = 0
+    /** A member signed up and logged in; with roles, given them first by the deployment's operator secret. */
+    const newMember = async (roles: string[] = []): Promise<Customer> => {
+      const email = `c-${engine.name}-${mariadbView ? 'm' : 'p'}-${++members}-${process.pid}@example.com`
+      const joined = await call('POST', '/api/members', undefined, { email, password: 'correct horse', nickname: `c${members}x${process.pid}` })
       expect(joined.status).toBe(201)
+      const memberId = joined.body.memberId as string
+      if (roles.length > 0) expect(await call('PUT', `/api/members/${memberId}/roles`, { customerId: '', token: OPERATOR_SECRET }, { roles })).toMatchObject({ status: 200, body: { roles } })
       const login = await call('POST', '/api/auth/login', undefined, { email, password: 'correct horse' })
-      const customer = { customerId: joined.body.memberId as string, token: login.body.token as string }
-      if (credit > 0) expect(await call('POST', '/api/customers/me/credit', customer, { amount: credit })).toMatchObject({ status: 200, body: { customerId: customer.customerId, credit } })
+      return { customerId: memberId, token: login.body.token as string }
+    }
+    let operator: Customer
+    let staff: Customer
+    beforeAll(async () => {
+      operator = await newMember(['operator'])
+      staff = await newMember(['staff'])
+    })
+    const newCustomer = async (credit: number): Promise<Customer> => {
+      const customer = await newMember()
+      if (credit > 0) expect(await call('POST', `/api/customers/${customer.customerId}/credit`, operator, { amount: credit })).toMatchObject({ status: 200, body: { customerId: customer.customerId, credit } })
       return customer
     }
     const place = (customer: Customer, items = [{ sku: 'book', qty: 2, unitPrice: 1500 }]) => call('POST', '/api/orders', customer, { items, shippingAddress: '1 Main St' })
@@ -94,16 +109,16 @@ for (const { engine, mariadbView } of targets) {
       await statusOf(customer, orderId, (v) => v.orderStatus === 'PAID' && v.paymentStatus === 'PAID' && v.deliveryStatus === 'PREPARING')
       expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 7000 } })
 
-      const shipped = await call('POST', `/api/deliveries/${orderId}/ship`, undefined)
+      const shipped = await call('POST', `/api/deliveries/${orderId}/ship`, staff)
       expect(shipped).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
       // With the shipment's token the order decides knowing it has shipped.
       expect(await call('PATCH', `/api/orders/${orderId}/shipping-address`, customer, { shippingAddress: '2 Side St' }, { 'Tidings-Position': shipped.position! })).toMatchObject({
         status: 409,
         body: { code: 'ORDER_ALREADY_SHIPPED' },
       })
       expect(await call('POST', `/api/orders/${orderId}/cancel`, customer, undefined, { 'Tidings-Position': shipped.position! })).toMatchObject({ status: 409, body: { code: 'ORDER_ALREADY_SHIPPED' } })
-      expect(await call('POST', `/api/deliveries/${orderId}/deliver`, undefined)).toMatchObject({ status: 200, body: { status: 'DELIVERED' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/deliver`, staff)).toMatchObject({ status: 200, body: { status: 'DELIVERED' } })
       await statusOf(customer, orderId, (v) => v.orderStatus === 'DELIVERED' && v.deliveryStatus === 'DELIVERED' && v.shippingAddress === '1 Main St')
       const list = await call('GET', '/api/order-status', customer)
       expect((list.body.items as Array<{ orderId: string }>).map((i) => i.orderId)).toEqual([orderId])
@@ -119,7 +134,7 @@ for (const { engine, mariadbView } of targets) {
       expect(await call('POST', `/api/orders/${orderId}/cancel`, customer)).toMatchObject({ status: 200, body: { status: 'CANCELED' } })
       await statusOf(customer, orderId, (v) => v.orderStatus === 'CANCELED' && v.paymentStatus === 'REFUNDED' && v.deliveryStatus === 'CANCELED')
       expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 5000 } })
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
     })
 
     it('insufficient credit: PAYMENT_FAILED, no delivery, credit unchanged', async () => {
@@ -127,7 +142,7 @@ for (const { engine, mariadbView } of targets) {
       const orderId = (await place(customer)).body.orderId as string
       await statusOf(customer, orderId, (v) => v.orderStatus === 'PAYMENT_FAILED' && v.paymentStatus === 'FAILED')
       expect((await call('GET', `/api/order-status/${orderId}`, customer)).body.deliveryStatus).toBeNull()
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined)).toMatchObject({ status: 404, body: { code: 'DELIVERY_NOT_FOUND' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff)).toMatchObject({ status: 404, body: { code: 'DELIVERY_NOT_FOUND' } })
       expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 1000 } })
       expect(await call('POST', `/api/orders/${orderId}/cancel`, customer)).toMatchObject({ status: 409, body: { code: 'ORDER_CLOSED' } })
     })
@@ -139,7 +154,7 @@ for (const { engine, mariadbView } of targets) {
       const changed = await call('PATCH', `/api/orders/${orderId}/shipping-address`, customer, { shippingAddress: '9 New Rd' })
       expect(changed).toMatchObject({ status: 200, body: { shippingAddress: '9 New Rd' } })
       // Shipping with the change's token waits until delivery has heard of the change.
-      expect(await call('POST', `/api/deliveries/${orderId}/ship`, undefined, undefined, { 'Tidings-Position': changed.position! })).toMatchObject({
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff, undefined, { 'Tidings-Position': changed.position! })).toMatchObject({
         status: 200,
         body: { status: 'SHIPPED', address: '9 New Rd' },
       })
@@ -151,7 +166,8 @@ for (const { engine, mariadbView } of targets) {
       for (const items of [[], [{ sku: 'a', qty: 0, unitPrice: 1 }], [{ sku: 'a', qty: 1, unitPrice: -5 }], [{ sku: 'a', qty: 1.5, unitPrice: 1 }]]) {
         expect(await place(customer, items)).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
       }
-      expect(await call('POST', '/api/customers/me/credit', customer, { amount: 0 })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      expect(await call('POST', `/api/customers/${customer.customerId}/credit`, operator, { amount: 0 })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      expect(await call('POST', '/api/customers/not-a-uuid/credit', operator, { amount: 5 })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
       expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ status: 404, body: { code: 'CUSTOMER_NOT_FOUND' } })
       expect(await call('GET', '/api/order-status/0190a8f2-0000-7000-8000-000000000000', customer)).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
       expect(await call('POST', '/api/orders/not-a-uuid/cancel', customer)).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
@@ -168,8 +184,10 @@ for (const { engine, mariadbView } of targets) {
         ['POST', '/api/orders', { items: [{ sku: 'x', qty: 1, unitPrice: 1 }], shippingAddress: 'x' }],
         ['POST', `/api/orders/${orderId}/cancel`],
         ['PATCH', `/api/orders/${orderId}/shipping-address`, { shippingAddress: 'Eve St' }],
-        ['POST', '/api/customers/me/credit', { amount: 5 }],
+        ['POST', `/api/customers/${ann.customerId}/credit`, { amount: 5 }],
         ['GET', '/api/customers/me'],
+        ['GET', `/api/customers/${ann.customerId}`],
+        ['POST', `/api/deliveries/${orderId}/ship`],
         ['GET', `/api/order-status/${orderId}`],
         ['GET', '/api/order-status'],
       ] as const) {
@@ -181,6 +199,49 @@ for (const { engine, mariadbView } of targets) {
       expect((await call('GET', '/api/order-status', eve)).body).toEqual({ items: [] })
       expect(await call('GET', '/api/customers/me', eve)).toMatchObject({ body: { customerId: eve.customerId, credit: 10_000 } })
       expect(await call('GET', `/api/order-status/${orderId}`, ann)).toMatchObject({ status: 200, body: { orderStatus: 'PAID', shippingAddress: '1 Main St' } })
+    })
+
+    it("a new customer's first top-ups at once all count: they queue on one account, none is refused", async () => {
+      const customer = await newMember()
+      const answers = await Promise.all(Array.from({ length: 8 }, () => call('POST', `/api/customers/${customer.customerId}/credit`, operator, { amount: 100 })))
+      expect(answers.map((a) => a.status)).toEqual(Array(8).fill(200))
+      expect(answers.map((a) => a.body.credit).sort((a, b) => Number(a) - Number(b))).toEqual([100, 200, 300, 400, 500, 600, 700, 800])
+      expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 800 } })
+    })
+
+    it('staff ship, deliver and read any order; only an operator adds credit, and roles are granted only by an operator', async () => {
+      const ann = await newCustomer(10_000)
+      const eve = await newCustomer(0)
+      const placed = await place(ann)
+      const orderId = placed.body.orderId as string
+      await statusOf(ann, orderId, (v) => v.deliveryStatus === 'PREPARING')
+      // A customer (even the order's own) neither ships nor delivers, nor adds credit, to anyone.
+      for (const [method, path, body] of [
+        ['POST', `/api/deliveries/${orderId}/ship`],
+        ['POST', `/api/deliveries/${orderId}/deliver`],
+        ['POST', `/api/customers/${ann.customerId}/credit`, { amount: 5 }],
+        ['POST', `/api/customers/${eve.customerId}/credit`, { amount: 5 }],
+        ['GET', `/api/customers/${ann.customerId}`],
+        ['GET', `/api/order-status?customerId=${eve.customerId}`],
+        ['PUT', `/api/members/${ann.customerId}/roles`, { roles: ['operator'] }],
+      ] as const) {
+        expect(await call(method, path, ann, body), `${method} ${path}`).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } })
+      }
+      // Staff do not add credit or grant roles; an operator does not ship.
+      expect(await call('POST', `/api/customers/${eve.customerId}/credit`, staff, { amount: 5 })).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } })
+      expect(await call('PUT', `/api/members/${eve.customerId}/roles`, staff, { roles: ['staff'] })).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, operator)).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } })
+      expect(await call('GET', '/api/customers/me', eve)).toMatchObject({ status: 404, body: { code: 'CUSTOMER_NOT_FOUND' } })
+      // Staff read any order and customer.
+      expect(await call('GET', `/api/order-status/${orderId}`, staff)).toMatchObject({ status: 200, body: { customerId: ann.customerId } })
+      expect((await call('GET', `/api/order-status?customerId=${ann.customerId}`, staff)).body).toMatchObject({ items: [{ orderId }] })
+      expect(await call('GET', `/api/customers/${ann.customerId}`, staff)).toMatchObject({ status: 200, body: { credit: 7000 } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff)).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
+      // A wrong secret is not the operator; an operator member grants roles, in the member's tokens from the next log-in.
+      expect(await call('PUT', `/api/members/${eve.customerId}/roles`, { customerId: '', token: `${OPERATOR_SECRET}x` }, { roles: ['staff'] })).toMatchObject({ status: 401 })
+      expect(await call('PUT', `/api/members/${eve.customerId}/roles`, operator, { roles: ['staff', 'admin'] })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      expect(await call('PUT', `/api/members/${eve.customerId}/roles`, operator, { roles: ['staff'] })).toMatchObject({ status: 200, body: { memberId: eve.customerId, roles: ['staff'] } })
+      expect(await call('GET', `/api/order-status/${orderId}`, eve)).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
     })
   })
 }

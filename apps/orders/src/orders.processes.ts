@@ -30,6 +30,7 @@ export const ordersProcesses: ServiceOpeners = {
     paymentService(ctx, await openPaymentProducer(ctx), { verify: remoteIdentity(env).verify, orders: followedFeed(ctx, env, ORDER_SOURCE, ORDERS_ORDER_URL) }),
   [DELIVERY_SOURCE]: async (ctx, env) =>
     deliveryService(ctx, await openDeliveryProducer(ctx), {
+      verify: remoteIdentity(env).verify,
       orders: followedFeed(ctx, env, ORDER_SOURCE, ORDERS_ORDER_URL),
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, ORDERS_PAYMENT_URL),
     }),

@@ -65,7 +65,7 @@ export async function ordersServices(ctx: ServiceContext, options: OrdersService
     services: [
       await orderService(ctx, order, { verify, payments: payment.feed, deliveries: delivery.feed }),
       await paymentService(ctx, payment, { verify, orders: order.feed }),
-      await deliveryService(ctx, delivery, { orders: order.feed, payments: payment.feed }),
+      await deliveryService(ctx, delivery, { verify, orders: order.feed, payments: payment.feed }),
       status,
     ],
   }

@@ -9,7 +9,7 @@ export interface ServerOptions {
   identity?: IdentityOptions
   /** `mysql://…`: the order-status view in MariaDB. */
   viewDatabaseUrl?: string | undefined
-  /** Enables the console's actions (replay, reset). */
+  /** Enables the console's actions (replay, reset), and may grant members roles (the first operator). */
   operatorToken?: string | undefined
   /** More services to host beside the apps' (an extension, or a test's deliberately failing consumer). */
   extraServices?: readonly AnyService[]
@@ -22,7 +22,7 @@ export type Server = Host & { services: AnyService[] }
  * board's and orders' services, the board's pages at `/` and the operations console at `/console`.
  */
 export async function composeServer(ctx: ServiceContext, options: ServerOptions = {}): Promise<Server> {
-  const identity = await identityService(ctx, options.identity)
+  const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
   const board = await boardServices(ctx, identity)
   const orders = await ordersServices(ctx, { verify: identity.verifier, viewDatabaseUrl: options.viewDatabaseUrl })
   const services: AnyService[] = [identity, ...Object.values(board), ...orders.services, ...(options.extraServices ?? [])]

@@ -29,3 +29,10 @@ export class IdentityUnavailable extends TidingsError {
     super('IDENTITY_UNAVAILABLE', 'unavailable', 'The identity service that vouches for tokens is not answering; try again shortly')
   }
 }
+
+/** A genuine member without the role the route asks for. */
+export class RoleRequired extends TidingsError {
+  constructor(roles: readonly string[]) {
+    super('ROLE_REQUIRED', 'forbidden', `This needs the ${roles.join(' or ')} role`)
+  }
+}

@@ -1,13 +1,14 @@
 // Tokens: what the identity service issues and every other service checks.
-export { JWKS_PATH, MAX_TOKEN_LENGTH, TOKEN_ALGORITHM, TOKEN_ISSUER } from './member-token'
+export { JWKS_PATH, MAX_TOKEN_LENGTH, ROLES, TOKEN_ALGORITHM, TOKEN_ISSUER } from './member-token'
 export { signMemberToken } from './member-token'
-export type { MemberClaims, SigningKey, TokenRequest } from './member-token'
+export type { MemberClaims, Role, SigningKey, TokenRequest } from './member-token'
 export { remoteKeys, tokenVerifier } from './token-verifier'
 export type { KeySource, TokenVerifier } from './token-verifier'
 
-// The edge: routes that answer only a signed-in member.
-export { requireMember } from './require-member'
+// The edge: routes that answer only a signed-in member, or one with a role.
+export { holdsRole, requireMember, requireOperator, requireRole } from './require-member'
+export { MIN_SECRET_LENGTH, secretMatcher } from './deployment-secret'
 export type { MemberEnv, RequireMemberOptions } from './require-member'
 
 // The ways authentication fails.
-export { IdentityUnavailable, InvalidToken, MissingToken, TokenExpired } from './auth-errors'
+export { IdentityUnavailable, InvalidToken, MissingToken, RoleRequired, TokenExpired } from './auth-errors'

@@ -8,10 +8,20 @@ export const MAX_TOKEN_LENGTH = 4096
 /** Where the identity service publishes its public keys (RFC 8615 well-known location, as OpenID does). */
 export const JWKS_PATH = '/.well-known/jwks.json'
 
+/**
+ * What a member may do beyond their own things, granted by an operator: `staff` runs the business (ships
+ * orders, reads any customer's orders), `operator` runs the platform (grants roles, adds credit, the
+ * console). Every signed-in member is a member; no role implies another.
+ */
+export const ROLES = ['staff', 'operator'] as const
+export type Role = (typeof ROLES)[number]
+
 /** The claims a verified token vouches for. */
 export interface MemberClaims {
   /** The member id (a UUID). */
   sub: string
+  /** The member's roles when the token was issued (a change takes effect at the next log-in). */
+  roles: Role[]
   /** The token's own id, unique per issue. */
   jti: string
   /** Seconds since the epoch. */
@@ -27,18 +37,19 @@ export interface SigningKey {
 
 export interface TokenRequest {
   memberId: string
+  roles: readonly Role[]
   /** A fresh unique id (UUIDv7), so that one token can be told from another (and revoked). */
   tokenId: string
   now: Date
   ttlSeconds: number
 }
 
-/** The one way a member token is made: EdDSA over `{iss, sub, jti, iat, exp}`, with the key's id in the header. */
+/** The one way a member token is made: EdDSA over `{iss, sub, roles, jti, iat, exp}`, with the key's id in the header. */
 export async function signMemberToken(key: SigningKey, request: TokenRequest): Promise<{ token: string; expiresAt: string }> {
   if (!Number.isSafeInteger(request.ttlSeconds) || request.ttlSeconds <= 0) throw new Error('signMemberToken: ttlSeconds must be a positive integer')
   const iat = Math.floor(request.now.getTime() / 1000)
   const exp = iat + request.ttlSeconds
-  const token = await new SignJWT({})
+  const token = await new SignJWT({ roles: [...request.roles] })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
     .setIssuer(TOKEN_ISSUER)
     .setSubject(request.memberId)

@@ -2,7 +2,7 @@ import { TidingsError } from '@tidings/core'
 import { Hono } from 'hono'
 import { describe, expect, it } from 'vitest'
 import { InvalidToken } from './auth-errors'
-import { requireMember, type MemberEnv, type RequireMemberOptions } from './require-member'
+import { holdsRole, requireMember, requireRole, type MemberEnv, type RequireMemberOptions } from './require-member'
 import { testIssuer } from './test-kit'
 import { tokenVerifier } from './token-verifier'
 
@@ -17,10 +17,14 @@ function appWith(options?: RequireMemberOptions) {
   const app = new Hono<MemberEnv>()
   app.onError((error, c) => {
     if (error instanceof TidingsError && error.kind === 'unauthorized') return c.json({ code: error.code, detail: error.message }, 401)
+    if (error instanceof TidingsError && error.kind === 'forbidden') return c.json({ code: error.code, detail: error.message }, 403)
     return c.json({ code: 'INTERNAL' }, 500)
   })
-  app.use('/me', requireMember(tokenVerifier(issuer.keys, { clock: { now: () => now } }), options))
+  const verify = tokenVerifier(issuer.keys, { clock: { now: () => now } })
+  app.use('/me', requireMember(verify, options))
   app.get('/me', (c) => c.json({ memberId: c.get('memberId') }))
+  app.get('/shipments', requireRole(verify, 'staff'), (c) => c.json({ memberId: c.get('memberId'), roles: c.get('roles') }))
+  app.get('/things', requireRole(verify, 'staff', 'operator'), (c) => c.json({ operator: holdsRole(c, 'operator') }))
   return app
 }
 
@@ -109,5 +113,28 @@ describe('requireMember', () => {
       const other = await issuer.sign(MEMBER_2, { now, ttlSeconds: 60 })
       expect(await call(appWith({ allowQueryToken: true }), path, `Bearer ${other}`)).toEqual({ status: 200, body: { memberId: MEMBER_2 } })
     })
+  })
+})
+
+describe('requireRole', () => {
+  const as = async (roles: Array<'staff' | 'operator'>) => `Bearer ${await issuer.sign(MEMBER_1, { now, ttlSeconds: 60, roles })}`
+
+  it('admits a member holding the role, with their id and roles set', async () => {
+    expect(await call(appWith(), '/shipments', await as(['staff']))).toEqual({ status: 200, body: { memberId: MEMBER_1, roles: ['staff'] } })
+  })
+
+  it('answers 403 ROLE_REQUIRED to a genuine member without it, and no role implies another', async () => {
+    expect(await call(appWith(), '/shipments', `Bearer ${valid}`)).toEqual({ status: 403, body: { code: 'ROLE_REQUIRED', detail: 'This needs the staff role' } })
+    expect(await call(appWith(), '/shipments', await as(['operator']))).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } })
+  })
+
+  it('admits any one of several roles', async () => {
+    expect(await call(appWith(), '/things', await as(['operator']))).toEqual({ status: 200, body: { operator: true } })
+    expect(await call(appWith(), '/things', await as(['staff']))).toEqual({ status: 200, body: { operator: false } })
+  })
+
+  it('answers 401 before any role check without a valid token', async () => {
+    expect(await call(appWith(), '/shipments')).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } })
+    expect(await call(appWith(), '/shipments', 'Bearer forged')).toMatchObject({ status: 401, body: { code: 'INVALID_TOKEN' } })
   })
 })

@@ -1,9 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import { InvalidToken, MissingToken } from './auth-errors'
+import { InvalidToken, MissingToken, RoleRequired } from './auth-errors'
+import type { Role } from './member-token'
 import type { TokenVerifier } from './token-verifier'
 
-/** Routes behind `requireMember` read the signed-in member with `c.get('memberId')`. */
-export type MemberEnv = { Variables: { memberId: string } }
+/** Routes behind `requireMember` read the signed-in member with `c.get('memberId')`, their roles with `c.get('roles')`. */
+export type MemberEnv = { Variables: { memberId: string; roles: readonly Role[] } }
 
 export interface RequireMemberOptions {
   /**
@@ -21,9 +22,42 @@ export function requireMember(verify: TokenVerifier, options: RequireMemberOptio
   return async (c, next) => {
     const token = bearerToken(c.req.header('Authorization')) ?? (options.allowQueryToken ? queryToken(c) : undefined)
     if (token === undefined) throw new MissingToken()
-    c.set('memberId', (await verify(token)).sub)
+    const claims = await verify(token)
+    c.set('memberId', claims.sub)
+    c.set('roles', claims.roles)
     await next()
   }
+}
+
+/**
+ * Admits only a signed-in member holding one of `roles` (401 without a valid token, 403 `ROLE_REQUIRED`
+ * without the role). The one place a route asks for a role.
+ */
+export function requireRole(verify: TokenVerifier, ...roles: [Role, ...Role[]]): MiddlewareHandler<MemberEnv> {
+  const signedIn = requireMember(verify)
+  return (c, next) =>
+    signedIn(c, async () => {
+      if (!holdsRole(c, ...roles)) throw new RoleRequired(roles)
+      await next()
+    })
+}
+
+/**
+ * Admits an operator: a member with the `operator` role, or a request presenting the deployment's operator
+ * secret as its bearer token (how the first operator is made: `TIDINGS_OPERATOR_TOKEN`). Behind it,
+ * `memberId` is set only for a member.
+ */
+export function requireOperator(verify: TokenVerifier, operatorSecret: ((presented: string | undefined) => boolean) | undefined): MiddlewareHandler<MemberEnv> {
+  const operatorMember = requireRole(verify, 'operator')
+  return async (c, next) => {
+    if (operatorSecret?.(bearerToken(c.req.header('Authorization')))) return next()
+    return operatorMember(c, next)
+  }
+}
+
+/** Whether the signed-in member (behind `requireMember`) holds one of `roles`: for "the owner or staff" checks. */
+export function holdsRole(c: Context<MemberEnv>, ...roles: Role[]): boolean {
+  return c.get('roles').some((role) => roles.includes(role))
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { systemClock, TidingsError, type Clock } from '@tidings/core'
 import { IdentityUnavailable, InvalidToken, TokenExpired } from './auth-errors'
-import { MAX_TOKEN_LENGTH, TOKEN_ALGORITHM, TOKEN_ISSUER, type MemberClaims } from './member-token'
+import { MAX_TOKEN_LENGTH, ROLES, TOKEN_ALGORITHM, TOKEN_ISSUER, type MemberClaims, type Role } from './member-token'
 
 /** Finds the public key a token names (its `kid`); jose's key-set functions are key sources. */
 export type KeySource = JWTVerifyGetKey
@@ -53,9 +53,9 @@ export function tokenVerifier(keys: KeySource, options: { clock?: Clock } = {}):
 async function verify(token: string, keys: KeySource, now: Date): Promise<MemberClaims> {
   try {
     const { payload } = await jwtVerify(token, keys, { algorithms: [TOKEN_ALGORITHM], issuer: TOKEN_ISSUER, currentDate: now, requiredClaims: ['sub', 'jti', 'iat', 'exp'] })
-    const { sub, jti, iat, exp } = payload
-    if (typeof sub !== 'string' || !UUID.test(sub) || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') throw new InvalidToken()
-    return { sub, jti, iat, exp }
+    const { sub, jti, iat, exp, roles = [] } = payload
+    if (typeof sub !== 'string' || !UUID.test(sub) || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number' || !isRoles(roles)) throw new InvalidToken()
+    return { sub, roles, jti, iat, exp }
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw new TokenExpired()
     if (error instanceof TidingsError && error.kind === 'unavailable') throw error
@@ -64,4 +64,9 @@ async function verify(token: string, keys: KeySource, now: Date): Promise<Member
     if (!(error instanceof TidingsError || error instanceof errors.JOSEError) || KEYS_UNAVAILABLE.has(error.code)) throw new IdentityUnavailable()
     throw new InvalidToken()
   }
+}
+
+/** Roles are a list of names we know; anything else in a genuine token means it is not one of ours. */
+function isRoles(roles: unknown): roles is Role[] {
+  return Array.isArray(roles) && roles.length <= ROLES.length && roles.every((role) => (ROLES as readonly unknown[]).includes(role))
 }

@@ -10,7 +10,7 @@ import { tailFeeds } from './event-tail'
 import type { ConsoleExplorer } from './explorer'
 import type { ExplorerOutcome } from './explorer.view'
 import type { Operations } from './operations'
-import { requireOperator } from './operator-auth'
+import { requireOperatorToken } from './operator-auth'
 import { OverviewView } from './overview.view'
 
 export interface ConsoleOptions {
@@ -50,7 +50,7 @@ const Filter = z.object({
  */
 export function consoleRoutes({ operations, operatorToken, explorers = [], logger = silentLogger }: ConsoleOptions): Hono {
   const routes = new Hono()
-  const operator = requireOperator(operatorToken)
+  const operator = requireOperatorToken(operatorToken)
   const actions = { enabled: operatorToken !== undefined }
 
   routes.get('/console', async (c) => {

@@ -1,6 +1,6 @@
 export { consoleRoutes, type ConsoleOptions } from './console.routes'
 export { Operations, type OperationsOptions, type Overview, type FeedView, type SubscriptionView, type DeadLetterView } from './operations'
 export type { ConsoleExplorer, ExplorerCell, ExplorerField } from './explorer'
-export { requireOperator, MIN_OPERATOR_TOKEN_LENGTH, WeakOperatorToken } from './operator-auth'
+export { requireOperatorToken, MIN_OPERATOR_TOKEN_LENGTH, WeakOperatorToken } from './operator-auth'
 export * from './console-errors'
 export { fragileService, type FragileService, PARCELS, LABEL_PRINTER } from './test-kit/fragile-service'

@@ -45,12 +45,19 @@ export class BoardClient {
     return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T, position, headers: response.headers }
   }
 
-  /** Signs up a new member with unique email and nickname, and logs them in. */
-  async newMember(name = 'm'): Promise<Member> {
+  /**
+   * Signs up a new member with unique email and nickname, and logs them in; with `roles`, grants them
+   * first with the deployment's operator secret (`TIDINGS_OPERATOR_TOKEN`), so the token carries them.
+   */
+  async newMember(name = 'm', grant?: { roles: Array<'staff' | 'operator'>; operatorSecret: string }): Promise<Member> {
     const n = `${name}${process.pid % 10_000}x${++counter}`
     const email = `${n}@example.com`
     const signUp = await this.call<{ memberId: string }>('POST', '/api/members', { body: { email, password: 'correct horse', nickname: n } })
     if (signUp.status !== 201) throw new Error(`sign-up failed: ${signUp.status} ${JSON.stringify(signUp.body)}`)
+    if (grant) {
+      const granted = await this.call('PUT', `/api/members/${signUp.body.memberId}/roles`, { token: grant.operatorSecret, body: { roles: grant.roles } })
+      if (granted.status !== 200) throw new Error(`granting roles failed: ${granted.status} ${JSON.stringify(granted.body)}`)
+    }
     const login = await this.call<{ token: string }>('POST', '/api/auth/login', { body: { email, password: 'correct horse' } })
     if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`)
     return { memberId: signUp.body.memberId, email, nickname: n, token: login.body.token }

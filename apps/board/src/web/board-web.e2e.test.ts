@@ -275,7 +275,7 @@ for (const engine of await testEngines()) {
 
     it('treats an expired or garbage session cookie as signed out, and clears it', async () => {
       const me = await api.call<{ memberId: string }>('GET', '/api/members/me', { token: bob.token })
-      const expired = (await served.board.services.identity.issue(me.body.memberId, new Date(Date.now() - 2 * 3600_000))).token
+      const expired = (await served.board.services.identity.issue(me.body.memberId, { now: new Date(Date.now() - 2 * 3600_000) })).token
       const forged = await strangerToken(me.body.memberId)
       for (const token of [expired, forged, 'a.b.c']) {
         const browser = new TestBrowser(baseUrl)

@@ -26,7 +26,7 @@ for (const engine of await testEngines()) {
       return { clock, open }
     }
     const kids = async (keys: SigningKeys) => (await keys.jwks()).keys.map((k) => k.kid)
-    const sign = async (keys: SigningKeys, now: Date) => (await signMemberToken(await keys.signer(), { memberId: ANN, tokenId: 't', now, ttlSeconds: 3600 })).token
+    const sign = async (keys: SigningKeys, now: Date) => (await signMemberToken(await keys.signer(), { memberId: ANN, roles: [], tokenId: 't', now, ttlSeconds: 3600 })).token
 
     it('makes one key on first start, shared by every instance, and publishes only its public half', async () => {
       const { open } = await ring()

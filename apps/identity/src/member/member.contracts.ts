@@ -4,7 +4,7 @@ import type { Queryable } from '@tidings/postgres'
 
 /** What other services may know of the member service: its feed, its events and a member's public state. */
 export const MEMBER_SOURCE = 'identity.member'
-export type { MemberEvent, MemberJoined, MemberNicknameChanged } from './member'
+export type { MemberEvent, MemberJoined, MemberNicknameChanged, MemberRolesChanged } from './member'
 
 export const MemberState = z.object({ memberId: z.string(), nickname: z.string(), version: z.number().int() })
 export type MemberState = z.infer<typeof MemberState>

@@ -1,3 +1,4 @@
+import { ROLES } from '@tidings/auth'
 import { isoTime, type Migration, type Queryable, schemaName } from '@tidings/postgres'
 import { EmailTaken, NicknameTaken, nicknameKey, type Member } from './member'
 
@@ -7,10 +8,11 @@ interface MemberRow {
   nickname: string
   password_hash: string
   joined_at: Date | string
+  roles: string[]
   version: number
 }
 
-const COLUMNS = 'id, email, nickname, password_hash, joined_at, version'
+const COLUMNS = 'id, email, nickname, password_hash, joined_at, roles, version'
 
 /** Members on the command side. Email and nickname are unique (nickname without case) by constraint. */
 export class MemberRepository {
@@ -44,10 +46,10 @@ export class MemberRepository {
   async save(tx: Queryable, member: Member): Promise<void> {
     try {
       await tx.query(
-        `INSERT INTO ${this.table} (id, email, nickname, nickname_key, password_hash, joined_at, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname, nickname_key = excluded.nickname_key, version = excluded.version`,
-        [member.memberId, member.email, member.nickname, nicknameKey(member.nickname), member.passwordHash, member.joinedAt, member.version],
+        `INSERT INTO ${this.table} (id, email, nickname, nickname_key, password_hash, joined_at, roles, version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname, nickname_key = excluded.nickname_key, roles = excluded.roles, version = excluded.version`,
+        [member.memberId, member.email, member.nickname, nicknameKey(member.nickname), member.passwordHash, member.joinedAt, member.roles, member.version],
       )
     } catch (error) {
       const constraint = (error as { constraint?: string; code?: string }).code === '23505' ? (error as { constraint?: string }).constraint ?? '' : ''
@@ -73,6 +75,7 @@ export const memberMigrations: readonly Migration[] = [
         version int NOT NULL
       )`,
   },
+  { version: 2, name: 'member roles', up: (s) => `ALTER TABLE ${s}.members ADD COLUMN roles text[] NOT NULL DEFAULT '{}'` },
 ]
 
 function toMember(row: MemberRow): Member {
@@ -82,6 +85,7 @@ function toMember(row: MemberRow): Member {
     nickname: row.nickname,
     passwordHash: row.password_hash,
     joinedAt: isoTime(row.joined_at),
+    roles: ROLES.filter((role) => row.roles.includes(role)),
     version: Number(row.version),
   }
 }

@@ -3,15 +3,16 @@ import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
 import { stateRoutes, userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
 import { type Database, execute, type UnitOfWork } from '@tidings/postgres'
-import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { requireMember, requireOperator, ROLES, type MemberEnv, type Role, type TokenVerifier } from '@tidings/auth'
 import { hashPassword, verifyPassword } from './password'
-import { changeNickname, emailKey, EmailTaken, InvalidCredentials, join, MemberNotFound, nicknameKey, NicknameTaken, type Member } from './member'
+import { changeNickname, emailKey, EmailTaken, InvalidCredentials, join, MemberNotFound, nicknameKey, NicknameTaken, setRoles, type Member } from './member'
 import { memberStatePath, memberStatesPath, type MemberState } from './member.contracts'
 import type { MemberRepository } from './member.repository'
 
 const Nickname = userText(2, 20).refine((s) => /^[\p{L}\p{N}_.-]+$/u.test(s), 'letters, digits, _, . or - only')
 const Email = z.string().max(254).pipe(z.email())
 const Password = z.string().min(8).max(128)
+const RolesBody = z.object({ roles: z.array(z.enum(ROLES)).max(ROLES.length) })
 const SignUpBody = z.object({ email: Email, password: Password, nickname: Nickname })
 // No stored email holds a NUL, and PostgreSQL cannot even take one as a query parameter (it would be a 500).
 const LoginBody = z.object({ email: z.string().max(254).refine((s) => !s.includes('\u0000'), 'must not contain NUL'), password: z.string().max(128) })
@@ -21,8 +22,10 @@ const NO_MEMBER_HASH = hashPassword('no such member')
 
 /** Tokens as the member routes use them: issued at log-in, checked on the member's own routes. */
 export interface MemberTokens {
-  issue(memberId: string): Promise<{ token: string; expiresAt: string }>
+  issue(memberId: string, options: { roles: readonly Role[] }): Promise<{ token: string; expiresAt: string }>
   verify: TokenVerifier
+  /** Whether a bearer token is the deployment's operator secret (`TIDINGS_OPERATOR_TOKEN`); none without one. */
+  operatorSecret?: ((presented: string | undefined) => boolean) | undefined
 }
 
 export interface MemberRoutesDeps {
@@ -52,7 +55,7 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
     const member = await members.byEmail(db, emailKey(email))
     const valid = await verifyPassword(password, member?.passwordHash ?? (await NO_MEMBER_HASH))
     if (!member || !valid) throw new InvalidCredentials()
-    return c.json(await tokens.issue(member.memberId))
+    return c.json(await tokens.issue(member.memberId, { roles: member.roles }))
   })
 
   routes.get('/api/members/me', signedIn, async (c) => {
@@ -74,6 +77,18 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
     return c.json(publicView(result))
   })
 
+  // An operator gives a member exactly these roles; they are in the member's tokens from the next log-in.
+  routes.put('/api/members/:memberId/roles', requireOperator(tokens.verify, tokens.operatorSecret), validParams(z.object({ memberId: uuid })), validBody(RolesBody), async (c) => {
+    const { memberId } = c.req.valid('param')
+    const { result, token } = await execute(uow, members, async (tx) => {
+      const member = await members.byId(tx, memberId, { lock: true })
+      if (!member) throw new MemberNotFound(memberId)
+      return setRoles(member, c.req.valid('json').roles)
+    })
+    withPosition(c, token)
+    return c.json({ memberId, roles: result.roles })
+  })
+
   routes.get('/api/members/nicknames/:nickname', validParams(z.object({ nickname: Nickname })), async (c) => {
     return c.json({ available: !(await members.nicknameTaken(db, c.req.valid('param').nickname)) })
   })
@@ -93,7 +108,7 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
 }
 
 function publicView(member: Member) {
-  return { memberId: member.memberId, email: member.email, nickname: member.nickname }
+  return { memberId: member.memberId, email: member.email, nickname: member.nickname, roles: member.roles }
 }
 
 export function stateOf(member: Member): MemberState {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { given } from '@tidings/core/testing'
-import { changeNickname, join, type Member } from './member'
+import { changeNickname, join, setRoles, type Member } from './member'
 
 const now = new Date('2026-11-30T10:00:00.000Z')
-const ann: Member = { memberId: 'm1', email: 'ann@example.com', nickname: 'ann', passwordHash: 'h', joinedAt: now.toISOString(), version: 1 }
+const ann: Member = { memberId: 'm1', email: 'ann@example.com', nickname: 'ann', passwordHash: 'h', joinedAt: now.toISOString(), roles: [], version: 1 }
 
 describe('member decisions', () => {
   it('joining keeps the email in lower case and records a zero-payload MemberJoined', () =>
@@ -23,4 +23,16 @@ describe('member decisions', () => {
       expect(state).toBe(ann)
       expect(events).toEqual([])
     }))
+
+  it('roles are set whole, in one order, each once, as a new version', () =>
+    given(ann).when((m) => setRoles(m, ['operator', 'staff', 'operator'])).thenExpect(({ state, events }) => {
+      expect(state).toEqual({ ...ann, roles: ['staff', 'operator'], version: 2 })
+      expect(events).toEqual([{ type: 'identity.MemberRolesChanged.v1', key: 'm1', version: 2, data: { memberId: 'm1', version: 2 } }])
+    }))
+
+  it('the same roles again change nothing; none at all takes them away', () => {
+    const staff: Member = { ...ann, roles: ['staff'] }
+    given(staff).when((m) => setRoles(m, ['staff'])).thenExpect(({ events }) => expect(events).toEqual([]))
+    given(staff).when((m) => setRoles(m, [])).thenExpect(({ state }) => expect(state.roles).toEqual([]))
+  })
 })

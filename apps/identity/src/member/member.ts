@@ -1,4 +1,5 @@
 import { decide, event, TidingsError, type Decision, type Event } from '@tidings/core'
+import { ROLES, type Role } from '@tidings/auth'
 
 /** A member: one account for every app (board, orders, concert). Pure: ids, time and the password hash come in from the edge. */
 export interface Member {
@@ -7,12 +8,15 @@ export interface Member {
   nickname: string
   passwordHash: string
   joinedAt: string
+  /** Granted by an operator; in the member's tokens from their next log-in. */
+  roles: Role[]
   version: number
 }
 
 export type MemberJoined = Event<'identity.MemberJoined.v1', { memberId: string; version: number }>
 export type MemberNicknameChanged = Event<'identity.MemberNicknameChanged.v1', { memberId: string; version: number }>
-export type MemberEvent = MemberJoined | MemberNicknameChanged
+export type MemberRolesChanged = Event<'identity.MemberRolesChanged.v1', { memberId: string; version: number }>
+export type MemberEvent = MemberJoined | MemberNicknameChanged | MemberRolesChanged
 
 export class EmailTaken extends TidingsError {
   constructor() {
@@ -49,6 +53,7 @@ export function join(input: { memberId: string; email: string; nickname: string;
     nickname: input.nickname,
     passwordHash: input.passwordHash,
     joinedAt: input.now.toISOString(),
+    roles: [],
     version: 1,
   }
   return decide(member, event<MemberJoined>('identity.MemberJoined.v1', member.memberId, { memberId: member.memberId, version: 1 }))
@@ -58,4 +63,12 @@ export function changeNickname(member: Member, nickname: string): Decision<Membe
   if (member.nickname === nickname) return decide(member)
   const next = { ...member, nickname, version: member.version + 1 }
   return decide(next, event<MemberNicknameChanged>('identity.MemberNicknameChanged.v1', member.memberId, { memberId: member.memberId, version: next.version }))
+}
+
+/** Gives a member exactly `roles` (in one order, each once); the same roles again change nothing. */
+export function setRoles(member: Member, roles: readonly Role[]): Decision<Member, MemberRolesChanged> {
+  const next = ROLES.filter((role) => roles.includes(role))
+  if (next.join() === member.roles.join()) return decide(member)
+  const changed = { ...member, roles: next, version: member.version + 1 }
+  return decide(changed, event<MemberRolesChanged>('identity.MemberRolesChanged.v1', member.memberId, { memberId: member.memberId, version: changed.version }))
 }

@@ -18,6 +18,15 @@ export class PaymentRepository {
     return row && { customerId, credit: Number(row.credit), version: Number(row.version) }
   }
 
+  /**
+   * A customer locked for a change, made (with no credit, version 0) if there is none yet: two first
+   * top-ups at once then queue on one row instead of both writing version 1.
+   */
+  async customerForUpdate(tx: Queryable, customerId: string): Promise<Customer> {
+    await tx.query(`INSERT INTO ${this.s}.customers (id, credit, version) VALUES ($1, 0, 0) ON CONFLICT (id) DO NOTHING`, [customerId])
+    return (await this.customer(tx, customerId, { lock: true }))!
+  }
+
   async saveCustomer(tx: Queryable, customer: Customer): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.s}.customers (id, credit, version) VALUES ($1, $2, $3)

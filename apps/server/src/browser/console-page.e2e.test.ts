@@ -105,7 +105,8 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
   it('finds an order in the order-status explorer', async () => {
     const api = new BoardClient(served.baseUrl)
     const customer = await api.newMember('buyer')
-    expect(await api.call('POST', '/api/customers/me/credit', { token: customer.token, body: { amount: 1000 } })).toMatchObject({ status: 200 })
+    const operator = await api.newMember('op', { roles: ['operator'], operatorSecret: OPERATOR_TOKEN })
+    expect(await api.call('POST', `/api/customers/${customer.memberId}/credit`, { token: operator.token, body: { amount: 1000 } })).toMatchObject({ status: 200 })
     const order = await api.call<{ orderId: string }>('POST', '/api/orders', { token: customer.token, body: { items: [{ sku: 'pen', qty: 2, unitPrice: 150 }], shippingAddress: '1 Console Road' } })
     expect(order.status).toBe(201)
     const orderId = order.body.orderId

@@ -7,6 +7,7 @@ import { eventually, serverInstalled, startNatsServer, startProcess, TEST_CONSIS
  * services each a process of its own on PostgreSQL, following each other over NATS (a throwaway server),
  * every request through the one entry point, with the same members and tokens as the board.
  */
+const OPERATOR_SECRET = 'cluster-orders-operator-secret'
 const engine = (await testEngines()).find((e) => e.name === 'postgres')
 if (!engine) console.warn('[orders] SKIPPED orders as a cluster: it needs PostgreSQL (set TEST_DATABASE_URL or start a server)')
 
@@ -16,6 +17,8 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders a
   let gateway: BoardClient
   let ann: Member
   let eve: Member
+  let operator: Member
+  let staff: Member
 
   beforeAll(async () => {
     nats = await startNatsServer()
@@ -25,13 +28,19 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders a
       TRANSPORT: 'nats',
       NATS_URL: nats.url,
       TIDINGS_APPS: 'orders',
+      TIDINGS_OPERATOR_TOKEN: OPERATOR_SECRET,
       TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
       TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
       LOG_LEVEL: 'info',
     })
     const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 120_000)) as { port: number }
     gateway = new BoardClient(`http://127.0.0.1:${ready.port}`)
-    ;[ann, eve] = await Promise.all([gateway.newMember('ann'), gateway.newMember('eve')])
+    ;[ann, eve, operator, staff] = await Promise.all([
+      gateway.newMember('ann'),
+      gateway.newMember('eve'),
+      gateway.newMember('op', { roles: ['operator'], operatorSecret: OPERATOR_SECRET }),
+      gateway.newMember('staff', { roles: ['staff'], operatorSecret: OPERATOR_SECRET }),
+    ])
   }, 150_000)
 
   afterAll(async () => {
@@ -43,7 +52,7 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders a
     eventually(async () => (await gateway.call<Record<string, unknown>>('GET', `/api/order-status/${orderId}`, { token: as.token })).body, accept, { timeoutMs: 30_000, what: `order ${orderId}` })
 
   it('takes an order from placing to delivery across the processes, for its customer only', async () => {
-    expect(await gateway.call('POST', '/api/customers/me/credit', { token: ann.token, body: { amount: 5000 } })).toMatchObject({ status: 200, body: { credit: 5000 } })
+    expect(await gateway.call('POST', `/api/customers/${ann.memberId}/credit`, { token: operator.token, body: { amount: 5000 } })).toMatchObject({ status: 200, body: { credit: 5000 } })
     const placed = await gateway.call<{ orderId: string }>('POST', '/api/orders', { token: ann.token, body: { items: [{ sku: 'tea', qty: 2, unitPrice: 700 }], shippingAddress: '1 Main St' } })
     expect(placed.status).toBe(201)
     const { orderId } = placed.body
@@ -55,7 +64,8 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders a
     expect(await gateway.call('GET', `/api/order-status/${orderId}`, { token: eve.token })).toMatchObject({ status: 404, body: { code: 'ORDER_NOT_FOUND' } })
     expect(await gateway.call('POST', `/api/orders/${orderId}/cancel`, { token: eve.token })).toMatchObject({ status: 404 })
     expect(await gateway.call('POST', '/api/orders', { body: { items: [{ sku: 'x', qty: 1, unitPrice: 1 }], shippingAddress: 'x' } })).toMatchObject({ status: 401 })
-    expect(await gateway.call('POST', `/api/deliveries/${orderId}/ship`)).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
+    expect(await gateway.call('POST', `/api/deliveries/${orderId}/ship`, { token: ann.token })).toMatchObject({ status: 403, body: { code: 'ROLE_REQUIRED' } })
+    expect(await gateway.call('POST', `/api/deliveries/${orderId}/ship`, { token: staff.token })).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
     await statusOf(orderId, ann, (v) => v.orderStatus === 'SHIPPED' && v.deliveryStatus === 'SHIPPED')
   }, 60_000)
 
@@ -69,7 +79,7 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders a
   it('charges an order placed while payment is SIGKILLed, once payment is started again', async () => {
     const line = cluster.lines.find((l) => l.includes('listening on') && l.includes('"service":"orders.payment"'))!
     const { pid } = JSON.parse(line) as { pid: number }
-    await gateway.call('POST', '/api/customers/me/credit', { token: eve.token, body: { amount: 1000 } })
+    await gateway.call('POST', `/api/customers/${eve.memberId}/credit`, { token: operator.token, body: { amount: 1000 } })
     process.kill(pid, 'SIGKILL')
     const placed = await gateway.call<{ orderId: string }>('POST', '/api/orders', { token: eve.token, body: { items: [{ sku: 'pen', qty: 1, unitPrice: 300 }], shippingAddress: '2 Side St' } })
     expect(placed.status).toBe(201)
