@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testEngines } from '@tidings/testing'
 import { strangerToken } from '@tidings/auth/test-kit'
 import type { Database } from '@tidings/postgres'
-import { serveBoard, type ServedBoard } from './test-kit/serve-board'
+import { serveBoard, TEST_SERVICE_CREDENTIAL, type ServedBoard } from './test-kit/serve-board'
 import type { Member } from './test-kit/board-client'
 import { documentOnceReady, expectProblem, feedLengths, send, type SendOptions } from './test-kit/problems'
 
@@ -26,6 +26,8 @@ for (const engine of await testEngines()) {
     let lastPosition: string
     let forged: { stranger: string; strangerWithOurKid: string; expired: string; hmacWithPublicKey: string }
     const call = (method: string, path: string, options?: SendOptions) => send(base, method, path, options)
+    /** The routes only services call take the service credential instead of a member's token. */
+    const tokenFor = (path: string, member: Member) => (/^\/(internal|api\/feeds)\//.test(path) ? TEST_SERVICE_CREDENTIAL : member.token)
     /** A genuine token, as the identity service would issue it at log-in. */
     const mint = async (sub: string, now?: Date) => (await served.board.services.identity.issue(sub, now ? { now } : {})).token
 
@@ -137,7 +139,7 @@ for (const engine of await testEngines()) {
           ['GET', `/internal/members/${id}`],
         ]
         for (const [method, path, body] of cases) {
-          const reply = await call(method, path, { token: ann.token, body })
+          const reply = await call(method, path, { token: tokenFor(path, ann), body })
           expectProblem(reply, 400, 'VALIDATION', `${method} ${path.slice(0, 80)}`)
           expect(reply.body.fields.map((f: { path: string }) => f.path)).toHaveLength(1)
         }
@@ -158,19 +160,45 @@ for (const engine of await testEngines()) {
           ['GET', `/internal/comments/${id}`, 'COMMENT_NOT_FOUND'],
           ['GET', `/internal/members/${id}`, 'MEMBER_NOT_FOUND'],
         ]
-        for (const [method, path, code, body] of cases) expectProblem(await call(method, path, { token: ann.token, body }), 404, code, `${method} ${path}`)
+        for (const [method, path, code, body] of cases) expectProblem(await call(method, path, { token: tokenFor(path, ann), body }), 404, code, `${method} ${path}`)
+      }
+    })
+
+    it('answers the routes only services call (/internal, feeds) only with the service credential, whatever else comes', async () => {
+      const paths = [`/internal/posts/${postId}`, `/internal/comments?ids=${commentId}`, `/internal/members/${ann.memberId}`, '/api/feeds/board.post?after=0', '/api/feeds/board.post/lag', `/api/feeds/board.post?after=0&consumer=fake`, '/internal/nothing-here']
+      const genuine = await mint(ann.memberId)
+      for (const path of paths) {
+        for (const options of [{}, { token: ann.token }, { token: genuine }, { token: `${TEST_SERVICE_CREDENTIAL}x` }, { headers: { Authorization: `Basic ${TEST_SERVICE_CREDENTIAL}` } }] as SendOptions[]) {
+          expectProblem(await call('GET', path, options), 401, 'SERVICE_CREDENTIAL_REQUIRED', `${path} ${JSON.stringify(options).slice(0, 60)}`)
+        }
+      }
+      expect((await call('GET', `/internal/posts/${postId}`, { token: TEST_SERVICE_CREDENTIAL })).status).toBe(200)
+    })
+
+    it('answers a deleted post or comment as deleted, without what it said', async () => {
+      const asService = { token: TEST_SERVICE_CREDENTIAL }
+      const post = await served.client.createPost(ann, { title: 'Secret title', content: 'secret content' })
+      const comment = await served.client.addComment(ann, post.body.postId, 'secret comment')
+      expect((await call('DELETE', `/api/comments/${comment.body.commentId}`, { token: ann.token })).status).toBe(204)
+      expect((await call('DELETE', `/api/posts/${post.body.postId}`, { token: ann.token })).status).toBe(204)
+      for (const path of [`/internal/posts/${post.body.postId}`, `/internal/posts?ids=${post.body.postId}`, `/internal/comments/${comment.body.commentId}`, `/internal/comments?ids=${comment.body.commentId}`]) {
+        const reply = await call('GET', path, asService)
+        expect(reply.status, path).toBe(200)
+        expect(reply.text, path).toContain('"deleted":true')
+        expect(reply.text, path).not.toMatch(/[Ss]ecret/)
       }
     })
 
     it('answers a batch lookup with the states that exist, unknown and repeated ids aside', async () => {
-      const comments = await call('GET', `/internal/comments?ids=${commentId},${UNKNOWN},${commentId.toUpperCase()}`)
+      const asService = { token: TEST_SERVICE_CREDENTIAL }
+      const comments = await call('GET', `/internal/comments?ids=${commentId},${UNKNOWN},${commentId.toUpperCase()}`, asService)
       expect(comments.status).toBe(200)
       expect(comments.body.items).toEqual([expect.objectContaining({ commentId, postId, authorId: ann.memberId, content: 'guarded too', deleted: false, version: 1 })])
-      const posts = await call('GET', `/internal/posts?ids=${postId}`)
+      const posts = await call('GET', `/internal/posts?ids=${postId}`, asService)
       expect(posts.body.items).toEqual([expect.objectContaining({ postId, writerId: ann.memberId, title: 'Guarded', deleted: false, version: 1 })])
-      const members = await call('GET', `/internal/members?ids=${UNKNOWN},${ann.memberId}`)
+      const members = await call('GET', `/internal/members?ids=${UNKNOWN},${ann.memberId}`, asService)
       expect(members.body.items).toEqual([{ memberId: ann.memberId, nickname: ann.nickname, version: 1 }])
-      expect((await call('GET', `/internal/members?ids=${UNKNOWN}`)).body).toEqual({ items: [] })
+      expect((await call('GET', `/internal/members?ids=${UNKNOWN}`, asService)).body).toEqual({ items: [] })
     })
 
     it('answers unknown routes and methods with 404 ROUTE_NOT_FOUND', async () => {
@@ -212,7 +240,7 @@ for (const engine of await testEngines()) {
         ['/api/feeds/unknown.source/lag', 404, 'UNKNOWN_FEED'],
         [`/api/feeds/${'x'.repeat(3000)}`, 404, 'UNKNOWN_FEED'],
       ]
-      for (const [path, status, code, options] of cases) expectProblem(await call('GET', path, options), status, code, path.slice(0, 80))
+      for (const [path, status, code, options] of cases) expectProblem(await call('GET', path, options ?? { token: tokenFor(path, ann) }), status, code, path.slice(0, 80))
     })
   })
 }

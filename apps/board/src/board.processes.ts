@@ -1,5 +1,5 @@
 import { remoteIdentity } from '@tidings/identity'
-import { HttpFeedReader, serviceUrl, type ServiceOpeners } from '@tidings/http'
+import { HttpFeedReader, serviceHeaders, serviceUrl, type ServiceContext, type ServiceOpeners } from '@tidings/http'
 import { BOARD_QUERY_SERVICE, boardQueryService, POST_DOCUMENTS_COLLECTION } from './board-query/board-query.service'
 import { COMMENT_SOURCE, commentLookupOverHttp, commentsLookupOverHttp } from './comment/comment.contracts'
 import { commentService } from './comment/comment.service'
@@ -18,35 +18,40 @@ export const BOARD_COMMENT_URL = 'BOARD_COMMENT_URL'
  * `BOARD_COMMENT_URL`) — or their events through the broker when the process has one.
  */
 export const boardProcesses: ServiceOpeners = {
-  [POST_SOURCE]: (ctx, env) => postService(ctx, remoteIdentity(env).verify),
-  [COMMENT_SOURCE]: (ctx, env) => commentService(ctx, remoteIdentity(env).verify, postLookupOverHttp(serviceUrl(env, BOARD_POST_URL))),
+  [POST_SOURCE]: (ctx, env) => postService(ctx, remoteIdentity(ctx, env).verify),
+  [COMMENT_SOURCE]: (ctx, env) => commentService(ctx, remoteIdentity(ctx, env).verify, postLookupOverHttp(serviceUrl(env, BOARD_POST_URL), ctx.serviceCredential)),
   [BOARD_QUERY_SERVICE]: async (ctx, env, resources) => {
-    const { sources, feeds } = readSide(env)
+    const { sources, feeds } = readSide(ctx, env)
     const evictions = await resources.evictions()
     const documents = await resources.documents<StoredPostDocument>(POST_DOCUMENTS_COLLECTION)
     return boardQueryService(ctx, [feeds.members, feeds.posts, feeds.comments], sources, { ...(evictions ? { evictions } : {}), ...(documents ? { documents } : {}) })
   },
   [NOTIFICATION_SERVICE]: (ctx, env) => {
-    const { sources, feeds, verify } = readSide(env)
+    const { sources, feeds, verify } = readSide(ctx, env)
     return notificationService(ctx, verify, feeds.comments, sources)
   },
 }
 
 /** What the read sides follow and fetch, across processes. */
-function readSide(env: NodeJS.ProcessEnv) {
-  const identity = remoteIdentity(env)
+function readSide(ctx: ServiceContext, env: NodeJS.ProcessEnv) {
+  const credential = ctx.serviceCredential
+  const identity = remoteIdentity(ctx, env)
   const posts = serviceUrl(env, BOARD_POST_URL)
   const comments = serviceUrl(env, BOARD_COMMENT_URL)
   return {
     verify: identity.verify,
-    feeds: { members: identity.feed, posts: new HttpFeedReader({ baseUrl: posts, source: POST_SOURCE }), comments: new HttpFeedReader({ baseUrl: comments, source: COMMENT_SOURCE }) },
+    feeds: {
+      members: identity.feed,
+      posts: new HttpFeedReader({ baseUrl: posts, source: POST_SOURCE, headers: serviceHeaders(credential) }),
+      comments: new HttpFeedReader({ baseUrl: comments, source: COMMENT_SOURCE, headers: serviceHeaders(credential) }),
+    },
     sources: {
       members: identity.lookup,
       membersMany: identity.lookupMany,
-      posts: postLookupOverHttp(posts),
-      postsMany: postsLookupOverHttp(posts),
-      comments: commentLookupOverHttp(comments),
-      commentsMany: commentsLookupOverHttp(comments),
+      posts: postLookupOverHttp(posts, credential),
+      postsMany: postsLookupOverHttp(posts, credential),
+      comments: commentLookupOverHttp(comments, credential),
+      commentsMany: commentsLookupOverHttp(comments, credential),
     },
   }
 }

@@ -19,6 +19,8 @@ export interface BoardOptions {
   /** The longest a read waits for a client's consistency tokens (default 2 s). */
   consistencyTimeoutMs?: number
   hotDocuments?: number
+  /** What the `/internal` and feed routes ask for (`TIDINGS_SERVICE_TOKEN`); by default one no other process knows. */
+  serviceCredential?: string
 }
 
 export type Board = Host & { services: Awaited<ReturnType<typeof boardServices>> & { identity: IdentityService } }

@@ -1,5 +1,5 @@
 import { JWKS_PATH, remoteKeys, tokenVerifier, type TokenVerifier } from '@tidings/auth'
-import { HttpFeedReader, serviceUrl, type ServiceOpeners } from '@tidings/http'
+import { HttpFeedReader, serviceHeaders, serviceUrl, type ServiceContext, type ServiceOpeners } from '@tidings/http'
 import { identityService } from './identity.service'
 import { MEMBER_SOURCE, memberLookupOverHttp, membersLookupOverHttp, type MemberLookup, type MembersLookup } from './member/member.contracts'
 
@@ -18,12 +18,12 @@ export interface RemoteIdentity {
   feed: HttpFeedReader
 }
 
-export function remoteIdentity(env: NodeJS.ProcessEnv): RemoteIdentity {
+export function remoteIdentity(ctx: ServiceContext, env: NodeJS.ProcessEnv): RemoteIdentity {
   const url = serviceUrl(env, IDENTITY_URL)
   return {
     verify: tokenVerifier(remoteKeys(`${url}${JWKS_PATH}`)),
-    lookup: memberLookupOverHttp(url),
-    lookupMany: membersLookupOverHttp(url),
-    feed: new HttpFeedReader({ baseUrl: url, source: MEMBER_SOURCE }),
+    lookup: memberLookupOverHttp(url, ctx.serviceCredential),
+    lookupMany: membersLookupOverHttp(url, ctx.serviceCredential),
+    feed: new HttpFeedReader({ baseUrl: url, source: MEMBER_SOURCE, headers: serviceHeaders(ctx.serviceCredential) }),
   }
 }

@@ -22,21 +22,21 @@ export const ORDERS_DELIVERY_URL = 'ORDERS_DELIVERY_URL'
 export const ordersProcesses: ServiceOpeners = {
   [ORDER_SOURCE]: async (ctx, env) =>
     orderService(ctx, await openOrderProducer(ctx), {
-      verify: remoteIdentity(env).verify,
+      verify: remoteIdentity(ctx, env).verify,
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, ORDERS_PAYMENT_URL),
       deliveries: followedFeed(ctx, env, DELIVERY_SOURCE, ORDERS_DELIVERY_URL),
     }),
   [PAYMENT_SOURCE]: async (ctx, env) =>
-    paymentService(ctx, await openPaymentProducer(ctx), { verify: remoteIdentity(env).verify, orders: followedFeed(ctx, env, ORDER_SOURCE, ORDERS_ORDER_URL) }),
+    paymentService(ctx, await openPaymentProducer(ctx), { verify: remoteIdentity(ctx, env).verify, orders: followedFeed(ctx, env, ORDER_SOURCE, ORDERS_ORDER_URL) }),
   [DELIVERY_SOURCE]: async (ctx, env) =>
     deliveryService(ctx, await openDeliveryProducer(ctx), {
-      verify: remoteIdentity(env).verify,
+      verify: remoteIdentity(ctx, env).verify,
       orders: followedFeed(ctx, env, ORDER_SOURCE, ORDERS_ORDER_URL),
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, ORDERS_PAYMENT_URL),
     }),
   [ORDER_STATUS_SERVICE]: (ctx, env) =>
     orderStatusService(ctx, {
-      verify: remoteIdentity(env).verify,
+      verify: remoteIdentity(ctx, env).verify,
       orders: followedFeed(ctx, env, ORDER_SOURCE, ORDERS_ORDER_URL),
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, ORDERS_PAYMENT_URL),
       deliveries: followedFeed(ctx, env, DELIVERY_SOURCE, ORDERS_DELIVERY_URL),

@@ -1,6 +1,6 @@
 import { pino } from 'pino'
 import { boardProcesses } from '@tidings/board'
-import { hostServices, processConfig, runUntilSignalled, serviceContext, type ProcessResources, type ServiceOpeners } from '@tidings/http'
+import { hostServices, processConfig, runUntilSignalled, serviceContext, serviceCredential, type ProcessResources, type ServiceOpeners } from '@tidings/http'
 import { identityProcesses } from '@tidings/identity'
 import { ordersProcesses } from '@tidings/orders'
 import { openDatabase } from '@tidings/postgres'
@@ -11,7 +11,8 @@ import { documentsFromEnv, evictionBusFromEnv, transportFromEnv } from './transp
  * `npm run start:service -- board.query`. It finds the services it depends on at the URLs its app names
  * (`IDENTITY_URL` for tokens and members; the board's `BOARD_POST_URL`, `BOARD_COMMENT_URL`; orders'
  * `ORDERS_ORDER_URL`, `ORDERS_PAYMENT_URL`, `ORDERS_DELIVERY_URL`) and reads their feeds and latest state
- * over HTTP. With `TRANSPORT=nats|redis|rabbitmq` the events go through that
+ * over HTTP, presenting the deployment's service credential (`TIDINGS_SERVICE_TOKEN`, the same in every
+ * service of it), which its own `/internal` and feed routes ask for too. With `TRANSPORT=nats|redis|rabbitmq` the events go through that
  * broker instead of the feeds' HTTP endpoints (see `transportFromEnv`); with `EVICTIONS=redis` the instances
  * of a read side tell each other which documents changed; with `DOCUMENTS=redis` a read side keeps its
  * documents in Redis.
@@ -29,6 +30,7 @@ const name = process.argv[2] ?? env.TIDINGS_SERVICE ?? ''
 const open = processes[name]
 if (!open) throw new Error(`Which service? One of: ${Object.keys(processes).join(', ')} (got "${name}")`)
 const config = processConfig(env)
+const credential = serviceCredential(env)
 if (!config.databaseUrl) throw new Error('A service on its own runs against PostgreSQL: set DATABASE_URL')
 const logger = pino({ level: config.logLevel }).child({ service: name })
 const db = await openDatabase({ databaseUrl: config.databaseUrl, maxConnections: config.databasePool })
@@ -43,6 +45,6 @@ const resources: ProcessResources = {
   evictions: once(() => evictionBusFromEnv(env, logger)),
   documents: async (collection) => (await documents())?.collection(collection),
 }
-const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, transport })
+const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, transport, serviceCredential: credential })
 const host = hostServices(ctx, [await open(ctx, env, resources)])
 await runUntilSignalled({ host, db, closing: opened, port: config.port, hostname: config.host, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })

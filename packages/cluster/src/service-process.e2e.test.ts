@@ -22,6 +22,7 @@ describe.runIf(engine !== undefined)('a service as a process of the cluster', ()
     const member = new ServiceProcess(SERVICE_MAIN, 'identity.member', {
       DATABASE_URL: url,
       LOG_LEVEL: 'warn', // no "listening on" line is logged
+      TIDINGS_SERVICE_TOKEN: 'service-process-test-credential',
       TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
     }, silentLogger)
     running.push(member)

@@ -57,4 +57,5 @@ export { serveHttp, type FastPath, type RunningServer, type ServeOptions } from 
 export { processConfig, type ProcessConfig } from './host/process-config'
 export { runUntilSignalled } from './host/run-process'
 export { followedFeed, serviceUrl } from './host/service-opener'
+export { processOnlyCredential, requireServiceCredential, SERVICE_ROUTES, SERVICE_TOKEN, serviceCredential, ServiceCredentialRequired, serviceHeaders } from './host/service-credential'
 export type { ProcessResources, ServiceOpener, ServiceOpeners } from './host/service-opener'

@@ -20,6 +20,8 @@ export interface HttpStateLookupOptions<T> {
   path: (id: string) => string
   /** Checks the body; throws when it is not a T. */
   parse: (body: unknown) => T
+  /** Sent with every request: the service credential (`serviceHeaders`). */
+  headers?: Record<string, string>
   timeoutMs?: number
   fetch?: typeof fetch
 }
@@ -41,6 +43,7 @@ export interface HttpStatesLookupOptions<T> {
   parse: (item: unknown) => T
   /** Ids per request (the source's limit, `stateIdsQuery`); more are asked for in turn. */
   maxIds?: number
+  headers?: Record<string, string>
   timeoutMs?: number
   fetch?: typeof fetch
 }
@@ -84,10 +87,10 @@ export function stateIdsQuery<T extends z.ZodType<string, string>>(id: T) {
 
 const baseOf = (baseUrl: string): string => baseUrl.replace(/\/+$/, '')
 
-async function fetchState<T>(url: string, parse: (body: unknown) => T, options: { timeoutMs?: number; fetch?: typeof fetch }): Promise<T | undefined> {
+async function fetchState<T>(url: string, parse: (body: unknown) => T, options: { headers?: Record<string, string>; timeoutMs?: number; fetch?: typeof fetch }): Promise<T | undefined> {
   let response: Response
   try {
-    response = await (options.fetch ?? globalThis.fetch)(url, { headers: { Accept: 'application/json' }, signal: AbortSignal.timeout(options.timeoutMs ?? 5_000) })
+    response = await (options.fetch ?? globalThis.fetch)(url, { headers: { Accept: 'application/json', ...options.headers }, signal: AbortSignal.timeout(options.timeoutMs ?? 5_000) })
   } catch (error) {
     throw new StateUnavailable(url, error instanceof Error ? error.message : String(error), { cause: error })
   }

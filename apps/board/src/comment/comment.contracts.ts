@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { httpStateLookup, httpStatesLookup } from '@tidings/http'
+import { httpStateLookup, httpStatesLookup, serviceHeaders } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 
 /** What other services may know of the comment service: its feed, its events and a comment's latest state. */
@@ -29,10 +29,10 @@ export const commentStatePath = (commentId: string): string => `/internal/commen
 /** Many comments' latest state: `?ids=a,b,c` answers `{ items: [...] }`. */
 export const commentStatesPath = '/internal/comments'
 
-export function commentLookupOverHttp(baseUrl: string): CommentLookup {
-  return httpStateLookup({ baseUrl, path: commentStatePath, parse: (body) => CommentState.parse(body) })
+export function commentLookupOverHttp(baseUrl: string, serviceCredential: string): CommentLookup {
+  return httpStateLookup({ baseUrl, path: commentStatePath, parse: (body) => CommentState.parse(body), headers: serviceHeaders(serviceCredential) })
 }
 
-export function commentsLookupOverHttp(baseUrl: string): CommentsLookup {
-  return httpStatesLookup({ baseUrl, path: commentStatesPath, parse: (item) => CommentState.parse(item) })
+export function commentsLookupOverHttp(baseUrl: string, serviceCredential: string): CommentsLookup {
+  return httpStatesLookup({ baseUrl, path: commentStatesPath, parse: (item) => CommentState.parse(item), headers: serviceHeaders(serviceCredential) })
 }

@@ -73,4 +73,5 @@ export function commentRoutes({ db, uow, comments, posts, verify, clock }: Comme
   return routes
 }
 
-export const stateOf = (comment: Comment): CommentState => ({ ...comment })
+/** What others may know of a comment: a deleted one says so, without what it said. */
+export const stateOf = (comment: Comment): CommentState => (comment.deleted ? { ...comment, content: '' } : { ...comment })

@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import { TidingsError } from '@tidings/core'
-import { httpStateLookup, httpStatesLookup } from '@tidings/http'
+import { httpStateLookup, httpStatesLookup, serviceHeaders } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 
 /** What other services may know of the post service: its feed, its events and a post's latest state. */
@@ -38,10 +38,10 @@ export const postStatePath = (postId: string): string => `/internal/posts/${post
 /** Many posts' latest state: `?ids=a,b,c` answers `{ items: [...] }`. */
 export const postStatesPath = '/internal/posts'
 
-export function postLookupOverHttp(baseUrl: string): PostLookup {
-  return httpStateLookup({ baseUrl, path: postStatePath, parse: (body) => PostState.parse(body) })
+export function postLookupOverHttp(baseUrl: string, serviceCredential: string): PostLookup {
+  return httpStateLookup({ baseUrl, path: postStatePath, parse: (body) => PostState.parse(body), headers: serviceHeaders(serviceCredential) })
 }
 
-export function postsLookupOverHttp(baseUrl: string): PostsLookup {
-  return httpStatesLookup({ baseUrl, path: postStatesPath, parse: (item) => PostState.parse(item) })
+export function postsLookupOverHttp(baseUrl: string, serviceCredential: string): PostsLookup {
+  return httpStatesLookup({ baseUrl, path: postStatesPath, parse: (item) => PostState.parse(item), headers: serviceHeaders(serviceCredential) })
 }

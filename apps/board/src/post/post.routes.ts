@@ -69,4 +69,5 @@ export function postRoutes({ db, uow, posts, verify, clock }: PostRoutesDeps): B
   return routes
 }
 
-export const stateOf = (post: Post): PostState => ({ ...post })
+/** What others may know of a post: a deleted one says so, without its title or content. */
+export const stateOf = (post: Post): PostState => (post.deleted ? { ...post, title: '', content: '' } : { ...post })

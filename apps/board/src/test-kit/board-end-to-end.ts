@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Board } from '../board'
 import type { BoardClient, Member } from './board-client'
+import { TEST_SERVICE_CREDENTIAL } from './serve-board'
 
 /** A running board as its end-to-end suite sees it: an HTTP client, and the board itself when it runs in this process. */
 export interface OpenedBoard {
@@ -33,7 +34,7 @@ export function boardEndToEnd(name: string, open: () => Promise<OpenedBoard>, op
       expect(me).toMatchObject({ status: 200, body: { memberId: ann.memberId, email: ann.email, nickname: ann.nickname } })
       const signUp = await api.call('POST', '/api/members', { body: { email: 'Carol@Example.com', password: 'long enough', nickname: 'carol' } })
       expect(signUp.status).toBe(201)
-      expect(signUp.body).toEqual({ memberId: expect.any(String), email: 'carol@example.com', nickname: 'carol' })
+      expect(signUp.body).toEqual({ memberId: expect.any(String), email: 'carol@example.com', nickname: 'carol', roles: [] })
       expect(signUp.position).toMatch(/^identity\.member@/)
       const login = await api.call('POST', '/api/auth/login', { body: { email: 'CAROL@example.com', password: 'long enough' } })
       expect(login.status).toBe(200)
@@ -242,7 +243,7 @@ export function boardEndToEnd(name: string, open: () => Promise<OpenedBoard>, op
     // The entry point of a cluster does not pass the feeds on: consumers there read the broker.
     if (options.inProcess) it('serves the feeds of the three producing services', async () => {
       for (const source of ['identity.member', 'board.post', 'board.comment']) {
-        const page = await api.call<{ items: Array<{ source: string; data: Record<string, unknown> }>; next: string }>('GET', `/api/feeds/${source}?after=0&limit=5`)
+        const page = await api.call<{ items: Array<{ source: string; data: Record<string, unknown> }>; next: string }>('GET', `/api/feeds/${source}?after=0&limit=5`, { token: TEST_SERVICE_CREDENTIAL })
         expect(page.status).toBe(200)
         expect(page.body.items.length).toBeGreaterThan(0)
         for (const item of page.body.items) {

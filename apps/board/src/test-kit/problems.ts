@@ -1,6 +1,8 @@
 import { expect } from 'vitest'
 import type { Queryable } from '@tidings/postgres'
 import { eventually, transactionsSettled, type RawResponse } from '@tidings/testing'
+import { serviceHeaders } from '@tidings/http'
+import { TEST_SERVICE_CREDENTIAL } from './serve-board'
 import type { BoardClient, PostDocumentBody } from './board-client'
 
 /** An answer kept as text too, so that a non-JSON body (e.g. a plain-text 500) fails an assertion instead of a parse. */
@@ -69,7 +71,8 @@ async function readFeed(baseUrl: string, source: string): Promise<{ length: numb
   let after = '0'
   let length = 0
   for (;;) {
-    const page = (await (await fetch(`${baseUrl}/api/feeds/${source}?after=${encodeURIComponent(after)}&limit=1000`)).json()) as { items: unknown[]; next: string }
+    const url = `${baseUrl}/api/feeds/${source}?after=${encodeURIComponent(after)}&limit=1000`
+    const page = (await (await fetch(url, { headers: serviceHeaders(TEST_SERVICE_CREDENTIAL) })).json()) as { items: unknown[]; next: string }
     length += page.items.length
     after = page.next
     if (page.items.length < 1000) return { length, head: after }

@@ -4,6 +4,9 @@ import { TEST_CONSISTENCY_TIMEOUT_MS } from '@tidings/testing'
 import { composeBoard, type Board } from '../board'
 import { BoardClient } from './board-client'
 
+/** The service credential of boards served by tests: what a test presents to read `/internal` and feed routes. */
+export const TEST_SERVICE_CREDENTIAL = 'service-credential-for-tests'
+
 export interface ServedBoard {
   board: Board
   client: BoardClient
@@ -12,7 +15,7 @@ export interface ServedBoard {
 
 /** The whole board on a database, served on a free port, started. */
 export async function serveBoard(db: Database): Promise<ServedBoard> {
-  const board = await composeBoard({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS })
+  const board = await composeBoard({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, serviceCredential: TEST_SERVICE_CREDENTIAL })
   await board.start()
   const server = await serveHttp(board.http, 0, { hostname: '127.0.0.1', ...(board.fastPath ? { fastPath: board.fastPath } : {}) })
   return {

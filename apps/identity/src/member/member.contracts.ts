@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { httpStateLookup, httpStatesLookup } from '@tidings/http'
+import { httpStateLookup, httpStatesLookup, serviceHeaders } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 
 /** What other services may know of the member service: its feed, its events and a member's public state. */
@@ -21,10 +21,10 @@ export const memberStatePath = (memberId: string): string => `/internal/members/
 /** Many members' public state: `?ids=a,b,c` answers `{ items: [...] }`. */
 export const memberStatesPath = '/internal/members'
 
-export function memberLookupOverHttp(baseUrl: string): MemberLookup {
-  return httpStateLookup({ baseUrl, path: memberStatePath, parse: (body) => MemberState.parse(body) })
+export function memberLookupOverHttp(baseUrl: string, serviceCredential: string): MemberLookup {
+  return httpStateLookup({ baseUrl, path: memberStatePath, parse: (body) => MemberState.parse(body), headers: serviceHeaders(serviceCredential) })
 }
 
-export function membersLookupOverHttp(baseUrl: string): MembersLookup {
-  return httpStatesLookup({ baseUrl, path: memberStatesPath, parse: (item) => MemberState.parse(item) })
+export function membersLookupOverHttp(baseUrl: string, serviceCredential: string): MembersLookup {
+  return httpStatesLookup({ baseUrl, path: memberStatesPath, parse: (item) => MemberState.parse(item), headers: serviceHeaders(serviceCredential) })
 }

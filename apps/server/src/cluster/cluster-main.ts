@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { BOARD_COMMENT_URL, BOARD_POST_URL, boardGatewayRoutes, boardWeb } from '@tidings/board'
 import { runCluster, type GatewayApi } from '@tidings/cluster'
-import { processConfig } from '@tidings/http'
+import { processConfig, processOnlyCredential, SERVICE_TOKEN } from '@tidings/http'
 import { IDENTITY_URL, identityGatewayRoutes } from '@tidings/identity'
 import { ordersGatewayRoutes } from '@tidings/orders'
 import { TRANSPORTS } from '../transport-config'
@@ -14,9 +14,11 @@ import { TRANSPORTS } from '../transport-config'
  * (`DATABASE_URL`; one service may have its own, e.g. `BOARD_QUERY_DATABASE_URL`), the broker chosen by
  * `TRANSPORT` (nats | redis | rabbitmq; default nats) and Redis (`REDIS_URL`) for the read side's cache
  * evictions (and, with `DOCUMENTS=redis`, its documents), behind one HTTP entry point on `PORT` (default
- * 3000) that serves the API and the pages. A service that dies is started again.
+ * 3000) that serves the API and the pages. A service that dies is started again. The services call each
+ * other's service routes with `TIDINGS_SERVICE_TOKEN`: one made for this run unless the deployment gives one.
  */
 const env = process.env
+env[SERVICE_TOKEN] ||= processOnlyCredential() // the children inherit it
 const config = processConfig(env)
 const logger = pino({ level: config.logLevel }).child({ service: 'gateway' })
 if (!config.databaseUrl) throw new Error('The cluster runs against PostgreSQL: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/tidings)')

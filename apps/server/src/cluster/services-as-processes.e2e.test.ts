@@ -115,6 +115,7 @@ for (const broker of variants) {
     async function start(service: string): Promise<Running> {
       const p = startProcess(service, script, {
         TIDINGS_SERVICE: service,
+        TIDINGS_SERVICE_TOKEN: 'services-as-processes-credential',
         PORT: '0',
         DATABASE_URL: databaseUrl,
         LOG_LEVEL: 'info',

@@ -3,6 +3,7 @@ import { systemClock, silentLogger, type Clock, type Logger, type Transport } fr
 import { createHttpApp } from '../create-http-app'
 import { feedRoutes } from '../feed-routes'
 import { createMetrics } from './metrics'
+import { processOnlyCredential, requireServiceCredential, SERVICE_ROUTES } from './service-credential'
 import { FeedSignals, forwardNotifications, Housekeeping, Relay, type Database } from '@tidings/postgres'
 import type { FastPath } from './serve'
 import type { AnyService, Service, ServiceContext } from './service'
@@ -22,6 +23,8 @@ export function serviceContext(options: {
   instanceId?: string
   consistencyTimeoutMs?: number
   transport?: Transport
+  /** The deployment's service credential (`serviceCredential(env)`); by default one only this process knows. */
+  serviceCredential?: string
 }): ServiceContext {
   const logger = options.logger ?? silentLogger
   return {
@@ -30,6 +33,7 @@ export function serviceContext(options: {
     logger,
     metrics: createMetrics({ logger }),
     signals: new FeedSignals(),
+    serviceCredential: options.serviceCredential ?? processOnlyCredential(),
     ...(options.instanceId ? { instanceId: options.instanceId } : {}),
     ...(options.consistencyTimeoutMs !== undefined ? { consistencyTimeoutMs: options.consistencyTimeoutMs } : {}),
     ...(options.transport ? { transport: options.transport } : {}),
@@ -45,6 +49,8 @@ export function serviceContext(options: {
 export function hostServices(ctx: ServiceContext, services: readonly AnyService[]): Host {
   const { db, logger, metrics, signals } = ctx
   const http = createHttpApp({ logger, metrics, readiness: { database: () => db.query('SELECT 1') } })
+  const servicesOnly = requireServiceCredential(ctx.serviceCredential)
+  for (const path of SERVICE_ROUTES) http.use(path, servicesOnly)
   for (const service of services) http.route('/', service.routes)
   const feeds = Object.assign({}, ...services.map((s) => s.feeds)) as Service['feeds']
   if (Object.keys(feeds).length > 0) http.route('/', feedRoutes({ feeds }))

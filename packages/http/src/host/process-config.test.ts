@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { processConfig } from './process-config'
 
 describe('processConfig', () => {
-  it('has defaults for everything but the database', () => {
-    expect(processConfig({})).toEqual({ port: 3000, databaseUrl: undefined, dataDir: expect.stringMatching(/\/data$/), logLevel: 'info' })
+  it('has defaults for everything but the database, and listens on the loopback only unless told', () => {
+    expect(processConfig({})).toEqual({ port: 3000, host: '127.0.0.1', databaseUrl: undefined, dataDir: expect.stringMatching(/\/data$/), logLevel: 'info' })
+    expect(processConfig({ HOST: '' }).host).toBe('127.0.0.1')
+    expect(processConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0')
   })
 
   it('reads the port, the address, the database, its pool and the consistency bound', () => {

@@ -2,8 +2,8 @@ import { resolve } from 'node:path'
 
 export interface ProcessConfig {
   port: number
-  /** HOST: the address to listen on (default: every interface). */
-  host?: string
+  /** HOST: the address to listen on (default the loopback, 127.0.0.1: `HOST=0.0.0.0` serves every interface). */
+  host: string
   databaseUrl?: string
   dataDir: string
   logLevel: string
@@ -32,7 +32,7 @@ export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   }
   return {
     port,
-    ...(env.HOST ? { host: env.HOST } : {}),
+    host: env.HOST || '127.0.0.1',
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: resolve(env.TIDINGS_DATA_DIR ?? './data'),
     logLevel: env.LOG_LEVEL ?? 'info',

@@ -1,5 +1,6 @@
 import type { Documents, EvictionBus, FeedReader } from '@tidings/core'
 import { HttpFeedReader } from '../http-feed-reader'
+import { serviceHeaders } from './service-credential'
 import type { AnyService, ServiceContext } from './service'
 
 /** What a process offers the service it runs, opened on first ask from its environment and closed with it. */
@@ -33,7 +34,7 @@ export function serviceUrl(env: NodeJS.ProcessEnv, variable: string): string {
  * any order).
  */
 export function followedFeed(ctx: ServiceContext, env: NodeJS.ProcessEnv, source: string, urlVariable: string): FeedReader {
-  if (!ctx.transport) return new HttpFeedReader({ baseUrl: serviceUrl(env, urlVariable), source })
+  if (!ctx.transport) return new HttpFeedReader({ baseUrl: serviceUrl(env, urlVariable), source, headers: serviceHeaders(ctx.serviceCredential) })
   const viaBroker = async (): Promise<never> => {
     throw new Error(`${source} is read from the broker (${ctx.transport!.name}), not over HTTP`)
   }

@@ -36,6 +36,11 @@ export interface ServiceContext {
    * every consumer reads its sources' partitions from it. Without one, consumers read the feeds directly.
    */
   transport?: Transport
+  /**
+   * What the services of one deployment present to each other's `/internal` and feed routes (`SERVICE_TOKEN`),
+   * and what those routes ask for; a process that serves everything itself has one no one else knows.
+   */
+  serviceCredential: string
 }
 
 /** One service of an app, ready to be hosted alone or beside the others (`hostServices`). */
