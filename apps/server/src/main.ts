@@ -1,5 +1,5 @@
 import { pino } from 'pino'
-import { processConfig, runUntilSignalled, serviceContext } from '@tidings/http'
+import { processConfig, runUntilSignalled, SERVICE_TOKEN, serviceContext, serviceCredential } from '@tidings/http'
 import { openDatabase } from '@tidings/postgres'
 import { composeServer } from './server'
 
@@ -11,7 +11,15 @@ const config = processConfig(process.env)
 const logger = pino({ level: config.logLevel })
 const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, maxConnections: config.databasePool })
 // Only one process can open an embedded data directory: a restarted one is the same instance.
-const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}) })
+// The feeds and /internal routes answer only TIDINGS_SERVICE_TOKEN (e.g. for a consumer elsewhere); without
+// one, a credential no other process knows.
+const ctx = serviceContext({
+  db,
+  logger,
+  consistencyTimeoutMs: config.consistencyTimeoutMs,
+  ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}),
+  ...(process.env[SERVICE_TOKEN] ? { serviceCredential: serviceCredential(process.env) } : {}),
+})
 const host = await composeServer(ctx, {
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,
   operatorToken: process.env.TIDINGS_OPERATOR_TOKEN || undefined,
