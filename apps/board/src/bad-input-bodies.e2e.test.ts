@@ -109,6 +109,9 @@ for (const engine of await testEngines()) {
         ['PATCH', '/api/members/me', ann.token, { nickname: 'n' }],
         ['POST', '/api/members', '', { email: `${'e'.repeat(250)}@example.com`, password: 'long enough', nickname: fresh('e') }],
         ['POST', '/api/members', '', { email: `${fresh('p')}@example.com`, password: 'p'.repeat(129), nickname: fresh('p') }],
+        ['POST', '/api/members', '', { email: `${fresh('p')}@example.com`, password: ' '.repeat(12), nickname: fresh('p') }],
+        ['POST', '/api/members', '', { email: `${fresh('p')}@example.com`, password: 'a b c d e f g', nickname: fresh('p') }],
+        ['POST', '/api/members', '', { email: `${fresh('t')}@example.com`, password: 'long enough', nickname: 'evil\u202Eann' }],
         ...blanks.flatMap((blank): Array<[string, string, string, unknown]> => [
           ['POST', '/api/posts', ann.token, { title: blank, content: 'x' }],
           ['POST', '/api/posts', ann.token, { title: 'x', content: `${blank}\n\r\n${blank}` }],

@@ -15,6 +15,15 @@ describe('user text', () => {
     for (const bad of ['a\u0000b', 'a\u0007b', 'a\u009Fb', 'a\uD800b', 'a\uDC00', '\uD83D']) expect(title.safeParse(bad).success, JSON.stringify(bad)).toBe(false)
   })
 
+  it('refuses bidirectional overrides, embeddings and isolates unless allowed, and takes right-to-left text as it is', () => {
+    for (const bad of ['evil\u202Etxt.exe', 'a\u202Ab', 'a\u2066b\u2069', 'a\u2068b']) {
+      expect(title.safeParse(bad).success, JSON.stringify(bad)).toBe(false)
+      expect(body.safeParse(bad).success, JSON.stringify(bad)).toBe(false)
+    }
+    expect(userText(1, 100, { multiline: true, bidiControls: true }).parse('a\u202Bשלום\u202C')).toBe('a\u202Bשלום\u202C')
+    expect(title.parse('שלום עולם')).toBe('שלום עולם')
+  })
+
   it('allows line breaks and tabs only where text is multi-line', () => {
     expect(body.parse('one\ntwo\tthree')).toBe('one\ntwo\tthree')
     expect(title.safeParse('one\ntwo').success).toBe(false)

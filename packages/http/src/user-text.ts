@@ -7,16 +7,26 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const CONTROL = /(?![\t\n\r])\p{Cc}/u
 
 /**
+ * Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they make a name, a
+ * title or an address read differently from what it is ("Trojan Source"). Right-to-left text itself needs
+ * none of them.
+ */
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/
+
+/**
  * User-written text: NFC-normalised, well-formed UTF-16 (no lone surrogates, which no database or JSON
  * peer accepts), free of control characters, and between `min` and `max` code points once trimmed.
+ * Bidirectional controls are refused unless `bidiControls` allows them (long prose, where a writer of
+ * mixed scripts may use them on purpose).
  */
-export function userText(min: number, max: number, options: { multiline?: boolean } = {}) {
+export function userText(min: number, max: number, options: { multiline?: boolean; bidiControls?: boolean } = {}) {
   const forbidden = options.multiline ? CONTROL : /[\p{Cc}]/u
   return z
     .string()
     .refine((s) => !LONE_SURROGATE.test(s), 'must be well-formed Unicode (no lone surrogates)')
     .transform((s) => s.normalize('NFC').trim())
     .refine((s) => !forbidden.test(s), 'must not contain control characters')
+    .refine((s) => options.bidiControls || !BIDI_CONTROL.test(s), 'must not contain bidirectional control characters')
     .refine((s) => [...s].length >= min, `must be at least ${min} characters`)
     .refine((s) => min === 0 || /[^\p{Cf}\s]/u.test(s), 'must contain something visible')
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`)

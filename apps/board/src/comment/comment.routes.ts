@@ -11,7 +11,7 @@ import { commentStatePath, commentStatesPath, type CommentState } from './commen
 import type { CommentRepository } from './comment.repository'
 import type { BoardRoutes } from '../shared/board-service'
 
-const CommentContent = userText(1, 2_000, { multiline: true })
+const CommentContent = userText(1, 2_000, { multiline: true, bidiControls: true })
 const CommentIdParams = z.object({ commentId: uuid })
 
 export interface CommentRoutesDeps {

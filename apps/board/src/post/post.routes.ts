@@ -10,7 +10,7 @@ import type { PostRepository } from './post.repository'
 import type { BoardRoutes } from '../shared/board-service'
 
 export const Title = userText(1, 200)
-export const Content = userText(1, 20_000, { multiline: true })
+export const Content = userText(1, 20_000, { multiline: true, bidiControls: true })
 const PostIdParams = z.object({ postId: uuid })
 const EditBody = z.object({ title: Title.optional(), content: Content.optional() }).refine((b) => b.title !== undefined || b.content !== undefined, 'give a title, a content or both')
 

@@ -11,7 +11,8 @@ import type { MemberRepository } from './member.repository'
 
 const Nickname = userText(2, 20).refine((s) => /^[\p{L}\p{N}_.-]+$/u.test(s), 'letters, digits, _, . or - only')
 const Email = z.string().max(254).pipe(z.email())
-const Password = z.string().min(8).max(128)
+/** 8 to 128 characters, at least 8 of them not spaces (eight spaces is no password). */
+const Password = z.string().min(8).max(128).refine((s) => s.replace(/\s/g, '').length >= 8, 'must have at least 8 characters that are not spaces')
 const RolesBody = z.object({ roles: z.array(z.enum(ROLES)).max(ROLES.length) })
 const SignUpBody = z.object({ email: Email, password: Password, nickname: Nickname })
 // No stored email holds a NUL, and PostgreSQL cannot even take one as a query parameter (it would be a 500).

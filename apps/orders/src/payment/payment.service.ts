@@ -16,7 +16,7 @@ export function openPaymentProducer(ctx: ServiceContext): Promise<Producer> {
   return openProducer(ctx, PAYMENT_SCHEMA, PAYMENT_SOURCE, paymentMigrations, { dispatcher: paymentLedger(new Dispatcher<Queryable>(), payments) })
 }
 
-/** Customers' credit: topped up by the customer, charged for placed orders and refunded for canceled ones (it follows order). */
+/** Customers' credit: topped up by an operator, charged for placed orders and refunded for canceled ones (it follows order). */
 export async function paymentService(ctx: ServiceContext, producer: Producer, deps: { verify: TokenVerifier; orders: FeedReader }): Promise<AnyService> {
   const payments = new PaymentRepository(PAYMENT_SCHEMA)
   const follows = await openSubscription(ctx, PAYMENT_SCHEMA, paymentReactions(producer.uow, payments, ctx.clock), [deps.orders])
