@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serveHttp } from '@tidings/http'
+import { strangerToken } from '@tidings/auth/test-kit'
 import { createConnection } from 'mysql2/promise'
 import { eventually, TEST_CONSISTENCY_TIMEOUT_MS, testEngines, uniqueName } from '@tidings/testing'
 import { MARIADB_URL, mariadbReachable } from './order-status/mariadb-test-server'
@@ -237,6 +238,16 @@ for (const { engine, mariadbView } of targets) {
       expect((await call('GET', `/api/order-status?customerId=${ann.customerId}`, staff)).body).toMatchObject({ items: [{ orderId }] })
       expect(await call('GET', `/api/customers/${ann.customerId}`, staff)).toMatchObject({ status: 200, body: { credit: 7000 } })
       expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff)).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
+      // A forged token that claims the roles (signed by a key of its own) is no one at all.
+      const forgedOperator = { customerId: ann.customerId, token: await strangerToken(ann.customerId, { roles: ['operator', 'staff'] }) }
+      for (const [method, path, body] of [
+        ['POST', `/api/customers/${ann.customerId}/credit`, { amount: 5 }],
+        ['PUT', `/api/members/${ann.customerId}/roles`, { roles: ['operator'] }],
+        ['POST', `/api/deliveries/${orderId}/ship`],
+        ['GET', `/api/order-status?customerId=${eve.customerId}`],
+      ] as const) {
+        expect(await call(method, path, forgedOperator, body), `forged ${method} ${path}`).toMatchObject({ status: 401, body: { code: 'INVALID_TOKEN' } })
+      }
       // A wrong secret is not the operator; an operator member grants roles, in the member's tokens from the next log-in.
       expect(await call('PUT', `/api/members/${eve.customerId}/roles`, { customerId: '', token: `${OPERATOR_SECRET}x` }, { roles: ['staff'] })).toMatchObject({ status: 401 })
       expect(await call('PUT', `/api/members/${eve.customerId}/roles`, operator, { roles: ['staff', 'admin'] })).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
