@@ -67,7 +67,10 @@ describe.runIf(engine !== undefined && brokersInstalled)(`the board cluster (npm
     })
     const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 90_000)) as { port: number }
     gateway = new BoardClient(`http://127.0.0.1:${ready.port}`)
-    queries = instancesOf('board.query').map((q) => new BoardClient(`http://127.0.0.1:${q.port}`))
+    // Each child's own "listening on" line is relayed through the cluster's output and may come after the
+    // cluster's "listening": wait for both instances' lines, then check there are exactly two.
+    const instances = await eventually(async () => instancesOf('board.query'), (found) => found.length >= 2, { what: "both board.query instances' listening lines" })
+    queries = instances.map((q) => new BoardClient(`http://127.0.0.1:${q.port}`))
     expect(queries).toHaveLength(2)
     ;[ann, bob] = await Promise.all([gateway.newMember('ann'), gateway.newMember('bob')])
   }, 120_000)
