@@ -180,7 +180,8 @@ for (const { engine, mariadbView } of targets) {
       const eve = await newCustomer(10_000)
       const placed = await place(ann)
       const orderId = placed.body.orderId as string
-      await statusOf(ann, orderId, (v) => v.paymentStatus === 'PAID')
+      // The order hears of its payment after payment does: wait for both before comparing the view at the end.
+      await statusOf(ann, orderId, (v) => v.paymentStatus === 'PAID' && v.orderStatus === 'PAID')
       for (const [method, path, body] of [
         ['POST', '/api/orders', { items: [{ sku: 'x', qty: 1, unitPrice: 1 }], shippingAddress: 'x' }],
         ['POST', `/api/orders/${orderId}/cancel`],

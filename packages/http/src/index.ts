@@ -37,6 +37,9 @@ export {
   type ProgressSource,
 } from './consistency'
 
+// Outcomes: a route that started something other services finish waits a while for how it ended
+export { awaitOutcome, DEFAULT_OUTCOME_WAIT_MS } from './outcome'
+
 // State lookups: the latest state of entities another service owns, fetched by id (zero-payload events)
 export {
   httpStateLookup,

@@ -2,15 +2,15 @@ import type { Clock, Envelope } from '@tidings/core'
 import { reactor, type CommandTx, type UnitOfWork } from '@tidings/postgres'
 import { ORDER_SOURCE, type Order } from '../order/order.contracts'
 import { PAYMENT_SOURCE, type Payment } from '../payment/payment.contracts'
-import { cancelDelivery, createDelivery, followAddress } from './delivery'
+import { createDelivery, followOrder } from './delivery'
 import type { DeliveryRepository } from './delivery.repository'
 
 export const DELIVERY_REACTIONS = 'delivery.reactions'
 
 /**
  * A completed payment creates the delivery. Order events (full state, any order of arrival against the
- * payment feed) keep delivery's knowledge of the order current: its address follows until shipping, and a
- * cancel stops a delivery that has not shipped.
+ * payment feed) keep delivery's knowledge of the order current: its address follows until shipping, a
+ * cancel stops a delivery that has not shipped, and the order's release of a requested shipment ships it.
  */
 export function deliveryReactions(uow: UnitOfWork, deliveries: DeliveryRepository, clock: Clock) {
   return reactor(uow, {
@@ -23,7 +23,7 @@ export function deliveryReactions(uow: UnitOfWork, deliveries: DeliveryRepositor
         if (!(await deliveries.learn(tx, known))) return
         const delivery = await deliveries.byOrder(tx, order.orderId, { lock: true })
         if (!delivery) return
-        const { state, events } = known.canceled ? cancelDelivery(delivery, clock.now()) : followAddress(delivery, known.address, clock.now())
+        const { state, events } = followOrder(delivery, { ...known, released: order.status === 'SHIPPED' }, clock.now())
         if (events.length === 0) return
         await deliveries.save(tx, state)
         tx.record(...events)

@@ -17,7 +17,7 @@ export async function deliveryService(ctx: ServiceContext, producer: Producer, d
   const waiter = consistencyWaiter([follows], { timeoutMs: ctx.consistencyTimeoutMs })
   return {
     name: DELIVERY_SOURCE,
-    routes: deliveryRoutes({ uow: producer.uow, deliveries, clock: ctx.clock, waiter, verify: deps.verify }),
+    routes: deliveryRoutes({ db: ctx.db, uow: producer.uow, deliveries, clock: ctx.clock, waiter, verify: deps.verify, follows }),
     feeds: { [DELIVERY_SOURCE]: producer.feed },
     subscriptions: [follows],
     producerSchemas: [DELIVERY_SCHEMA],

@@ -1,6 +1,7 @@
 import { decide, event, TidingsError, type Decision, type Event } from '@tidings/core'
 
-export type DeliveryStatus = 'PREPARING' | 'SHIPPED' | 'DELIVERED' | 'CANCELED'
+/** SHIP_REQUESTED: staff want to ship and the order has not answered yet (it may have been canceled). */
+export type DeliveryStatus = 'PREPARING' | 'SHIP_REQUESTED' | 'SHIPPED' | 'DELIVERED' | 'CANCELED'
 
 /** The delivery of one paid order. The address is null until the order's own event has arrived. */
 export interface Delivery {
@@ -22,14 +23,21 @@ export interface KnownOrder {
 type DeliveryChanged<T extends string> = Event<T, Delivery>
 export type DeliveryCreated = DeliveryChanged<'orders.DeliveryCreated.v1'>
 export type DeliveryAddressChanged = DeliveryChanged<'orders.DeliveryAddressChanged.v1'>
+export type DeliveryShipRequested = DeliveryChanged<'orders.DeliveryShipRequested.v1'>
 export type DeliveryShipped = DeliveryChanged<'orders.DeliveryShipped.v1'>
 export type DeliveryDelivered = DeliveryChanged<'orders.DeliveryDelivered.v1'>
 export type DeliveryCanceled = DeliveryChanged<'orders.DeliveryCanceled.v1'>
-export type DeliveryEvent = DeliveryCreated | DeliveryAddressChanged | DeliveryShipped | DeliveryDelivered | DeliveryCanceled
+export type DeliveryEvent = DeliveryCreated | DeliveryAddressChanged | DeliveryShipRequested | DeliveryShipped | DeliveryDelivered | DeliveryCanceled
 
 export class DeliveryNotFound extends TidingsError {
   constructor(orderId: string) {
     super('DELIVERY_NOT_FOUND', 'not_found', `No delivery for order ${orderId}`)
+  }
+}
+
+export class OrderWasCanceled extends TidingsError {
+  constructor(orderId: string) {
+    super('ORDER_CANCELED', 'conflict', `Order ${orderId} was canceled; its delivery will not ship`)
   }
 }
 
@@ -51,20 +59,41 @@ export function createDelivery(existing: Delivery | undefined, orderId: string, 
   return decide(delivery, event<DeliveryCreated>('orders.DeliveryCreated.v1', orderId, delivery, 1))
 }
 
+/** Not shipped yet: the address may still change, and a cancel still stops it. */
+const UNSHIPPED: readonly DeliveryStatus[] = ['PREPARING', 'SHIP_REQUESTED']
+
 /** The order's address reaches the delivery until it has shipped. */
 export function followAddress(delivery: Delivery, address: string, now: Date): Decision<Delivery, DeliveryAddressChanged> {
-  if (delivery.status !== 'PREPARING' || delivery.address === address) return decide(delivery)
+  if (!UNSHIPPED.includes(delivery.status) || delivery.address === address) return decide(delivery)
   return changed<DeliveryAddressChanged>('orders.DeliveryAddressChanged.v1', delivery, { address }, now)
 }
 
 export function cancelDelivery(delivery: Delivery, now: Date): Decision<Delivery, DeliveryCanceled> {
-  if (delivery.status !== 'PREPARING') return decide(delivery)
+  if (!UNSHIPPED.includes(delivery.status)) return decide(delivery)
   return changed<DeliveryCanceled>('orders.DeliveryCanceled.v1', delivery, { status: 'CANCELED' }, now)
 }
 
-export function ship(delivery: Delivery, now: Date): Decision<Delivery, DeliveryShipped> {
+/**
+ * Staff want to ship: the delivery asks the order, which may refuse (it was canceled). Asking again while
+ * the order has not answered changes nothing.
+ */
+export function requestShipping(delivery: Delivery, now: Date): Decision<Delivery, DeliveryShipRequested> {
+  if (delivery.status === 'SHIP_REQUESTED') return decide(delivery)
   if (delivery.status !== 'PREPARING' || delivery.address === null) throw new IllegalTransition(delivery.orderId, delivery.status, 'SHIPPED')
-  return changed<DeliveryShipped>('orders.DeliveryShipped.v1', delivery, { status: 'SHIPPED' }, now)
+  return changed<DeliveryShipRequested>('orders.DeliveryShipRequested.v1', delivery, { status: 'SHIP_REQUESTED' }, now)
+}
+
+/** The order allowed the shipment: it leaves, to the address the order had when it allowed it. */
+export function shipmentReleased(delivery: Delivery, address: string, now: Date): Decision<Delivery, DeliveryShipped> {
+  if (delivery.status !== 'SHIP_REQUESTED') return decide(delivery)
+  return changed<DeliveryShipped>('orders.DeliveryShipped.v1', delivery, { status: 'SHIPPED', address }, now)
+}
+
+/** What the order's latest state means for its delivery: a cancel stops it, a release ships it, else the address follows. */
+export function followOrder(delivery: Delivery, order: KnownOrder & { released: boolean }, now: Date): Decision<Delivery, DeliveryEvent> {
+  if (order.canceled) return cancelDelivery(delivery, now)
+  if (order.released) return shipmentReleased(delivery, order.address, now)
+  return followAddress(delivery, order.address, now)
 }
 
 export function deliver(delivery: Delivery, now: Date): Decision<Delivery, DeliveryDelivered> {

@@ -95,8 +95,14 @@ export function paymentFailed(order: Order, now: Date): Decision<Order, OrderPay
   return order.status === 'PLACED' ? changed<OrderPaymentFailed>('orders.OrderPaymentFailed.v1', order, { status: 'PAYMENT_FAILED' }, now) : decide(order)
 }
 
-export function shipped(order: Order, now: Date): Decision<Order, OrderShipped> {
-  return order.status === 'PAID' ? changed<OrderShipped>('orders.OrderShipped.v1', order, { status: 'SHIPPED' }, now) : decide(order)
+/**
+ * Delivery asks before it ships and the order decides: the one place where a cancel and a shipment meet,
+ * under the order's lock, so both can never succeed. An order still open ships (a delivery exists only for
+ * a completed payment, so one the order has not heard of yet counts as paid); a canceled or closed one does
+ * not, and the delivery learns why from the order's own events.
+ */
+export function releaseForShipping(order: Order, now: Date): Decision<Order, OrderShipped> {
+  return BEFORE_SHIPPING.includes(order.status) ? changed<OrderShipped>('orders.OrderShipped.v1', order, { status: 'SHIPPED' }, now) : decide(order)
 }
 
 export function delivered(order: Order, now: Date): Decision<Order, OrderDelivered> {
