@@ -31,7 +31,8 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 
 /**
  * Hop-by-hop headers (and what fetch has already undone) never cross a proxy. `Expect: 100-continue` was
- * answered by this server already, and fetch refuses to send it.
+ * answered by this server already (`serveHttp`: 413 instead of 100 for a declared length over the limit,
+ * so an oversized body is never sent, let alone passed on), and fetch refuses to send it.
  */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host', 'content-length', 'content-encoding', 'expect']
 

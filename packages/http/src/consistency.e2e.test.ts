@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { event, parseToken } from '@tidings/core'
 import { FeedSignals, OutboxFeed, Subscription, UnitOfWork, type SubscriptionOptions } from '@tidings/postgres'
 import { testEngines } from '@tidings/testing'
-import { consistencyWaiter, consistentRead, withPosition, type ConsistencyWaiter } from './consistency'
+import { consistencyWaiter, consistentCommand, consistentRead, withPosition, type ConsistencyWaiter } from './consistency'
 import { createHttpApp } from './create-http-app'
 import { deferred, type Deferred } from './deferred'
 import { serveHttp, type RunningServer } from './host/serve'
@@ -40,6 +40,7 @@ for (const engine of await testEngines()) {
       const active = new Subscription(options)
       const standby = new Subscription(options) // never started: like an instance in another process
       const waiterCalled = { current: deferred() }
+      const cancelled: string[] = []
       const serve = async (waitOn: Subscription[], timeoutMs: number) => {
         const waiter = consistencyWaiter(waitOn)
         const observed: ConsistencyWaiter = (token, ms, signal) => {
@@ -56,6 +57,13 @@ for (const engine of await testEngines()) {
           const row = await db.query(`SELECT id FROM "${consumer}".orders WHERE id = $1`, [c.req.param('id')])
           return c.json({ found: row.rows.length === 1 })
         })
+        // A command that decides on the read model: it must not run on a view older than the client's.
+        app.post('/orders/:id/cancel', consistentCommand({ waiter: observed, timeoutMs }), async (c) => {
+          const row = await db.query(`SELECT id FROM "${consumer}".orders WHERE id = $1`, [c.req.param('id')])
+          if (row.rows.length === 0) return c.json({ code: 'NO_SUCH_ORDER' }, 404)
+          cancelled.push(c.req.param('id'))
+          return c.json({ cancelled: true })
+        })
         const server = await serveHttp(app, 0, { hostname: '127.0.0.1', graceMs: 100 })
         servers.push(server)
         return `http://127.0.0.1:${server.port}`
@@ -65,7 +73,7 @@ for (const engine of await testEngines()) {
         gate = d.promise
         return d
       }
-      return { active, standby, serve, hold, waiterCalled }
+      return { active, standby, serve, hold, waiterCalled, cancelled }
     }
 
     async function placeThenRead(base: string, id: string, release: Deferred<void>, waiterCalled: { current: Deferred<void> }) {
@@ -118,6 +126,31 @@ for (const engine of await testEngines()) {
       const bad = await fetch(`${base}/orders/o3?position=not-a-token`)
       expect(bad.status).toBe(400)
       expect(await bad.json()).toMatchObject({ code: 'INVALID_POSITION' })
+    })
+
+    it('refuses a command with 503 NOT_CAUGHT_UP and Retry-After when the model does not catch up in time, and runs it once it has', async () => {
+      const { active, serve, cancelled } = await setup()
+      const base = await serve([active], 100)
+      const placed = await fetch(`${base}/orders/o4`, { method: 'POST' })
+      const token = placed.headers.get('Tidings-Position')!
+      const refused = await fetch(`${base}/orders/o4/cancel`, { method: 'POST', headers: { 'Tidings-Position': token } })
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get('retry-after')).toBe('1')
+      expect(await refused.json()).toMatchObject({ code: 'NOT_CAUGHT_UP' })
+      expect(cancelled).toEqual([])
+      // Without the token the command would have decided on the stale view: the order "does not exist".
+      expect((await fetch(`${base}/orders/o4/cancel`, { method: 'POST' })).status).toBe(404)
+      // Sent again to a server that waits long enough, once the projection runs: it is applied.
+      const patient = await serve([active], 30_000)
+      active.start()
+      try {
+        const retried = await fetch(`${patient}/orders/o4/cancel`, { method: 'POST', headers: { 'Tidings-Position': token } })
+        expect(retried.status).toBe(200)
+        expect(await retried.json()).toEqual({ cancelled: true })
+        expect(cancelled).toEqual(['o4'])
+      } finally {
+        await active.stop()
+      }
     })
   })
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Position } from '@tidings/core'
-import { consistencyWaiter, consistentRead, withPosition, type ProgressSource } from './consistency'
+import { consistencyWaiter, consistentCommand, consistentRead, withPosition, type ProgressSource } from './consistency'
 import { createHttpApp } from './create-http-app'
 import { deferred } from './deferred'
 
@@ -180,5 +180,67 @@ describe('consistentRead', () => {
       expect(res.status).toBe(400)
       expect(await res.json()).toMatchObject({ code: 'INVALID_POSITION' })
     }
+  })
+})
+
+describe('consistentCommand', () => {
+  function app(options: { behind?: FakeSubscription; timeoutMs?: number } = {}) {
+    const view = options.behind ?? new FakeSubscription('view', ['shop.orders'], '5-1')
+    const waiter = consistencyWaiter([view])
+    const ran: string[] = []
+    const a = createHttpApp()
+    const timeoutMs = options.timeoutMs ?? 30
+    a.post('/orders/:id/cancel', consistentCommand({ waiter, timeoutMs }), (c) => {
+      ran.push(c.req.path)
+      return c.json({ cancelled: true })
+    })
+    // consistentRead on a command route acts as consistentCommand; on a query it keeps answering stale.
+    a.patch('/orders/:id', consistentRead({ waiter, timeoutMs }), (c) => {
+      ran.push(c.req.path)
+      return c.json({ changed: true })
+    })
+    a.get('/orders/:id', consistentRead({ waiter, timeoutMs }), (c) => c.json({ id: c.req.param('id') }))
+    return { a, ran, view }
+  }
+  const at = (position: string) => ({ headers: { 'Tidings-Position': position } })
+
+  it('answers 503 NOT_CAUGHT_UP with Retry-After, without running the handler, when the model is not reached in time', async () => {
+    const { a, ran } = app()
+    for (const [method, path] of [['POST', '/orders/o1/cancel'], ['PATCH', '/orders/o1']] as const) {
+      const res = await a.request(path, { method, ...at('shop.orders@6-0') })
+      expect(res.status, method).toBe(503)
+      expect(res.headers.get('retry-after')).toBe('1')
+      expect(res.headers.get('content-type')).toBe('application/problem+json')
+      expect(res.headers.has('Tidings-Stale')).toBe(false)
+      expect(await res.json()).toMatchObject({ status: 503, code: 'NOT_CAUGHT_UP', type: 'urn:tidings:problem:not-caught-up' })
+    }
+    expect(ran).toEqual([])
+    // The same token on a query: today's answer, stale.
+    const read = await a.request('/orders/o1', at('shop.orders@6-0'))
+    expect(read.status).toBe(200)
+    expect(read.headers.get('Tidings-Stale')).toBe('true')
+  })
+
+  it('runs the command once the model has caught up, and at once without a token', async () => {
+    const behind = new FakeSubscription('view', ['shop.orders'], '5-1')
+    const { a, ran } = app({ behind, timeoutMs: LONG })
+    const waiting = a.request('/orders/o1/cancel', { method: 'POST', ...at('shop.orders@6-0') })
+    await behind.firstRead.promise
+    expect(ran).toEqual([])
+    behind.advance('6-0')
+    const res = await waiting
+    expect(res.status).toBe(200)
+    expect(res.headers.has('Tidings-Stale')).toBe(false)
+    expect((await a.request('/orders/o2/cancel', { method: 'POST' })).status).toBe(200)
+    expect(ran).toEqual(['/orders/o1/cancel', '/orders/o2/cancel'])
+  })
+
+  it("ignores tokens of feeds the model does not follow: they cannot change its decision", async () => {
+    const { a, ran } = app()
+    expect((await a.request('/orders/o1/cancel', { method: 'POST', ...at('shop.catalog@9-9') })).status).toBe(200)
+    expect((await a.request('/orders/o1/cancel', { method: 'POST', ...at('shop.catalog@9-9,shop.orders@5-1') })).status).toBe(200)
+    const behind = await a.request('/orders/o1/cancel', { method: 'POST', ...at('shop.catalog@9-9,shop.orders@7-0') })
+    expect(behind.status).toBe(503)
+    expect(ran).toHaveLength(2)
   })
 })

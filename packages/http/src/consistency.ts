@@ -1,6 +1,7 @@
-import { comparePositions, formatToken, parseSession, sessionTokens, type ConsistencyToken, type Position, type TokenSession } from '@tidings/core'
+import { comparePositions, formatToken, parseSession, sessionTokens, TidingsError, type ConsistencyToken, type Position, type TokenSession } from '@tidings/core'
 import type { Follower } from '@tidings/postgres'
 import type { Context, MiddlewareHandler } from 'hono'
+import { problemOf, problemResponse } from './problem'
 
 export const POSITION_HEADER = 'Tidings-Position'
 export const STALE_HEADER = 'Tidings-Stale'
@@ -136,8 +137,21 @@ class CheckpointCache {
 
 export interface ConsistentReadOptions {
   waiter: ConsistencyWaiter
-  /** The longest a query waits before it answers with what it has; default the waiter's, else 2 s. */
+  /** The longest a request waits for its tokens; default the waiter's, else 2 s. */
   timeoutMs?: number
+}
+
+/** What a refused command's client is told to wait before it sends the command again. */
+export const NOT_CAUGHT_UP_RETRY_AFTER_SECONDS = 1
+
+/**
+ * A command's tokens were not reached in time: the state it would decide on may be older than what the
+ * client has already seen (its own earlier change), so it is not run. Nothing happened; send it again.
+ */
+export class NotCaughtUp extends TidingsError {
+  constructor() {
+    super('NOT_CAUGHT_UP', 'unavailable', 'This service has not yet caught up with your earlier changes; nothing was done, try again shortly')
+  }
 }
 
 /**
@@ -154,22 +168,40 @@ export function requestSession(c: Context): TokenSession | undefined {
  * For queries: when the request carries consistency tokens (header `Tidings-Position` or `?position=`, one
  * or several separated by commas), wait until the read model has processed every one, then answer. On
  * timeout the query still answers, with the current state and `Tidings-Stale: true`. Without a token
- * reads are eventually consistent and immediate.
+ * reads are eventually consistent and immediate. On a route of any other method than GET and HEAD it is
+ * `consistentCommand`: a command never decides on a stale view.
  */
 export function consistentRead(options: ConsistentReadOptions): MiddlewareHandler {
+  return waitForSession(options, (c) => c.req.method !== 'GET' && c.req.method !== 'HEAD')
+}
+
+/**
+ * For commands that decide on a read model (e.g. whether an order can still be cancelled): the same wait
+ * as `consistentRead`, but a wait that times out answers 503 `NOT_CAUGHT_UP` with `Retry-After` and the
+ * handler does not run. Tokens of feeds the model does not follow are ignored: they cannot change what it
+ * decides, and waiting for them would refuse the command for ever.
+ */
+export function consistentCommand(options: ConsistentReadOptions): MiddlewareHandler {
+  return waitForSession(options, () => true)
+}
+
+function waitForSession(options: ConsistentReadOptions, isCommand: (c: Context) => boolean): MiddlewareHandler {
   const timeoutMs = options.timeoutMs ?? options.waiter.timeoutMs ?? DEFAULT_CONSISTENCY_TIMEOUT_MS
   return async (c, next) => {
     const session = requestSession(c)
     if (session === undefined) return next()
     const all = sessionTokens(session)
-    // A session's tokens of feeds this read model does not follow say nothing about it; a lone one is stale.
+    const command = isCommand(c)
     const followed = all.filter((t) => options.waiter.follows?.(t.source) ?? true)
-    const tokens = all.length > 1 && followed.length > 0 ? followed : all
+    // A session's tokens of feeds this read model does not follow say nothing about it; for a query a lone
+    // one is stale (the answer cannot show that write).
+    const tokens = command || (all.length > 1 && followed.length > 0) ? followed : all
     const deadline = Date.now() + timeoutMs
     let fresh = true
     for (const token of tokens) {
       fresh = (await options.waiter(token, Math.max(0, deadline - Date.now()), c.req.raw.signal)) && fresh
     }
+    if (!fresh && command) return problemResponse(problemOf(new NotCaughtUp()), { 'Retry-After': String(NOT_CAUGHT_UP_RETRY_AFTER_SECONDS) })
     await next()
     if (!fresh) c.header(STALE_HEADER, 'true')
   }

@@ -22,17 +22,40 @@ export interface HttpAppOptions {
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 
+/** Browsers take every response for the type it declares: no script or style guessed out of JSON or text. */
+export const NOSNIFF = 'nosniff'
+
+/** Each app's body limit, for the server that serves it (`serveHttp` refuses oversized uploads before they start). */
+const bodyLimits = new WeakMap<object, number>()
+
+/** The body limit `createHttpApp` gave this app; undefined for an app it did not make. */
+export function bodyLimitOf(app: object): number | undefined {
+  return bodyLimits.get(app)
+}
+
 /**
- * The base of every service's HTTP app: problem+json for every error, a body size limit, health and
- * readiness probes and Prometheus metrics. Services add their routes to the returned app.
+ * The base of every service's HTTP app: problem+json for every error, a body size limit, `nosniff` on
+ * every response, health and readiness probes and Prometheus metrics. Services add their routes to the returned app.
  */
 export function createHttpApp(options: HttpAppOptions = {}): Hono {
   const logger = options.logger ?? silentLogger
   const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES
   const app = new Hono()
+  bodyLimits.set(app, limit)
 
   app.onError((error, c) => problemResponse(problemOf(error, logger, { method: c.req.method, path: c.req.path })))
   app.notFound((c) => problemResponse(problemOf(new RouteNotFound(c.req.method, c.req.path))))
+
+  // First, so that it also marks what a later middleware, the error handler or a route of any sub-app answers.
+  app.use('*', async (c, next) => {
+    await next()
+    try {
+      c.res.headers.set('X-Content-Type-Options', NOSNIFF)
+    } catch {
+      // Immutable headers (a fetched Response passed on as it is): Hono copies the response.
+      c.header('X-Content-Type-Options', NOSNIFF)
+    }
+  })
 
   const metrics = options.metrics
   if (metrics) {

@@ -1,5 +1,6 @@
 // Problems: error kinds as statuses, application/problem+json bodies
 export {
+  InvalidUtf8,
   MalformedJson,
   problem,
   PROBLEM_CONTENT_TYPE,
@@ -13,10 +14,10 @@ export {
 } from './problem'
 
 // The app: body limit, health, readiness and /metrics around a service's routes
-export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, type HttpAppOptions, type ReadinessCheck } from './create-http-app'
+export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, NOSNIFF, type HttpAppOptions, type ReadinessCheck } from './create-http-app'
 
 // Validation: request bodies, queries and parameters against zod schemas, and user-entered text
-export { check, validBody, validParams, validQuery } from './validation'
+export { check, utf8Text, validBody, validParams, validQuery } from './validation'
 export { userText, uuid } from './user-text'
 
 // Feeds over HTTP: the producer's feed endpoint and the consumer's reader of it
@@ -26,8 +27,11 @@ export { FeedProtocolViolation, FeedRequestRejected, FeedUnavailable, HttpFeedRe
 // Consistency: tokens on command responses, and reads that wait until the read model has caught up
 export {
   consistencyWaiter,
+  consistentCommand,
   consistentRead,
   DEFAULT_CONSISTENCY_TIMEOUT_MS,
+  NOT_CAUGHT_UP_RETRY_AFTER_SECONDS,
+  NotCaughtUp,
   POSITION_HEADER,
   requestSession,
   STALE_HEADER,
@@ -53,7 +57,7 @@ export {
 export { stateRoutes, type StateRoutesOptions } from './state-routes'
 
 // Hosting: services in one process, its metrics, the HTTP server and the process's life from config to signal
-export { openProducer, openSubscription, type AnyService, type Producer, type Service, type ServiceContext } from './host/service'
+export { openProducer, openSubscription, type AnyService, type Producer, type Service, type ServiceContext, type Worker } from './host/service'
 export { hostServices, serviceContext, type Host } from './host/host'
 export { createMetrics, type FeedReadersTable, type Metrics, type MetricsOptions, type WatchedSubscription } from './host/metrics'
 export { serveHttp, type FastPath, type RunningServer, type ServeOptions } from './host/serve'

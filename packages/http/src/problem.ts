@@ -50,6 +50,16 @@ export class MalformedJson extends TidingsError {
   }
 }
 
+/**
+ * The request body is not UTF-8, which JSON must be. Refused rather than decoded with replacement
+ * characters, which would store something the client never sent.
+ */
+export class InvalidUtf8 extends TidingsError {
+  constructor() {
+    super('INVALID_UTF8', 'validation', 'The request body is not valid UTF-8')
+  }
+}
+
 export class UnsupportedMediaType extends TidingsError {
   constructor(expected: string, got: string | undefined) {
     super('UNSUPPORTED_MEDIA_TYPE', 'validation', `Expected a ${expected} body, got ${got ? JSON.stringify(got.slice(0, 80)) : 'none'}`)

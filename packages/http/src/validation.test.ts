@@ -51,6 +51,26 @@ describe('request validation', () => {
     }
   })
 
+  it('refuses a body that is not UTF-8 with 400 INVALID_UTF8, without running the handler', async () => {
+    let ran = 0
+    const a = createHttpApp()
+    a.post('/notes', validBody(z.object({ text: z.string() })), (c) => {
+      ran++
+      return c.json({ text: c.req.valid('json').text })
+    })
+    const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
+    // A lead byte without its continuation, a lone continuation, an overlong '/', a surrogate encoded in UTF-8, a cut-off sequence.
+    for (const bad of [[0xc3, 0x28], [0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82]]) {
+      const res = await a.request('/notes', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: bytes('{"text":"a', bad, 'b"}') })
+      expect(res.status, JSON.stringify(bad)).toBe(400)
+      expect(await res.json()).toMatchObject({ status: 400, code: 'INVALID_UTF8', type: 'urn:tidings:problem:invalid-utf8' })
+    }
+    expect(ran).toBe(0)
+    // Valid UTF-8 of every length still passes, with or without a BOM.
+    const fine = await a.request('/notes', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: bytes([0xef, 0xbb, 0xbf], '{"text":"é€😀"}') })
+    expect(await fine.json()).toEqual({ text: 'é€😀' })
+  })
+
   it('refuses JSON that is not an object', async () => {
     for (const text of ['[{"title":"x"}]', '"x"', '42', 'null']) {
       const res = await app().request('/posts', json(text))

@@ -1,7 +1,7 @@
 import { ValidationFailed } from '@tidings/core'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import type * as z from 'zod'
-import { MalformedJson, UnsupportedMediaType } from './problem'
+import { InvalidUtf8, MalformedJson, UnsupportedMediaType } from './problem'
 
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 
@@ -12,7 +12,7 @@ type Validated<Target extends 'json' | 'query' | 'param', In, Out> = {
 
 /**
  * A JSON object body checked against `schema`; the handler reads it with `c.req.valid('json')`. A body that
- * is not JSON is `MALFORMED_JSON`, one without a JSON content type `UNSUPPORTED_MEDIA_TYPE`, and JSON
+ * is not UTF-8 is `INVALID_UTF8`, one that is not JSON `MALFORMED_JSON`, one without a JSON content type `UNSUPPORTED_MEDIA_TYPE`, and JSON
  * that is not an object (a bare array, string or number) or does not match is `VALIDATION` with the fields.
  * Top-level objects only, so that every request body can grow new fields later.
  */
@@ -21,7 +21,7 @@ export function validBody<S extends z.ZodType>(schema: S): MiddlewareHandler<Env
     const contentType = c.req.header('Content-Type')
     const mediaType = contentType?.split(';')[0]?.trim() ?? ''
     if (!JSON_MEDIA_TYPE.test(mediaType)) throw new UnsupportedMediaType('application/json', contentType)
-    const value = parseJson(await c.req.text())
+    const value = parseJson(await utf8Text(c))
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       throw new ValidationFailed([{ path: '', message: 'The body must be a JSON object' }])
     }
@@ -55,6 +55,19 @@ export async function check<S extends z.ZodType>(schema: S, value: unknown): Pro
   const result = await schema.safeParseAsync(value)
   if (result.success) return result.data
   throw new ValidationFailed(result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })))
+}
+
+/** Refuses bytes that are not UTF-8 instead of decoding them with U+FFFD; a BOM is dropped, as `text()` does. */
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The request body as text, decoded strictly: every JSON body is read through here. */
+export async function utf8Text(c: Context): Promise<string> {
+  const bytes = await c.req.arrayBuffer()
+  try {
+    return utf8.decode(bytes)
+  } catch {
+    throw new InvalidUtf8()
+  }
 }
 
 function parseJson(text: string): unknown {

@@ -1,6 +1,6 @@
 import { scryptSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { hashPassword, verifyPassword } from './password'
+import { DEFAULT_SCRYPT_COST, hashPassword, needsRehash, scryptCost, verifyPassword } from './password'
 
 describe('hashPassword / verifyPassword', () => {
   it('verifies the password it hashed', async () => {
@@ -14,9 +14,32 @@ describe('hashPassword / verifyPassword', () => {
     expect(await verifyPassword('', encoded)).toBe(false)
   })
 
-  it('writes a self-describing string with its parameters, salt and hash', async () => {
-    const encoded = await hashPassword('pw')
-    expect(encoded).toMatch(/^scrypt\$16384\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/)
+  it("hashes at OWASP's cost by default (N=2^17, r=8, p=1: 128 MiB, over Node's default maxmem) into a self-describing string", async () => {
+    expect(DEFAULT_SCRYPT_COST).toEqual({ N: 131072, r: 8, p: 1 })
+    expect(scryptCost(undefined)).toBe(DEFAULT_SCRYPT_COST)
+    const encoded = await hashPassword('pw', scryptCost(undefined))
+    expect(encoded).toMatch(/^scrypt\$131072\$8\$1\$[A-Za-z0-9_-]{22}\$[A-Za-z0-9_-]{86}$/)
+    expect(await verifyPassword('pw', encoded)).toBe(true)
+    expect(await verifyPassword('pw!', encoded)).toBe(false)
+    expect(needsRehash(encoded, DEFAULT_SCRYPT_COST)).toBe(false)
+  })
+
+  it('lowers the cost for test runs with TIDINGS_SCRYPT_COST, never below the old 2^14, and refuses anything else', () => {
+    expect(scryptCost('')).toBe(DEFAULT_SCRYPT_COST)
+    expect(scryptCost('14')).toEqual({ N: 16384, r: 8, p: 1 })
+    expect(scryptCost('17')).toEqual(DEFAULT_SCRYPT_COST)
+    for (const bad of ['13', '18', '10', '14.5', 'x', '-14', '0x0e']) expect(() => scryptCost(bad), bad).toThrow(/TIDINGS_SCRYPT_COST/)
+  })
+
+  it('verifies hashes stored at the old cost (2^14) and says they need rehashing at the new one', async () => {
+    const old = await hashPassword('pw', { N: 16384, r: 8, p: 1 })
+    expect(old).toMatch(/^scrypt\$16384\$8\$1\$/)
+    expect(await verifyPassword('pw', old)).toBe(true)
+    expect(await verifyPassword('wrong', old)).toBe(false)
+    expect(needsRehash(old, DEFAULT_SCRYPT_COST)).toBe(true)
+    expect(needsRehash(old, { N: 16384, r: 8, p: 1 })).toBe(false)
+    // Nothing to replace in a string that never verifies.
+    expect(needsRehash('not a hash', DEFAULT_SCRYPT_COST)).toBe(false)
   })
 
   it('salts every hash, so the same password hashes differently each time', async () => {

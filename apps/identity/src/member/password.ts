@@ -2,7 +2,39 @@ import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:c
 
 const SALT_BYTES = 16
 const KEY_BYTES = 64
-const COST = { N: 16384, r: 8, p: 1 } as const
+
+/** scrypt's cost: N (CPU and memory, a power of two), r (block size), p (parallelism). */
+export interface ScryptCost {
+  readonly N: number
+  readonly r: number
+  readonly p: number
+}
+
+/**
+ * OWASP's Password Storage Cheat Sheet: N=2^17, r=8, p=1 — 128 MiB and a few hundred milliseconds per
+ * hash. Hashes stored with another cost (2^14 before) still verify; `needsRehash` says which to replace.
+ */
+export const DEFAULT_SCRYPT_COST: ScryptCost = { N: 2 ** 17, r: 8, p: 1 }
+
+/**
+ * `TIDINGS_SCRYPT_COST` (log2 of N, 14 to 17) lowers the cost, for test runs that hash hundreds of
+ * passwords; never below 2^14, the cost this platform hashed at before. Unset: the default.
+ */
+export const SCRYPT_COST_ENV = 'TIDINGS_SCRYPT_COST'
+const MIN_LOG2_N = 14
+
+/** The cost `TIDINGS_SCRYPT_COST` asks for; anything but a whole number from 14 to 17 is a configuration error. */
+export function scryptCost(setting: string | undefined): ScryptCost {
+  if (setting === undefined || setting === '') return DEFAULT_SCRYPT_COST
+  const log2N = /^[0-9]{1,2}$/.test(setting) ? Number(setting) : NaN
+  const maxLog2N = Math.log2(DEFAULT_SCRYPT_COST.N)
+  if (!(log2N >= MIN_LOG2_N && log2N <= maxLog2N)) {
+    throw new Error(`${SCRYPT_COST_ENV} must be a whole number from ${MIN_LOG2_N} to ${maxLog2N} (log2 of scrypt's N), got ${JSON.stringify(setting)}`)
+  }
+  return { ...DEFAULT_SCRYPT_COST, N: 2 ** log2N }
+}
+
+const COST = scryptCost(process.env[SCRYPT_COST_ENV])
 
 // Bounds on what an encoded hash may ask of us, so a corrupt or hostile row cannot make verification
 // allocate gigabytes or spin for minutes.
@@ -25,10 +57,21 @@ interface Encoded {
  * Hashes a password with scrypt into `scrypt$N$r$p$<salt>$<hash>` (base64url), so that the cost can be
  * raised later while old hashes still verify. Runs on libuv's thread pool, not the event loop.
  */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, cost: ScryptCost = COST): Promise<string> {
   const salt = randomBytes(SALT_BYTES)
-  const hash = await derive(password, salt, KEY_BYTES, COST.N, COST.r, COST.p)
-  return ['scrypt', COST.N, COST.r, COST.p, salt.toString('base64url'), hash.toString('base64url')].join('$')
+  const hash = await derive(password, salt, KEY_BYTES, cost.N, cost.r, cost.p)
+  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), hash.toString('base64url')].join('$')
+}
+
+/**
+ * Whether a hash that just verified should be replaced by `hashPassword` of the same password: it was made
+ * with another cost (an older, cheaper one) or key length. A string that does not parse never verifies,
+ * so there is nothing to replace: false.
+ */
+export function needsRehash(encoded: string, cost: ScryptCost = COST): boolean {
+  const parsed = parse(encoded)
+  if (!parsed) return false
+  return parsed.N !== cost.N || parsed.r !== cost.r || parsed.p !== cost.p || parsed.hash.length !== KEY_BYTES
 }
 
 /** Whether `password` matches `encoded`; an encoded string that cannot be parsed is simply no match. */

@@ -66,6 +66,7 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
     consumers: services.flatMap((s) => s.consumerSchemas),
     logger,
   })
+  const workers = services.flatMap((s) => s.workers ?? [])
   let stopListening: (() => Promise<void>) | undefined
 
   const fastPaths = services.flatMap((s) => (s.fastPath ? [s.fastPath] : []))
@@ -80,12 +81,13 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
       stopListening = await forwardNotifications(db, signals)
       for (const relay of relays) relay.start()
       for (const subscription of subscriptions) subscription.start()
+      for (const worker of workers) worker.start()
       housekeeping.start()
     },
     async stop() {
       for (const service of services) service.close?.()
       await housekeeping.stop()
-      await Promise.all([...subscriptions, ...relays].map((s) => s.stop()))
+      await Promise.all([...workers, ...subscriptions, ...relays].map((s) => s.stop()))
       await publisher?.close()
       await stopListening?.()
     },

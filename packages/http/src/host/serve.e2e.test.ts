@@ -94,6 +94,61 @@ describe('serveHttp', () => {
     expect(small.status).toBe(201)
   })
 
+  it("refuses a declared body over the app's limit before 100 Continue, and lets one within it continue", async () => {
+    const { server } = await start()
+    const ask = (length: number, body: string) =>
+      new Promise<RawResponse & { continued: boolean }>((resolve, reject) => {
+        let continued = false
+        const req = request({ host: '127.0.0.1', port: server.port, path: '/notes', method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': String(length), Expect: '100-continue' } }, (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => (text += d))
+          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text, continued }))
+        })
+        req.on('error', reject)
+        req.on('continue', () => {
+          continued = true
+          req.end(body)
+        })
+      })
+    // The app was made with a 1 KiB limit: the server learns it from the app.
+    const refused = await ask(4096, 'x'.repeat(4096))
+    expect(refused).toMatchObject({ status: 413, continued: false })
+    expect(refused.headers).toMatchObject({ 'content-type': 'application/problem+json', connection: 'close', 'x-content-type-options': 'nosniff' })
+    expect(JSON.parse(refused.body)).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' })
+    const accepted = await ask(13, '{"text":"hi"}')
+    expect(accepted).toMatchObject({ status: 201, continued: true })
+  })
+
+  it('refuses a body that is not UTF-8 with 400 INVALID_UTF8', async () => {
+    const { base } = await start()
+    const body = Buffer.concat([Buffer.from('{"text":"a'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])
+    const res = await fetch(`${base}/notes`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toMatchObject({ code: 'INVALID_UTF8' })
+  })
+
+  it('says nosniff on every response: routes, problems, and what a fast path answers before the app', async () => {
+    const app = createHttpApp()
+    app.get('/data', (c) => c.json({ ok: true }))
+    app.get('/raw', () => new Response('text', { headers: { 'Content-Type': 'text/plain' } }))
+    const server = await serveHttp(app, 0, {
+      hostname: '127.0.0.1',
+      graceMs: 100,
+      fastPath: (req, res) => req.url === '/fast' && (res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}'), true),
+    })
+    servers.push(server)
+    for (const path of ['/data', '/raw', '/healthz', '/nothing-here', '/fast']) {
+      const res = await fetch(`http://127.0.0.1:${server.port}${path}`)
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff')
+    }
+    const thrown = createHttpApp()
+    thrown.get('/fail', () => {
+      throw new Error('boom')
+    })
+    expect((await thrown.request('/fail')).headers.get('x-content-type-options')).toBe('nosniff')
+  })
+
   it('reports a database that does not answer on /readyz', async () => {
     const db = new PgDatabase({ connectionString: 'postgres://postgres@127.0.0.1:1/nowhere' })
     try {

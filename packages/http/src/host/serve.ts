@@ -1,7 +1,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { serve } from '@hono/node-server'
+import { PayloadTooLarge } from '@tidings/core'
 import type { Hono } from 'hono'
+import { bodyLimitOf, DEFAULT_BODY_LIMIT_BYTES, NOSNIFF } from '../create-http-app'
+import { problemOf, PROBLEM_CONTENT_TYPE } from '../problem'
 
 export interface ServeOptions {
   hostname?: string
@@ -13,6 +16,14 @@ export interface ServeOptions {
    * answer needs none of it.
    */
   fastPath?: FastPath
+  /**
+   * The largest request body, in bytes: a request that declares more and asks `Expect: 100-continue` is
+   * refused with 413 before the client is told to send it. Default: the limit of the app when
+   * `createHttpApp` made it, else 1 MiB.
+   */
+  bodyLimitBytes?: number
+  /** How long a connection closed with an unread request body keeps reading (and dropping) it; default 2 s. */
+  lingerMs?: number
 }
 
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
@@ -27,6 +38,8 @@ export interface RunningServer {
 /** Serves a Hono app on Node's HTTP server; resolves once it listens. */
 export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: ServeOptions = {}): Promise<RunningServer> {
   const graceMs = options.graceMs ?? 5_000
+  const bodyLimit = options.bodyLimitBytes ?? bodyLimitOf(app) ?? DEFAULT_BODY_LIMIT_BYTES
+  const lingerMs = options.lingerMs ?? DEFAULT_LINGER_MS
   let closing = false
   return new Promise((resolve, reject) => {
     const fastPath = options.fastPath
@@ -47,12 +60,72 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
       })
     }) as Server
     server.once('error', reject)
+    guardRequestBodies(server, bodyLimit, lingerMs)
     // A keep-alive connection whose last request finishes during shutdown is idle from then on: close it.
     server.on('request', (_req, res: ServerResponse) => {
       res.once('finish', () => {
         if (closing) setImmediate(() => server.closeIdleConnections())
       })
     })
+  })
+}
+
+const DEFAULT_LINGER_MS = 2_000
+
+/** The last request each connection carried: whether its body was read to the end decides how it closes. */
+const lastRequest = new WeakMap<Socket, IncomingMessage>()
+
+/**
+ * Node answers `Expect: 100-continue` itself, before the app sees the request, unless the server listens
+ * for 'checkContinue': so a body the app would refuse unread was sent anyway, and the refusal, racing the
+ * upload, could reach the client as a reset connection. Here a declared length over the limit is refused
+ * (413, problem+json) without the 100; any other such request is told to continue and goes to the app.
+ *
+ * And a connection closed while the client is still sending (the app refused a body it has not read: too
+ * large, streamed past the limit) closes lingering: the answer goes out with a FIN, the rest of the body is
+ * read and dropped until the client hangs up or `lingerMs` passes. Closed at once, the kernel would answer
+ * the bytes still arriving with a reset, which can destroy the answer before the client has read it.
+ * Every response, these and the fast path's included, says `nosniff`.
+ */
+function guardRequestBodies(server: Server, limit: number, lingerMs: number): void {
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    lastRequest.set(req.socket, req)
+    res.setHeader('X-Content-Type-Options', NOSNIFF)
+  })
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const declared = req.headers['transfer-encoding'] === undefined ? Number(req.headers['content-length'] ?? 0) : 0
+    if (req.method !== 'GET' && req.method !== 'HEAD' && declared > limit) {
+      lastRequest.set(req.socket, req)
+      const body = JSON.stringify(problemOf(new PayloadTooLarge(limit)))
+      res.writeHead(413, {
+        'Content-Type': PROBLEM_CONTENT_TYPE,
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': NOSNIFF,
+        Connection: 'close',
+      })
+      res.end(body)
+      return
+    }
+    res.writeContinue()
+    server.emit('request', req, res)
+  })
+  server.on('connection', (socket: Socket) => {
+    const destroySoon = socket.destroySoon.bind(socket)
+    let lingering = false
+    socket.destroySoon = () => {
+      const req = lastRequest.get(socket)
+      if (req === undefined || req.complete || socket.destroyed) return destroySoon()
+      if (lingering) return
+      lingering = true
+      // The request's body is already being dropped as it comes (Node dumps what no one read); once the
+      // client has read the answer and hangs up, or the time is up, the socket goes.
+      const timer = setTimeout(() => socket.destroy(), lingerMs)
+      timer.unref()
+      socket.once('close', () => clearTimeout(timer))
+      socket.once('end', () => socket.destroy())
+      socket.end()
+    }
   })
 }
 

@@ -55,8 +55,15 @@ export interface Service<E extends Env = Env> {
   consumerSchemas: string[]
   /** Requests it can answer before the app (see `serveHttp`'s `fastPath`). */
   fastPath?: FastPath
+  /** Background loops the host starts and stops with the service (e.g. a scheduler of its timeouts). */
+  workers?: Worker[]
   /** Ends what holds connections open (e.g. event streams) before the server closes. */
   close?(): void
+}
+
+export interface Worker {
+  start(): void
+  stop(): Promise<void>
 }
 
 /**
