@@ -1,4 +1,5 @@
 export { composeOrders, ordersServices, type Orders, type OrdersOptions } from './orders'
+export { PAYMENT_TIMEOUT_ENV, paymentTimeoutOf } from './order/payment-timeout'
 export { orderStatusExplorer } from './order-status/order-status.explorer'
 
 // What other services may know: the feeds and the state their full-state events carry.

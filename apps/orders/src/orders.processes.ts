@@ -4,6 +4,7 @@ import { DELIVERY_SOURCE } from './delivery/delivery.contracts'
 import { deliveryService, openDeliveryProducer } from './delivery/delivery.service'
 import { ORDER_SOURCE } from './order/order.contracts'
 import { openOrderProducer, orderService } from './order/order.service'
+import { paymentTimeoutOf } from './order/payment-timeout'
 import { ORDER_STATUS_SERVICE, orderStatusService } from './order-status/order-status.service'
 import { PAYMENT_SOURCE } from './payment/payment.contracts'
 import { openPaymentProducer, paymentService } from './payment/payment.service'
@@ -25,6 +26,7 @@ export const ordersProcesses: ServiceOpeners = {
       verify: remoteIdentity(ctx, env).verify,
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, ORDERS_PAYMENT_URL),
       deliveries: followedFeed(ctx, env, DELIVERY_SOURCE, ORDERS_DELIVERY_URL),
+      paymentTimeoutMs: paymentTimeoutOf(env),
     }),
   [PAYMENT_SOURCE]: async (ctx, env) =>
     paymentService(ctx, await openPaymentProducer(ctx), { verify: remoteIdentity(ctx, env).verify, orders: followedFeed(ctx, env, ORDER_SOURCE, ORDERS_ORDER_URL) }),

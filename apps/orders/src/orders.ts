@@ -17,6 +17,8 @@ export interface OrdersOptions {
   consistencyTimeoutMs?: number
   /** `mysql://…`: keep the order-status view in MariaDB instead of the database of the services. */
   viewDatabaseUrl?: string
+  /** How long a placed order waits for its payment before it fails (default two minutes). */
+  paymentTimeoutMs?: number
   identity?: IdentityOptions
 }
 
@@ -46,6 +48,8 @@ export interface OrdersServicesOptions {
   /** Checks the tokens of the identity service: customers are members. */
   verify: TokenVerifier
   viewDatabaseUrl?: string | undefined
+  /** How long a placed order waits for its payment before it fails (default two minutes). */
+  paymentTimeoutMs?: number | undefined
 }
 
 /**
@@ -63,7 +67,7 @@ export async function ordersServices(ctx: ServiceContext, options: OrdersService
     store: status.store,
     close: status.closeStore,
     services: [
-      await orderService(ctx, order, { verify, payments: payment.feed, deliveries: delivery.feed }),
+      await orderService(ctx, order, { verify, payments: payment.feed, deliveries: delivery.feed, paymentTimeoutMs: options.paymentTimeoutMs }),
       await paymentService(ctx, payment, { verify, orders: order.feed }),
       await deliveryService(ctx, delivery, { verify, orders: order.feed, payments: payment.feed }),
       status,

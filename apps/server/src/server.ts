@@ -9,6 +9,8 @@ export interface ServerOptions {
   identity?: IdentityOptions
   /** `mysql://…`: the order-status view in MariaDB. */
   viewDatabaseUrl?: string | undefined
+  /** How long a placed order waits for its payment before it fails (`ORDERS_PAYMENT_TIMEOUT_MS`). */
+  ordersPaymentTimeoutMs?: number | undefined
   /** Enables the console's actions (replay, reset), and may grant members roles (the first operator). */
   operatorToken?: string | undefined
   /** More services to host beside the apps' (an extension, or a test's deliberately failing consumer). */
@@ -24,11 +26,11 @@ export type Server = Host & { services: AnyService[] }
 export async function composeServer(ctx: ServiceContext, options: ServerOptions = {}): Promise<Server> {
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
   const board = await boardServices(ctx, identity)
-  const orders = await ordersServices(ctx, { verify: identity.verifier, viewDatabaseUrl: options.viewDatabaseUrl })
+  const orders = await ordersServices(ctx, { verify: identity.verifier, viewDatabaseUrl: options.viewDatabaseUrl, paymentTimeoutMs: options.ordersPaymentTimeoutMs })
   const services: AnyService[] = [identity, ...Object.values(board), ...orders.services, ...(options.extraServices ?? [])]
   const host = hostServices(ctx, services)
-  // The pages are a client of the same app's API, called in process.
-  host.http.route('/', boardWeb({ api: (path, init) => host.http.request(path, init), logger: ctx.logger }))
+  // The pages are a client of the same app's API, called in process with the page request's bindings (its address).
+  host.http.route('/', boardWeb({ api: (path, init, bindings) => host.http.request(path, init, bindings), logger: ctx.logger }))
   host.http.route(
     '/',
     consoleRoutes({ operations: Operations.of(ctx.db, services), operatorToken: options.operatorToken, explorers: [orderStatusExplorer(orders.store)], logger: ctx.logger }),

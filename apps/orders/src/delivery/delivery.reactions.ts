@@ -1,11 +1,14 @@
 import type { Clock, Envelope } from '@tidings/core'
 import { reactor, type CommandTx, type UnitOfWork } from '@tidings/postgres'
-import { ORDER_SOURCE, type Order } from '../order/order.contracts'
+import { ORDER_SOURCE, type Order, type OrderStatus } from '../order/order.contracts'
 import { PAYMENT_SOURCE, type Payment } from '../payment/payment.contracts'
 import { createDelivery, followOrder } from './delivery'
 import type { DeliveryRepository } from './delivery.repository'
 
 export const DELIVERY_REACTIONS = 'delivery.reactions'
+
+/** Orders that will never ship: canceled, or failed waiting for their payment. */
+const CLOSED: readonly OrderStatus[] = ['CANCELED', 'PAYMENT_FAILED']
 
 /**
  * A completed payment creates the delivery. Order events (full state, any order of arrival against the
@@ -19,7 +22,7 @@ export function deliveryReactions(uow: UnitOfWork, deliveries: DeliveryRepositor
     async react(tx: CommandTx, message: Envelope) {
       if (message.source === ORDER_SOURCE) {
         const order = message.data as Order
-        const known = { orderId: order.orderId, address: order.shippingAddress, canceled: order.status === 'CANCELED', version: order.version }
+        const known = { orderId: order.orderId, address: order.shippingAddress, canceled: CLOSED.includes(order.status), version: order.version }
         if (!(await deliveries.learn(tx, known))) return
         const delivery = await deliveries.byOrder(tx, order.orderId, { lock: true })
         if (!delivery) return

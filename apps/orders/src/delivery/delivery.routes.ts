@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import type { Clock } from '@tidings/core'
 import { requireRole, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { awaitOutcome, consistentRead, validParams, withPosition, type ConsistencyWaiter, type ProgressSource } from '@tidings/http'
+import { awaitOutcome, consistentCommand, validParams, withPosition, type ConsistencyWaiter, type ProgressSource } from '@tidings/http'
 import { execute, type Database, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { OrderIdParams } from '../shared/ids'
 import { deliver, DeliveryNotFound, OrderWasCanceled, requestShipping, type Delivery } from './delivery'
@@ -36,7 +36,7 @@ export function deliveryRoutes({ db, uow, deliveries, clock, waiter, verify, fol
 
   routes.get('/api/deliveries/:orderId', staff, validParams(OrderIdParams), async (c) => c.json(view(await existing(db, c.req.valid('param').orderId))))
 
-  routes.post('/api/deliveries/:orderId/ship', staff, validParams(OrderIdParams), consistentRead({ waiter }), async (c) => {
+  routes.post('/api/deliveries/:orderId/ship', staff, validParams(OrderIdParams), consistentCommand({ waiter }), async (c) => {
     const { orderId } = c.req.valid('param')
     const { token } = await execute(uow, deliveries, async (tx) => requestShipping(await existing(tx, orderId, { lock: true }), clock.now()))
     withPosition(c, token)
@@ -49,7 +49,7 @@ export function deliveryRoutes({ db, uow, deliveries, clock, waiter, verify, fol
     return c.json(view(outcome))
   })
 
-  routes.post('/api/deliveries/:orderId/deliver', staff, validParams(OrderIdParams), consistentRead({ waiter }), async (c) => {
+  routes.post('/api/deliveries/:orderId/deliver', staff, validParams(OrderIdParams), consistentCommand({ waiter }), async (c) => {
     const { orderId } = c.req.valid('param')
     const { result, token } = await execute(uow, deliveries, async (tx) => deliver(await existing(tx, orderId, { lock: true }), clock.now()))
     withPosition(c, token)

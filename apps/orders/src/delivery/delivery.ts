@@ -12,7 +12,7 @@ export interface Delivery {
   version: number
 }
 
-/** What delivery knows of an order from the order feed: its latest address and whether it was canceled. */
+/** What delivery knows of an order from the order feed: its latest address and whether it was canceled (or failed: it will never ship). */
 export interface KnownOrder {
   orderId: string
   address: string

@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
 import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { consistentRead, validBody, validParams, withPosition, type ConsistencyWaiter } from '@tidings/http'
+import { consistentCommand, validBody, validParams, withPosition, type ConsistencyWaiter } from '@tidings/http'
 import { execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { Address, OrderIdParams } from '../shared/ids'
 import { cancelOrder, changeShippingAddress, OrderNotFound, placeOrder, type Order } from './order'
@@ -24,18 +24,24 @@ export interface OrderRoutesDeps {
   verify: TokenVerifier
   /** What the order has heard from payment and delivery: a command with a token waits until it has. */
   waiter: ConsistencyWaiter
+  /** Sets a placed order's payment deadline in the placing transaction (see `paymentDeadline`). */
+  setPaymentDeadline: (tx: Queryable, order: Order) => Promise<void>
 }
 
 /** A customer's own orders: placed, canceled and readdressed by the signed-in member only. */
-export function orderRoutes({ uow, orders, clock, verify, waiter }: OrderRoutesDeps): Hono<MemberEnv> {
+export function orderRoutes({ uow, orders, clock, verify, waiter, setPaymentDeadline }: OrderRoutesDeps): Hono<MemberEnv> {
   const routes = new Hono<MemberEnv>()
   routes.use('/api/orders', requireMember(verify))
   routes.use('/api/orders/*', requireMember(verify))
   // A client that just shipped sends the shipment's token, so the order decides knowing it has shipped.
-  const afterWhatIKnow = consistentRead({ waiter })
+  const afterWhatIKnow = consistentCommand({ waiter })
 
   routes.post('/api/orders', validBody(PlaceBody), async (c) => {
-    const { result, token } = await execute(uow, orders, async () => placeOrder({ ...c.req.valid('json'), customerId: c.get('memberId'), orderId: uuidv7(), now: clock.now() }))
+    const { result, token } = await execute(uow, orders, async (tx) => {
+      const placed = placeOrder({ ...c.req.valid('json'), customerId: c.get('memberId'), orderId: uuidv7(), now: clock.now() })
+      await setPaymentDeadline(tx, placed.state)
+      return placed
+    })
     withPosition(c, token)
     return c.json(view(result), 201)
   })

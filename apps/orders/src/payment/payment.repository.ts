@@ -53,20 +53,31 @@ export class PaymentRepository {
   }
 
   /** One row per event that moved credit; the event id is unique, so no movement is booked twice. */
-  async book(tx: Queryable, entry: { eventId: string; customerId: string; orderId: string | null; kind: 'CREDIT' | 'CHARGE' | 'REFUND'; amount: number; at: string }): Promise<void> {
+  async book(tx: Queryable, entry: LedgerEntry & { customerId: string }): Promise<void> {
     await tx.query(
       `INSERT INTO ${this.s}.ledger (event_id, customer_id, order_id, kind, amount, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING`,
       [entry.eventId, entry.customerId, entry.orderId, entry.kind, entry.amount, entry.at],
     )
   }
 
-  async ledger(db: Queryable, customerId: string): Promise<Array<{ kind: string; amount: number; orderId: string | null }>> {
-    const result = await db.query<{ kind: string; amount: string; order_id: string | null }>(
-      `SELECT kind, amount::text AS amount, order_id FROM ${this.s}.ledger WHERE customer_id = $1 ORDER BY at, event_id`,
-      [customerId],
+  /** A customer's movements in the order they were booked (event ids are time-ordered), a page after `after`. */
+  async ledger(db: Queryable, customerId: string, page: { after?: string | undefined; limit: number }): Promise<LedgerEntry[]> {
+    const result = await db.query<{ event_id: string; kind: LedgerEntry['kind']; amount: string; order_id: string | null; at: Date | string }>(
+      `SELECT event_id, kind, amount::text AS amount, order_id, at FROM ${this.s}.ledger
+        WHERE customer_id = $1 AND ($2::uuid IS NULL OR event_id > $2::uuid) ORDER BY event_id LIMIT $3`,
+      [customerId, page.after ?? null, page.limit],
     )
-    return result.rows.map((r) => ({ kind: r.kind, amount: Number(r.amount), orderId: r.order_id }))
+    return result.rows.map((r) => ({ eventId: r.event_id, kind: r.kind, amount: Number(r.amount), orderId: r.order_id, at: isoTime(r.at) }))
   }
+}
+
+/** One credit movement: positive for a top-up or a refund, negative for a charge. */
+export interface LedgerEntry {
+  eventId: string
+  kind: 'CREDIT' | 'CHARGE' | 'REFUND'
+  amount: number
+  orderId: string | null
+  at: string
 }
 
 export const paymentMigrations: readonly Migration[] = [

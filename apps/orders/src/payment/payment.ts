@@ -7,7 +7,8 @@ export interface Customer {
   version: number
 }
 
-export type PaymentStatus = 'PAID' | 'FAILED' | 'REFUNDED'
+/** VOIDED: the order closed (canceled, or failed waiting) before it was charged, so it never will be. */
+export type PaymentStatus = 'PAID' | 'FAILED' | 'REFUNDED' | 'VOIDED'
 
 /** The payment of one order: at most one per order, so a repeated OrderPlaced charges nothing twice. */
 export interface Payment {
@@ -23,8 +24,9 @@ export interface Payment {
 export type PaymentCompleted = Event<'orders.PaymentCompleted.v1', Payment>
 export type PaymentFailed = Event<'orders.PaymentFailed.v1', Payment>
 export type PaymentRefunded = Event<'orders.PaymentRefunded.v1', Payment>
+export type PaymentVoided = Event<'orders.PaymentVoided.v1', Payment>
 export type CreditAdded = Event<'orders.CreditAdded.v1', Customer & { amount: number }>
-export type PaymentEvent = PaymentCompleted | PaymentFailed | PaymentRefunded | CreditAdded
+export type PaymentEvent = PaymentCompleted | PaymentFailed | PaymentRefunded | PaymentVoided | CreditAdded
 
 export class CustomerNotFound extends TidingsError {
   constructor(customerId: string) {
@@ -58,9 +60,22 @@ export function chargeOrder(customer: Customer, existing: Payment | undefined, o
   return { customer: charged, payment, events: [event<PaymentCompleted>('orders.PaymentCompleted.v1', payment.orderId, payment, 1)] }
 }
 
-/** Gives a PAID payment back, exactly once: a failed, refunded or missing payment has nothing to refund. */
-export function refundPayment(customer: Customer, payment: Payment | undefined, now: Date): { customer: Customer; payment: Payment; events: PaymentRefunded[] } | undefined {
-  if (!payment || payment.status !== 'PAID') return undefined
+/**
+ * The order closed (canceled, or failed waiting for its payment): a PAID payment is given back, exactly once;
+ * an order not charged yet is voided, so that its placing, should it come late (a dead-lettered reaction
+ * replayed), charges nothing; a failed, refunded or voided payment has nothing left to do.
+ */
+export function closePayment(
+  customer: Customer,
+  payment: Payment | undefined,
+  order: { orderId: string; total: number },
+  now: Date,
+): { customer: Customer; payment: Payment; events: Array<PaymentRefunded | PaymentVoided> } | undefined {
+  if (!payment) {
+    const voided: Payment = { orderId: order.orderId, customerId: customer.customerId, amount: order.total, status: 'VOIDED', updatedAt: now.toISOString(), version: 1 }
+    return { customer, payment: voided, events: [event<PaymentVoided>('orders.PaymentVoided.v1', voided.orderId, voided, 1)] }
+  }
+  if (payment.status !== 'PAID') return undefined
   const refunded: Payment = { ...payment, status: 'REFUNDED', updatedAt: now.toISOString(), version: payment.version + 1 }
   return {
     customer: { ...customer, credit: customer.credit + payment.amount, version: customer.version + 1 },
