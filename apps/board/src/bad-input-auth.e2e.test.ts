@@ -109,10 +109,26 @@ for (const engine of await testEngines()) {
       expectProblem(await call('GET', `/api/members/me?access_token=${ann.token}`), 401, 'UNAUTHORIZED')
     })
 
-    it('answers a genuine token for a member that does not exist with 404 MEMBER_NOT_FOUND', async () => {
+    it('refuses a genuine token for a member that does not exist with 401 TOKEN_REVOKED on every protected route, changing nothing', async () => {
       const ghost = await mint(UNKNOWN)
-      expectProblem(await call('GET', '/api/members/me', { token: ghost }), 404, 'MEMBER_NOT_FOUND')
-      expectProblem(await call('PATCH', '/api/members/me', { token: ghost, body: { nickname: 'ghostly' } }), 404, 'MEMBER_NOT_FOUND')
+      const before = await feedLengths(base, db)
+      for (const [method, path, body] of protectedRoutes()) expectProblem(await call(method, path, { token: ghost, body }), 401, 'TOKEN_REVOKED', `${method} ${path}`)
+      expectProblem(await call('GET', `/api/notifications/stream?access_token=${ghost}`), 401, 'TOKEN_REVOKED')
+      expect(await feedLengths(base, db)).toEqual(before)
+    })
+
+    it("refuses a member's earlier tokens on posts and comments once they signed out or changed password", async () => {
+      for (const revoke of ['logout', 'password'] as const) {
+        const member = await served.client.newMember(`rev${revoke}`)
+        expect((await served.client.createPost(member, { title: 'Before', content: 'signed in' })).status).toBe(201)
+        const answer = revoke === 'logout'
+          ? await call('POST', '/api/auth/logout', { token: member.token })
+          : await call('PUT', '/api/members/me/password', { token: member.token, body: { currentPassword: 'correct horse', newPassword: 'another horse' } })
+        expect(answer.status, revoke).toBe(revoke === 'logout' ? 204 : 200)
+        expectProblem(await call('POST', '/api/posts', { token: member.token, body: { title: 'After', content: 'signed out' } }), 401, 'TOKEN_REVOKED', revoke)
+        expectProblem(await call('POST', `/api/posts/${postId}/comments`, { token: member.token, body: { content: 'signed out' } }), 401, 'TOKEN_REVOKED', revoke)
+        expectProblem(await call('GET', `/api/notifications/stream?access_token=${member.token}`), 401, 'TOKEN_REVOKED', revoke)
+      }
     })
 
     it('refuses a genuine token whose subject is not a member id at all', async () => {

@@ -36,8 +36,9 @@ export async function composeBoard(options: BoardOptions): Promise<Board> {
   const services = { identity, ...(await boardServices(ctx, identity, { hotDocuments: options.hotDocuments })) }
   const host = hostServices(ctx, Object.values(services))
   const http = host.http
-  // The pages are a client of the API; in one process they call it through the app itself, no socket.
-  http.route('/', boardWeb({ api: (path, init) => http.request(path, init), logger: ctx.logger }))
+  // The pages are a client of the API; in one process they call it through the app itself, no socket (the
+  // page request's bindings go along, so the API sees the browser's address).
+  http.route('/', boardWeb({ api: (path, init, bindings) => http.request(path, init, bindings), logger: ctx.logger }))
   return { ...host, services }
 }
 

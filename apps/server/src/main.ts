@@ -1,6 +1,8 @@
 import { pino } from 'pino'
 import { processConfig, runUntilSignalled, SERVICE_TOKEN, serviceContext, serviceCredential } from '@tidings/http'
 import { openDatabase } from '@tidings/postgres'
+import { paymentTimeoutOf } from '@tidings/orders'
+import { identityOptionsFromEnv } from '@tidings/identity'
 import { composeServer } from './server'
 
 /**
@@ -21,7 +23,10 @@ const ctx = serviceContext({
   ...(process.env[SERVICE_TOKEN] ? { serviceCredential: serviceCredential(process.env) } : {}),
 })
 const host = await composeServer(ctx, {
+  // Abuse limits on sign-up and log-in (TIDINGS_LOGIN_*, TIDINGS_SIGNUPS_PER_ADDRESS, TIDINGS_TRUST_PROXY).
+  identity: identityOptionsFromEnv(process.env),
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,
   operatorToken: process.env.TIDINGS_OPERATOR_TOKEN || undefined,
+  ordersPaymentTimeoutMs: paymentTimeoutOf(process.env),
 })
 await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (identity, board, orders, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })

@@ -23,10 +23,21 @@ export class TokenExpired extends TidingsError {
   }
 }
 
-/** The keys that would check the token could not be fetched from the identity service: try again later. */
-export class IdentityUnavailable extends TidingsError {
+/**
+ * A genuine, unexpired token the identity service no longer stands behind: its member signed out or changed
+ * their password since it was issued, or the member does not exist (any more). The client should sign in again.
+ */
+export class TokenRevoked extends TidingsError {
   constructor() {
+    super('TOKEN_REVOKED', 'unauthorized', 'The bearer token is no longer valid; sign in again')
+  }
+}
+
+/** The keys or the member that would check the token could not be had from the identity service: try again later. */
+export class IdentityUnavailable extends TidingsError {
+  constructor(options?: { cause?: unknown }) {
     super('IDENTITY_UNAVAILABLE', 'unavailable', 'The identity service that vouches for tokens is not answering; try again shortly')
+    if (options?.cause !== undefined) this.cause = options.cause
   }
 }
 

@@ -27,6 +27,12 @@ export interface MemberClaims {
   /** Seconds since the epoch. */
   iat: number
   exp: number
+  /**
+   * The member's token version when the token was issued (`tv`; 0 in tokens older than the claim). Signing
+   * out and changing the password raise the member's version, which refuses every earlier token
+   * (`liveMemberVerifier`).
+   */
+  tv: number
 }
 
 /** A private key of the identity service, named by the `kid` its public half is published under. */
@@ -42,14 +48,18 @@ export interface TokenRequest {
   tokenId: string
   now: Date
   ttlSeconds: number
+  /** The member's token version now (default 0): the token is good until the member's version moves on. */
+  tokenVersion?: number
 }
 
-/** The one way a member token is made: EdDSA over `{iss, sub, roles, jti, iat, exp}`, with the key's id in the header. */
+/** The one way a member token is made: EdDSA over `{iss, sub, roles, tv, jti, iat, exp}`, with the key's id in the header. */
 export async function signMemberToken(key: SigningKey, request: TokenRequest): Promise<{ token: string; expiresAt: string }> {
   if (!Number.isSafeInteger(request.ttlSeconds) || request.ttlSeconds <= 0) throw new Error('signMemberToken: ttlSeconds must be a positive integer')
   const iat = Math.floor(request.now.getTime() / 1000)
   const exp = iat + request.ttlSeconds
-  const token = await new SignJWT({ roles: [...request.roles] })
+  const tv = request.tokenVersion ?? 0
+  if (!isTokenVersion(tv)) throw new Error('signMemberToken: tokenVersion must be a non-negative integer')
+  const token = await new SignJWT({ roles: [...request.roles], tv })
     .setProtectedHeader({ alg: TOKEN_ALGORITHM, typ: 'JWT', kid: key.kid })
     .setIssuer(TOKEN_ISSUER)
     .setSubject(request.memberId)
@@ -58,4 +68,9 @@ export async function signMemberToken(key: SigningKey, request: TokenRequest): P
     .setExpirationTime(exp)
     .sign(key.privateKey)
   return { token, expiresAt: new Date(exp * 1000).toISOString() }
+}
+
+/** A token version is a count of revocations: a non-negative safe integer. */
+export function isTokenVersion(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
 }

@@ -23,6 +23,8 @@ function appWith(options?: RequireMemberOptions) {
   const verify = tokenVerifier(issuer.keys, { clock: { now: () => now } })
   app.use('/me', requireMember(verify, options))
   app.get('/me', (c) => c.json({ memberId: c.get('memberId') }))
+  app.use('/token', requireMember(verify))
+  app.get('/token', async (c) => c.json({ expiresAt: c.get('token').expiresAt.toISOString(), again: (await c.get('token').verifyAgain()).sub }))
   app.get('/shipments', requireRole(verify, 'staff'), (c) => c.json({ memberId: c.get('memberId'), roles: c.get('roles') }))
   app.get('/things', requireRole(verify, 'staff', 'operator'), (c) => c.json({ operator: holdsRole(c, 'operator') }))
   return app
@@ -36,6 +38,10 @@ async function call(app: Hono<MemberEnv>, path: string, authorization?: string) 
 describe('requireMember', () => {
   it('lets a request with a valid bearer token through, with memberId set', async () => {
     expect(await call(appWith(), '/me', `Bearer ${valid}`)).toEqual({ status: 200, body: { memberId: MEMBER_1 } })
+  })
+
+  it("hands the route the token's expiry and a way to check it again (for routes that outlive the request's start)", async () => {
+    expect(await call(appWith(), '/token', `Bearer ${valid}`)).toEqual({ status: 200, body: { expiresAt: '2030-01-01T00:01:00.000Z', again: MEMBER_1 } })
   })
 
   it('reads the scheme case-insensitively', async () => {

@@ -1,10 +1,21 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { InvalidToken, MissingToken, RoleRequired } from './auth-errors'
-import type { Role } from './member-token'
+import type { MemberClaims, Role } from './member-token'
 import type { TokenVerifier } from './token-verifier'
 
-/** Routes behind `requireMember` read the signed-in member with `c.get('memberId')`, their roles with `c.get('roles')`. */
-export type MemberEnv = { Variables: { memberId: string; roles: readonly Role[] } }
+/**
+ * Routes behind `requireMember` read the signed-in member with `c.get('memberId')`, their roles with
+ * `c.get('roles')`, and the token they came with as `c.get('token')`.
+ */
+export type MemberEnv = { Variables: { memberId: string; roles: readonly Role[]; token: PresentedToken } }
+
+/** The request's token, for a route that outlives the moment it was checked (an event stream). */
+export interface PresentedToken {
+  /** Its `exp`: from then on it is refused. */
+  expiresAt: Date
+  /** Checks it again (expiry, revocation), throwing the verifier's error when it is no longer good. */
+  verifyAgain(): Promise<MemberClaims>
+}
 
 export interface RequireMemberOptions {
   /**
@@ -25,6 +36,7 @@ export function requireMember(verify: TokenVerifier, options: RequireMemberOptio
     const claims = await verify(token)
     c.set('memberId', claims.sub)
     c.set('roles', claims.roles)
+    c.set('token', { expiresAt: new Date(claims.exp * 1000), verifyAgain: () => verify(token) })
     await next()
   }
 }

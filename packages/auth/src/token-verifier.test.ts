@@ -34,9 +34,18 @@ describe('tokenVerifier', () => {
   it("returns a genuine token's claims", async () => {
     const issuer = await testIssuer()
     const claims = await tokenVerifier(issuer.keys, { clock: manualClock(now) })(await issuer.sign(ANN, { now }))
-    expect(claims).toEqual({ sub: ANN, roles: [], jti: expect.any(String), iat: now.getTime() / 1000, exp: now.getTime() / 1000 + 3600 })
+    expect(claims).toEqual({ sub: ANN, roles: [], jti: expect.any(String), iat: now.getTime() / 1000, exp: now.getTime() / 1000 + 3600, tv: 0 })
     const staff = await tokenVerifier(issuer.keys, { clock: manualClock(now) })(await issuer.sign(ANN, { now, roles: ['staff', 'operator'] }))
     expect(staff.roles).toEqual(['staff', 'operator'])
+    const revoked = await tokenVerifier(issuer.keys, { clock: manualClock(now) })(await issuer.sign(ANN, { now, tokenVersion: 3 }))
+    expect(revoked.tv).toBe(3)
+  })
+
+  it('reads a token without a token version (issued before the claim) as version 0', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true })
+    const keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA' }] })
+    const token = await new SignJWT({ roles: [] }).setProtectedHeader({ alg: 'EdDSA', kid: 'k1' }).setIssuer(TOKEN_ISSUER).setSubject(ANN).setJti('x').setIssuedAt(now).setExpirationTime(later(60)).sign(privateKey)
+    expect((await tokenVerifier(keys, { clock: manualClock(now) })(token)).tv).toBe(0)
   })
 
   it('accepts a token up to the last second before exp, and refuses it from exp on as TOKEN_EXPIRED, also once remembered', async () => {
@@ -82,6 +91,8 @@ describe('tokenVerifier', () => {
     ['no token id', { iss: TOKEN_ISSUER, sub: ANN }],
     ['a role we do not know', { iss: TOKEN_ISSUER, sub: ANN, jti: 'x', roles: ['admin'] }],
     ['roles that are not a list', { iss: TOKEN_ISSUER, sub: ANN, jti: 'x', roles: 'staff' }],
+    ['a negative token version', { iss: TOKEN_ISSUER, sub: ANN, jti: 'x', tv: -1 }],
+    ['a token version that is not a whole number', { iss: TOKEN_ISSUER, sub: ANN, jti: 'x', tv: '1' }],
   ])('refuses a validly signed token with %s', async (_name, claims) => {
     const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true })
     const keys = createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA' }] })

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { systemClock, TidingsError, type Clock } from '@tidings/core'
 import { IdentityUnavailable, InvalidToken, TokenExpired } from './auth-errors'
-import { MAX_TOKEN_LENGTH, ROLES, TOKEN_ALGORITHM, TOKEN_ISSUER, type MemberClaims, type Role } from './member-token'
+import { isTokenVersion, MAX_TOKEN_LENGTH, ROLES, TOKEN_ALGORITHM, TOKEN_ISSUER, type MemberClaims, type Role } from './member-token'
 
 /** Finds the public key a token names (its `kid`); jose's key-set functions are key sources. */
 export type KeySource = JWTVerifyGetKey
@@ -53,9 +53,9 @@ export function tokenVerifier(keys: KeySource, options: { clock?: Clock } = {}):
 async function verify(token: string, keys: KeySource, now: Date): Promise<MemberClaims> {
   try {
     const { payload } = await jwtVerify(token, keys, { algorithms: [TOKEN_ALGORITHM], issuer: TOKEN_ISSUER, currentDate: now, requiredClaims: ['sub', 'jti', 'iat', 'exp'] })
-    const { sub, jti, iat, exp, roles = [] } = payload
-    if (typeof sub !== 'string' || !UUID.test(sub) || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number' || !isRoles(roles)) throw new InvalidToken()
-    return { sub, roles, jti, iat, exp }
+    const { sub, jti, iat, exp, roles = [], tv = 0 } = payload
+    if (typeof sub !== 'string' || !UUID.test(sub) || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number' || !isRoles(roles) || !isTokenVersion(tv)) throw new InvalidToken()
+    return { sub, roles, jti, iat, exp, tv }
   } catch (error) {
     if (error instanceof errors.JWTExpired) throw new TokenExpired()
     if (error instanceof TidingsError && error.kind === 'unavailable') throw error

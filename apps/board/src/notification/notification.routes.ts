@@ -2,15 +2,17 @@ import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import * as z from 'zod'
 import type { Clock } from '@tidings/core'
-import { type ConsistencyWaiter, consistentRead, uuid, validParams, validQuery } from '@tidings/http'
+import type { SSEStreamingApi } from 'hono/streaming'
+import { type ConsistencyWaiter, consistentRead, problem, problemResponse, uuid, validParams, validQuery } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
-import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { requireMember, type MemberEnv, type PresentedToken, type TokenVerifier } from '@tidings/auth'
+import { TidingsError } from '@tidings/core'
 import { NotificationNotFound, type Notification } from './notification'
 import type { NotificationHub } from './notification-hub'
 import type { NotificationRepository } from './notification.repository'
 import type { BoardRoutes } from '../shared/board-service'
 
-/** Keeps idle streams alive through proxies that drop silent connections. */
+/** Keeps idle streams alive through proxies that drop silent connections; the token is checked again at each. */
 const HEARTBEAT_MS = 15_000
 
 export interface NotificationRoutesDeps {
@@ -20,9 +22,11 @@ export interface NotificationRoutesDeps {
   verify: TokenVerifier
   waiter: ConsistencyWaiter
   clock: Clock
+  /** Between keep-alives of an idle stream (default 15 s). */
+  heartbeatMs?: number
 }
 
-export function notificationRoutes({ db, notifications, hub, verify, waiter, clock }: NotificationRoutesDeps): BoardRoutes {
+export function notificationRoutes({ db, notifications, hub, verify, waiter, clock, heartbeatMs = HEARTBEAT_MS }: NotificationRoutesDeps): BoardRoutes {
   const routes = new Hono<MemberEnv>()
   const signedIn = requireMember(verify)
 
@@ -40,32 +44,44 @@ export function notificationRoutes({ db, notifications, hub, verify, waiter, clo
     return c.json(view(marked))
   })
 
-  // EventSource cannot send headers, so this one route also takes the token as ?access_token=.
+  // EventSource cannot send headers, so this one route also takes the token as ?access_token=. A stream
+  // lives as long as its token: it ends at the token's expiry, or at the first keep-alive after the member
+  // signed out or changed password (the token is checked again at each), with a `signed-out` event saying why.
   routes.get('/api/notifications/stream', requireMember(verify, { allowQueryToken: true }), (c) => {
     const memberId = c.get('memberId')
+    const token = c.get('token')
+    const queued: Notification[] = []
+    let wake: (() => void) | undefined
+    // Taken before the response starts, so that a stream over the member's limit is a plain 429.
+    const unsubscribe = hub.subscribe(memberId, (n) => {
+      queued.push(n)
+      wake?.()
+    })
+    if (!unsubscribe) return tooManyStreams(hub.maxStreamsPerMember, heartbeatMs)
     return streamSSE(c, async (stream) => {
-      const queued: Notification[] = []
-      let wake: (() => void) | undefined
-      const unsubscribe = hub.subscribe(memberId, (n) => {
-        queued.push(n)
-        wake?.()
-      })
       const ended = AbortSignal.any([c.req.raw.signal, hub.closed])
       ended.addEventListener('abort', () => wake?.(), { once: true })
       stream.onAbort(() => wake?.())
+      /** Waits until woken (true) or `ms` pass (false). */
+      const pause = (ms: number) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), ms)
+          wake = () => {
+            clearTimeout(timer)
+            resolve(true)
+          }
+        }).finally(() => (wake = undefined))
       try {
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ unread: await notifications.unreadCount(db, memberId) }) })
         while (!ended.aborted && !stream.aborted) {
           for (let n = queued.shift(); n; n = queued.shift()) await stream.writeSSE({ event: 'notification', id: n.notificationId, data: JSON.stringify(view(n)) })
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, HEARTBEAT_MS)
-            wake = () => {
-              clearTimeout(timer)
-              resolve()
-            }
-          })
-          wake = undefined
-          if (queued.length === 0 && !ended.aborted) await stream.write(': keep-alive\n\n')
+          const left = token.expiresAt.getTime() - clock.now().getTime()
+          if (left <= 0) return await signedOut(stream, 'TOKEN_EXPIRED')
+          const woken = await pause(Math.min(heartbeatMs, left))
+          if (woken || queued.length > 0 || ended.aborted) continue
+          const refused = await refusalOf(token)
+          if (refused) return await signedOut(stream, refused)
+          await stream.write(': keep-alive\n\n')
         }
       } finally {
         unsubscribe()
@@ -78,4 +94,27 @@ export function notificationRoutes({ db, notifications, hub, verify, waiter, clo
 
 function view(n: Notification) {
   return { notificationId: n.notificationId, kind: n.kind, postId: n.postId, postTitle: n.postTitle, commentId: n.commentId, actor: n.actor, createdAt: n.createdAt, read: n.read }
+}
+
+/** The code of the refusal when the token is no longer good (expired, revoked); undefined while it is, or when that cannot be told now. */
+async function refusalOf(token: PresentedToken): Promise<string | undefined> {
+  try {
+    await token.verifyAgain()
+    return undefined
+  } catch (error) {
+    // Identity unavailable is no reason to drop a member's stream: it is asked again at the next keep-alive.
+    if (error instanceof TidingsError && error.kind === 'unauthorized') return error.code
+    return undefined
+  }
+}
+
+/** The last event of a stream whose token is no longer good: the client signs in again instead of reconnecting. */
+async function signedOut(stream: SSEStreamingApi, code: string): Promise<void> {
+  await stream.writeSSE({ event: 'signed-out', data: JSON.stringify({ code }) })
+}
+
+/** 429 `TOO_MANY_STREAMS`; a stream whose client went away is noticed at its next keep-alive, hence `Retry-After`. */
+function tooManyStreams(max: number, heartbeatMs: number): Response {
+  const retryAfter = Math.max(1, Math.ceil(heartbeatMs / 1000))
+  return problemResponse(problem(429, 'TOO_MANY_STREAMS', `At most ${max} notification streams may be open at once; close one first`, { retryAfter }), { 'Retry-After': String(retryAfter) })
 }

@@ -7,9 +7,10 @@ import type { SessionCookies } from './session-cookies'
 /**
  * The board's JSON API as the pages reach it: in process (`app.request`, which may answer synchronously)
  * or, later, over the wire. The pages never touch repositories, so validation, error codes and
- * consistency all stay the API's.
+ * consistency all stay the API's. `bindings` are the page request's own (its socket): in process, the API
+ * sees the browser's address through them (the sign-in limits count per address).
  */
-export type BoardApi = (path: string, init?: RequestInit) => Promise<Response> | Response
+export type BoardApi = (path: string, init?: RequestInit, bindings?: object) => Promise<Response> | Response
 
 export type ApiAnswer<T> = { ok: true; status: number; body: T } | { ok: false; status: number; problem: ApiProblem }
 
@@ -84,7 +85,7 @@ export class WebApi {
     if (options.auth && this.token !== undefined) headers.Authorization = `Bearer ${this.token}`
     if (options.fresh && this.positions.size > 0) headers[POSITION_HEADER] = formatSession(this.positions)
     if (options.body !== undefined) headers['Content-Type'] = 'application/json'
-    const response = await this.api(path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) })
+    const response = await this.api(path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) }, this.c.env as object | undefined)
     this.remember(response.headers.get(POSITION_HEADER))
     const text = await response.text()
 

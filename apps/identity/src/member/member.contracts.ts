@@ -1,6 +1,7 @@
 import * as z from 'zod'
 import { httpStateLookup, httpStatesLookup, serviceHeaders } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
+import type { MemberTokenStateLookup } from '@tidings/auth'
 
 /** What other services may know of the member service: its feed, its events and a member's public state. */
 export const MEMBER_SOURCE = 'identity.member'
@@ -27,4 +28,15 @@ export function memberLookupOverHttp(baseUrl: string, serviceCredential: string)
 
 export function membersLookupOverHttp(baseUrl: string, serviceCredential: string): MembersLookup {
   return httpStatesLookup({ baseUrl, path: memberStatesPath, parse: (item) => MemberState.parse(item), headers: serviceHeaders(serviceCredential) })
+}
+
+/** A member's token version, for the services that check tokens (`liveMemberVerifier`): internal, like the state. */
+export const MemberTokenState = z.object({ memberId: z.string(), tokenVersion: z.number().int().min(0) })
+export type MemberTokenState = z.infer<typeof MemberTokenState>
+
+export const memberTokensPath = (memberId: string): string => `/internal/members/${memberId}/tokens`
+
+/** How a service in another process asks whether a token's member exists and which tokens it stands behind. */
+export function memberTokensLookupOverHttp(baseUrl: string, serviceCredential: string): MemberTokenStateLookup {
+  return httpStateLookup({ baseUrl, path: memberTokensPath, parse: (body) => MemberTokenState.parse(body), headers: serviceHeaders(serviceCredential) })
 }

@@ -10,9 +10,10 @@ interface MemberRow {
   joined_at: Date | string
   roles: string[]
   version: number
+  token_version: number
 }
 
-const COLUMNS = 'id, email, nickname, password_hash, joined_at, roles, version'
+const COLUMNS = 'id, email, nickname, password_hash, joined_at, roles, version, token_version'
 
 /** Members on the command side. Email and nickname are unique (nickname without case) by constraint. */
 export class MemberRepository {
@@ -37,19 +38,29 @@ export class MemberRepository {
     return result.rows[0] && toMember(result.rows[0])
   }
 
+  /** What the services checking a member's tokens ask for: their token version, or undefined when there is no such member. */
+  async tokenStates(db: Queryable, memberIds: readonly string[]): Promise<Array<{ memberId: string; tokenVersion: number }>> {
+    const result = await db.query<{ id: string; token_version: number }>(`SELECT id, token_version FROM ${this.table} WHERE id = ANY($1::uuid[])`, [memberIds])
+    return result.rows.map((row) => ({ memberId: row.id, tokenVersion: Number(row.token_version) }))
+  }
+
   async nicknameTaken(db: Queryable, nickname: string): Promise<boolean> {
     const result = await db.query(`SELECT 1 FROM ${this.table} WHERE nickname_key = $1`, [nicknameKey(nickname)])
     return result.rows.length > 0
   }
 
-  /** Inserts or updates; a lost race for an email or a nickname becomes the same 409 as the early check. */
+  /**
+   * Inserts or updates (the whole row but email and join time: save only a member read with `lock`); a lost
+   * race for an email or a nickname becomes the same 409 as the early check.
+   */
   async save(tx: Queryable, member: Member): Promise<void> {
     try {
       await tx.query(
-        `INSERT INTO ${this.table} (id, email, nickname, nickname_key, password_hash, joined_at, roles, version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname, nickname_key = excluded.nickname_key, roles = excluded.roles, version = excluded.version`,
-        [member.memberId, member.email, member.nickname, nicknameKey(member.nickname), member.passwordHash, member.joinedAt, member.roles, member.version],
+        `INSERT INTO ${this.table} (id, email, nickname, nickname_key, password_hash, joined_at, roles, version, token_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname, nickname_key = excluded.nickname_key, password_hash = excluded.password_hash,
+           roles = excluded.roles, version = excluded.version, token_version = excluded.token_version`,
+        [member.memberId, member.email, member.nickname, nicknameKey(member.nickname), member.passwordHash, member.joinedAt, member.roles, member.version, member.tokenVersion],
       )
     } catch (error) {
       const constraint = (error as { constraint?: string; code?: string }).code === '23505' ? (error as { constraint?: string }).constraint ?? '' : ''
@@ -76,6 +87,8 @@ export const memberMigrations: readonly Migration[] = [
       )`,
   },
   { version: 2, name: 'member roles', up: (s) => `ALTER TABLE ${s}.members ADD COLUMN roles text[] NOT NULL DEFAULT '{}'` },
+  // Raised by signing out and by a password change: the tokens carry it, and earlier ones are refused.
+  { version: 3, name: 'member token version', up: (s) => `ALTER TABLE ${s}.members ADD COLUMN token_version int NOT NULL DEFAULT 0` },
 ]
 
 function toMember(row: MemberRow): Member {
@@ -87,5 +100,6 @@ function toMember(row: MemberRow): Member {
     joinedAt: isoTime(row.joined_at),
     roles: ROLES.filter((role) => row.roles.includes(role)),
     version: Number(row.version),
+    tokenVersion: Number(row.token_version),
   }
 }

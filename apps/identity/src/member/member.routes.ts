@@ -1,12 +1,29 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
 import { stateRoutes, userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
-import { type Database, execute, type UnitOfWork } from '@tidings/postgres'
+import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { requireMember, requireOperator, ROLES, type MemberEnv, type Role, type TokenVerifier } from '@tidings/auth'
-import { hashPassword, verifyPassword } from './password'
-import { changeNickname, emailKey, EmailTaken, InvalidCredentials, join, MemberNotFound, nicknameKey, NicknameTaken, setRoles, type Member } from './member'
-import { memberStatePath, memberStatesPath, type MemberState } from './member.contracts'
+import { clientAddress } from '../limits/client-address'
+import { tooManyAttempts, type SignInLimits } from '../limits/sign-in-limits'
+import { hashPassword, needsRehash, verifyPassword } from './password'
+import {
+  changeNickname,
+  changePassword,
+  rehashPassword,
+  emailKey,
+  EmailTaken,
+  InvalidCredentials,
+  join,
+  MemberNotFound,
+  nicknameKey,
+  NicknameTaken,
+  revokeTokens,
+  setRoles,
+  WrongPassword,
+  type Member,
+} from './member'
+import { memberStatePath, memberStatesPath, memberTokensPath, type MemberState, type MemberTokenState } from './member.contracts'
 import type { MemberRepository } from './member.repository'
 
 const Nickname = userText(2, 20).refine((s) => /^[\p{L}\p{N}_.-]+$/u.test(s), 'letters, digits, _, . or - only')
@@ -17,14 +34,18 @@ const RolesBody = z.object({ roles: z.array(z.enum(ROLES)).max(ROLES.length) })
 const SignUpBody = z.object({ email: Email, password: Password, nickname: Nickname })
 // No stored email holds a NUL, and PostgreSQL cannot even take one as a query parameter (it would be a 500).
 const LoginBody = z.object({ email: z.string().max(254).refine((s) => !s.includes('\u0000'), 'must not contain NUL'), password: z.string().max(128) })
+const PasswordBody = z.object({ currentPassword: z.string().max(128), newPassword: Password })
 
 /** Compared against when the email is unknown, so that a login takes as long whether or not the member exists. */
 const NO_MEMBER_HASH = hashPassword('no such member')
 
 /** Tokens as the member routes use them: issued at log-in, checked on the member's own routes. */
 export interface MemberTokens {
-  issue(memberId: string, options: { roles: readonly Role[] }): Promise<{ token: string; expiresAt: string }>
+  issue(memberId: string, options: { roles: readonly Role[]; tokenVersion: number }): Promise<{ token: string; expiresAt: string }>
+  /** Checks a token, and that its member still stands behind it (`liveMemberVerifier`). */
   verify: TokenVerifier
+  /** Told when a member's token version moved on, so that this process refuses the earlier tokens at once. */
+  revoked(memberId: string): void
   /** Whether a bearer token is the deployment's operator secret (`TIDINGS_OPERATOR_TOKEN`); none without one. */
   operatorSecret?: ((presented: string | undefined) => boolean) | undefined
 }
@@ -34,15 +55,20 @@ export interface MemberRoutesDeps {
   uow: UnitOfWork
   members: MemberRepository
   tokens: MemberTokens
+  /** Sign-up and password checks per account and address (none unless configured). */
+  limits: SignInLimits
   clock: Clock
 }
 
-export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDeps): Hono<MemberEnv> {
+export function memberRoutes({ db, uow, members, tokens, limits, clock }: MemberRoutesDeps): Hono<MemberEnv> {
   const routes = new Hono<MemberEnv>()
   const signedIn = requireMember(tokens.verify)
+  const addressOf = (c: Context) => clientAddress(c, limits.trustedProxies)
 
   routes.post('/api/members', validBody(SignUpBody), async (c) => {
     const input = c.req.valid('json')
+    const wait = limits.signUp(addressOf(c), clock.now().getTime())
+    if (wait !== undefined) return tooManyAttempts(wait)
     if (await members.byEmail(db, emailKey(input.email))) throw new EmailTaken()
     if (await members.nicknameTaken(db, input.nickname)) throw new NicknameTaken(input.nickname)
     const passwordHash = await hashPassword(input.password)
@@ -51,12 +77,46 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
     return c.json(publicView(result), 201)
   })
 
+  // Counted before the password is checked, so that guesses sent at once are held like guesses in a row;
+  // past a limit even the right password is refused (429), or the limit would answer guesses itself.
   routes.post('/api/auth/login', validBody(LoginBody), async (c) => {
     const { email, password } = c.req.valid('json')
+    const admission = limits.passwordCheck(emailKey(email), addressOf(c), clock.now().getTime())
+    if (!admission.admitted) return tooManyAttempts(admission.retryAfterSeconds)
     const member = await members.byEmail(db, emailKey(email))
     const valid = await verifyPassword(password, member?.passwordHash ?? (await NO_MEMBER_HASH))
     if (!member || !valid) throw new InvalidCredentials()
-    return c.json(await tokens.issue(member.memberId, { roles: member.roles }))
+    admission.succeeded()
+    // A hash made at an older, cheaper cost is replaced while the password is at hand (once per member).
+    if (needsRehash(member.passwordHash)) {
+      const passwordHash = await hashPassword(password)
+      await execute(uow, members, async (tx) => rehashPassword(await existing(tx, member.memberId, { lock: true }), passwordHash))
+    }
+    return c.json(await tokens.issue(member.memberId, { roles: member.roles, tokenVersion: member.tokenVersion }))
+  })
+
+  // Signs the member out everywhere: every token issued to them so far is refused from now on.
+  routes.post('/api/auth/logout', signedIn, async (c) => {
+    const memberId = c.get('memberId')
+    await execute(uow, members, async (tx) => revokeTokens(await existing(tx, memberId, { lock: true })))
+    tokens.revoked(memberId)
+    return c.body(null, 204)
+  })
+
+  // The current password is checked (and counted like a log-in); the member's earlier tokens are refused
+  // from now on, and the answer is a new one.
+  routes.put('/api/members/me/password', signedIn, validBody(PasswordBody), async (c) => {
+    const { currentPassword, newPassword } = c.req.valid('json')
+    const memberId = c.get('memberId')
+    const member = await existing(db, memberId)
+    const admission = limits.passwordCheck(member.email, addressOf(c), clock.now().getTime())
+    if (!admission.admitted) return tooManyAttempts(admission.retryAfterSeconds)
+    if (!(await verifyPassword(currentPassword, member.passwordHash))) throw new WrongPassword()
+    admission.succeeded()
+    const passwordHash = await hashPassword(newPassword)
+    const { result } = await execute(uow, members, async (tx) => changePassword(await existing(tx, memberId, { lock: true }), passwordHash))
+    tokens.revoked(memberId)
+    return c.json(await tokens.issue(memberId, { roles: result.roles, tokenVersion: result.tokenVersion }))
   })
 
   routes.get('/api/members/me', signedIn, async (c) => {
@@ -69,8 +129,7 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
     const { nickname } = c.req.valid('json')
     const memberId = c.get('memberId')
     const { result, token } = await execute(uow, members, async (tx) => {
-      const member = await members.byId(tx, memberId, { lock: true })
-      if (!member) throw new MemberNotFound(memberId)
+      const member = await existing(tx, memberId, { lock: true })
       if (nicknameKey(nickname) !== nicknameKey(member.nickname) && (await members.nicknameTaken(tx, nickname))) throw new NicknameTaken(nickname)
       return changeNickname(member, nickname)
     })
@@ -104,6 +163,20 @@ export function memberRoutes({ db, uow, members, tokens, clock }: MemberRoutesDe
       notFound: (memberId) => new MemberNotFound(memberId),
     }),
   )
+
+  // What services elsewhere check tokens against (`memberTokensLookupOverHttp`); behind the service credential.
+  routes.get(memberTokensPath(':memberId'), validParams(z.object({ memberId: uuid })), async (c) => {
+    const { memberId } = c.req.valid('param')
+    const [state] = await members.tokenStates(db, [memberId])
+    if (!state) throw new MemberNotFound(memberId)
+    return c.json(state satisfies MemberTokenState)
+  })
+
+  async function existing(via: Queryable, memberId: string, options: { lock?: boolean } = {}): Promise<Member> {
+    const member = await members.byId(via, memberId, options)
+    if (!member) throw new MemberNotFound(memberId)
+    return member
+  }
 
   return routes
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { given } from '@tidings/core/testing'
-import { changeNickname, join, setRoles, type Member } from './member'
+import { changePassword, changeNickname, join, revokeTokens, setRoles, type Member } from './member'
 
 const now = new Date('2026-11-30T10:00:00.000Z')
-const ann: Member = { memberId: 'm1', email: 'ann@example.com', nickname: 'ann', passwordHash: 'h', joinedAt: now.toISOString(), roles: [], version: 1 }
+const ann: Member = { memberId: 'm1', email: 'ann@example.com', nickname: 'ann', passwordHash: 'h', joinedAt: now.toISOString(), roles: [], version: 1, tokenVersion: 0 }
 
 describe('member decisions', () => {
   it('joining keeps the email in lower case and records a zero-payload MemberJoined', () =>
@@ -35,4 +35,16 @@ describe('member decisions', () => {
     given(staff).when((m) => setRoles(m, ['staff'])).thenExpect(({ events }) => expect(events).toEqual([]))
     given(staff).when((m) => setRoles(m, [])).thenExpect(({ state }) => expect(state.roles).toEqual([]))
   })
+
+  it('signing out raises the token version, and is no event of the public state', () =>
+    given(ann).when(revokeTokens).thenExpect(({ state, events }) => {
+      expect(state).toEqual({ ...ann, tokenVersion: 1 })
+      expect(events).toEqual([])
+    }))
+
+  it('a new password replaces the hash and raises the token version, with no event', () =>
+    given({ ...ann, tokenVersion: 3 }).when((m) => changePassword(m, 'h2')).thenExpect(({ state, events }) => {
+      expect(state).toEqual({ ...ann, passwordHash: 'h2', tokenVersion: 4 })
+      expect(events).toEqual([])
+    }))
 })

@@ -10,7 +10,13 @@ export interface Member {
   joinedAt: string
   /** Granted by an operator; in the member's tokens from their next log-in. */
   roles: Role[]
+  /** The public state's version (nickname, roles): the member's events carry it. */
   version: number
+  /**
+   * In every token issued (`tv`); raised by signing out and by a password change, which refuses every token
+   * issued before. Private to this service (no event: nobody follows it, services ask for it live).
+   */
+  tokenVersion: number
 }
 
 export type MemberJoined = Event<'identity.MemberJoined.v1', { memberId: string; version: number }>
@@ -36,6 +42,13 @@ export class InvalidCredentials extends TidingsError {
   }
 }
 
+/** A signed-in member's password check failed (a password change): not 401, since their token is good. */
+export class WrongPassword extends TidingsError {
+  constructor() {
+    super('WRONG_PASSWORD', 'forbidden', 'The current password is wrong')
+  }
+}
+
 export class MemberNotFound extends TidingsError {
   constructor(memberId: string) {
     super('MEMBER_NOT_FOUND', 'not_found', `No member ${memberId}`)
@@ -55,6 +68,7 @@ export function join(input: { memberId: string; email: string; nickname: string;
     joinedAt: input.now.toISOString(),
     roles: [],
     version: 1,
+    tokenVersion: 0,
   }
   return decide(member, event<MemberJoined>('identity.MemberJoined.v1', member.memberId, { memberId: member.memberId, version: 1 }))
 }
@@ -71,4 +85,19 @@ export function setRoles(member: Member, roles: readonly Role[]): Decision<Membe
   if (next.join() === member.roles.join()) return decide(member)
   const changed = { ...member, roles: next, version: member.version + 1 }
   return decide(changed, event<MemberRolesChanged>('identity.MemberRolesChanged.v1', member.memberId, { memberId: member.memberId, version: changed.version }))
+}
+
+/** Signs the member out everywhere: every token issued so far is refused from now on. */
+export function revokeTokens(member: Member): Decision<Member, never> {
+  return decide({ ...member, tokenVersion: member.tokenVersion + 1 })
+}
+
+/** A new password (its hash, made at the edge); the tokens issued under the old one are refused from now on. */
+/** The same password, hashed again at today's cost (see `needsRehash`): nothing else changes, no token is revoked. */
+export function rehashPassword(member: Member, passwordHash: string): Decision<Member, never> {
+  return decide({ ...member, passwordHash })
+}
+
+export function changePassword(member: Member, passwordHash: string): Decision<Member, never> {
+  return decide({ ...member, passwordHash, tokenVersion: member.tokenVersion + 1 })
 }

@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import { BOARD_COMMENT_URL, BOARD_POST_URL, boardGatewayRoutes, boardWeb } from '@tidings/board'
 import { runCluster, type GatewayApi } from '@tidings/cluster'
 import { processConfig, processOnlyCredential, SERVICE_TOKEN } from '@tidings/http'
-import { IDENTITY_URL, identityGatewayRoutes } from '@tidings/identity'
+import { ABUSE_LIMIT_VARIABLES, IDENTITY_URL, identityGatewayRoutes, TRUST_PROXY } from '@tidings/identity'
 import { ordersGatewayRoutes } from '@tidings/orders'
 import { TRANSPORTS } from '../transport-config'
 
@@ -33,6 +33,13 @@ const unknown = apps.filter((app) => !(APPS as readonly string[]).includes(app))
 if (unknown.length > 0 || apps.length === 0) throw new Error(`TIDINGS_APPS names apps among ${APPS.join(', ')} (the identity service always runs), not ${env.TIDINGS_APPS}`)
 const board = apps.includes('board')
 const orders = apps.includes('orders')
+// The gateway passes requests on without adding the client's address, so the identity service sees every
+// client as the gateway: limits counted per address would be one limit for everybody, and one account's
+// failures "from the gateway" a lockout anyone could trigger. Unless a proxy in front appends the address
+// (TIDINGS_TRUST_PROXY), they are off, and the per-account limit holds guessers (unless set explicitly).
+const { loginFailuresPerAccount: _perAccount, ...perAddressLimits } = ABUSE_LIMIT_VARIABLES
+const addressesUnknown = !(Number(env[TRUST_PROXY] || 0) > 0)
+const identityEnv = addressesUnknown ? Object.fromEntries(Object.values(perAddressLimits).map((name) => [name, env[name] || 'off'])) : {}
 
 await runCluster(
   {
@@ -47,7 +54,7 @@ await runCluster(
       ],
       ...(board ? [[{ name: 'board.comment', urlVariable: BOARD_COMMENT_URL }], [{ name: 'board.query', instances: queryInstances }, { name: 'board.notification' }]] : []),
     ],
-    env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL },
+    env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL, ...identityEnv },
     databaseOf: (service) => env[`${service.replace('.', '_').toUpperCase()}_DATABASE_URL`] || config.databaseUrl!,
     routes: [...identityGatewayRoutes, ...(board ? boardGatewayRoutes : []), ...(orders ? ordersGatewayRoutes : [])],
     ...(board ? { pages: (api: GatewayApi) => boardWeb({ api, logger }) } : {}),

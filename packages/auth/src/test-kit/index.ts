@@ -7,7 +7,7 @@ export interface TestIssuer {
   /** Its public key, as a verifier would fetch it. */
   keys: KeySource
   /** A token in every way like the identity service's, signed with this issuer's key. */
-  sign(memberId: string, options?: { now?: Date; ttlSeconds?: number; roles?: Role[] }): Promise<string>
+  sign(memberId: string, options?: { now?: Date; ttlSeconds?: number; roles?: Role[]; tokenVersion?: number }): Promise<string>
 }
 
 /** An issuer of its own, for tests of verification without an identity service (or to forge tokens for one). */
@@ -16,8 +16,8 @@ export async function testIssuer(options: { kid?: string } = {}): Promise<TestIs
   const kid = options.kid ?? randomUUID()
   return {
     keys: createLocalJWKSet({ keys: [{ ...(await exportJWK(publicKey)), kid, alg: TOKEN_ALGORITHM }] }),
-    sign: async (memberId, { now = new Date(), ttlSeconds = 3600, roles = [] } = {}) =>
-      (await signMemberToken({ kid, privateKey }, { memberId, roles, tokenId: randomUUID(), now, ttlSeconds })).token,
+    sign: async (memberId, { now = new Date(), ttlSeconds = 3600, roles = [], tokenVersion = 0 } = {}) =>
+      (await signMemberToken({ kid, privateKey }, { memberId, roles, tokenId: randomUUID(), now, ttlSeconds, tokenVersion })).token,
   }
 }
 
