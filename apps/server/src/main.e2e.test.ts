@@ -48,18 +48,35 @@ describe('npm start: the board and orders on the embedded default, as a real pro
     expect(metrics).toContain('tidings_outbox_backlog')
   }, 180_000) // a real process: initdb of a fresh data directory takes long on a loaded machine
 
-  it('serves the board pages at / and the console at /console, its actions disabled without an operator token', async () => {
+  it('serves the board pages at / and, without an operator token, a console that shows nothing and says how to enable it', async () => {
     const { api } = running
     const home = await fetch(`${api.baseUrl}/`)
     expect(home.status).toBe(200)
     expect(home.headers.get('content-type')).toContain('text/html')
     expect(await home.text()).toContain('>Durable</a>')
     const console = await fetch(`${api.baseUrl}/console`)
-    expect(console.status).toBe(200)
+    expect(console.status).toBe(403)
     const page = await console.text()
-    for (const source of ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery']) expect(page).toContain(`<tr data-feed="${source}">`)
-    expect(page).toContain('Actions are disabled')
+    expect(page).toContain('Set <code>TIDINGS_OPERATOR_TOKEN</code>')
+    for (const source of ['identity.member', 'board.post', 'orders.order']) expect(page).not.toContain(source)
+    for (const path of ['/console/api/overview', '/console/fragments/overview', '/console/api/events?source=orders.order']) {
+      expect(await api.call('GET', path)).toMatchObject({ status: 403, body: { code: 'OPERATOR_DISABLED' } })
+    }
     expect(await api.call('POST', '/console/api/subscriptions/board-query.post-document/reset')).toMatchObject({ status: 403, body: { code: 'OPERATOR_DISABLED' } })
+  })
+
+  it('limits log-in attempts and refuses a signed-out member\'s tokens, with the default limits', async () => {
+    const { api } = running
+    const carl = await api.newMember('mainc')
+    const login = (password: string) => api.call('POST', '/api/auth/login', { body: { email: carl.email, password } })
+    for (let i = 0; i < 10; i++) expect((await login(`wrong ${i}`)).status).toBe(401)
+    const limited = await login('wrong again')
+    expect(limited).toMatchObject({ status: 429, body: { code: 'TOO_MANY_ATTEMPTS' } })
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect((await login('correct horse')).status).toBe(429)
+    expect((await api.call('POST', '/api/auth/logout', { token: carl.token })).status).toBe(204)
+    expect(await api.call('GET', '/api/members/me', { token: carl.token })).toMatchObject({ status: 401, body: { code: 'TOKEN_REVOKED' } })
+    expect(await api.createPost(carl, { title: 'Signed out', content: 'refused' })).toMatchObject({ status: 401, body: { code: 'TOKEN_REVOKED' } })
   })
 
   it('keeps members, tokens and documents in the data directory across a graceful stop and a SIGKILL', async () => {

@@ -69,7 +69,8 @@ export async function webPages(bench: Workbench, report: Report): Promise<void> 
       { id: '12', name: 'list', label: 'GET / (list, 20 posts, signed out)', path: '/' },
       { id: '12p', name: 'post', label: 'GET /posts/:id (20 comments, signed out)', path: `/posts/${postId}` },
       { id: '12l', name: 'login', label: 'GET /login', path: '/login' },
-      { id: '12c', name: 'console', label: 'GET /console', path: '/console' },
+      // Without TIDINGS_OPERATOR_TOKEN the console shows only how to enable it (its data needs the token).
+      { id: '12c', name: 'console', label: 'GET /console (no operator token: the page that says how to enable it)', path: '/console' },
     ]
     // What each page loads besides itself: the bare server must answer them too, so both sides load the same.
     const assets = ['/assets/board.js', '/console/assets/console.js']

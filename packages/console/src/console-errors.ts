@@ -33,12 +33,12 @@ export class SubscriptionNotFound extends TidingsError {
 
 export class OperatorDisabled extends TidingsError {
   constructor() {
-    super('OPERATOR_DISABLED', 'forbidden', 'Console actions are disabled: set TIDINGS_OPERATOR_TOKEN to enable them')
+    super('OPERATOR_DISABLED', 'forbidden', 'The console is disabled: set TIDINGS_OPERATOR_TOKEN to enable it')
   }
 }
 
 export class OperatorUnauthorized extends TidingsError {
   constructor() {
-    super('OPERATOR_UNAUTHORIZED', 'unauthorized', 'This action needs the operator token (Authorization: Bearer <token>)')
+    super('OPERATOR_UNAUTHORIZED', 'unauthorized', 'This needs the operator token (Authorization: Bearer <token>); the console\'s pages also take a session signed in at /console')
   }
 }

@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ValidationFailed } from '@tidings/core'
 import { createHttpApp, hostServices, serveHttp, serviceContext, type Host } from '@tidings/http'
 import { eventually, openEventStream, testEngines } from '@tidings/testing'
-import { consoleRoutes } from './console.routes'
+import { consoleRoutes, MAX_LIVE_STREAMS } from './console.routes'
 import type { ConsoleExplorer } from './explorer'
 import { Operations } from './operations'
 import { WeakOperatorToken } from './operator-auth'
 import { fragileService, LABEL_PRINTER, PARCELS, type FragileService } from './test-kit/fragile-service'
 
 const TOKEN = 'operator-secret-for-tests'
+const AS_OPERATOR = { Authorization: `Bearer ${TOKEN}` }
 
 /** A stand-in read model for the explorer form: finds animals by name. */
 const animals: ConsoleExplorer = {
@@ -29,6 +30,8 @@ describe(`the console over HTTP on ${engine.name}`, () => {
   let base: string
   let stopServer: () => Promise<void>
 
+  /** The console's data is the operator's: every read carries the token (or a signed-in session). */
+  const view = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { ...AS_OPERATOR, ...init.headers } })
   const post = (path: string, token?: string) => fetch(`${base}${path}`, { method: 'POST', headers: token ? { Authorization: `Bearer ${token}` } : {} })
   const problem = async (response: Response) => ({ status: response.status, code: ((await response.json()) as { code: string }).code })
   const parcel = async (body: { label: string; parcelId?: string; voided?: boolean }) => {
@@ -36,7 +39,7 @@ describe(`the console over HTTP on ${engine.name}`, () => {
     expect(response.status).toBe(201)
   }
   const label = (text: string) => parcel({ label: text })
-  const openLetters = async () => ((await (await fetch(`${base}/console/api/overview`)).json()) as { deadLetters: Array<{ id: string; schema: string }> }).deadLetters
+  const openLetters = async () => ((await (await view(`/console/api/overview`)).json()) as { deadLetters: Array<{ id: string; schema: string }> }).deadLetters
 
   beforeAll(async () => {
     const { db } = await engine.freshDatabase()
@@ -56,7 +59,7 @@ describe(`the console over HTTP on ${engine.name}`, () => {
 
   it('serves the page with the feeds, subscriptions and dead letters in the first paint', async () => {
     await label('first')
-    const response = await fetch(`${base}/console`)
+    const response = await view(`/console`)
     expect(response.status).toBe(200)
     expect(response.headers.get('content-type')).toContain('text/html')
     expect(response.headers.get('cache-control')).toBe('no-store')
@@ -75,7 +78,7 @@ describe(`the console over HTTP on ${engine.name}`, () => {
   it('shows a poison message in dead letters, escaped, with its error; replays it with the operator token after the fix', async () => {
     await label('poison <script>alert(1)</script>')
     const [letter] = await eventually(openLetters, (letters) => letters.length === 1, { what: 'a dead letter' })
-    const fragment = await (await fetch(`${base}/console/fragments/overview`)).text()
+    const fragment = await (await view(`/console/fragments/overview`)).text()
     expect(fragment).toContain(`data-dead-letter="${letter!.id}"`)
     expect(fragment).toContain('label printer jammed on &quot;poison &lt;script&gt;alert(1)&lt;/script&gt;&quot;')
     expect(fragment).not.toContain('<script>')
@@ -112,9 +115,9 @@ describe(`the console over HTTP on ${engine.name}`, () => {
   })
 
   it('streams new events live, filtered by feed, type and key', async () => {
-    const all = await openEventStream(`${base}/console/api/events`)
-    const voided = await openEventStream(`${base}/console/api/events?source=${PARCELS}&type=ParcelVoided`)
-    const parcel7 = await openEventStream(`${base}/console/api/events?key=parcel-7`)
+    const all = await openEventStream(`${base}/console/api/events`, { headers: AS_OPERATOR })
+    const voided = await openEventStream(`${base}/console/api/events?source=${PARCELS}&type=ParcelVoided`, { headers: AS_OPERATOR })
+    const parcel7 = await openEventStream(`${base}/console/api/events?key=parcel-7`, { headers: AS_OPERATOR })
     const streams = [all, voided, parcel7]
     try {
       expect(all.response.headers.get('content-type')).toContain('text/event-stream')
@@ -140,36 +143,113 @@ describe(`the console over HTTP on ${engine.name}`, () => {
   })
 
   it('refuses an unknown feed or an over-long filter before streaming', async () => {
-    expect(await problem(await fetch(`${base}/console/api/events?source=no.such.feed`))).toEqual({ status: 404, code: 'UNKNOWN_FEED' })
-    expect(await problem(await fetch(`${base}/console/api/events?type=${'x'.repeat(201)}`))).toEqual({ status: 400, code: 'VALIDATION' })
+    expect(await problem(await view(`/console/api/events?source=no.such.feed`))).toEqual({ status: 404, code: 'UNKNOWN_FEED' })
+    expect(await problem(await view(`/console/api/events?type=${'x'.repeat(201)}`))).toEqual({ status: 400, code: 'VALIDATION' })
+  })
+
+  it('shows nothing without the operator token: the page asks to sign in, the data answers 401', async () => {
+    const page = await fetch(`${base}/console?explorer=animals&name=bird`)
+    expect(page.status).toBe(401)
+    const text = await page.text()
+    expect(text).toContain('<form method="post" action="/console/session"')
+    expect(text).not.toContain(PARCELS)
+    expect(text).not.toContain('bird')
+    for (const headers of [{}, { Authorization: 'Bearer not-the-operator-token' }, { Cookie: 'tidings_console=9999999999999.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }] as Array<Record<string, string>>) {
+      for (const path of ['/console/api/overview', '/console/fragments/overview', `/console/api/events?source=${PARCELS}`]) {
+        expect({ path, ...(await problem(await fetch(`${base}${path}`, { headers }))) }).toEqual({ path, status: 401, code: 'OPERATOR_UNAUTHORIZED' })
+      }
+    }
+  })
+
+  it('signs in with a form: a session cookie (HttpOnly, SameSite=Strict, /console) shows the data; a wrong token, another origin or a forged cookie does not', async () => {
+    const signIn = (token: string, headers: Record<string, string> = {}) =>
+      fetch(`${base}/console/session`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: base, ...headers }, body: new URLSearchParams({ token }) })
+    const wrong = await signIn('not-the-operator-token')
+    expect(wrong.status).toBe(401)
+    expect(wrong.headers.get('set-cookie')).toBeNull()
+    expect(await wrong.text()).toContain('That is not the operator token.')
+    expect((await signIn(TOKEN, { Origin: 'https://evil.example' })).status).toBe(403)
+
+    const signedIn = await signIn(TOKEN)
+    expect(signedIn.status).toBe(303)
+    expect(signedIn.headers.get('location')).toBe('/console')
+    const cookie = signedIn.headers.get('set-cookie')!
+    expect(cookie).toMatch(/^tidings_console=\d+\.[\w-]{43}; Max-Age=28800; Path=\/console; HttpOnly; SameSite=Strict$/)
+    expect(cookie).not.toContain(TOKEN)
+    const session = cookie.split(';')[0]!
+    const page = await fetch(`${base}/console`, { headers: { Cookie: session } })
+    expect(page.status).toBe(200)
+    expect(await page.text()).toContain(`<tr data-feed="${PARCELS}">`)
+    expect((await fetch(`${base}/console/api/overview`, { headers: { Cookie: session } })).status).toBe(200)
+    const stream = await openEventStream(`${base}/console/api/events`, { headers: { Cookie: session } })
+    await stream.next('ready')
+    stream.close()
+    // The cookie shows the data, it does not act: actions need the token itself (no cross-site request forgery).
+    expect(await problem(await fetch(`${base}/console/api/subscriptions/${LABEL_PRINTER}/reset`, { method: 'POST', headers: { Cookie: session } }))).toEqual({ status: 401, code: 'OPERATOR_UNAUTHORIZED' })
+    // A session is signed with the token: one whose signature or expiry was edited is no session.
+    const [expires, mac] = session.slice('tidings_console='.length).split('.')
+    for (const forged of [`${Number(expires) + 1}.${mac}`, `${expires}.${mac!.slice(0, -1)}${mac!.endsWith('A') ? 'B' : 'A'}`, `${Date.now() - 1}.${mac}`]) {
+      expect((await fetch(`${base}/console/api/overview`, { headers: { Cookie: `tidings_console=${forged}` } })).status).toBe(401)
+    }
+    const signedOut = await fetch(`${base}/console/session/end`, { method: 'POST', redirect: 'manual', headers: { Cookie: session, Origin: base, 'Content-Type': 'application/x-www-form-urlencoded' } })
+    expect(signedOut.status).toBe(303)
+    expect(signedOut.headers.get('set-cookie')).toMatch(/^tidings_console=; Max-Age=0; Path=\/console/)
+  })
+
+  it(`allows ${MAX_LIVE_STREAMS} live streams at once, all on one tail per feed; the next is 429 until one closes`, async () => {
+    const streams = await Promise.all(Array.from({ length: MAX_LIVE_STREAMS }, () => openEventStream(`${base}/console/api/events`, { headers: AS_OPERATOR })))
+    try {
+      for (const stream of streams) await stream.next('ready')
+      const refused = await view('/console/api/events')
+      expect(refused.headers.get('retry-after')).toBe('15')
+      expect(await problem(refused)).toEqual({ status: 429, code: 'TOO_MANY_STREAMS' })
+      await parcel({ label: 'seen by all', parcelId: 'parcel-9' })
+      const ids = await Promise.all(streams.map(async (stream) => (JSON.parse((await stream.next('event')).data) as { id: string }).id))
+      expect(new Set(ids).size).toBe(1)
+    } finally {
+      for (const stream of streams) stream.close()
+    }
+    // A closed stream's place is free again once the server has noticed it went away.
+    await eventually(async () => {
+      const again = await view(`/console/api/events?source=${PARCELS}`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined)
+      const status = again?.status
+      await again?.body?.cancel()
+      return status
+    }, (status) => status === 200, { what: 'a free stream place' })
   })
 
   it('searches an explorer without script, escaping what it found, and explains bad input', async () => {
-    const found = await fetch(`${base}/console?explorer=animals&name=bird`)
+    const found = await view(`/console?explorer=animals&name=bird`)
     expect(found.status).toBe(200)
     const page = await found.text()
     expect(page).toContain('<td>bird</td><td>2</td><td>true</td><td>&lt;b&gt;bold?&lt;/b&gt;</td>')
     expect(page).toContain('value="bird"')
-    const refused = await fetch(`${base}/console?explorer=animals&name=${'x'.repeat(11)}`)
+    const refused = await view(`/console?explorer=animals&name=${'x'.repeat(11)}`)
     expect(refused.status).toBe(400)
     expect(await refused.text()).toContain('<p role="alert" class="error">Name: at most 10 characters</p>')
-    const empty = await fetch(`${base}/console?explorer=animals&name=`)
+    const empty = await view(`/console?explorer=animals&name=`)
     expect(empty.status).toBe(400)
     expect(await empty.text()).toContain('Give Name.')
   })
 })
 
-describe('console actions without an operator token', () => {
-  it('are disabled (403), and the page says how to enable them', async () => {
+describe('the console without an operator token', () => {
+  it('shows nothing (403) and says how to enable it; actions are disabled', async () => {
     const { db } = await engine.freshDatabase()
     const app = createHttpApp()
     app.route('/', consoleRoutes({ operations: new Operations({ db, feeds: [], subscriptions: [], consumerSchemas: [] }) }))
-    const response = await app.request('/console/api/subscriptions/x/reset', { method: 'POST', headers: { Authorization: `Bearer ${TOKEN}` } })
+    const response = await app.request('/console/api/subscriptions/x/reset', { method: 'POST', headers: AS_OPERATOR })
     expect(response.status).toBe(403)
     expect(((await response.json()) as { code: string }).code).toBe('OPERATOR_DISABLED')
-    const page = await (await app.request('/console')).text()
-    expect(page).toContain('Actions are disabled: start the server with TIDINGS_OPERATOR_TOKEN set')
-    expect(page).toContain('<p data-empty="dead-letters">')
+    for (const path of ['/console/api/overview', '/console/fragments/overview', '/console/api/events']) {
+      const refused = await app.request(path, { headers: AS_OPERATOR })
+      expect({ path, status: refused.status, code: ((await refused.json()) as { code: string }).code }).toEqual({ path, status: 403, code: 'OPERATOR_DISABLED' })
+    }
+    const page = await app.request('/console')
+    expect(page.status).toBe(403)
+    const text = await page.text()
+    expect(text).toContain('Set <code>TIDINGS_OPERATOR_TOKEN</code>')
+    expect(text).not.toContain('data-empty="dead-letters"')
   })
 
   it('a token shorter than 16 characters is refused at start', () => {

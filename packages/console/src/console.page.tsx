@@ -30,6 +30,9 @@ export function ConsolePage({ overview, actions, explorers, searched, styles }: 
       <body>
         <header>
           <h1>Tidings console</h1>
+          <form method="post" action="/console/session/end" class="inline-form">
+            <button type="submit">Sign out</button>
+          </form>
           <nav aria-label="Sections">
             <a href="#feeds-title">Feeds</a>
             <a href="#subscriptions-title">Subscriptions</a>

@@ -1,22 +1,28 @@
 import { readFileSync } from 'node:fs'
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { html } from 'hono/html'
+import { csrf } from 'hono/csrf'
+import { deleteCookie, setCookie } from 'hono/cookie'
 import { streamSSE } from 'hono/streaming'
 import * as z from 'zod'
 import { silentLogger, TidingsError, UnknownFeed, type Envelope, type Logger } from '@tidings/core'
-import { validParams, validQuery } from '@tidings/http'
+import { problem, problemResponse, validParams, validQuery } from '@tidings/http'
 import { ConsolePage } from './console.page'
-import { tailFeeds } from './event-tail'
+import { EventTails } from './event-tail'
 import type { ConsoleExplorer } from './explorer'
 import type { ExplorerOutcome } from './explorer.view'
 import type { Operations } from './operations'
-import { requireOperatorToken } from './operator-auth'
+import { operatorAuth } from './operator-auth'
+import { SESSION_COOKIE, SESSION_TTL_MS } from './operator-session'
+import { SignInPage } from './sign-in.page'
 import { OverviewView } from './overview.view'
 
 export interface ConsoleOptions {
   operations: Operations
-  /** From the environment (`TIDINGS_OPERATOR_TOKEN`); without it the console only reads. */
+  /** From the environment (`TIDINGS_OPERATOR_TOKEN`); without it the console shows nothing. */
   operatorToken?: string | undefined
+  /** Live event streams open at once (default 5): the console has one operator, who needs a few tabs. */
+  maxLiveStreams?: number
   explorers?: readonly ConsoleExplorer[]
   logger?: Logger
 }
@@ -33,6 +39,9 @@ const PAGE_HEADERS = {
   'Referrer-Policy': 'same-origin',
 }
 
+/** Live event streams open at once, unless told otherwise. */
+export const MAX_LIVE_STREAMS = 5
+
 /** Keeps idle event streams alive through proxies that drop silent connections. */
 const HEARTBEAT_MS = 15_000
 /** Event data shown in the live stream is cut here: the stream is for watching, not for copying payloads. */
@@ -46,32 +55,57 @@ const Filter = z.object({
 
 /**
  * `/console`: the page, its refreshed overview fragment, the same overview as JSON, the live event stream,
- * and the two actions (replay a dead letter, rebuild a subscription), which need the operator token.
+ * and the two actions (replay a dead letter, rebuild a subscription). All of it needs the operator token:
+ * the data with the token or a session signed in with it (`POST /console/session`), the actions with the
+ * token itself. Without a configured token the console is disabled.
  */
-export function consoleRoutes({ operations, operatorToken, explorers = [], logger = silentLogger }: ConsoleOptions): Hono {
+export function consoleRoutes({ operations, operatorToken, explorers = [], logger = silentLogger, maxLiveStreams = MAX_LIVE_STREAMS }: ConsoleOptions): Hono {
   const routes = new Hono()
-  const operator = requireOperatorToken(operatorToken)
-  const actions = { enabled: operatorToken !== undefined }
+  const auth = operatorAuth(operatorToken)
+  const actions = { enabled: auth.enabled }
+  const tails = new EventTails(operations.sources.flatMap((source) => operations.feed(source) ?? []))
+  let liveStreams = 0
+  const signInPage = (c: Context, status: 401 | 403, refused = false) =>
+    c.html(html`<!doctype html>${<SignInPage styles={STYLES} enabled={auth.enabled} refused={refused} />}`, status, PAGE_HEADERS)
 
   routes.get('/console', async (c) => {
+    const access = auth.access(c)
+    if (access !== 'granted') return signInPage(c, access === 'disabled' ? 403 : 401)
     const searched = await search(explorers, c.req.query())
     const page = <ConsolePage overview={await operations.overview()} actions={actions} explorers={explorers} searched={searched} styles={STYLES} />
     const status = searched && 'error' in searched.outcome ? 400 : 200
     return c.html(html`<!doctype html>${page}`, status, PAGE_HEADERS)
   })
 
-  routes.get('/console/fragments/overview', async (c) =>
+  // A form posted from this origin only; the session cookie is HttpOnly, SameSite=Strict and for /console.
+  routes.post('/console/session', csrf(), async (c) => {
+    const form = await c.req.parseBody()
+    const session = typeof form.token === 'string' ? auth.signIn(form.token) : undefined
+    if (!session) return signInPage(c, auth.enabled ? 401 : 403, auth.enabled)
+    const secure = new URL(c.req.url).protocol === 'https:'
+    setCookie(c, SESSION_COOKIE, session, { path: '/console', httpOnly: true, sameSite: 'Strict', secure, maxAge: SESSION_TTL_MS / 1000 })
+    return c.redirect('/console', 303)
+  })
+
+  routes.post('/console/session/end', csrf(), (c) => {
+    deleteCookie(c, SESSION_COOKIE, { path: '/console' })
+    return c.redirect('/console', 303)
+  })
+
+  routes.get('/console/fragments/overview', auth.viewer, async (c) =>
     c.html(<OverviewView overview={await operations.overview()} actions={actions} />, 200, PAGE_HEADERS),
   )
 
   routes.get('/console/assets/console.js', (c) => c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=300' }))
 
-  routes.get('/console/api/overview', async (c) => c.json(await operations.overview(), 200, { 'Cache-Control': 'no-store' }))
+  routes.get('/console/api/overview', auth.viewer, async (c) => c.json(await operations.overview(), 200, { 'Cache-Control': 'no-store' }))
 
-  routes.get('/console/api/events', validQuery(Filter), (c) => {
+  routes.get('/console/api/events', auth.viewer, validQuery(Filter), (c) => {
     const filter = c.req.valid('query')
     if (filter.source && !operations.feed(filter.source)) throw new UnknownFeed(filter.source)
-    const feeds = operations.sources.flatMap((source) => operations.feed(source) ?? [])
+    // Counted before the response starts, so that one stream too many is a plain 429.
+    if (liveStreams >= maxLiveStreams) return tooManyStreams(maxLiveStreams)
+    liveStreams++
     return streamSSE(c, async (stream) => {
       const ended = new AbortController()
       stream.onAbort(() => ended.abort())
@@ -79,22 +113,24 @@ export function consoleRoutes({ operations, operatorToken, explorers = [], logge
       const heartbeat = setInterval(() => void stream.write(': keep-alive\n\n').catch(() => ended.abort()), HEARTBEAT_MS)
       try {
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ sources: filter.source ? [filter.source] : operations.sources }) })
-        await tailFeeds(feeds, filter, ended.signal, (event) => stream.writeSSE({ event: 'event', id: event.id, data: JSON.stringify(preview(event)) }))
+        const kept = await tails.watch(filter, ended.signal, (event) => stream.writeSSE({ event: 'event', id: event.id, data: JSON.stringify(preview(event)) }))
+        if (!kept) await stream.writeSSE({ event: 'dropped', data: JSON.stringify({ reason: 'This stream fell too far behind, or its feed failed; reconnect to watch again.' }) })
       } catch (error) {
         if (!ended.signal.aborted) logger.warn({ err: error }, 'console: event stream ended')
       } finally {
         clearInterval(heartbeat)
+        liveStreams--
       }
     })
   })
 
-  routes.post('/console/api/dead-letters/:schema/:id/replay', operator, validParams(z.object({ schema: z.string().max(63), id: z.string().max(20) })), async (c) => {
+  routes.post('/console/api/dead-letters/:schema/:id/replay', auth.actor, validParams(z.object({ schema: z.string().max(63), id: z.string().max(20) })), async (c) => {
     const { schema, id } = c.req.valid('param')
     await operations.replay(schema, id)
     return c.json({ replayed: true, schema, id })
   })
 
-  routes.post('/console/api/subscriptions/:name/reset', operator, validParams(z.object({ name: z.string().max(200) })), async (c) => {
+  routes.post('/console/api/subscriptions/:name/reset', auth.actor, validParams(z.object({ name: z.string().max(200) })), async (c) => {
     const { name } = c.req.valid('param')
     await operations.reset(name)
     return c.json({ reset: true, name })
@@ -115,6 +151,12 @@ async function search(explorers: readonly ConsoleExplorer[], query: Record<strin
     if (error instanceof TidingsError && error.kind === 'validation') return { explorer: explorer.name, outcome: { query: given, error: error.message } }
     throw error
   }
+}
+
+/** 429 `TOO_MANY_STREAMS`: a closed tab's stream is noticed at its next keep-alive, hence `Retry-After`. */
+function tooManyStreams(max: number): Response {
+  const retryAfter = Math.ceil(HEARTBEAT_MS / 1000)
+  return problemResponse(problem(429, 'TOO_MANY_STREAMS', `At most ${max} live event streams may be open at once; close one first`, { retryAfter }), { 'Retry-After': String(retryAfter) })
 }
 
 function preview(event: Envelope) {

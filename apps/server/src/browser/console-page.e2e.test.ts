@@ -29,8 +29,14 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     await served?.stop()
   })
 
-  it('shows every feed and subscription of the process, with labelled controls', async () => {
+  it('asks for the operator token first, then shows every feed and subscription of the process, with labelled controls', async () => {
     await page.goto(`${served.baseUrl}/console`)
+    await page.getByLabel('Operator token').fill('not the operator token')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByText('That is not the operator token.').waitFor(WAIT)
+    expect(await page.locator('table[data-table="feeds"]').count()).toBe(0)
+    await page.getByLabel('Operator token').fill(OPERATOR_TOKEN)
+    await page.getByRole('button', { name: 'Sign in' }).click()
     await expect.poll(() => page.locator('table[data-table="feeds"] tbody tr').count()).toBe(7)
     for (const source of ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery', 'ops.parcels']) {
       await page.locator(`tr[data-feed="${source}"]`).waitFor(WAIT)
