@@ -10,6 +10,11 @@ export interface FeedPage {
 export interface ReadOptions {
   /** Who is reading: retention keeps what live readers have not passed yet. */
   reader?: string
+  /**
+   * Which running instance of `reader` reports (random per instance): a report of another session does not
+   * overwrite a live reader's position, so one reader cannot report another's (see `OutboxFeed`).
+   */
+  session?: string
   /** On an empty page, wait up to this long for the feed to grow before answering. */
   waitMs?: number
   signal?: AbortSignal

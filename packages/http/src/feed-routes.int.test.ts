@@ -6,6 +6,9 @@ import { createHttpApp } from './create-http-app'
 import { deferred } from './deferred'
 import { feedRoutes, type FeedLagBody } from './feed-routes'
 
+/** A reporting reader's session: random per running instance in real readers. */
+const SESSION = 'a-session-of-16-chars'
+
 /** Signals that also tell the test when a long poll has started waiting. */
 class ObservedSignals extends FeedSignals {
   waiting = deferred()
@@ -81,9 +84,25 @@ for (const engine of await testEngines()) {
       const first = await place(1)
       await place(2)
       // A reader reports what it has applied: the position it asks to read after.
-      await get(`/api/feeds/shop.orders?consumer=billing.invoices&after=${first.token!.position}`)
+      await get(`/api/feeds/shop.orders?consumer=billing.invoices&session=${SESSION}&after=${first.token!.position}`)
       const readers = await db.query<{ reader: string; position: string }>(`SELECT reader, position FROM "${schema}".feed_readers`)
       expect(readers.rows).toEqual([{ reader: 'billing.invoices', position: first.token!.position }])
+    })
+
+    it("one reader cannot report another's position: a name is its reporting session's until that goes quiet", async () => {
+      const { db, schema, get, place } = await setup()
+      const first = await place(1)
+      const second = await place(2)
+      await get(`/api/feeds/shop.orders?consumer=billing.invoices&session=${SESSION}&after=${first.token!.position}`)
+      // Another instance (or anyone else) naming the same reader: served, but its position is not recorded.
+      expect((await get(`/api/feeds/shop.orders?consumer=billing.invoices&session=${'x'.repeat(16)}&after=${second.token!.position}`)).status).toBe(200)
+      const position = async () => (await db.query<{ position: string }>(`SELECT position FROM "${schema}".feed_readers WHERE reader = 'billing.invoices'`)).rows[0]!.position
+      expect(await position()).toBe(first.token!.position)
+      expect(await get(`/api/feeds/shop.orders?consumer=billing.invoices&after=${second.token!.position}`)).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
+      // Once the holder has been quiet past the takeover time, a standby's session takes the name over.
+      await db.query(`UPDATE "${schema}".feed_readers SET seen_at = now() - interval '2 minutes'`)
+      await get(`/api/feeds/shop.orders?consumer=billing.invoices&session=${'y'.repeat(16)}&after=${second.token!.position}`)
+      expect(await position()).toBe(second.token!.position)
     })
 
     it('reports lag from a position', async () => {
@@ -107,7 +126,7 @@ for (const engine of await testEngines()) {
         expect(await get(path)).toMatchObject({ status: 400, body: { code: 'INVALID_POSITION' } })
         expect(await get(path.replace('?', '/lag?'))).toMatchObject({ status: 400, body: { code: 'INVALID_POSITION' } })
       }
-      for (const query of ['limit=0', 'limit=51', 'limit=ten', 'limit=1.5', 'limit=', 'wait=-1', 'wait=20001', 'limit=1&limit=2', 'consumer=a%00b', `consumer=${'c'.repeat(201)}`]) {
+      for (const query of ['limit=0', 'limit=51', 'limit=ten', 'limit=1.5', 'limit=', 'wait=-1', 'wait=20001', 'limit=1&limit=2', `consumer=a%00b&session=${SESSION}`, `consumer=${'c'.repeat(201)}&session=${SESSION}`, 'consumer=no-session', 'consumer=a&session=short']) {
         const res = await get(`/api/feeds/shop.orders?${query}`)
         expect(res, query).toMatchObject({ status: 400, body: { code: 'VALIDATION' } })
       }

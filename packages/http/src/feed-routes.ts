@@ -31,11 +31,13 @@ const READER_NAME = /^[^\p{Cc}]{1,200}$/u
 /**
  * The embedded transport across processes: a producer's feed over HTTP.
  *
- *   GET /api/feeds/:source?after=&limit=&wait=&consumer=  → { items, next }
+ *   GET /api/feeds/:source?after=&limit=&wait=&consumer=&session=  → { items, next }
  *   GET /api/feeds/:source/lag?after=                      → { events, oldestUnreadAt }
  *
  * With `wait` (ms) an empty page is held open until the feed grows or the wait ends (long poll); a client
- * that disconnects ends its wait. `consumer` names the reader, so that retention keeps what it still needs.
+ * that disconnects ends its wait. `consumer` names the reader, so that retention keeps what it still needs;
+ * `session` (required with it, random per running instance) says which of its instances reports, and
+ * another session cannot move a live reader's position.
  */
 export function feedRoutes(options: FeedRoutesOptions): Hono {
   const feeds = new Map(Object.entries(options.feeds))
@@ -52,16 +54,17 @@ export function feedRoutes(options: FeedRoutesOptions): Hono {
     limit: integer(1, maxLimit).optional(),
     wait: integer(0, maxWaitMs).optional(),
     consumer: z.string().regex(READER_NAME, 'At most 200 characters, no control characters').optional(),
-  })
+    session: z.string().regex(/^[\w-]{16,64}$/, '16 to 64 letters, digits, - or _').optional(),
+  }).refine((q) => !q.consumer || q.session, { path: ['session'], message: 'A consumer reports its position with its session (random per running instance)' })
 
   const app = new Hono()
 
   app.get('/api/feeds/:source', async (c) => {
     const feed = feedOf(feeds, c)
     const after = positionOf(c)
-    const query = await check(pageQuery, singleValues(c, ['limit', 'wait', 'consumer']))
+    const query = await check(pageQuery, singleValues(c, ['limit', 'wait', 'consumer', 'session']))
     const page = await feed.read(after, query.limit ?? defaultLimit, {
-      ...(query.consumer ? { reader: query.consumer } : {}),
+      ...(query.consumer ? { reader: query.consumer, session: query.session } : {}),
       waitMs: query.wait ?? 0,
       signal: c.req.raw.signal,
     })

@@ -20,7 +20,14 @@ describe('HttpFeedReader', () => {
       }),
     })
     expect(await reader.read('5-1', 50, { waitMs: 1000, reader: 'orders-view' })).toEqual({ items: [], next: '5-1' })
-    expect(urls).toEqual(['http://producer:3000/base/api/feeds/shop.orders?after=5-1&limit=50&wait=1000&consumer=orders-view'])
+    await reader.read('5-1', 50, { reader: 'orders-view' })
+    // The consumer's session is random per reader instance, and the same on every read of it.
+    const session = new URL(urls[0]!).searchParams.get('session')
+    expect(session).toMatch(/^[0-9a-f-]{36}$/)
+    expect(urls).toEqual([
+      `http://producer:3000/base/api/feeds/shop.orders?after=5-1&limit=50&wait=1000&consumer=orders-view&session=${session}`,
+      `http://producer:3000/base/api/feeds/shop.orders?after=5-1&limit=50&consumer=orders-view&session=${session}`,
+    ])
   })
 
   it('gives up on a producer that does not answer, as a transient failure', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { comparePositions, isPosition, MalformedEnvelope, parseEnvelope, TidingsError, UnsupportedCharacter, MALFORMED_TYPE, type Envelope, type ErrorKind, type Position, type FeedLag, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/core'
 import { storableJson } from '@tidings/postgres'
 
@@ -53,6 +54,8 @@ export class HttpFeedReader implements FeedReader {
   private readonly base: string
   private readonly fetch: typeof fetch
   private readonly marginMs: number
+  /** This reader's instance, for the position it reports (see `feedRoutes`). */
+  private readonly session = randomUUID()
 
   constructor(private readonly options: HttpFeedReaderOptions) {
     this.source = options.source
@@ -64,7 +67,10 @@ export class HttpFeedReader implements FeedReader {
   async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
     const params = new URLSearchParams({ after, limit: String(limit) })
     if (options.waitMs) params.set('wait', String(Math.round(options.waitMs)))
-    if (options.reader) params.set('consumer', options.reader)
+    if (options.reader) {
+      params.set('consumer', options.reader)
+      params.set('session', options.session ?? this.session)
+    }
     const url = `${this.base}?${params}`
     const body = await this.get(url, (options.waitMs ?? 0) + this.marginMs, options.signal)
     if (body === undefined) return { items: [], next: after }

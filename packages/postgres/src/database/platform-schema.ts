@@ -138,4 +138,13 @@ export const platformMigrations: readonly Migration[] = [
       ALTER TABLE ${s}.checkpoints ADD COLUMN source_position text;
     `,
   },
+  {
+    version: 8,
+    name: 'feed readers: session',
+    // Which instance of a reader reported its position: another session takes the name over only once the
+    // reporting one has gone quiet (OutboxFeed.reportReader).
+    up: (s) => `
+      ALTER TABLE ${s}.feed_readers ADD COLUMN session text;
+    `,
+  },
 ]

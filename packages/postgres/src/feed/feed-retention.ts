@@ -35,6 +35,8 @@ export function slowest(positions: Iterable<Position>): Position | undefined {
  */
 export async function cleanupFeed(db: Queryable, schema: string, policy: RetentionPolicy = defaultRetention): Promise<number> {
   const s = schemaName(schema)
+  // Readers not seen within the liveness window no longer hold anything back: forget them.
+  await db.query(`DELETE FROM ${s}.feed_readers WHERE seen_at < now() - $1 * interval '1 millisecond'`, [policy.readerLivenessMs])
   const slowest = await slowestLiveReader(db, schema, policy.readerLivenessMs)
   const bound = slowest === undefined ? undefined : parsePosition(slowest)
   // In small batches, each its own short transaction: an open transaction holds every feed's horizon back.

@@ -20,6 +20,10 @@ interface OutboxRow {
 const HORIZON_PAUSE_MS = 2
 const MAX_HORIZON_PAUSE_MS = 50
 
+/** Another instance may report a reader's position once the reporting one has been quiet this long. */
+export const READER_TAKEOVER_MS = 60_000
+/** Bounds the memory of who reported when. */
+const MAX_REMEMBERED_REPORTS = 10_000
 /** Readers report where they are at most this often; retention keeps what live readers still need. */
 const READER_REPORT_INTERVAL_MS = 5_000
 
@@ -47,12 +51,12 @@ export class OutboxFeed implements FeedReader {
    * transaction still holds them behind the horizon — in short, growing pauses until that transaction ends.
    */
   async read(after: Position, limit: number, options: ReadOptions = {}): Promise<FeedPage> {
-    const { waitMs = 0, signal, reader } = options
+    const { waitMs = 0, signal, reader, session } = options
     const deadline = performance.now() + waitMs
     let pauseMs = HORIZON_PAUSE_MS
     for (;;) {
       const seen = this.signals?.count(this.source)
-      const page = await this.readNow(after, limit, reader)
+      const page = await this.readNow(after, limit, reader, session)
       const left = deadline - performance.now()
       if (page.items.length > 0 || left <= 0 || signal?.aborted) return page
       // Committed events held behind an older open transaction: its commit may not signal this feed (it
@@ -75,7 +79,7 @@ export class OutboxFeed implements FeedReader {
     return result.rows[0]!.held
   }
 
-  private async readNow(after: Position, limit: number, reader?: string): Promise<FeedPage> {
+  private async readNow(after: Position, limit: number, reader?: string, session?: string): Promise<FeedPage> {
     const from = parsePosition(after)
     const result = await this.db.query<OutboxRow>(
       `SELECT id::text AS id, type, key, version::text AS version,
@@ -92,7 +96,7 @@ export class OutboxFeed implements FeedReader {
     const next = items.at(-1)?.position ?? after
     // Report where the reader asked from (what it has applied), not the end of a page it may never commit:
     // retention deletes up to the reported position.
-    if (reader) await this.reportReader(reader, after)
+    if (reader) await this.reportReader(reader, after, session)
     return { items, next }
   }
 
@@ -135,15 +139,29 @@ export class OutboxFeed implements FeedReader {
     return envelope
   }
 
-  /** Tells retention that `reader` has applied the feed up to `position` (noted at most every few seconds). */
-  async reportReader(reader: string, position: Position): Promise<void> {
+  /**
+   * Tells retention that `reader` has applied the feed up to `position` (noted at most every few seconds).
+   * The name belongs to the session that reports it: another session's report is ignored until the holder
+   * has been quiet for `READER_TAKEOVER_MS` (a standby taking over), so one reader cannot move another's
+   * position (which would hide its lag, or let retention delete what it still needs).
+   */
+  async reportReader(reader: string, position: Position, session?: string): Promise<void> {
     const now = Date.now()
-    if (now - (this.reported.get(reader) ?? 0) < READER_REPORT_INTERVAL_MS) return
-    this.reported.set(reader, now)
+    const key = `${reader}\u0000${session ?? ''}`
+    if (now - (this.reported.get(key) ?? 0) < READER_REPORT_INTERVAL_MS) return
+    if (this.reported.size >= MAX_REMEMBERED_REPORTS) this.forgetReportsBefore(now - READER_REPORT_INTERVAL_MS)
+    this.reported.set(key, now)
     await this.db.query(
-      `INSERT INTO ${this.s}.feed_readers (reader, position, seen_at) VALUES ($1, $2, now())
-       ON CONFLICT (reader) DO UPDATE SET position = excluded.position, seen_at = excluded.seen_at`,
-      [reader.slice(0, 200), position],
+      `INSERT INTO ${this.s}.feed_readers AS r (reader, position, seen_at, session) VALUES ($1, $2, now(), $3)
+       ON CONFLICT (reader) DO UPDATE SET position = excluded.position, seen_at = excluded.seen_at, session = excluded.session
+       WHERE r.session IS NOT DISTINCT FROM excluded.session OR r.seen_at < now() - $4 * interval '1 millisecond'`,
+      [reader.slice(0, 200), position, session ?? null, READER_TAKEOVER_MS],
     )
+  }
+
+  private forgetReportsBefore(cutoff: number): void {
+    for (const [key, at] of this.reported) if (at < cutoff) this.reported.delete(key)
+    // Still full of recent reporters (names sent by many callers at once): start over rather than grow.
+    if (this.reported.size >= MAX_REMEMBERED_REPORTS) this.reported.clear()
   }
 }

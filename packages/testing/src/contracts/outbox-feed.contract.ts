@@ -163,6 +163,8 @@ export function outboxFeedContract(engine: TestEngine): void {
       expect((await feed.read(START, 10)).items.map((e) => (e.data as { i: number }).i)).toEqual([2, 3, 4, 5])
       await db.query(`UPDATE "${schema}".feed_readers SET seen_at = now() - interval '2 days'`)
       expect(await cleanupFeed(db, schema, policy)).toBe(4)
+      // A reader gone quiet past the liveness window is forgotten, not kept for ever.
+      expect((await db.query(`SELECT reader FROM "${schema}".feed_readers`)).rows).toEqual([])
     })
   })
 }
