@@ -22,6 +22,12 @@ export interface ConsumerDefinition<Tx, E extends Envelope = Envelope> {
   /** Clears the read model before a rebuild replays the feeds from the start. */
   reset?: (tx: Tx) => Promise<void>
   /**
+   * Runs once the rebuild's clearing transaction has committed, before anything is replayed: drop every
+   * cached copy of the read model (here and, through an eviction bus, on the other instances) at once.
+   * It must not throw or block.
+   */
+  afterReset?: () => void
+  /**
    * Runs after the transaction that applied these messages has committed and before the subscription
    * reports progress (so a consistency wait released by that progress never sees state older than this
    * hook leaves behind): e.g. evict caches or push notifications. It must not throw or block; errors are

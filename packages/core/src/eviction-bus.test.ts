@@ -18,6 +18,9 @@ describe('toEviction', () => {
     expect(eviction.ids).toEqual(['p1', 'p2'])
     expect(Object.isFrozen(eviction) && Object.isFrozen(eviction.ids) && Object.isFrozen(eviction.progress![0])).toBe(true)
     expect(toEviction({ topic: 'posts', ids: [] })).toStrictEqual({ topic: 'posts', ids: [] })
+    // A rebuild's "every document of the topic"; `all: false` is the same as leaving it out.
+    expect(toEviction({ topic: 'posts', ids: [], all: true })).toStrictEqual({ topic: 'posts', ids: [], all: true })
+    expect(toEviction({ topic: 'posts', ids: [], all: false })).toStrictEqual({ topic: 'posts', ids: [] })
   })
 
   it('names every problem of what is not an eviction', () => {
@@ -31,6 +34,7 @@ describe('toEviction', () => {
       'progress.1.source',
       'progress.1.position',
     ])
+    expect(evictionProblems({ topic: 't', ids: [], all: 'yes' }).map((p) => p.path)).toEqual(['all'])
     expect(() => toEviction({ topic: 't' })).toThrow(ValidationFailed)
   })
 })

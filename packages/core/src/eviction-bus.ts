@@ -14,6 +14,8 @@ export interface EvictionProgress {
 export interface Eviction {
   topic: string
   ids: readonly string[]
+  /** Every document of the topic, not only `ids` (a rebuild cleared the read model). */
+  all?: boolean
   progress?: readonly EvictionProgress[]
 }
 
@@ -45,8 +47,9 @@ export class EvictionBusClosed extends TidingsError {
 export function evictionProblems(value: unknown): Array<{ path: string; message: string }> {
   const problems: Array<{ path: string; message: string }> = []
   if (typeof value !== 'object' || value === null) return [{ path: '', message: 'must be an object' }]
-  const { topic, ids, progress } = value as Record<string, unknown>
+  const { topic, ids, progress, all } = value as Record<string, unknown>
   if (typeof topic !== 'string' || topic.length === 0) problems.push({ path: 'topic', message: 'must be a non-empty string' })
+  if (all !== undefined && typeof all !== 'boolean') problems.push({ path: 'all', message: 'must be a boolean' })
   if (!Array.isArray(ids)) problems.push({ path: 'ids', message: 'must be an array' })
   else ids.forEach((id, i) => typeof id !== 'string' && problems.push({ path: `ids.${i}`, message: 'must be a string' }))
   if (progress !== undefined) {
@@ -68,8 +71,9 @@ export function evictionProblems(value: unknown): Array<{ path: string; message:
 export function toEviction(value: unknown): Eviction {
   const problems = evictionProblems(value)
   if (problems.length > 0) throw new ValidationFailed(problems, 'Not an eviction')
-  const { topic, ids, progress } = value as Eviction
+  const { topic, ids, progress, all } = value as Eviction
   const copy: Eviction = { topic, ids: Object.freeze([...ids]) }
+  if (all) copy.all = true
   if (progress !== undefined) copy.progress = Object.freeze(progress.map(({ source, position }) => Object.freeze({ source, position })))
   return Object.freeze(copy)
 }

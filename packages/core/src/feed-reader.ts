@@ -34,4 +34,9 @@ export interface FeedReader {
   readonly source: string
   read(after: Position, limit: number, options?: ReadOptions): Promise<FeedPage>
   lag(after: Position): Promise<FeedLag>
+  /**
+   * The last position retention has deleted, if it ever deleted any: reading from the start no longer
+   * sees everything the feed had. Undefined when nothing was deleted, or when the feed cannot say.
+   */
+  trimmedThrough?(): Promise<Position | undefined>
 }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { event, START, type Envelope } from '@tidings/core'
-import { FeedSignals, OutboxFeed, UnitOfWork } from '@tidings/postgres'
+import { cleanupFeed, FeedSignals, OutboxFeed, UnitOfWork } from '@tidings/postgres'
 import { eventually, readAll, testEngines } from '@tidings/testing'
 import { createHttpApp } from './create-http-app'
 import { deferred } from './deferred'
-import { feedRoutes, type FeedLagBody } from './feed-routes'
+import { feedRoutes, type FeedLagBody, type FeedRetentionBody } from './feed-routes'
+import { HttpFeedReader } from './http-feed-reader'
 
 /** A reporting reader's session: random per running instance in real readers. */
 const SESSION = 'a-session-of-16-chars'
@@ -103,6 +104,21 @@ for (const engine of await testEngines()) {
       await db.query(`UPDATE "${schema}".feed_readers SET seen_at = now() - interval '2 minutes'`)
       await get(`/api/feeds/shop.orders?consumer=billing.invoices&session=${'y'.repeat(16)}&after=${second.token!.position}`)
       expect(await position()).toBe(second.token!.position)
+    })
+
+    it('says how far retention has deleted the feed, for a consumer about to rebuild elsewhere', async () => {
+      const { db, schema, app, place, visible } = await setup()
+      for (let i = 0; i < 3; i++) await place(i)
+      await visible(3)
+      const retention = async () => (await (await app.request('/api/feeds/shop.orders/retention')).json()) as FeedRetentionBody
+      expect(await retention()).toEqual({ trimmedThrough: null })
+      await db.query(`UPDATE "${schema}".outbox SET occurred_at = now() - interval '30 days' WHERE (feed_xid, seq) IN (SELECT feed_xid, seq FROM "${schema}".outbox ORDER BY feed_xid, seq LIMIT 2)`)
+      expect(await cleanupFeed(db, schema, { retainMs: 3600_000, readerLivenessMs: 0 })).toBe(2)
+      const { trimmedThrough } = await retention()
+      expect(trimmedThrough).toMatch(/^\d+-\d+$/)
+      // What a consumer in another process reads of it.
+      const remote = new HttpFeedReader({ baseUrl: 'http://producer', source: 'shop.orders', fetch: async (input, init) => app.request(String(input).replace('http://producer', ''), init) })
+      expect(await remote.trimmedThrough()).toBe(trimmedThrough)
     })
 
     it('reports lag from a position', async () => {

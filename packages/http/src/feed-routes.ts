@@ -20,6 +20,11 @@ export interface FeedPageBody {
   next: Position
 }
 
+/** How far retention has deleted the feed: a consumer rebuilding from the start would miss up to there. */
+export interface FeedRetentionBody {
+  trimmedThrough: string | null
+}
+
 export interface FeedLagBody {
   events: number
   oldestUnreadAt: string | null
@@ -33,6 +38,7 @@ const READER_NAME = /^[^\p{Cc}]{1,200}$/u
  *
  *   GET /api/feeds/:source?after=&limit=&wait=&consumer=&session=  → { items, next }
  *   GET /api/feeds/:source/lag?after=                      → { events, oldestUnreadAt }
+ *   GET /api/feeds/:source/retention                       → { trimmedThrough } (null: nothing deleted yet)
  *
  * With `wait` (ms) an empty page is held open until the feed grows or the wait ends (long poll); a client
  * that disconnects ends its wait. `consumer` names the reader, so that retention keeps what it still needs;
@@ -69,6 +75,12 @@ export function feedRoutes(options: FeedRoutesOptions): Hono {
       signal: c.req.raw.signal,
     })
     const body: FeedPageBody = { items: page.items, next: page.next }
+    return c.json(body, 200, { 'Cache-Control': 'no-store' })
+  })
+
+  app.get('/api/feeds/:source/retention', async (c) => {
+    const feed = feedOf(feeds, c)
+    const body: FeedRetentionBody = { trimmedThrough: (await feed.trimmedThrough?.()) ?? null }
     return c.json(body, 200, { 'Cache-Control': 'no-store' })
   })
 

@@ -86,6 +86,15 @@ export class HttpFeedReader implements FeedReader {
     return lag
   }
 
+  async trimmedThrough(): Promise<Position | undefined> {
+    const url = `${this.base}/retention`
+    const body = (await this.get(url, this.marginMs)) as { trimmedThrough?: unknown } | null
+    const through = body?.trimmedThrough
+    if (through === null) return undefined
+    if (!isPosition(through)) throw new FeedProtocolViolation(url, 'a retention without a position')
+    return through
+  }
+
   /** The parsed JSON body, or undefined when the caller aborted (a stopping subscription is not an error). */
   private async get(url: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {
     if (signal?.aborted) return undefined

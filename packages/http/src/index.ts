@@ -21,7 +21,7 @@ export { check, utf8Text, validBody, validParams, validQuery } from './validatio
 export { userText, uuid } from './user-text'
 
 // Feeds over HTTP: the producer's feed endpoint and the consumer's reader of it
-export { feedRoutes, type FeedLagBody, type FeedPageBody, type FeedRoutesOptions } from './feed-routes'
+export { feedRoutes, type FeedLagBody, type FeedPageBody, type FeedRetentionBody, type FeedRoutesOptions } from './feed-routes'
 export { FeedProtocolViolation, FeedRequestRejected, FeedUnavailable, HttpFeedReader, type HttpFeedReaderOptions } from './http-feed-reader'
 
 // Consistency: tokens on command responses, and reads that wait until the read model has caught up

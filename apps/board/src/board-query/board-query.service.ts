@@ -48,12 +48,17 @@ export async function boardQueryService(
   const hot = new HotDocuments({ capacity: options.hotDocuments, maxAgeMs: options.hotMaxAgeMs })
   const { evictions } = options
   // Evictions from every instance, this one's included; after a lost connection, whatever may be missed.
-  const unsubscribe = evictions?.subscribe(POST_DOCUMENTS_TOPIC, (eviction) => hot.evict(eviction.ids), () => hot.clear())
+  const unsubscribe = evictions?.subscribe(POST_DOCUMENTS_TOPIC, (eviction) => (eviction.all ? hot.clear() : hot.evict(eviction.ids)), () => hot.clear())
   const changed = (postIds: string[]): void => {
     hot.evict(postIds) // here first, before this instance reports its progress
     evictions?.publish({ topic: POST_DOCUMENTS_TOPIC, ids: postIds }).catch((error: unknown) => ctx.logger.warn({ err: error, postIds }, 'evictions not sent to the other instances'))
   }
-  const projection = postDocumentProjection(documents, sources, changed)
+  // A rebuild cleared every document: every instance drops every copy at once, not when they expire.
+  const cleared = (): void => {
+    hot.clear()
+    evictions?.publish({ topic: POST_DOCUMENTS_TOPIC, ids: [], all: true }).catch((error: unknown) => ctx.logger.warn({ err: error }, 'rebuild eviction not sent to the other instances'))
+  }
+  const projection = postDocumentProjection(documents, sources, changed, cleared)
   const subscription = await openSubscription(ctx, BOARD_QUERY_SCHEMA, projection, feeds)
   // Hot copies answer token reads only while this instance applies every change itself, and only those
   // cached since it took over: before, another instance applied changes whose evictions may never come

@@ -38,7 +38,13 @@ type BoardEvent = PostEvent | CommentEvent | MemberEvent
  * first reads the old name, the second misses the document the first has not committed yet), so both take
  * an advisory lock on the member: shared for copying, exclusive for spreading.
  */
-export function postDocumentProjection(documents: PostDocumentsOn, sources: PostDocumentSources, onChanged: (postIds: string[]) => void = () => {}) {
+export function postDocumentProjection(
+  documents: PostDocumentsOn,
+  sources: PostDocumentSources,
+  onChanged: (postIds: string[]) => void = () => {},
+  /** After a rebuild cleared every document: drop every cached copy. */
+  onCleared: () => void = () => {},
+) {
   // Documents changed by a message, kept until its transaction commits (then the hot copies are evicted).
   const changedBy = new Map<string, string[]>()
 
@@ -159,6 +165,7 @@ export function postDocumentProjection(documents: PostDocumentsOn, sources: Post
       if (postIds.length > 0) onChanged(postIds)
     },
     reset: (tx) => documents(tx).clear(),
+    afterReset: onCleared,
     // Comments of one post come from several partitions: pages touching the same documents take turns.
     lockKeys: (messages) => messages.flatMap((m) => {
       const postId = (m.data as { postId?: unknown } | null)?.postId

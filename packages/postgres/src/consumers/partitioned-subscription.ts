@@ -2,7 +2,7 @@ import { comparePositions, partitionSource, START, silentLogger, uuidv7, type Fe
 import type { Queryable } from '../database/database'
 import type { Follower, FollowerStatus, SourceProgress } from './follower'
 import { Lease } from '../leadership/lease'
-import { forgetForRebuild } from './rebuild'
+import { afterReset, forgetForRebuild } from './rebuild'
 import { schemaName } from '../database/sql'
 import { Subscription, type SubscriptionOptions } from './subscription'
 
@@ -179,6 +179,7 @@ export class PartitionedSubscription implements Follower {
       for (const part of this.parts) await part.fence(tx)
       await forgetForRebuild(tx, schema, consumer)
     })
+    afterReset(consumer)
     if (wasRunning) this.start()
     else await Promise.all(this.parts.map((p) => p.unfence()))
   }

@@ -20,7 +20,7 @@ import { DeferredWorker } from './deferred-worker'
 import { markProcessed, oldestPendingPosition } from './inbox'
 import { takeDeadLetter } from './dead-letters'
 import type { Follower, FollowerStatus, SourceProgress } from './follower'
-import { forgetForRebuild } from './rebuild'
+import { afterReset, forgetForRebuild, mustReplayCompletely } from './rebuild'
 import { currentLeaseOwner, Lease } from '../leadership/lease'
 import { runAsLeader } from '../leadership/leadership'
 import { MessageProcessor } from './message-processor'
@@ -224,17 +224,22 @@ export class Subscription implements Follower {
     return replayed !== undefined
   }
 
-  /** Rebuild: forget the inbox and checkpoints, clear the read model, and replay every feed from the start. */
+  /**
+   * Rebuild: forget the inbox and checkpoints, clear the read model (and its caches, at once), and replay
+   * every feed from the start — refused before anything changes when retention has trimmed a feed.
+   */
   async reset(): Promise<void> {
+    const { db, schema, consumer, feeds } = this.options
+    await mustReplayCompletely(consumer.name, feeds)
     const wasRunning = this.running !== undefined
     await this.stop()
     const stops = this.stops
-    const { db, schema, consumer } = this.options
     await db.transaction(async (tx) => {
       await this.fence(tx)
       await forgetForRebuild(tx, schema, consumer)
     })
     this.positions.clear()
+    afterReset(consumer)
     if (wasRunning && this.stops === stops) this.start()
     else await this.unfence()
   }

@@ -147,4 +147,16 @@ export const platformMigrations: readonly Migration[] = [
       ALTER TABLE ${s}.feed_readers ADD COLUMN session text;
     `,
   },
+  {
+    version: 9,
+    name: 'feed retention: how far it has deleted',
+    // One row once retention has deleted anything: a rebuild from the start would miss up to `through`.
+    up: (s) => `
+      CREATE TABLE ${s}.feed_trimmed (
+        only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+        through text NOT NULL,
+        trimmed_at timestamptz NOT NULL
+      );
+    `,
+  },
 ]

@@ -42,17 +42,33 @@ export async function cleanupFeed(db: Queryable, schema: string, policy: Retenti
   // In small batches, each its own short transaction: an open transaction holds every feed's horizon back.
   let deleted = 0
   for (;;) {
-    const result = await db.query(
-      `DELETE FROM ${s}.outbox WHERE (feed_xid, seq) IN (
-         SELECT o.feed_xid, o.seq FROM ${s}.outbox o
-         WHERE o.occurred_at < now() - $1 * interval '1 millisecond'
-           AND ($2::text IS NULL OR (o.feed_xid, o.seq) <= ($2::text::xid8, $3::bigint))
-         ORDER BY o.feed_xid, o.seq LIMIT $4)`,
+    // Each batch notes the last position it deleted in the same statement, so that a rebuild can tell that
+    // reading from the start no longer sees everything (see `trimmedThrough`).
+    const result = await db.query<{ n: string }>(
+      `WITH gone AS (
+         DELETE FROM ${s}.outbox WHERE (feed_xid, seq) IN (
+           SELECT o.feed_xid, o.seq FROM ${s}.outbox o
+           WHERE o.occurred_at < now() - $1 * interval '1 millisecond'
+             AND ($2::text IS NULL OR (o.feed_xid, o.seq) <= ($2::text::xid8, $3::bigint))
+           ORDER BY o.feed_xid, o.seq LIMIT $4)
+         RETURNING feed_xid, seq),
+       last AS (SELECT feed_xid::text || '-' || seq::text AS through FROM gone ORDER BY feed_xid DESC, seq DESC LIMIT 1),
+       noted AS (
+         INSERT INTO ${s}.feed_trimmed (through, trimmed_at) SELECT through, now() FROM last
+         ON CONFLICT (only_row) DO UPDATE SET through = excluded.through, trimmed_at = excluded.trimmed_at)
+       SELECT count(*)::text AS n FROM gone`,
       [policy.retainMs, bound?.xid.toString() ?? null, bound?.seq.toString() ?? null, CLEANUP_BATCH],
     )
-    deleted += result.rowCount
-    if (result.rowCount < CLEANUP_BATCH) return deleted
+    const count = Number(result.rows[0]?.n ?? 0)
+    deleted += count
+    if (count < CLEANUP_BATCH) return deleted
   }
 }
 
 const CLEANUP_BATCH = 5_000
+
+/** The last position retention has deleted from this schema's feed; undefined while it has deleted none. */
+export async function trimmedThrough(db: Queryable, schema: string): Promise<Position | undefined> {
+  const result = await db.query<{ through: string }>(`SELECT through FROM ${schemaName(schema)}.feed_trimmed`)
+  return result.rows[0]?.through
+}

@@ -2,6 +2,7 @@ import { formatPosition, parsePosition, START, type Envelope, type FeedLag, type
 import type { Queryable } from '../database/database'
 import type { FeedSignals } from './feed-signals'
 import { sleep } from '../sleep'
+import { trimmedThrough } from './feed-retention'
 import { schemaName } from '../database/sql'
 
 interface OutboxRow {
@@ -98,6 +99,11 @@ export class OutboxFeed implements FeedReader {
     // retention deletes up to the reported position.
     if (reader) await this.reportReader(reader, after, session)
     return { items, next }
+  }
+
+  /** The last position retention has deleted (see `cleanupFeed`); undefined while it has deleted none. */
+  trimmedThrough(): Promise<Position | undefined> {
+    return trimmedThrough(this.db, this.schema)
   }
 
   async lag(after: Position): Promise<FeedLag> {

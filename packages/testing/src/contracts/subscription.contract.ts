@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { event, uuidv7, MALFORMED_TYPE, type ConsumerDefinition, type Envelope, type FeedReader } from '@tidings/core'
 import {
+  cleanupFeed,
   FeedSignals,
   listDeadLetters,
   OutboxFeed,
@@ -211,6 +212,30 @@ export function subscriptionContract(engine: TestEngine): void {
       await subscription.reset()
       await eventually(() => ledgerTotals(db, schema), (t) => t.count === 20 && t.sum === 210, { what: 'rebuilt' })
       expect(await ledgerTotals(db, schema)).toEqual({ count: 20, sum: 210, distinct: 20 })
+    })
+
+    it('refuses a rebuild once retention has trimmed its feed (the model unchanged), and drops its caches at once when it does rebuild', async () => {
+      const { db, schema, feed, deposit } = await setup()
+      let cleared = 0
+      const consumer = { ...ledgerConsumer(schema), afterReset: () => void cleared++ }
+      const subscription = subscribe({ db, schema, consumer, feeds: [feed] })
+      let last
+      for (let i = 1; i <= 6; i++) last = await deposit(`k${i % 2}`, i)
+      await eventually(() => subscription.hasProcessed('test.accounts', last!.token!.position), Boolean, { what: 'caught up' })
+      await subscription.reset()
+      expect(cleared).toBe(1)
+      await eventually(() => ledgerTotals(db, schema), (t) => t.count === 6, { what: 'rebuilt' })
+      // Retention deletes the two oldest events (past the retention time, applied by the live reader).
+      await db.query(`UPDATE "${schema}".outbox SET occurred_at = now() - interval '30 days' WHERE (feed_xid, seq) IN (SELECT feed_xid, seq FROM "${schema}".outbox ORDER BY feed_xid, seq LIMIT 2)`)
+      expect(await cleanupFeed(db, schema, { retainMs: 24 * 3600_000, readerLivenessMs: 0 })).toBe(2)
+      expect(await feed.trimmedThrough()).toMatch(/^\d+-\d+$/)
+      const before = await ledgerTotals(db, schema)
+      await expect(subscription.reset()).rejects.toMatchObject({ code: 'REBUILD_PAST_RETENTION' })
+      expect(cleared).toBe(1)
+      expect(await ledgerTotals(db, schema)).toEqual(before)
+      // Refused before it stopped anything: the subscription goes on applying new events.
+      const more = await deposit('k9', 100)
+      await eventually(() => subscription.hasProcessed('test.accounts', more.token!.position), Boolean, { what: 'still running' })
     })
 
     it('a rebuild loses nothing while another instance stands by, however long the consumer takes to reset', async () => {
