@@ -4,15 +4,21 @@ import type { Channel, Connection, ReturnedMessage } from 'rabbitmq-client'
 import { closeChannel, closeConnection, openChannel, within } from './rabbitmq-connection'
 import { BrokerUnavailable, brokerError } from './rabbitmq-errors'
 
-/** A connection of the publisher's own, with its confirm-mode channel and the window its publishes share. */
+/** A confirm-mode channel that publishes to one stream queue only, and the watchdog of its confirms. */
+interface QueueChannel {
+  channel: Channel
+  watchdog: ConfirmWatchdog
+}
+
+/** A connection of the publisher's own, with its confirm-mode channels and the window its publishes share. */
 interface Link {
   connection: Connection
-  channel: Channel
+  /** By queue: one channel for each stream queue published to on this connection (see the class comment). */
+  channels: Map<string, QueueChannel>
   window: ConfirmWindow
-  watchdog: ConfirmWatchdog
   /** Messages the broker returned: no queue took them. */
   returned: ReturnedMessage[]
-  /** Sources whose queues were seen up on this connection. */
+  /** Sources whose queues were seen up, and have their channels, on this connection. */
   checked: Set<string>
 }
 
@@ -31,26 +37,34 @@ export interface PublisherSettings {
 
 /**
  * Publishes envelopes as JSON through the default exchange straight to the stream queue of their key's
- * partition, with publisher confirms, `mandatory` (a message no queue takes comes back instead of
- * vanishing: the source was not declared, or its queue was deleted), persistent, and the envelope id as
- * `messageId`. Up to `maxInFlight` messages await their confirm at once, across overlapping batches
- * (`ConfirmWindow`: a batch goes out after the one before it, and a failure fails every batch queued
- * behind it on the channel). It resolves
- * once every message is confirmed; a nack, a returned message, a lost connection or a confirm later than
+ * partition (each queue on a channel of its own, see below), with publisher confirms, `mandatory` (a
+ * message no queue takes comes back instead of vanishing: the source was not declared, or its queue was
+ * deleted), persistent, and the envelope id as `messageId`. Up to `maxInFlight` messages await their
+ * confirm at once, across overlapping batches (`ConfirmWindow`: a batch goes out after the one before it,
+ * and a failure fails every batch queued behind it on the connection). It resolves once every message is
+ * confirmed; a nack, a returned message, a lost connection or a confirm later than
  * `confirmTimeoutMs` rejects, and then none of the batch counts as published.
  *
  * RabbitMQ streams have no deduplication by message id over AMQP 0.9.1 (only the stream protocol's named
  * producers have it): a batch published again after a failure (or after a relay crash) is stored again,
  * and each consumer's inbox drops the repeats, as with Redis. What a failed batch left on the streams is
- * what reached the broker before the failure, in order (one channel is handled in order, and the client
- * sends nothing again by itself), so a retry stores nothing of a key before its earlier events. The
- * restart test found two ways around that while a node recovers, both closed here:
+ * what reached the broker before the failure, in order (a queue's channel is handled in order, and the
+ * client sends nothing again by itself), so a retry stores nothing of a key before its earlier events.
+ * The restart test found three ways around that while a node recovers, all closed here:
  * - a queue that comes up in the middle of a batch returns the earlier messages and stores the later
  *   ones: so the first batch of a source on a new connection checks its queues first (`check`);
  * - confirms take seconds while RabbitMQ restarts a stream's writer: the channel then sends the new writer
  *   again what the old one had not stored. A publisher that gave up and closed the channel meanwhile left
  *   a gap behind which later messages were stored (a 2 s limit did): so confirms get a long limit of
- *   their own (`confirmTimeoutMs`, default 30 s), for a broker that truly hangs.
+ *   their own (`confirmTimeoutMs`, default 30 s), for a broker that truly hangs;
+ * - a channel resends what a restarted writer had not confirmed under the channel's own publish sequence
+ *   numbers, where the stream's deduplication expects the numbers of the channel's messages to that
+ *   stream (RabbitMQ 3.10's `rabbit_stream_queue:resend_all`). On a channel that publishes to several
+ *   streams the two differ: the writer then drops the channel's next messages to that stream as repeats,
+ *   confirming them, stores the ones after, and never confirms some of the resent ones (the batch fails
+ *   after `confirmTimeoutMs` and its retry stores the dropped ones behind later ones of their key; seen
+ *   as one moved event in the restart test, reproduced by killing a stream's writer under a publisher).
+ *   So every stream queue gets a channel of its own: there the two numbers are the same.
  * Left to the consumers: RabbitMQ nacking a message and storing later ones (it nacks what it could not
  * store while a stream recovers, as the restart test saw in CI): the relay chains each partition's
  * messages (`deduplicates` is false), so consumers skip a copy stored ahead of its predecessor and apply
@@ -88,8 +102,11 @@ export class RabbitMqPublisher implements Publisher {
     const batch: { linking?: Promise<Link>; sending?: Promise<void> } = {}
     const started = this.starting.then(async () => {
       await this.replaceDeadLink(operation)
-      const link = await (batch.linking = this.link ??= this.dropping.then(() => this.open(operation)))
-      if (!link.checked.has(source)) await this.check(link, operation, queues)
+      const link = await (batch.linking = this.link ??= this.dropping.then(() => this.open()))
+      if (!link.checked.has(source)) {
+        await this.check(link, operation, queues)
+        await this.openQueueChannels(link, operation, queues)
+      }
       link.checked.add(source)
       batch.sending = this.publishOn(link, operation, queues, events)
     })
@@ -118,23 +135,30 @@ export class RabbitMqPublisher implements Publisher {
   private async replaceDeadLink(operation: string): Promise<void> {
     const linking = this.link
     const current = await linking?.catch(() => undefined)
-    if (!current || current.channel.active || !current.window.idle) return
+    if (!current || [...current.channels.values()].every(({ channel }) => channel.active) || !current.window.idle) return
     if (this.link === linking) this.link = undefined
     await this.drop(current, new BrokerUnavailable(operation, 'the channel closed'))
   }
 
-  private async open(operation: string): Promise<Link> {
+  private async open(): Promise<Link> {
     const connection = await this.settings.connect()
-    try {
-      const channel = await within(openChannel(connection, operation), this.settings.timeoutMs, operation)
-      await within(channel.confirmSelect(), this.settings.timeoutMs, operation)
-      const returned: ReturnedMessage[] = []
-      channel.on('basic.return', (message: ReturnedMessage) => void returned.push(message))
-      const watchdog = new ConfirmWatchdog(this.settings.confirmTimeoutMs, () => new BrokerUnavailable(operation, `no confirm within ${this.settings.confirmTimeoutMs} ms`))
-      return { connection, channel, window: new ConfirmWindow(this.settings.maxInFlight), watchdog, returned, checked: new Set() }
-    } catch (error) {
-      await closeConnection(connection, this.settings.timeoutMs)
-      throw error
+    return { connection, channels: new Map(), window: new ConfirmWindow(this.settings.maxInFlight), returned: [], checked: new Set() }
+  }
+
+  /**
+   * A confirm-mode channel for each of the source's queues that has none yet on this connection, opened
+   * before its first batch (a link that fails to open them is dropped like any failed one).
+   */
+  private async openQueueChannels(link: Link, operation: string, queues: string[]): Promise<void> {
+    const { timeoutMs, confirmTimeoutMs } = this.settings
+    for (const queue of queues) {
+      if (link.channels.has(queue)) continue
+      const channel = await within(openChannel(link.connection, operation), timeoutMs, operation)
+      const watchdog = new ConfirmWatchdog(confirmTimeoutMs, () => new BrokerUnavailable(operation, `no confirm from ${queue} within ${confirmTimeoutMs} ms`))
+      // Kept before confirm.select can fail, so that dropping the link closes it.
+      link.channels.set(queue, { channel, watchdog })
+      channel.on('basic.return', (message: ReturnedMessage) => void link.returned.push(message))
+      await within(channel.confirmSelect(), timeoutMs, operation)
     }
   }
 
@@ -156,9 +180,10 @@ export class RabbitMqPublisher implements Publisher {
   }
 
   /** Takes the batch's turn on the window at once (nothing is awaited before), then awaits its confirms. */
-  private async publishOn({ channel, window, watchdog, returned }: Link, operation: string, queues: string[], events: readonly Envelope[]): Promise<void> {
+  private async publishOn({ channels, window, returned }: Link, operation: string, queues: string[], events: readonly Envelope[]): Promise<void> {
     await window.publish(events, (event) => {
       const queue = queues[partitionOf(event.key, this.partitions)]!
+      const { channel, watchdog } = channels.get(queue)!
       // No content type: rabbitmq-client would parse a JSON body on the way in, and readers want the text.
       return watchdog.watch(channel.basicPublish({ routingKey: queue, mandatory: true, durable: true, messageId: event.id, type: event.type }, Buffer.from(JSON.stringify(event))))
     })
@@ -168,10 +193,10 @@ export class RabbitMqPublisher implements Publisher {
     if (lost) throw new BrokerUnavailable(operation, `${lost.replyText}: no queue ${lost.routingKey} (is the source declared?)`)
   }
 
-  private async drop({ connection, channel, window, watchdog }: Link, error: unknown): Promise<void> {
+  private async drop({ connection, channels, window }: Link, error: unknown): Promise<void> {
     window.fail(error)
-    watchdog.stop()
-    await closeChannel(channel, this.settings.timeoutMs)
+    for (const { watchdog } of channels.values()) watchdog.stop()
+    await Promise.all([...channels.values()].map(({ channel }) => closeChannel(channel, this.settings.timeoutMs)))
     await closeConnection(connection, this.settings.timeoutMs)
   }
 

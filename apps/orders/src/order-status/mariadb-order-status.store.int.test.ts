@@ -5,9 +5,12 @@ import { orderStatusStoreContract } from './order-status-store.contract'
 import { MARIADB_URL, mariadbReachable } from './mariadb-test-server'
 import type { ConsumerTransaction } from './order-status'
 
-/** MariaDB cannot join the consumer's PostgreSQL transaction: its store runs its own, and must not touch this one. */
+/**
+ * MariaDB cannot join the consumer's PostgreSQL transaction: its store runs its own, and must not write in
+ * this one; it only asks whether it still answers before committing (a fence against a rebuild's clear).
+ */
 const OWN_TRANSACTIONS: ConsumerTransaction = {
-  query: () => Promise.reject(new Error('the MariaDB store wrote in the consumer transaction')),
+  query: (sql) => (sql === 'SELECT 1' ? Promise.resolve({ rows: [{}] }) : Promise.reject(new Error('the MariaDB store wrote in the consumer transaction'))),
 }
 
 const stores: MariaDbOrderStatusStore[] = []

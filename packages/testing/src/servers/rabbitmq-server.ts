@@ -8,6 +8,8 @@ import { freePorts, startThrowawayServer, type ThrowawayServer } from './throwaw
 /** A throwaway RabbitMQ node (its database in `dataDir`), for tests that stop, kill and restart the broker. */
 export interface RabbitMqServer extends ThrowawayServer {
   readonly url: string
+  /** Runs an Erlang expression on the node (`rabbitmqctl eval`) and returns what it printed. */
+  eval(expression: string): Promise<string>
 }
 
 /**
@@ -68,7 +70,17 @@ export async function startRabbitMqServer(options: { readyTimeoutMs?: number } =
     await server.cleanup()
     throw error
   }
-  return Object.assign(server, { url: `amqp://guest:guest@127.0.0.1:${server.port}` })
+  return Object.assign(server, { url: `amqp://guest:guest@127.0.0.1:${server.port}`, eval: (expression: string) => rabbitmqctlEval(node, server.dataDir, expression) })
+}
+
+/** `rabbitmqctl eval` on the node; HOME: the node's Erlang cookie is in the data directory (see `env`). */
+function rabbitmqctlEval(node: string, dir: string, expression: string): Promise<string> {
+  const ctl = existsSync(DEBIAN_CTL) ? DEBIAN_CTL : 'rabbitmqctl'
+  return new Promise<string>((resolve, reject) =>
+    execFile(ctl, ['-n', node, 'eval', expression], { env: { ...process.env, HOME: dir }, timeout: 30_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`rabbitmqctl eval failed: ${error.message}\n${stdout}${stderr}`)) : resolve(stdout.trim()),
+    ),
+  )
 }
 
 /**
@@ -82,13 +94,9 @@ async function startStreamCoordinator(node: string, dir: string): Promise<void> 
   const declare =
     'rabbit_amqqueue:declare(rabbit_misc:r(<<"/">>, queue, <<"tidings.throwaway.first-stream">>), true, false, ' +
     '[{<<"x-queue-type">>, longstr, <<"stream">>}], none, <<"tidings">>).'
-  const ctl = existsSync(DEBIAN_CTL) ? DEBIAN_CTL : 'rabbitmqctl'
-  // HOME: the node's Erlang cookie is in the data directory (see `env`).
-  await new Promise<void>((resolve, reject) =>
-    execFile(ctl, ['-n', node, 'eval', declare], { env: { ...process.env, HOME: dir }, timeout: 30_000 }, (error, stdout, stderr) =>
-      error ? reject(new Error(`rabbitmqctl could not declare the first stream queue: ${error.message}\n${stdout}${stderr}`)) : resolve(),
-    ),
-  )
+  await rabbitmqctlEval(node, dir, declare).catch((error: Error) => {
+    throw new Error(`rabbitmqctl could not declare the first stream queue: ${error.message}`)
+  })
   const names = join(dir, 'mnesia', node, 'coordination', node, 'names.dets')
   const deadline = Date.now() + 30_000
   while (!(await readFile(names).catch(() => Buffer.alloc(0))).includes('rabbit_stream_coordinator')) {
