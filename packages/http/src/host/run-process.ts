@@ -21,7 +21,8 @@ export async function runUntilSignalled(options: {
   const { host, db, logger } = options
   await host.start()
   const server = await serveHttp(host.http, options.port, { ...(host.fastPath ? { fastPath: host.fastPath } : {}), ...(options.hostname ? { hostname: options.hostname } : {}) })
-  logger.info({ port: server.port, storage: options.storage }, `${options.name} listening on http://localhost:${server.port}`)
+  // The bound address is logged too: `localhost` in the URL says nothing of who else can connect.
+  logger.info({ port: server.port, address: options.hostname ?? 'every interface', storage: options.storage }, `${options.name} listening on http://localhost:${server.port}`)
   // A supervisor over an IPC channel (the board cluster) learns the port whatever the log level.
   process.send?.({ listening: server.port })
 
