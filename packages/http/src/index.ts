@@ -18,7 +18,7 @@ export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, NOSNIFF, type HttpAppOptions, 
 
 // Validation: request bodies, queries and parameters against zod schemas, and user-entered text
 export { check, utf8Text, validBody, validParams, validQuery } from './validation'
-export { userText, uuid } from './user-text'
+export { hasVisible, userText, uuid } from './user-text'
 
 // Feeds over HTTP: the producer's feed endpoint and the consumer's reader of it
 export { feedRoutes, type FeedLagBody, type FeedPageBody, type FeedRetentionBody, type FeedRoutesOptions } from './feed-routes'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { userText, uuid } from './user-text'
+import { hasVisible, userText, uuid } from './user-text'
 
 const title = userText(1, 10)
 const body = userText(1, 100, { multiline: true })
@@ -16,7 +16,7 @@ describe('user text', () => {
   })
 
   it('refuses bidirectional overrides, embeddings and isolates unless allowed, and takes right-to-left text as it is', () => {
-    for (const bad of ['evil\u202Etxt.exe', 'a\u202Ab', 'a\u2066b\u2069', 'a\u2068b']) {
+    for (const bad of ['evil\u202Etxt.exe', 'a\u202Ab', 'a\u2066b\u2069', 'a\u2068b', 'a\u200Fb', 'a\u200Eb', 'a\u061Cb']) {
       expect(title.safeParse(bad).success, JSON.stringify(bad)).toBe(false)
       expect(body.safeParse(bad).success, JSON.stringify(bad)).toBe(false)
     }
@@ -33,6 +33,11 @@ describe('user text', () => {
     expect(title.safeParse('   ').success).toBe(false)
     expect(title.safeParse('\u200b\u200d').success).toBe(false)
     expect(title.parse('a\u200db')).toBe('a\u200db')
+    // Letters and symbols that render blank, and combining marks with nothing to combine with.
+    for (const blank of ['\u3164\u3164', '\u2800', '\u115F\u1160', '\uFFA0', '\u0301\u0308']) expect(title.safeParse(blank).success, JSON.stringify(blank)).toBe(false)
+    expect(title.parse('e\u0301')).toBe('\u00e9')
+    expect(hasVisible('a\u200b'.repeat(8), 8)).toBe(true)
+    expect(hasVisible('\u200b'.repeat(8) + 'abc', 8)).toBe(false)
   })
 
   it('takes UUIDs in any case and gives them back in lower case', () => {

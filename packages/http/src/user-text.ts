@@ -7,11 +7,20 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const CONTROL = /(?![\t\n\r])\p{Cc}/u
 
 /**
- * Bidirectional embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069): they make a name, a
- * title or an address read differently from what it is ("Trojan Source"). Right-to-left text itself needs
- * none of them.
+ * Bidirectional embeddings, overrides, isolates and marks (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F,
+ * U+061C): they make a name, a title or an address read differently from what it is ("Trojan Source").
+ * Right-to-left text itself needs none of them.
  */
-const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/
+
+/**
+ * What shows nothing: format characters, spaces, combining marks on their own, and the letters and
+ * symbols that render blank (Hangul fillers, the blank Braille pattern).
+ */
+const BLANK = /[\p{Cf}\p{M}\s\u115F\u1160\u3164\uFFA0\u2800]/u
+
+/** Whether `s` has at least `count` characters that show something. */
+export const hasVisible = (s: string, count = 1): boolean => [...s].filter((ch) => !BLANK.test(ch)).length >= count
 
 /**
  * User-written text: NFC-normalised, well-formed UTF-16 (no lone surrogates, which no database or JSON
@@ -28,7 +37,7 @@ export function userText(min: number, max: number, options: { multiline?: boolea
     .refine((s) => !forbidden.test(s), 'must not contain control characters')
     .refine((s) => options.bidiControls || !BIDI_CONTROL.test(s), 'must not contain bidirectional control characters')
     .refine((s) => [...s].length >= min, `must be at least ${min} characters`)
-    .refine((s) => min === 0 || /[^\p{Cf}\s]/u.test(s), 'must contain something visible')
+    .refine((s) => min === 0 || hasVisible(s), 'must contain something visible')
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`)
 }
 

@@ -142,5 +142,30 @@ for (const engine of await testEngines()) {
       expect(refused.status).toBe(401)
       expect(((await refused.json()) as { code: string }).code).toBe('TOKEN_REVOKED')
     })
+
+    it('ends a busy stream after its member signed out too: a steady flow of notifications does not keep it open', async () => {
+      const versions = new Map<string, number>()
+      const verify = liveMemberVerifier(tokenVerifier(issuer.keys), async (memberId) => (versions.has(memberId) ? { tokenVersion: versions.get(memberId)! } : undefined), { ttlMs: 0 })
+      const { hub, baseUrl } = await serve(verify, { heartbeatMs: 200 })
+      const member = uuidv7()
+      versions.set(member, 0)
+      const stream = await openStream(baseUrl, await issuer.sign(member))
+      await stream.until('event: ready')
+      // Someone comments on the member's posts faster than the keep-alive interval, before and after sign-out.
+      let sent = 0
+      const flood = setInterval(() => {
+        hub.publish({ notificationId: uuidv7(), recipientId: member, kind: 'comment', postId: uuidv7(), postTitle: 't', commentId: uuidv7(), actor: { memberId: uuidv7(), nickname: 'x' }, createdAt: new Date().toISOString(), read: false })
+        sent++
+      }, 20)
+      try {
+        await stream.until('event: notification')
+        versions.set(member, 1)
+        const said = await stream.ended()
+        expect(said.endsWith('event: signed-out\ndata: {"code":"TOKEN_REVOKED"}\n\n')).toBe(true)
+        expect(sent).toBeGreaterThan(0)
+      } finally {
+        clearInterval(flood)
+      }
+    })
   })
 }

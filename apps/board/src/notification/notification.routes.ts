@@ -45,8 +45,9 @@ export function notificationRoutes({ db, notifications, hub, verify, waiter, clo
   })
 
   // EventSource cannot send headers, so this one route also takes the token as ?access_token=. A stream
-  // lives as long as its token: it ends at the token's expiry, or at the first keep-alive after the member
-  // signed out or changed password (the token is checked again at each), with a `signed-out` event saying why.
+  // lives as long as its token: it ends at the token's expiry, or within a keep-alive interval after the
+  // member signed out or changed password (the token is checked again that often, busy or idle), with a
+  // `signed-out` event saying why.
   routes.get('/api/notifications/stream', requireMember(verify, { allowQueryToken: true }), (c) => {
     const memberId = c.get('memberId')
     const token = c.get('token')
@@ -73,14 +74,21 @@ export function notificationRoutes({ db, notifications, hub, verify, waiter, clo
         }).finally(() => (wake = undefined))
       try {
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ unread: await notifications.unreadCount(db, memberId) }) })
+        // The token is checked again every `heartbeatMs` whether or not notifications keep the stream busy:
+        // a steady flow (anyone may comment on the member's post) must not keep a revoked token's stream open.
+        let checkedAt = clock.now().getTime()
         while (!ended.aborted && !stream.aborted) {
+          if (clock.now().getTime() - checkedAt >= heartbeatMs) {
+            const refused = await refusalOf(token)
+            if (refused) return await signedOut(stream, refused)
+            checkedAt = clock.now().getTime()
+          }
           for (let n = queued.shift(); n; n = queued.shift()) await stream.writeSSE({ event: 'notification', id: n.notificationId, data: JSON.stringify(view(n)) })
           const left = token.expiresAt.getTime() - clock.now().getTime()
           if (left <= 0) return await signedOut(stream, 'TOKEN_EXPIRED')
-          const woken = await pause(Math.min(heartbeatMs, left))
+          const untilCheck = checkedAt + heartbeatMs - clock.now().getTime()
+          const woken = await pause(Math.max(0, Math.min(untilCheck, left)))
           if (woken || queued.length > 0 || ended.aborted) continue
-          const refused = await refusalOf(token)
-          if (refused) return await signedOut(stream, refused)
           await stream.write(': keep-alive\n\n')
         }
       } finally {

@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
-import { stateRoutes, userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
+import { hasVisible, stateRoutes, userText, uuid, validBody, validParams, withPosition } from '@tidings/http'
 import { type Database, execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { requireMember, requireOperator, ROLES, type MemberEnv, type Role, type TokenVerifier } from '@tidings/auth'
 import { clientAddress } from '../limits/client-address'
@@ -28,8 +28,8 @@ import type { MemberRepository } from './member.repository'
 
 const Nickname = userText(2, 20).refine((s) => /^[\p{L}\p{N}_.-]+$/u.test(s), 'letters, digits, _, . or - only')
 const Email = z.string().max(254).pipe(z.email())
-/** 8 to 128 characters, at least 8 of them not spaces (eight spaces is no password). */
-const Password = z.string().min(8).max(128).refine((s) => s.replace(/\s/g, '').length >= 8, 'must have at least 8 characters that are not spaces')
+/** 8 to 128 characters, at least 8 of them visible (eight spaces, or eight zero-width spaces, is no password). */
+const Password = z.string().min(8).max(128).refine((s) => hasVisible(s, 8), 'must have at least 8 characters that are not spaces or invisible')
 const RolesBody = z.object({ roles: z.array(z.enum(ROLES)).max(ROLES.length) })
 const SignUpBody = z.object({ email: Email, password: Password, nickname: Nickname })
 // No stored email holds a NUL, and PostgreSQL cannot even take one as a query parameter (it would be a 500).
@@ -90,7 +90,7 @@ export function memberRoutes({ db, uow, members, tokens, limits, clock }: Member
     // A hash made at an older, cheaper cost is replaced while the password is at hand (once per member).
     if (needsRehash(member.passwordHash)) {
       const passwordHash = await hashPassword(password)
-      await execute(uow, members, async (tx) => rehashPassword(await existing(tx, member.memberId, { lock: true }), passwordHash))
+      await execute(uow, members, async (tx) => rehashPassword(await existing(tx, member.memberId, { lock: true }), member.passwordHash, passwordHash))
     }
     return c.json(await tokens.issue(member.memberId, { roles: member.roles, tokenVersion: member.tokenVersion }))
   })

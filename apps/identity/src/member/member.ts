@@ -93,9 +93,12 @@ export function revokeTokens(member: Member): Decision<Member, never> {
 }
 
 /** A new password (its hash, made at the edge); the tokens issued under the old one are refused from now on. */
-/** The same password, hashed again at today's cost (see `needsRehash`): nothing else changes, no token is revoked. */
-export function rehashPassword(member: Member, passwordHash: string): Decision<Member, never> {
-  return decide({ ...member, passwordHash })
+/**
+ * The same password, hashed again at today's cost (see `needsRehash`): nothing else changes, no token is
+ * revoked. Only if the stored hash is still the one just verified: a password changed meanwhile stays.
+ */
+export function rehashPassword(member: Member, verifiedHash: string, passwordHash: string): Decision<Member, never> {
+  return decide(member.passwordHash === verifiedHash ? { ...member, passwordHash } : member)
 }
 
 export function changePassword(member: Member, passwordHash: string): Decision<Member, never> {

@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto'
+import { hashingSlots } from './hashing-slots'
 
 const SALT_BYTES = 16
 const KEY_BYTES = 64
@@ -103,10 +104,16 @@ function memoryOf(N: number, r: number, p: number): number {
   return 128 * r * (N + 2) + 128 * r * p
 }
 
+/** As many hashes at once as libuv has threads (4 by default); a few dozen more may wait. */
+const slot = hashingSlots(Number(process.env.UV_THREADPOOL_SIZE) || 4, 32)
+
 function derive(password: string, salt: Buffer, keyBytes: number, N: number, r: number, p: number): Promise<Buffer> {
   const options: ScryptOptions = { N, r, p, maxmem: memoryOf(N, r, p) + 1024 * 1024 }
-  return new Promise((resolve, reject) => {
-    // NFC so that the same password typed on different keyboards or platforms hashes the same.
-    scrypt(password.normalize('NFC'), salt, keyBytes, options, (error, key) => (error ? reject(error) : resolve(key)))
-  })
+  return slot(
+    () =>
+      new Promise((resolve, reject) => {
+        // NFC so that the same password typed on different keyboards or platforms hashes the same.
+        scrypt(password.normalize('NFC'), salt, keyBytes, options, (error, key) => (error ? reject(error) : resolve(key)))
+      }),
+  )
 }
