@@ -169,6 +169,9 @@ describe(`the console over HTTP on ${engine.name}`, () => {
     expect(wrong.headers.get('set-cookie')).toBeNull()
     expect(await wrong.text()).toContain('That is not the operator token.')
     expect((await signIn(TOKEN, { Origin: 'https://evil.example' })).status).toBe(403)
+    // A body that is not a form (a multipart without its boundary) is a 400, not a failure of ours.
+    const broken = await fetch(`${base}/console/session`, { method: 'POST', headers: { 'Content-Type': 'multipart/form-data', Origin: base }, body: 'x' })
+    expect(await problem(broken)).toEqual({ status: 400, code: 'VALIDATION' })
 
     const signedIn = await signIn(TOKEN)
     expect(signedIn.status).toBe(303)

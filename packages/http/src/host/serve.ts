@@ -1,10 +1,10 @@
-import { createServer as createHttpServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
-import { serve } from '@hono/node-server'
+import { getRequestListener, RequestError } from '@hono/node-server'
 import { PayloadTooLarge } from '@tidings/core'
 import type { Hono } from 'hono'
 import { bodyLimitOf, DEFAULT_BODY_LIMIT_BYTES, NOSNIFF } from '../create-http-app'
-import { problemOf, PROBLEM_CONTENT_TYPE } from '../problem'
+import { problem, problemOf, PROBLEM_CONTENT_TYPE, problemResponse } from '../problem'
 
 export interface ServeOptions {
   hostname?: string
@@ -43,23 +43,21 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
   let closing = false
   return new Promise((resolve, reject) => {
     const fastPath = options.fastPath
-    const createServer = fastPath
-      ? (((serverOptions: ServerOptions, listener: RequestListener) =>
-          createHttpServer(serverOptions, (req, res) => {
-            if (!fastPath(req, res)) listener(req, res)
-          })) as typeof createHttpServer)
-      : undefined
-    const server = serve({ fetch: app.fetch, port, ...(options.hostname ? { hostname: options.hostname } : {}), ...(createServer ? { createServer } : {}) }, (info: AddressInfo) => {
+    const listener = getRequestListener(app.fetch, { ...(options.hostname ? { hostname: options.hostname } : {}), errorHandler: requestFailed })
+    const server = createHttpServer((req, res) => {
+      if (!fastPath?.(req, res)) void listener(req, res)
+    })
+    server.once('error', reject)
+    server.listen(port, options.hostname, () => {
       server.off('error', reject)
       resolve({
-        port: info.port,
+        port: (server.address() as AddressInfo).port,
         close: once(() => {
           closing = true
           return closeGracefully(server, graceMs)
         }),
       })
-    }) as Server
-    server.once('error', reject)
+    })
     guardRequestBodies(server, bodyLimit, lingerMs)
     // A keep-alive connection whose last request finishes during shutdown is idle from then on: close it.
     server.on('request', (_req, res: ServerResponse) => {
@@ -68,6 +66,16 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
       })
     })
   })
+}
+
+/**
+ * What no Request can be made of (a Host header that is no host name, a backslash in the path) is the
+ * client's mistake: 400 problem+json like every other refusal, not the adapter's bare 400. (Anything
+ * else would be the app throwing past its own error handler: a 500 problem.)
+ */
+function requestFailed(error: unknown): Response {
+  if (error instanceof RequestError) return problemResponse(problem(400, 'MALFORMED_REQUEST', 'The request line or its Host header is malformed'))
+  return problemResponse(problemOf(error))
 }
 
 const DEFAULT_LINGER_MS = 2_000
