@@ -1,5 +1,9 @@
 export { composeOrders, ordersServices, type Orders, type OrdersOptions } from './orders'
 export { PAYMENT_TIMEOUT_ENV, paymentTimeoutOf } from './order/payment-timeout'
+
+// The commands' request bodies, as the routes check them.
+export { PlaceOrderBody, ShippingAddressBody } from './order/order.routes'
+export { CreditBody } from './payment/payment.routes'
 export { orderStatusExplorer } from './order-status/order-status.explorer'
 
 // What other services may know: the feeds and the state their full-state events carry.

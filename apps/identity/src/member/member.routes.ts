@@ -36,8 +36,13 @@ const SignUpBody = z.object({ email: Email, password: Password, nickname: Nickna
 const LoginBody = z.object({ email: z.string().max(254).refine((s) => !s.includes('\u0000'), 'must not contain NUL'), password: z.string().max(128) })
 const PasswordBody = z.object({ currentPassword: z.string().max(128), newPassword: Password })
 
-/** Compared against when the email is unknown, so that a login takes as long whether or not the member exists. */
-const NO_MEMBER_HASH = hashPassword('no such member')
+/**
+ * Compared against when the email is unknown, so that a login takes as long whether or not the member
+ * exists. Made at the first such login, not when the module loads: a full-cost hash is 128 MiB and most
+ * of a second, which no process that never sees a login should pay at start.
+ */
+let noMemberHash: Promise<string> | undefined
+const unknownMemberHash = (): Promise<string> => (noMemberHash ??= hashPassword('no such member'))
 
 /** Tokens as the member routes use them: issued at log-in, checked on the member's own routes. */
 export interface MemberTokens {
@@ -84,7 +89,7 @@ export function memberRoutes({ db, uow, members, tokens, limits, clock }: Member
     const admission = limits.passwordCheck(emailKey(email), addressOf(c), clock.now().getTime())
     if (!admission.admitted) return tooManyAttempts(admission.retryAfterSeconds)
     const member = await members.byEmail(db, emailKey(email))
-    const valid = await verifyPassword(password, member?.passwordHash ?? (await NO_MEMBER_HASH))
+    const valid = await verifyPassword(password, member?.passwordHash ?? (await unknownMemberHash()))
     if (!member || !valid) throw new InvalidCredentials()
     admission.succeeded()
     // A hash made at an older, cheaper cost is replaced while the password is at hand (once per member).

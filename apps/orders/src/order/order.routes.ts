@@ -9,13 +9,15 @@ import { cancelOrder, changeShippingAddress, OrderNotFound, placeOrder, type Ord
 import type { OrderRepository } from './order.repository'
 
 const Money = z.number().int().positive().max(1_000_000_000)
-const PlaceBody = z.object({
+/** The request bodies of the order's commands (exported for the fuzz suite, which generates them). */
+export const PlaceOrderBody = z.object({
   items: z
     .array(z.object({ sku: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), qty: z.number().int().positive().max(10_000), unitPrice: Money }))
     .min(1)
     .max(100),
   shippingAddress: Address,
 })
+export const ShippingAddressBody = z.object({ shippingAddress: Address })
 
 export interface OrderRoutesDeps {
   uow: UnitOfWork
@@ -36,7 +38,7 @@ export function orderRoutes({ uow, orders, clock, verify, waiter, setPaymentDead
   // A client that just shipped sends the shipment's token, so the order decides knowing it has shipped.
   const afterWhatIKnow = consistentCommand({ waiter })
 
-  routes.post('/api/orders', validBody(PlaceBody), async (c) => {
+  routes.post('/api/orders', validBody(PlaceOrderBody), async (c) => {
     const { result, token } = await execute(uow, orders, async (tx) => {
       const placed = placeOrder({ ...c.req.valid('json'), customerId: c.get('memberId'), orderId: uuidv7(), now: clock.now() })
       await setPaymentDeadline(tx, placed.state)
@@ -53,7 +55,7 @@ export function orderRoutes({ uow, orders, clock, verify, waiter, setPaymentDead
     return c.json(view(result))
   })
 
-  routes.patch('/api/orders/:orderId/shipping-address', validParams(OrderIdParams), afterWhatIKnow, validBody(z.object({ shippingAddress: Address })), async (c) => {
+  routes.patch('/api/orders/:orderId/shipping-address', validParams(OrderIdParams), afterWhatIKnow, validBody(ShippingAddressBody), async (c) => {
     const { orderId } = c.req.valid('param')
     const { result, token } = await execute(uow, orders, async (tx) => changeShippingAddress(await existing(tx, orderId, c.get('memberId')), c.req.valid('json').shippingAddress, clock.now()))
     withPosition(c, token)

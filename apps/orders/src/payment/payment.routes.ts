@@ -7,6 +7,8 @@ import { addCredit, CustomerNotFound } from './payment'
 import type { PaymentRepository } from './payment.repository'
 
 const CustomerParams = z.object({ customerId: uuid })
+/** An operator's top-up (exported for the fuzz suite). */
+export const CreditBody = z.object({ amount: z.number().int().positive().max(1_000_000_000) })
 const LedgerPage = z.object({ after: uuid.optional(), limit: z.coerce.number().int().min(1).max(500).default(100) })
 
 /**
@@ -35,7 +37,7 @@ export function paymentRoutes({ db, uow, payments, verify }: { db: Database; uow
 
   routes.get('/api/customers/:customerId', requireRole(verify, 'staff', 'operator'), validParams(CustomerParams), async (c) => c.json(await account(c.req.valid('param').customerId)))
 
-  routes.post('/api/customers/:customerId/credit', requireRole(verify, 'operator'), validParams(CustomerParams), validBody(z.object({ amount: z.number().int().positive().max(1_000_000_000) })), async (c) => {
+  routes.post('/api/customers/:customerId/credit', requireRole(verify, 'operator'), validParams(CustomerParams), validBody(CreditBody), async (c) => {
     const { customerId } = c.req.valid('param')
     const { result, token } = await uow.run(async (tx) => {
       const { state, events } = addCredit(await payments.customerForUpdate(tx, customerId), c.req.valid('json').amount)

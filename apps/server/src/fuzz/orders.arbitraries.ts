@@ -1,6 +1,5 @@
 import fc from 'fast-check'
-import * as z from 'zod'
-import { userText } from '@tidings/http'
+import { CreditBody, PlaceOrderBody, ShippingAddressBody } from '@tidings/orders'
 import { authSpec, credential } from './auth.arbitraries'
 import type { FuzzRequest } from './fuzz-request'
 import type { World } from './fuzz-world'
@@ -8,19 +7,6 @@ import { idSegment, nastyString, numberParam } from './garbage.arbitraries'
 import { positionToken } from './headers.arbitraries'
 import { app, queryOf, routeRequest } from './request.arbitraries'
 import { jsonBody } from './schema.arbitraries'
-
-// Orders' bodies as its routes declare them (`order.routes.ts`, `payment.routes.ts`, `shared/ids.ts`).
-const Address = userText(1, 500, { multiline: true })
-const Money = z.number().int().positive().max(1_000_000_000)
-const PlaceBody = z.object({
-  items: z
-    .array(z.object({ sku: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), qty: z.number().int().positive().max(10_000), unitPrice: Money }))
-    .min(1)
-    .max(100),
-  shippingAddress: Address,
-})
-const AddressBody = z.object({ shippingAddress: Address })
-const CreditBody = z.object({ amount: z.number().int().positive().max(1_000_000_000) })
 
 const goodAddress = fc.lorem({ maxCount: 8 }).filter((a) => a.trim().length > 0)
 const address = fc.oneof(
@@ -40,9 +26,9 @@ export function ordersRequests(world: World): fc.Arbitrary<FuzzRequest> {
   const ledgerPage = queryOf({ after: idSegment(ids.memberIds), limit: numberParam([1, 100, 500]) })
 
   return app(
-    [5, routeRequest({ route: 'POST /api/orders', method: 'POST', path: fc.oneof({ arbitrary: fc.constant('/api/orders'), weight: 9 }, { arbitrary: fc.constant('/api/orders/'), weight: 1 }), auth: members, body: jsonBody(PlaceBody, { shippingAddress: { valid: goodAddress, any: address } }) })],
+    [5, routeRequest({ route: 'POST /api/orders', method: 'POST', path: fc.oneof({ arbitrary: fc.constant('/api/orders'), weight: 9 }, { arbitrary: fc.constant('/api/orders/'), weight: 1 }), auth: members, body: jsonBody(PlaceOrderBody, { shippingAddress: { valid: goodAddress, any: address } }) })],
     [3, routeRequest({ route: 'POST /api/orders/:orderId/cancel', method: 'POST', path: orders.map((o) => `/api/orders/${o}/cancel`), auth: members, query: withPosition })],
-    [3, routeRequest({ route: 'PATCH /api/orders/:orderId/shipping-address', method: 'PATCH', path: orders.map((o) => `/api/orders/${o}/shipping-address`), auth: members, query: withPosition, body: jsonBody(AddressBody, { shippingAddress: { valid: goodAddress, any: address } }) })],
+    [3, routeRequest({ route: 'PATCH /api/orders/:orderId/shipping-address', method: 'PATCH', path: orders.map((o) => `/api/orders/${o}/shipping-address`), auth: members, query: withPosition, body: jsonBody(ShippingAddressBody, { shippingAddress: { valid: goodAddress, any: address } }) })],
     [2, routeRequest({ route: 'GET /api/customers/me', method: 'GET', path: fc.constant('/api/customers/me'), auth: members })],
     [2, routeRequest({ route: 'GET /api/customers/me/ledger', method: 'GET', path: fc.constant('/api/customers/me/ledger'), auth: members, query: ledgerPage })],
     [2, routeRequest({ route: 'GET /api/customers/:customerId/ledger', method: 'GET', path: customers.map((c) => `/api/customers/${c}/ledger`), auth: privileged, query: ledgerPage })],
