@@ -138,6 +138,30 @@ for (const { engine, mariadbView } of targets) {
       expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff)).toMatchObject({ status: 409, body: { code: 'ILLEGAL_TRANSITION' } })
     })
 
+    it('a retried order with the same Idempotency-Key is one order, charged once; the key is the customer\'s own', async () => {
+      const customer = await newCustomer(10_000)
+      const body = { items: [{ sku: 'book', qty: 1, unitPrice: 2500 }], shippingAddress: '1 Main St' }
+      const key = { 'Idempotency-Key': `order-${crypto.randomUUID()}` }
+      const tries = await Promise.all([1, 2, 3].map(() => call('POST', '/api/orders', customer, body, key)))
+      const placed = tries.find((t) => t.status === 201)!
+      for (const t of tries) expect([201, 409]).toContain(t.status)
+      const retry = await call('POST', '/api/orders', customer, body, key)
+      expect(retry).toEqual(placed)
+      expect(await call('POST', '/api/orders', customer, { ...body, shippingAddress: '2 Side St' }, key)).toMatchObject({ status: 422, body: { code: 'IDEMPOTENCY_KEY_REUSED' } })
+      const orderId = placed.body.orderId as string
+      await statusOf(customer, orderId, (v) => v.paymentStatus === 'PAID')
+      expect((await call('GET', '/api/order-status', customer)).body.items).toHaveLength(1)
+      expect(await call('GET', '/api/customers/me', customer)).toMatchObject({ body: { credit: 7500 } })
+      // Another customer's request with the same key is theirs: it places their own order.
+      const other = await newCustomer(10_000)
+      expect(await call('POST', '/api/orders', other, body, key)).toMatchObject({ status: 201, body: { customerId: other.customerId } })
+      // A retried shipment answers as the first did.
+      const shipKey = { 'Idempotency-Key': `ship-${orderId}` }
+      const shipped = await call('POST', `/api/deliveries/${orderId}/ship`, staff, undefined, shipKey)
+      expect(shipped).toMatchObject({ status: 200, body: { status: 'SHIPPED' } })
+      expect(await call('POST', `/api/deliveries/${orderId}/ship`, staff, undefined, shipKey)).toEqual(shipped)
+    })
+
     it('insufficient credit: PAYMENT_FAILED, no delivery, credit unchanged', async () => {
       const customer = await newCustomer(1_000)
       const orderId = (await place(customer)).body.orderId as string

@@ -6,6 +6,8 @@ export type ErrorKind =
   | 'forbidden'
   | 'unauthorized'
   | 'too_large'
+  /** Well-formed and understood, but not something that can be done (e.g. a key reused for another request). */
+  | 'unprocessable'
   | 'unavailable'
 
 export class TidingsError extends Error {

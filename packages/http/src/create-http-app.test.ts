@@ -55,6 +55,7 @@ describe('createHttpApp', () => {
       not_found: 404,
       conflict: 409,
       too_large: 413,
+      unprocessable: 422,
       unavailable: 503,
     }
     for (const [kind, status] of Object.entries(statuses)) {

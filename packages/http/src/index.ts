@@ -43,6 +43,7 @@ export {
 
 // Outcomes: a route that started something other services finish waits a while for how it ended
 export { awaitOutcome, DEFAULT_OUTCOME_WAIT_MS } from './outcome'
+export { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyMissing, IdempotencyKeyReused, idempotent, InvalidIdempotencyKey, REPLAYED_HEADER, type IdempotencyOptions } from './idempotency'
 
 // State lookups: the latest state of entities another service owns, fetched by id (zero-payload events)
 export {

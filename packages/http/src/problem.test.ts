@@ -17,6 +17,7 @@ describe('problem+json', () => {
     ['not_found', 404],
     ['conflict', 409],
     ['too_large', 413],
+    ['unprocessable', 422],
     ['unavailable', 503],
   ]
 

@@ -11,6 +11,7 @@ export const statusOfKind: Readonly<Record<ErrorKind, ContentfulStatusCode>> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  unprocessable: 422,
   unavailable: 503,
 }
 
@@ -23,6 +24,7 @@ const TITLES: Readonly<Record<number, string>> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',

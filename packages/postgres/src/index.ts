@@ -21,6 +21,18 @@ export { embeddedTransport } from './feed/embedded-transport'
 // Commands: a unit of work records events with the state change; reactors run commands on others' events
 export { UnitOfWork, type CommandTx, type Committed, type UnitOfWorkOptions } from './commands/unit-of-work'
 export { execute } from './commands/execute'
+export {
+  DEFAULT_IDEMPOTENCY_RETENTION_MS,
+  IdempotencyKeyInUse,
+  IdempotencyKeys,
+  KeyAlreadyUsed,
+  purgeIdempotencyKeys,
+  type CommandOutcome,
+  type KeyedRequest,
+  type StoredResponse,
+  type UsedKey,
+} from './commands/idempotency-keys'
+export { KeyedCommand, runKeyed } from './commands/keyed-command'
 export { reactor, type ReactorDefinition } from './commands/reactor'
 
 // Consumers: subscriptions following feeds or broker partitions, with their inbox, checkpoints and dead letters

@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import type { Clock } from '@tidings/core'
 import { requireRole, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { awaitOutcome, consistentCommand, validParams, withPosition, type ConsistencyWaiter, type ProgressSource } from '@tidings/http'
+import { awaitOutcome, consistentCommand, idempotent, validParams, withPosition, type ConsistencyWaiter, type ProgressSource } from '@tidings/http'
 import { execute, type Database, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { OrderIdParams } from '../shared/ids'
 import { deliver, DeliveryNotFound, OrderWasCanceled, requestShipping, type Delivery } from './delivery'
@@ -28,6 +28,7 @@ export interface DeliveryRoutesDeps {
 export function deliveryRoutes({ db, uow, deliveries, clock, waiter, verify, follows, outcomeWaitMs }: DeliveryRoutesDeps): Hono<MemberEnv> {
   const routes = new Hono<MemberEnv>()
   const staff = requireRole(verify, 'staff')
+  const once = idempotent(uow)
   const existing = async (q: Queryable, orderId: string, options: { lock?: boolean } = {}): Promise<Delivery> => {
     const delivery = await deliveries.byOrder(q, orderId, options)
     if (!delivery) throw new DeliveryNotFound(orderId)
@@ -36,7 +37,7 @@ export function deliveryRoutes({ db, uow, deliveries, clock, waiter, verify, fol
 
   routes.get('/api/deliveries/:orderId', staff, validParams(OrderIdParams), async (c) => c.json(view(await existing(db, c.req.valid('param').orderId))))
 
-  routes.post('/api/deliveries/:orderId/ship', staff, validParams(OrderIdParams), consistentCommand({ waiter }), async (c) => {
+  routes.post('/api/deliveries/:orderId/ship', staff, once, validParams(OrderIdParams), consistentCommand({ waiter }), async (c) => {
     const { orderId } = c.req.valid('param')
     const { token } = await execute(uow, deliveries, async (tx) => requestShipping(await existing(tx, orderId, { lock: true }), clock.now()))
     withPosition(c, token)
@@ -49,7 +50,7 @@ export function deliveryRoutes({ db, uow, deliveries, clock, waiter, verify, fol
     return c.json(view(outcome))
   })
 
-  routes.post('/api/deliveries/:orderId/deliver', staff, validParams(OrderIdParams), consistentCommand({ waiter }), async (c) => {
+  routes.post('/api/deliveries/:orderId/deliver', staff, once, validParams(OrderIdParams), consistentCommand({ waiter }), async (c) => {
     const { orderId } = c.req.valid('param')
     const { result, token } = await execute(uow, deliveries, async (tx) => deliver(await existing(tx, orderId, { lock: true }), clock.now()))
     withPosition(c, token)

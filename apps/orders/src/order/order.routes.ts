@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { uuidv7, type Clock } from '@tidings/core'
 import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { consistentCommand, validBody, validParams, withPosition, type ConsistencyWaiter } from '@tidings/http'
+import { consistentCommand, idempotent, validBody, validParams, withPosition, type ConsistencyWaiter } from '@tidings/http'
 import { execute, type Queryable, type UnitOfWork } from '@tidings/postgres'
 import { Address, OrderIdParams } from '../shared/ids'
 import { cancelOrder, changeShippingAddress, OrderNotFound, placeOrder, type Order } from './order'
@@ -37,8 +37,10 @@ export function orderRoutes({ uow, orders, clock, verify, waiter, setPaymentDead
   routes.use('/api/orders/*', requireMember(verify))
   // A client that just shipped sends the shipment's token, so the order decides knowing it has shipped.
   const afterWhatIKnow = consistentCommand({ waiter })
+  // A client whose request timed out sends it again with the same Idempotency-Key: one order, one answer.
+  const once = idempotent(uow)
 
-  routes.post('/api/orders', validBody(PlaceOrderBody), async (c) => {
+  routes.post('/api/orders', once, validBody(PlaceOrderBody), async (c) => {
     const { result, token } = await execute(uow, orders, async (tx) => {
       const placed = placeOrder({ ...c.req.valid('json'), customerId: c.get('memberId'), orderId: uuidv7(), now: clock.now() })
       await setPaymentDeadline(tx, placed.state)
@@ -48,14 +50,14 @@ export function orderRoutes({ uow, orders, clock, verify, waiter, setPaymentDead
     return c.json(view(result), 201)
   })
 
-  routes.post('/api/orders/:orderId/cancel', validParams(OrderIdParams), afterWhatIKnow, async (c) => {
+  routes.post('/api/orders/:orderId/cancel', once, validParams(OrderIdParams), afterWhatIKnow, async (c) => {
     const { orderId } = c.req.valid('param')
     const { result, token } = await execute(uow, orders, async (tx) => cancelOrder(await existing(tx, orderId, c.get('memberId')), clock.now()))
     withPosition(c, token)
     return c.json(view(result))
   })
 
-  routes.patch('/api/orders/:orderId/shipping-address', validParams(OrderIdParams), afterWhatIKnow, validBody(ShippingAddressBody), async (c) => {
+  routes.patch('/api/orders/:orderId/shipping-address', once, validParams(OrderIdParams), afterWhatIKnow, validBody(ShippingAddressBody), async (c) => {
     const { orderId } = c.req.valid('param')
     const { result, token } = await execute(uow, orders, async (tx) => changeShippingAddress(await existing(tx, orderId, c.get('memberId')), c.req.valid('json').shippingAddress, clock.now()))
     withPosition(c, token)

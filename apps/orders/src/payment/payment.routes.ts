@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { requireMember, requireRole, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
+import { idempotent, uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
 import type { Database, UnitOfWork } from '@tidings/postgres'
 import { addCredit, CustomerNotFound } from './payment'
 import type { PaymentRepository } from './payment.repository'
@@ -37,7 +37,7 @@ export function paymentRoutes({ db, uow, payments, verify }: { db: Database; uow
 
   routes.get('/api/customers/:customerId', requireRole(verify, 'staff', 'operator'), validParams(CustomerParams), async (c) => c.json(await account(c.req.valid('param').customerId)))
 
-  routes.post('/api/customers/:customerId/credit', requireRole(verify, 'operator'), validParams(CustomerParams), validBody(CreditBody), async (c) => {
+  routes.post('/api/customers/:customerId/credit', requireRole(verify, 'operator'), idempotent(uow), validParams(CustomerParams), validBody(CreditBody), async (c) => {
     const { customerId } = c.req.valid('param')
     const { result, token } = await uow.run(async (tx) => {
       const { state, events } = addCredit(await payments.customerForUpdate(tx, customerId), c.req.valid('json').amount)

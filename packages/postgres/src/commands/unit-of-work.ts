@@ -13,6 +13,8 @@ import type { Database, Queryable } from '../database/database'
 import type { FeedNotifier } from '../feed/feed-notifier'
 import type { FeedSignals } from '../feed/feed-signals'
 import { appendToOutbox } from '../feed/outbox'
+import { IdempotencyKeys } from './idempotency-keys'
+import { takeKeyedCommand } from './keyed-command'
 
 /** The transaction a command runs in: plain queries plus `record`, which queues events for the outbox. */
 export interface CommandTx extends Queryable {
@@ -38,6 +40,8 @@ export interface UnitOfWorkOptions {
   notifier?: FeedNotifier
   /** Largest event data accepted, in bytes of JSON (default 256 KiB). */
   maxEventBytes?: number
+  /** How long an idempotency key of this schema is remembered (default 24 h). */
+  idempotencyRetentionMs?: number
 }
 
 /**
@@ -48,18 +52,34 @@ export interface UnitOfWorkOptions {
 export class UnitOfWork {
   private readonly clock: Clock
   private readonly newId: IdGenerator
+  /** The keyed commands of this schema: where a request's `Idempotency-Key` and its answer are kept. */
+  readonly idempotencyKeys: IdempotencyKeys
 
   constructor(private readonly options: UnitOfWorkOptions) {
     this.clock = options.clock ?? systemClock
     this.newId = options.newId ?? (() => uuidv7(this.clock.now().getTime()))
+    this.idempotencyKeys = new IdempotencyKeys(options.db, options.schema, { clock: this.clock, retentionMs: options.idempotencyRetentionMs })
   }
 
   get source(): string {
     return this.options.source
   }
 
+  /**
+   * Runs the command in its own transaction. Within a request with an `Idempotency-Key` (see `runKeyed`)
+   * the key is claimed first and the outcome recorded last in that transaction, or, if the key's command
+   * ran before, its recorded outcome is returned and nothing runs.
+   */
   async run<T>(work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<Committed<T>> {
-    const { result, events } = await this.options.db.transaction((q) => this.within(q, work, meta))
+    const keyed = takeKeyedCommand()
+    if (keyed?.replay) return { ...(keyed.replay as { result: T; token?: ConsistencyToken }), events: [] }
+    const { result, events } = await this.options.db.transaction(async (q) => {
+      await keyed?.claim(q)
+      const done = await this.within(q, work, meta)
+      await keyed?.record(q, { result: done.result, ...this.tokenOf(done.events) })
+      return done
+    })
+    if (keyed) keyed.recorded = true
     return { result, ...(await this.committed(events)) }
   }
 
@@ -86,8 +106,12 @@ export class UnitOfWork {
       notifier?.committed(source)
       if (dispatcher) await dispatcher.dispatchAfterCommit(events)
     }
-    const last = events.at(-1)
-    return last?.position ? { events, token: { source, position: last.position } } : { events }
+    return { events, ...this.tokenOf(events) }
+  }
+
+  private tokenOf(events: readonly Envelope[]): { token?: ConsistencyToken } {
+    const position = events.at(-1)?.position
+    return position ? { token: { source: this.options.source, position } } : {}
   }
 
   private stamp(e: Event, meta: EnvelopeMeta): Envelope {

@@ -159,4 +159,24 @@ export const platformMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'idempotency keys',
+    // A keyed command's outcome, written in the command's own transaction, and the answer given for it; a
+    // retry with the same key is answered from here instead of running the command again.
+    up: (s) => `
+      CREATE TABLE ${s}.idempotency_keys (
+        caller text NOT NULL,
+        key text NOT NULL,
+        fingerprint text NOT NULL,
+        outcome bytea NOT NULL,
+        status integer,
+        headers jsonb,
+        body bytea,
+        created_at timestamptz NOT NULL,
+        PRIMARY KEY (caller, key)
+      );
+      CREATE INDEX idempotency_keys_created_at ON ${s}.idempotency_keys (created_at);
+    `,
+  },
 ]
