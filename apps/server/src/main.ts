@@ -19,6 +19,7 @@ const ctx = serviceContext({
   db,
   logger,
   consistencyTimeoutMs: config.consistencyTimeoutMs,
+  alertWebhookUrl: config.alertWebhookUrl,
   ...(db.engine === 'pglite' ? { instanceId: 'embedded' } : {}),
   ...(process.env[SERVICE_TOKEN] ? { serviceCredential: serviceCredential(process.env) } : {}),
 })

@@ -33,7 +33,7 @@ export async function composeServer(ctx: ServiceContext, options: ServerOptions 
   host.http.route('/', boardWeb({ api: (path, init, bindings) => host.http.request(path, init, bindings), logger: ctx.logger }))
   host.http.route(
     '/',
-    consoleRoutes({ operations: Operations.of(ctx.db, services), operatorToken: options.operatorToken, explorers: [orderStatusExplorer(orders.store)], logger: ctx.logger }),
+    consoleRoutes({ operations: Operations.of(ctx.db, services, { alerts: ctx.alerts }), operatorToken: options.operatorToken, explorers: [orderStatusExplorer(orders.store)], logger: ctx.logger }),
   )
   return {
     ...host,

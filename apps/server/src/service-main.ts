@@ -45,6 +45,6 @@ const resources: ProcessResources = {
   evictions: once(() => evictionBusFromEnv(env, logger)),
   documents: async (collection) => (await documents())?.collection(collection),
 }
-const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, transport, serviceCredential: credential })
+const ctx = serviceContext({ db, logger, consistencyTimeoutMs: config.consistencyTimeoutMs, transport, serviceCredential: credential, alertWebhookUrl: config.alertWebhookUrl })
 const host = hostServices(ctx, [await open(ctx, env, resources)])
 await runUntilSignalled({ host, db, closing: opened, port: config.port, hostname: config.host, logger, name, storage: transport ? `postgres, ${transport.name}` : 'postgres' })

@@ -46,7 +46,7 @@ describe(`the console over HTTP on ${engine.name}`, () => {
     const ctx = serviceContext({ db })
     fragile = await fragileService(ctx)
     host = hostServices(ctx, [fragile.service])
-    host.http.route('/', consoleRoutes({ operations: Operations.of(db, [fragile.service]), operatorToken: TOKEN, explorers: [animals] }))
+    host.http.route('/', consoleRoutes({ operations: Operations.of(db, [fragile.service], { alerts: ctx.alerts }), operatorToken: TOKEN, explorers: [animals] }))
     await host.start()
     const server = await serveHttp(host.http, 0, { hostname: '127.0.0.1' })
     base = `http://127.0.0.1:${server.port}`
@@ -82,6 +82,9 @@ describe(`the console over HTTP on ${engine.name}`, () => {
     expect(fragment).toContain(`data-dead-letter="${letter!.id}"`)
     expect(fragment).toContain('label printer jammed on &quot;poison &lt;script&gt;alert(1)&lt;/script&gt;&quot;')
     expect(fragment).not.toContain('<script>')
+    // The dead letter also raised an alert, listed (escaped) under recent alerts.
+    expect(fragment).toContain('data-alert="dead_letter" data-code="HANDLER_FAILED"')
+    expect(fragment).toContain('gave up on ParcelLabelled: Error: label printer jammed on &quot;poison &lt;script&gt;')
 
     const path = `/console/api/dead-letters/${letter!.schema}/${letter!.id}/replay`
     expect(await problem(await post(path))).toEqual({ status: 401, code: 'OPERATOR_UNAUTHORIZED' })

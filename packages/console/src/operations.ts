@@ -65,11 +65,29 @@ export interface DeadLetterView {
   replayable: boolean
 }
 
+/** A distinct alert of this process (kind, code, where), how often and when it came. */
+export interface AlertView {
+  kind: string
+  code: string
+  where: string
+  message: string
+  count: number
+  firstAt: string
+  lastAt: string
+}
+
 export interface Overview {
   at: string
   feeds: FeedView[]
   subscriptions: SubscriptionView[]
   deadLetters: DeadLetterView[]
+  /** The latest distinct alerts of this process, newest first. */
+  alerts: AlertView[]
+}
+
+/** Where the console reads the recent alerts (the host's `AlertNotifier`). */
+export interface RecentAlerts {
+  recent(): ReadonlyArray<{ kind: string; code: string; where: string; message: string; count: number; firstAt: Date; lastAt: Date }>
 }
 
 export interface OperationsOptions {
@@ -79,6 +97,7 @@ export interface OperationsOptions {
   /** Schemas holding inboxes and dead letters (a subscription's own schema is added). */
   consumerSchemas: readonly string[]
   retention?: RetentionPolicy
+  alerts?: RecentAlerts
   now?: () => number
 }
 
@@ -96,13 +115,13 @@ export class Operations {
   }
 
   /** Everything the services of a host expose. */
-  static of(db: Database, services: readonly AnyService[], retention?: RetentionPolicy): Operations {
+  static of(db: Database, services: readonly AnyService[], extra: Pick<OperationsOptions, 'retention' | 'alerts'> = {}): Operations {
     return new Operations({
       db,
       feeds: services.flatMap((s) => Object.values(s.feeds)),
       subscriptions: services.flatMap((s) => s.subscriptions),
       consumerSchemas: services.flatMap((s) => s.consumerSchemas),
-      ...(retention ? { retention } : {}),
+      ...extra,
     })
   }
 
@@ -116,7 +135,19 @@ export class Operations {
 
   async overview(): Promise<Overview> {
     const [feeds, subscriptions, deadLetters] = await Promise.all([this.feeds(), this.subscriptions(), this.deadLetters()])
-    return { at: new Date(this.now()).toISOString(), feeds, subscriptions, deadLetters }
+    return { at: new Date(this.now()).toISOString(), feeds, subscriptions, deadLetters, alerts: this.alerts() }
+  }
+
+  alerts(): AlertView[] {
+    return (this.options.alerts?.recent() ?? []).map(({ kind, code, where, message, count, firstAt, lastAt }) => ({
+      kind,
+      code,
+      where,
+      message,
+      count,
+      firstAt: firstAt.toISOString(),
+      lastAt: lastAt.toISOString(),
+    }))
   }
 
   async feeds(): Promise<FeedView[]> {

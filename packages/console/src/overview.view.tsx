@@ -1,4 +1,4 @@
-import type { DeadLetterView, FeedView, Overview, SubscriptionView } from './operations'
+import type { AlertView, DeadLetterView, FeedView, Overview, SubscriptionView } from './operations'
 import { count, rate, seconds, time } from './format'
 
 /** Whether the action buttons work: only with an operator token configured. */
@@ -6,7 +6,7 @@ export interface ActionsState {
   enabled: boolean
 }
 
-/** The refreshed part of the console: feeds, subscriptions and dead letters, as of `overview.at`. */
+/** The refreshed part of the console: feeds, subscriptions, dead letters and recent alerts, as of `overview.at`. */
 export function OverviewView({ overview, actions }: { overview: Overview; actions: ActionsState }) {
   return (
     <>
@@ -16,6 +16,7 @@ export function OverviewView({ overview, actions }: { overview: Overview; action
       <FeedsTable feeds={overview.feeds} />
       <SubscriptionsTable subscriptions={overview.subscriptions} actions={actions} />
       <DeadLettersTable letters={overview.deadLetters} actions={actions} />
+      <AlertsTable alerts={overview.alerts} />
     </>
   )
 }
@@ -182,6 +183,50 @@ function DeadLettersTable({ letters, actions }: { letters: DeadLetterView[]; act
                       Replay
                     </button>
                   </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  )
+}
+
+function AlertsTable({ alerts }: { alerts: AlertView[] }) {
+  return (
+    <section aria-labelledby="alerts-title">
+      <h2 id="alerts-title">Recent alerts</h2>
+      {alerts.length === 0 ? (
+        <p data-empty="alerts">None since this process started.</p>
+      ) : (
+        <div class="scroll">
+          <table data-table="alerts">
+            <thead>
+              <tr>
+                <th scope="col">Where</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Message</th>
+                <th scope="col">Times</th>
+                <th scope="col">First</th>
+                <th scope="col">Last</th>
+              </tr>
+            </thead>
+            <tbody>
+              {alerts.map((alert) => (
+                <tr data-alert={alert.kind} data-code={alert.code}>
+                  <th scope="row">{alert.where}</th>
+                  <td>
+                    {alert.kind}
+                    <br />
+                    <small>
+                      <code>{alert.code}</code>
+                    </small>
+                  </td>
+                  <td class="error">{alert.message}</td>
+                  <td class="num">{count(alert.count)}</td>
+                  <td>{time(alert.firstAt)}</td>
+                  <td>{time(alert.lastAt)}</td>
                 </tr>
               ))}
             </tbody>

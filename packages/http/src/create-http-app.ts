@@ -1,4 +1,4 @@
-import { PayloadTooLarge, silentLogger, type Logger } from '@tidings/core'
+import { noAlerts, PayloadTooLarge, silentLogger, type Alerts, type Logger } from '@tidings/core'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { routePath } from 'hono/route'
@@ -18,6 +18,8 @@ export interface HttpAppOptions {
   readinessTimeoutMs?: number
   /** Served at `/metrics`, and HTTP request durations are recorded into it. Without it there is no `/metrics`. */
   metrics?: Metrics
+  /** Told of every 500 answer (an error nobody expected), by route. */
+  alerts?: Alerts
 }
 
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
@@ -43,7 +45,15 @@ export function createHttpApp(options: HttpAppOptions = {}): Hono {
   const app = new Hono()
   bodyLimits.set(app, limit)
 
-  app.onError((error, c) => problemResponse(problemOf(error, logger, { method: c.req.method, path: c.req.path })))
+  const alerts = options.alerts ?? noAlerts
+  app.onError((error, c) => {
+    const answer = problemOf(error, logger, { method: c.req.method, path: c.req.path })
+    if (answer.status === 500) {
+      const where = `${c.req.method} ${routePath(c)}`
+      alerts.raise({ kind: 'http_error', code: answer.code, where, message: `answered 500: ${error.name}: ${error.message.slice(0, 200)}` })
+    }
+    return problemResponse(answer)
+  })
   app.notFound((c) => problemResponse(problemOf(new RouteNotFound(c.req.method, c.req.path))))
 
   // First, so that it also marks what a later middleware, the error handler or a route of any sub-app answers.

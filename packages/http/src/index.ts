@@ -45,6 +45,10 @@ export {
 export { awaitOutcome, DEFAULT_OUTCOME_WAIT_MS } from './outcome'
 export { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyMissing, IdempotencyKeyReused, idempotent, InvalidIdempotencyKey, REPLAYED_HEADER, type IdempotencyOptions } from './idempotency'
 
+// Alerts: unexpected failures logged, counted and posted to a webhook, off the path of what raised them
+export { AlertNotifier, type AlertNotifierOptions, type RecentAlert } from './alerts/alert-notifier'
+export { ConsumerBehindWatcher, type ConsumerBehindOptions } from './alerts/consumer-behind'
+
 // State lookups: the latest state of entities another service owns, fetched by id (zero-payload events)
 export {
   httpStateLookup,

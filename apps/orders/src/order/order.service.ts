@@ -35,7 +35,7 @@ export async function orderService(ctx: ServiceContext, producer: Producer, deps
     uow: producer.uow,
     clock: ctx.clock,
     logger: ctx.logger,
-    handlers: { [PAYMENT_OVERDUE]: paymentOverdue(orders, ctx.clock, ctx.logger) },
+    handlers: { [PAYMENT_OVERDUE]: paymentOverdue(orders, ctx.clock, ctx.alerts) },
   })
   return {
     name: ORDER_SOURCE,

@@ -1,4 +1,4 @@
-import type { Clock, Logger } from '@tidings/core'
+import type { Alerts, Clock } from '@tidings/core'
 import { scheduleMessage, type CommandTx, type Queryable, type ScheduledHandler } from '@tidings/postgres'
 import { paymentFailed, type Order } from './order'
 import type { OrderRepository } from './order.repository'
@@ -34,7 +34,7 @@ export function paymentDeadline(schema: string, timeoutMs = DEFAULT_PAYMENT_TIME
  * order PLACED: when the deadline comes the order fails instead of hanging, payment hears it (and gives
  * back a charge that came after all), and an alert says so. An order paid or closed meanwhile is left alone.
  */
-export function paymentOverdue(orders: OrderRepository, clock: Clock, logger: Logger): ScheduledHandler {
+export function paymentOverdue(orders: OrderRepository, clock: Clock, alerts: Alerts): ScheduledHandler {
   return async (tx: CommandTx, message) => {
     const { orderId } = message.data as { orderId: string }
     const order = await orders.byId(tx, orderId, { lock: true })
@@ -43,6 +43,12 @@ export function paymentOverdue(orders: OrderRepository, clock: Clock, logger: Lo
     if (events.length === 0) return
     await orders.save(tx, state)
     tx.record(...events)
-    logger.error({ alert: 'ORDER_PAYMENT_OVERDUE', orderId, customerId: order.customerId, placedAt: order.placedAt }, 'an order got no payment in time and has failed')
+    alerts.raise({
+      kind: 'deadline_missed',
+      code: 'ORDER_PAYMENT_OVERDUE',
+      where: 'orders.order',
+      message: 'an order got no payment in time and has failed',
+      details: { orderId, placedAt: order.placedAt },
+    })
   }
 }

@@ -3,6 +3,8 @@ import { systemClock, silentLogger, type Clock, type Logger, type Transport } fr
 import { createHttpApp } from '../create-http-app'
 import { feedRoutes } from '../feed-routes'
 import { createMetrics } from './metrics'
+import { AlertNotifier } from '../alerts/alert-notifier'
+import { ConsumerBehindWatcher } from '../alerts/consumer-behind'
 import { processOnlyCredential, requireServiceCredential, SERVICE_ROUTES } from './service-credential'
 import { FeedSignals, forwardNotifications, Housekeeping, Relay, type Database } from '@tidings/postgres'
 import type { FastPath } from './serve'
@@ -25,13 +27,17 @@ export function serviceContext(options: {
   transport?: Transport
   /** The deployment's service credential (`serviceCredential(env)`); by default one only this process knows. */
   serviceCredential?: string
+  /** Where failure alerts are posted (`TIDINGS_ALERT_WEBHOOK_URL`); without it they are logged and counted only. */
+  alertWebhookUrl?: string | undefined
 }): ServiceContext {
   const logger = options.logger ?? silentLogger
+  const metrics = createMetrics({ logger })
   return {
     db: options.db,
     clock: options.clock ?? systemClock,
     logger,
-    metrics: createMetrics({ logger }),
+    metrics,
+    alerts: new AlertNotifier({ webhookUrl: options.alertWebhookUrl, logger, registry: metrics.registry }),
     signals: new FeedSignals(),
     serviceCredential: options.serviceCredential ?? processOnlyCredential(),
     ...(options.instanceId ? { instanceId: options.instanceId } : {}),
@@ -47,8 +53,8 @@ export function serviceContext(options: {
  * the broker, and declares on the broker every source it produces or follows before anything starts.
  */
 export function hostServices(ctx: ServiceContext, services: readonly AnyService[]): Host {
-  const { db, logger, metrics, signals } = ctx
-  const http = createHttpApp({ logger, metrics, readiness: { database: () => db.query('SELECT 1') } })
+  const { db, logger, metrics, alerts, signals } = ctx
+  const http = createHttpApp({ logger, metrics, alerts, readiness: { database: () => db.query('SELECT 1') } })
   const servicesOnly = requireServiceCredential(ctx.serviceCredential)
   for (const path of SERVICE_ROUTES) http.use(path, servicesOnly)
   for (const service of services) http.route('/', service.routes)
@@ -66,7 +72,8 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
     consumers: services.flatMap((s) => s.consumerSchemas),
     logger,
   })
-  const workers = services.flatMap((s) => s.workers ?? [])
+  const behind = new ConsumerBehindWatcher({ alerts, subscriptions, logger })
+  const workers = [alerts, behind, ...services.flatMap((s) => s.workers ?? [])]
   let stopListening: (() => Promise<void>) | undefined
 
   const fastPaths = services.flatMap((s) => (s.fastPath ? [s.fastPath] : []))

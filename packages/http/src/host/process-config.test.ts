@@ -17,7 +17,12 @@ describe('processConfig', () => {
     expect(processConfig({ PORT: '' }).port).toBe(3000)
   })
 
-  it.each([['TIDINGS_DATABASE_POOL', '0'], ['TIDINGS_DATABASE_POOL', 'ten'], ['TIDINGS_DATABASE_POOL', '2.5'], ['PORT', '70000'], ['PORT', ' '], ['PORT', '8e3'], ['TIDINGS_CONSISTENCY_TIMEOUT_MS', '-1']])('refuses %s=%s, naming it', (name, value) => {
+  it.each([['TIDINGS_DATABASE_POOL', '0'], ['TIDINGS_DATABASE_POOL', 'ten'], ['TIDINGS_DATABASE_POOL', '2.5'], ['PORT', '70000'], ['PORT', ' '], ['PORT', '8e3'], ['TIDINGS_CONSISTENCY_TIMEOUT_MS', '-1'], ['TIDINGS_ALERT_WEBHOOK_URL', 'hooks.slack.com/x'], ['TIDINGS_ALERT_WEBHOOK_URL', 'file:///etc/passwd']])('refuses %s=%s, naming it', (name, value) => {
     expect(() => processConfig({ [name]: value })).toThrow(name)
+  })
+
+  it('reads the alert webhook, and never repeats it in an error (it carries a token)', () => {
+    expect(processConfig({ TIDINGS_ALERT_WEBHOOK_URL: 'https://hooks.example/T0/B0/secret' }).alertWebhookUrl).toBe('https://hooks.example/T0/B0/secret')
+    expect(() => processConfig({ TIDINGS_ALERT_WEBHOOK_URL: 'ftp://secret-token' })).toThrow(/^((?!secret-token).)*$/)
   })
 })

@@ -11,11 +11,13 @@ export interface ProcessConfig {
   consistencyTimeoutMs?: number
   /** TIDINGS_DATABASE_POOL: connections to PostgreSQL this process may open (default 10). */
   databasePool?: number
+  /** TIDINGS_ALERT_WEBHOOK_URL: where failure alerts are posted (Slack-compatible `{"text": …}`); without it they are only logged and counted. */
+  alertWebhookUrl?: string
 }
 
 /**
  * A process's configuration comes from the environment only: PORT, HOST, DATABASE_URL, TIDINGS_DATA_DIR,
- * LOG_LEVEL, TIDINGS_CONSISTENCY_TIMEOUT_MS and TIDINGS_DATABASE_POOL.
+ * LOG_LEVEL, TIDINGS_CONSISTENCY_TIMEOUT_MS, TIDINGS_DATABASE_POOL and TIDINGS_ALERT_WEBHOOK_URL.
  */
 export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   // Unset or empty: the default (a compose file's `PORT=${PORT}` with PORT unset gives an empty string).
@@ -30,6 +32,11 @@ export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
   if (databasePool !== undefined && !(Number.isInteger(databasePool) && databasePool >= 1)) {
     throw new Error(`TIDINGS_DATABASE_POOL must be a positive whole number of connections, not ${env.TIDINGS_DATABASE_POOL}`)
   }
+  const alertWebhookUrl = env.TIDINGS_ALERT_WEBHOOK_URL || undefined
+  if (alertWebhookUrl !== undefined && !/^https?:$/.test(URL.parse(alertWebhookUrl)?.protocol ?? '')) {
+    // The URL is a secret (it carries the webhook's token): the error names the variable, not its value.
+    throw new Error('TIDINGS_ALERT_WEBHOOK_URL must be an http(s) URL')
+  }
   return {
     port,
     host: env.HOST || '127.0.0.1',
@@ -38,5 +45,6 @@ export function processConfig(env: NodeJS.ProcessEnv): ProcessConfig {
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(consistencyTimeoutMs !== undefined ? { consistencyTimeoutMs } : {}),
     ...(databasePool !== undefined ? { databasePool } : {}),
+    ...(alertWebhookUrl !== undefined ? { alertWebhookUrl } : {}),
   }
 }

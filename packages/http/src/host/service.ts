@@ -1,6 +1,7 @@
 import type { Env, Hono } from 'hono'
-import type { Clock, ConsumerDefinition, Dispatcher, Logger, Transport, FeedReader } from '@tidings/core'
+import { TidingsError, type Clock, type ConsumerDefinition, type ConsumerObserver, type Dispatcher, type Logger, type Transport, type FeedReader } from '@tidings/core'
 import {
+  describeError,
   FeedNotifier,
   migrate,
   OutboxFeed,
@@ -15,6 +16,7 @@ import {
   type Queryable,
 } from '@tidings/postgres'
 import type { Metrics } from './metrics'
+import type { AlertNotifier } from '../alerts/alert-notifier'
 import type { FastPath } from './serve'
 
 /** What every service of a process shares: the database, the clock, logs, metrics and feed wake-ups. */
@@ -23,6 +25,8 @@ export interface ServiceContext {
   clock: Clock
   logger: Logger
   metrics: Metrics
+  /** Where unexpected failures are raised: a 500, a dead letter, a consumer far behind, a saga parked. */
+  alerts: AlertNotifier
   signals: FeedSignals
   /**
    * Only one process can open an embedded data directory, so a restarted embedded process is the same
@@ -104,9 +108,22 @@ export async function openProducer(
  * number of competing instances.
  */
 export async function openSubscription(ctx: ServiceContext, schema: string, consumer: ConsumerDefinition<Queryable>, feeds: readonly FeedReader[]): Promise<Follower> {
-  const { db, logger, metrics, instanceId, transport } = ctx
+  const { db, logger, metrics, alerts, instanceId, transport } = ctx
   await migrate(db, schema, 'tidings', platformMigrations)
-  const common = { db, schema, consumer, observer: metrics.observer, logger, ...(instanceId ? { instanceId } : {}) }
+  const observer: ConsumerObserver = {
+    ...metrics.observer,
+    deadLettered(name, type, error) {
+      metrics.observer.deadLettered?.(name, type, error)
+      alerts.raise({
+        kind: 'dead_letter',
+        code: error instanceof TidingsError ? error.code : 'HANDLER_FAILED',
+        where: name,
+        message: `gave up on ${type}: ${describeError(error).slice(0, 300)}`,
+        details: { consumer: name, type, schema },
+      })
+    },
+  }
+  const common = { db, schema, consumer, observer, logger, ...(instanceId ? { instanceId } : {}) }
   const subscription: Follower = transport
     ? new PartitionedSubscription({ ...common, transport, sources: feeds.map((f) => f.source) })
     : new Subscription({ ...common, feeds })
