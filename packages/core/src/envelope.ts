@@ -31,6 +31,8 @@ export interface Event<T extends string = string, D = unknown> {
   key: string
   version?: number
   data: D
+  /** Overrides the unit of work's meta for this event (e.g. a saga's command carries the saga as its correlation). */
+  meta?: EnvelopeMeta
 }
 
 export type EventOf<E extends Envelope> = Event<E['type'], E['data']>

@@ -122,7 +122,7 @@ export class UnitOfWork {
       key: e.key,
       occurredAt: this.clock.now().toISOString(),
       data: e.data,
-      meta,
+      meta: e.meta ? { ...meta, ...e.meta } : meta,
     }
     if (e.version !== undefined) envelope.version = e.version
     return envelope

@@ -1,0 +1,184 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import type { Alert, Envelope } from '@tidings/core'
+import { eventually, readAll, seatPaymentWorld, testEngines, transactionsSettled, type SeatPayment, type SeatPaymentTiming, type SeatPaymentWorld } from '@tidings/testing'
+import { OutboxFeed } from '../feed/outbox-feed'
+import { SagaNotFailed, SagaNotFound } from './saga-runner'
+
+for (const engine of await testEngines()) {
+  describe(`sagas on ${engine.name}: steps, replies, compensation, timeouts`, () => {
+    const worlds: SeatPaymentWorld[] = []
+    afterEach(async () => {
+      await Promise.all(worlds.splice(0).map((w) => w.stop()))
+    })
+
+    async function world(timing: SeatPaymentTiming = {}) {
+      const db = await engine.db()
+      const schemas = { orchestrator: await engine.freshSchema('orch'), wallet: await engine.freshSchema('wallet'), seats: await engine.freshSchema('seats') }
+      const alerts: Alert[] = []
+      const w = await seatPaymentWorld(db, schemas, { timing, alerts: { raise: (a) => alerts.push(a) } })
+      worlds.push(w)
+      w.start()
+      const pay = async (payment: SeatPayment, id?: string) =>
+        (await w.orchestrator.run((tx) => w.runner.start(tx, w.definition, payment, id ? { id } : {}))).result
+      const settled = (id: string, status: string) => eventually(() => w.runner.find(id), (s) => s?.status === status, { what: `saga ${id} ${status}` })
+      const outcomes = async (id: string) => (await w.runner.history(id)).map((h) => `${h.step} ${h.outcome}${h.attempt > 1 ? ` #${h.attempt}` : ''}${h.detail ? `: ${h.detail}` : ''}`)
+      const orchestratorEvents = async (): Promise<Envelope[]> => {
+        await transactionsSettled(db)
+        return readAll(new OutboxFeed(db, schemas.orchestrator, 'test.payments'))
+      }
+      return { ...w, db, alerts, pay, settled, outcomes, orchestratorEvents }
+    }
+
+    it('runs every step and completes: the debit stays, the seat is taken, PaymentCompleted is published', async () => {
+      const w = await world()
+      await w.deposit('ann', 100)
+      const { id, started } = await w.pay({ paymentId: 'p-1', member: 'ann', seat: 'A1', amount: 30 })
+      expect(started).toBe(true)
+      await w.settled(id, 'COMPLETED')
+      expect(await w.balance('ann')).toBe(70)
+      expect(await w.outcomes(id)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent', 'confirm replied: seats.Confirmed', 'confirm completed'])
+      const events = (await w.orchestratorEvents()).filter((e) => e.meta.correlationId === id)
+      expect(events.map((e) => e.type)).toEqual(['wallet.Debit', 'seats.Confirm', 'payments.PaymentCompleted'])
+      expect((await w.runner.find(id))!.endedAt).toBeInstanceOf(Date)
+    })
+
+    it('a refused confirmation refunds the debit (compensation in reverse order), and the saga ends COMPENSATED', async () => {
+      const w = await world()
+      await w.deposit('bob', 100)
+      await w.deposit('cat', 100)
+      const first = await w.pay({ paymentId: 'p-bob', member: 'bob', seat: 'B7', amount: 40 })
+      await w.settled(first.id, 'COMPLETED')
+      const second = await w.pay({ paymentId: 'p-cat', member: 'cat', seat: 'B7', amount: 40 })
+      const saga = await w.settled(second.id, 'COMPENSATED')
+      expect(saga!.reason).toBe('seat B7 is taken')
+      expect(await w.balance('cat')).toBe(100)
+      expect((await w.refunds()).get('p-cat')).toBe(1)
+      expect(await w.outcomes(second.id)).toEqual([
+        'debit sent',
+        'debit replied: wallet.Debited',
+        'confirm sent',
+        'confirm refused: seat B7 is taken',
+        'debit compensating',
+        'debit compensated',
+      ])
+      expect((await w.orchestratorEvents()).filter((e) => e.meta.correlationId === second.id).map((e) => [e.type, e.data])).toContainEqual([
+        'payments.PaymentCanceled',
+        { paymentId: 'p-cat', reason: 'seat B7 is taken' },
+      ])
+    })
+
+    it('a refusal at the first step has nothing to undo', async () => {
+      const w = await world()
+      const { id } = await w.pay({ paymentId: 'p-poor', member: 'dan', seat: 'C1', amount: 10 })
+      await w.settled(id, 'COMPENSATED')
+      expect(await w.outcomes(id)).toEqual(['debit sent', 'debit refused: insufficient balance'])
+    })
+
+    it('a caller-chosen id starts one saga however often it is asked', async () => {
+      const w = await world()
+      await w.deposit('eve', 100)
+      const payment = { paymentId: 'p-eve', member: 'eve', seat: 'D1', amount: 25 }
+      const [a, b] = await Promise.all([w.pay(payment, 'pay:p-eve').catch((e: unknown) => e), w.pay(payment, 'pay:p-eve').catch((e: unknown) => e)])
+      const again = await w.pay(payment, 'pay:p-eve')
+      expect([a, b, again].filter((r) => (r as { started?: boolean }).started === true)).toHaveLength(1)
+      expect(again).toMatchObject({ id: 'pay:p-eve', started: false })
+      await w.settled('pay:p-eve', 'COMPLETED')
+      expect(await w.balance('eve')).toBe(75)
+    })
+
+    it('a participant that never answers: the step times out and what was done is undone', async () => {
+      const w = await world({ stepTimeoutMs: 300 })
+      await w.subscriptions.seats.stop()
+      await w.deposit('fay', 100)
+      const { id } = await w.pay({ paymentId: 'p-fay', member: 'fay', seat: 'E1', amount: 60 })
+      const saga = await w.settled(id, 'COMPENSATED')
+      expect(saga!.reason).toBe('confirm timed out')
+      expect(await w.balance('fay')).toBe(100)
+      expect(await w.outcomes(id)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent', 'confirm timed_out', 'debit compensating', 'debit compensated'])
+      // The seat service comes back and confirms late: the saga has ended, nothing changes.
+      w.subscriptions.seats.start()
+      await eventually(async () => (await w.db.query(`SELECT 1 FROM "${w.schemas.seats}".seats WHERE seat = 'E1'`)).rowCount, (n) => n === 1, { what: 'the late confirmation' })
+      await eventually(() => w.subscriptions.replies.lag(), (lag) => Object.values(lag).every((l) => l.events === 0), { what: 'the replies read' })
+      expect((await w.runner.find(id))!.status).toBe('COMPENSATED')
+      expect(await w.outcomes(id)).toHaveLength(6)
+    })
+
+    it('a debit that times out is compensated too, and the late debit is refused by the refund before it', async () => {
+      const w = await world({ stepTimeoutMs: 300 })
+      await w.subscriptions.wallet.stop()
+      await w.deposit('gus', 100)
+      const { id } = await w.pay({ paymentId: 'p-gus', member: 'gus', seat: 'F1', amount: 50 })
+      await eventually(() => w.runner.find(id), (s) => s?.status === 'COMPENSATING', { what: 'compensating' })
+      w.subscriptions.wallet.start()
+      await w.settled(id, 'COMPENSATED')
+      expect(await w.balance('gus')).toBe(100)
+      expect(await w.outcomes(id)).toEqual(['debit sent', 'debit timed_out', 'debit compensating', 'debit compensated'])
+    })
+
+    it('a compensation that fails three times is retried with backoff until it succeeds', async () => {
+      const w = await world({ compensationRetryMs: 20 })
+      w.faults.refundFailures = 3
+      await w.deposit('hal', 100)
+      await w.deposit('ida', 100)
+      await w.settled((await w.pay({ paymentId: 'p-hal', member: 'hal', seat: 'G1', amount: 10 })).id, 'COMPLETED')
+      const { id } = await w.pay({ paymentId: 'p-ida', member: 'ida', seat: 'G1', amount: 10 })
+      await w.settled(id, 'COMPENSATED')
+      expect((await w.outcomes(id)).slice(4)).toEqual([
+        'debit compensating',
+        'debit compensation_failed: wallet.RefundFailed',
+        'debit compensating #2',
+        'debit compensation_failed #2: wallet.RefundFailed',
+        'debit compensating #3',
+        'debit compensation_failed #3: wallet.RefundFailed',
+        'debit compensating #4',
+        'debit compensated #4',
+      ])
+      expect(await w.balance('ida')).toBe(100)
+      expect((await w.refunds()).get('p-ida')).toBe(1)
+    })
+
+    it('a compensation that keeps failing parks the saga FAILED with an alert; an operator retry completes it', async () => {
+      const w = await world({ compensationRetryMs: 20, compensationAttempts: 3, compensationTimeoutMs: 200 })
+      w.faults.refundsDown = true
+      await w.deposit('jon', 100)
+      await w.deposit('kim', 100)
+      await w.settled((await w.pay({ paymentId: 'p-jon', member: 'jon', seat: 'H1', amount: 10 })).id, 'COMPLETED')
+      const { id } = await w.pay({ paymentId: 'p-kim', member: 'kim', seat: 'H1', amount: 10 })
+      const parked = await w.settled(id, 'FAILED')
+      expect(parked!.step).toBe(0)
+      expect(await w.balance('kim')).toBe(90)
+      expect(w.alerts).toContainEqual(expect.objectContaining({ kind: 'saga_failed', code: 'SAGA_FAILED', where: 'test.pay-for-seat', details: { sagaId: id, step: 0 } }))
+      expect((await w.outcomes(id)).at(-1)).toBe('debit failed #3: debit could not be undone after 3 attempts (no reply in time)')
+
+      await expect(w.runner.retry('no-such-saga')).rejects.toBeInstanceOf(SagaNotFound)
+      const completed = (await w.runner.list({ status: 'COMPLETED' }))[0]!
+      await expect(w.runner.retry(completed.id)).rejects.toBeInstanceOf(SagaNotFailed)
+
+      w.faults.refundsDown = false
+      expect((await w.runner.retry(id)).status).toBe('COMPENSATING')
+      await w.settled(id, 'COMPENSATED')
+      expect(await w.balance('kim')).toBe(100)
+      expect((await w.refunds()).get('p-kim')).toBe(1)
+      expect((await w.outcomes(id)).slice(-3)).toEqual(['debit retried', 'debit compensating', 'debit compensated'])
+    })
+
+    it('100 replies to one saga at once: one applies, the rest change nothing, and no saga is left between states', async () => {
+      const w = await world()
+      await w.subscriptions.wallet.stop()
+      await w.subscriptions.seats.stop()
+      await w.deposit('lea', 100)
+      const { id } = await w.pay({ paymentId: 'p-lea', member: 'lea', seat: 'J1', amount: 10 })
+      // Forged replies straight into the wallet's outbox, as if it had answered 100 times.
+      const { UnitOfWork } = await import('../commands/unit-of-work')
+      const wallet = new UnitOfWork({ db: w.db, schema: w.schemas.wallet, source: 'test.wallet' })
+      await Promise.all(
+        Array.from({ length: 100 }, () => wallet.run(async (tx) => tx.record({ type: 'wallet.Debited', key: 'lea', data: { reference: 'p-lea' }, meta: { correlationId: id } }))),
+      )
+      await eventually(() => w.subscriptions.replies.lag(), (lag) => Object.values(lag).every((l) => l.events === 0), { what: 'the replies read' })
+      const saga = await w.runner.find(id)
+      expect(saga).toMatchObject({ status: 'RUNNING', step: 1 })
+      expect(await w.outcomes(id)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent'])
+      expect((await w.orchestratorEvents()).filter((e) => e.type === 'seats.Confirm' && e.meta.correlationId === id)).toHaveLength(1)
+    })
+  })
+}

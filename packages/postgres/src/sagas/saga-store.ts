@@ -1,0 +1,163 @@
+import type { SagaHistoryEntry, SagaInstance, SagaStatus } from '@tidings/core'
+import type { Queryable } from '../database/database'
+import type { Migration } from '../database/migrations'
+import { schemaName, storableJson } from '../database/sql'
+
+/** The orchestrator's tables, in its own schema: one row per saga, one per line of its history. */
+export const sagaMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'sagas and their history',
+    up: (s) => `
+      CREATE TABLE ${s}.sagas (
+        id text PRIMARY KEY,
+        type text NOT NULL,
+        status text NOT NULL,
+        state jsonb NOT NULL,
+        step int NOT NULL,
+        attempt int NOT NULL,
+        reason text,
+        history int NOT NULL DEFAULT 0,
+        started_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        ended_at timestamptz
+      );
+      CREATE INDEX sagas_by_type_status ON ${s}.sagas (type, status, updated_at DESC);
+      CREATE INDEX sagas_by_status ON ${s}.sagas (status, updated_at DESC);
+      CREATE TABLE ${s}.saga_history (
+        saga_id text NOT NULL,
+        seq int NOT NULL,
+        step text NOT NULL,
+        outcome text NOT NULL,
+        attempt int NOT NULL,
+        detail text,
+        at timestamptz NOT NULL,
+        PRIMARY KEY (saga_id, seq)
+      );
+    `,
+  },
+]
+
+/** A saga as the console shows it: the instance with its times. */
+export interface StoredSaga extends SagaInstance {
+  startedAt: Date
+  updatedAt: Date
+  endedAt: Date | null
+}
+
+export interface SagaHistoryLine extends SagaHistoryEntry {
+  seq: number
+  at: Date
+}
+
+interface SagaRow {
+  id: string
+  type: string
+  status: SagaStatus
+  state: unknown
+  step: number
+  attempt: number
+  reason: string | null
+  history: number
+  started_at: Date | string
+  updated_at: Date | string
+  ended_at: Date | string | null
+}
+
+const COLUMNS = 'id, type, status, state, step, attempt, reason, history, started_at, updated_at, ended_at'
+
+function toSaga(row: SagaRow): StoredSaga & { history: number } {
+  return {
+    id: row.id,
+    type: row.type,
+    status: row.status,
+    state: row.state,
+    step: Number(row.step),
+    attempt: Number(row.attempt),
+    ...(row.reason !== null ? { reason: row.reason } : {}),
+    history: Number(row.history),
+    startedAt: new Date(row.started_at),
+    updatedAt: new Date(row.updated_at),
+    endedAt: row.ended_at === null ? null : new Date(row.ended_at),
+  }
+}
+
+/** The rows of one orchestrator schema. Every write runs in the caller's transaction. */
+export class SagaStore {
+  private readonly s: string
+
+  constructor(schema: string) {
+    this.s = schemaName(schema)
+  }
+
+  /** A new saga, unless one with this id exists (then nothing is written, and it is returned). */
+  async insert(tx: Queryable, instance: SagaInstance, now: Date): Promise<StoredSaga | undefined> {
+    const inserted = await tx.query(
+      `INSERT INTO ${this.s}.sagas (id, type, status, state, step, attempt, reason, started_at, updated_at)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING`,
+      [instance.id, instance.type, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, now.toISOString()],
+    )
+    return inserted.rowCount === 1 ? undefined : this.find(tx, instance.id)
+  }
+
+  /** The saga, locked for this transaction (replies to one saga apply one at a time). */
+  async lock(tx: Queryable, id: string): Promise<(StoredSaga & { history: number }) | undefined> {
+    const { rows } = await tx.query<SagaRow>(`SELECT ${COLUMNS} FROM ${this.s}.sagas WHERE id = $1 FOR UPDATE`, [id])
+    return rows[0] && toSaga(rows[0])
+  }
+
+  async find(q: Queryable, id: string): Promise<(StoredSaga & { history: number }) | undefined> {
+    const { rows } = await q.query<SagaRow>(`SELECT ${COLUMNS} FROM ${this.s}.sagas WHERE id = $1`, [id])
+    return rows[0] && toSaga(rows[0])
+  }
+
+  /** Stores the instance after a transition and appends its history lines after the `seen` ones. */
+  async update(tx: Queryable, instance: SagaInstance, seen: number, history: readonly SagaHistoryEntry[], now: Date, final: boolean): Promise<void> {
+    await tx.query(
+      `UPDATE ${this.s}.sagas SET status = $2, state = $3::jsonb, step = $4, attempt = $5, reason = $6, history = $7, updated_at = $8,
+         ended_at = CASE WHEN $9::boolean THEN $8::timestamptz ELSE NULL END
+       WHERE id = $1`,
+      [instance.id, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, seen + history.length, now.toISOString(), final],
+    )
+    if (history.length === 0) return
+    const values = history.map((_, i) => `($1, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5}, $${i * 5 + 6}, $${i * 5 + 7}, $2)`)
+    const params: unknown[] = [instance.id, now.toISOString()]
+    history.forEach((line, i) => params.push(seen + i + 1, line.step, line.outcome, line.attempt, line.detail ?? null))
+    await tx.query(`INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at) VALUES ${values.join(', ')}`, params)
+  }
+
+  async history(q: Queryable, id: string): Promise<SagaHistoryLine[]> {
+    const { rows } = await q.query<{ seq: number; step: string; outcome: SagaHistoryEntry['outcome']; attempt: number; detail: string | null; at: Date | string }>(
+      `SELECT seq, step, outcome, attempt, detail, at FROM ${this.s}.saga_history WHERE saga_id = $1 ORDER BY seq`,
+      [id],
+    )
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      step: r.step,
+      outcome: r.outcome,
+      attempt: Number(r.attempt),
+      ...(r.detail !== null ? { detail: r.detail } : {}),
+      at: new Date(r.at),
+    }))
+  }
+
+  /** The latest-changed sagas of a type and status (either may be left out), newest first, in pages. */
+  async list(q: Queryable, filter: { type?: string; status?: SagaStatus; before?: Date; limit: number }): Promise<StoredSaga[]> {
+    const where: string[] = []
+    const params: unknown[] = []
+    if (filter.type !== undefined) where.push(`type = $${params.push(filter.type)}`)
+    if (filter.status !== undefined) where.push(`status = $${params.push(filter.status)}`)
+    if (filter.before !== undefined) where.push(`updated_at < $${params.push(filter.before.toISOString())}`)
+    const { rows } = await q.query<SagaRow>(
+      `SELECT ${COLUMNS} FROM ${this.s}.sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT $${params.push(filter.limit)}`,
+      params,
+    )
+    return rows.map(toSaga)
+  }
+
+  /** How many sagas of each type are in each status. */
+  async counts(q: Queryable): Promise<Array<{ type: string; status: SagaStatus; count: number }>> {
+    const { rows } = await q.query<{ type: string; status: SagaStatus; count: string }>(`SELECT type, status, count(*) AS count FROM ${this.s}.sagas GROUP BY type, status ORDER BY type, status`)
+    return rows.map((r) => ({ type: r.type, status: r.status, count: Number(r.count) }))
+  }
+}
