@@ -3,6 +3,7 @@ import type { ConsoleExplorer } from './explorer'
 import { ExplorerView, type ExplorerOutcome } from './explorer.view'
 import type { Overview } from './operations'
 import { OverviewView, type ActionsState } from './overview.view'
+import { SagaHistoryView } from './sagas.view'
 
 export interface ConsolePageProps {
   overview: Overview
@@ -10,6 +11,8 @@ export interface ConsolePageProps {
   explorers: readonly ConsoleExplorer[]
   /** The search of the explorer named in the query, if any. */
   searched?: { explorer: string; outcome: ExplorerOutcome } | undefined
+  /** The saga asked for (`?saga=<id>`), with its history; undefined when there is no such saga. */
+  saga?: { id: string; found: Parameters<typeof SagaHistoryView>[0]['found'] } | undefined
   styles: string
 }
 
@@ -17,7 +20,7 @@ export interface ConsolePageProps {
  * The operations console. The first paint carries the data (no loading state to shift the layout); the
  * script refreshes the overview, runs the actions and shows the live event stream.
  */
-export function ConsolePage({ overview, actions, explorers, searched, styles }: ConsolePageProps) {
+export function ConsolePage({ overview, actions, explorers, searched, saga, styles }: ConsolePageProps) {
   return (
     <html lang="en">
       <head>
@@ -37,6 +40,7 @@ export function ConsolePage({ overview, actions, explorers, searched, styles }: 
             <a href="#feeds-title">Feeds</a>
             <a href="#subscriptions-title">Subscriptions</a>
             <a href="#dead-letters-title">Dead letters</a>
+            <a href="#sagas-title">Sagas</a>
             <a href="#live-title">Live events</a>
             {explorers.map((e) => (
               <a href={`#explorer-${e.name}-title`}>{e.title}</a>
@@ -46,6 +50,7 @@ export function ConsolePage({ overview, actions, explorers, searched, styles }: 
         </header>
         <main>
           <OperatorSection actions={actions} />
+          {saga && <SagaHistoryView id={saga.id} found={saga.found} />}
           <div id="overview" data-refresh="/console/fragments/overview">
             <OverviewView overview={overview} actions={actions} />
           </div>

@@ -53,6 +53,22 @@ const Filter = z.object({
   key: z.string().max(500).optional(),
 })
 
+const SagaFilter = z.object({
+  type: z.string().max(200).optional(),
+  status: z.enum(['RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED']).optional(),
+  before: z.iso.datetime().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+})
+const SagaId = z.object({ id: z.string().min(1).max(200) })
+
+/** A lookup that did not find it answers `fallback`; anything else still fails. */
+const notFoundAs =
+  <T,>(fallback: T) =>
+  (error: unknown): T => {
+    if (error instanceof TidingsError && error.kind === 'not_found') return fallback
+    throw error
+  }
+
 /**
  * `/console`: the page, its refreshed overview fragment, the same overview as JSON, the live event stream,
  * and the two actions (replay a dead letter, rebuild a subscription). All of it needs the operator token:
@@ -72,8 +88,10 @@ export function consoleRoutes({ operations, operatorToken, explorers = [], logge
     const access = auth.access(c)
     if (access !== 'granted') return signInPage(c, access === 'disabled' ? 403 : 401)
     const searched = await search(explorers, c.req.query())
-    const page = <ConsolePage overview={await operations.overview()} actions={actions} explorers={explorers} searched={searched} styles={STYLES} />
-    const status = searched && 'error' in searched.outcome ? 400 : 200
+    const sagaId = c.req.query('saga')?.slice(0, 200)
+    const saga = sagaId ? { id: sagaId, found: await operations.saga(sagaId).catch(notFoundAs(undefined)) } : undefined
+    const page = <ConsolePage overview={await operations.overview()} actions={actions} explorers={explorers} searched={searched} saga={saga} styles={STYLES} />
+    const status = searched && 'error' in searched.outcome ? 400 : saga && !saga.found ? 404 : 200
     return c.html(html`<!doctype html>${page}`, status, PAGE_HEADERS)
   })
 
@@ -131,6 +149,16 @@ export function consoleRoutes({ operations, operatorToken, explorers = [], logge
     await operations.replay(schema, id)
     return c.json({ replayed: true, schema, id })
   })
+
+  routes.get('/console/api/sagas', auth.viewer, validQuery(SagaFilter), async (c) => {
+    const { type, status, before, limit } = c.req.valid('query')
+    const sagas = await operations.sagaList({ ...(type ? { type } : {}), ...(status ? { status } : {}), ...(before ? { before: new Date(before) } : {}), limit })
+    return c.json({ items: sagas, next: sagas.length === limit ? sagas.at(-1)!.updatedAt : null }, 200, { 'Cache-Control': 'no-store' })
+  })
+
+  routes.get('/console/api/sagas/:id', auth.viewer, validParams(SagaId), async (c) => c.json(await operations.saga(c.req.valid('param').id), 200, { 'Cache-Control': 'no-store' }))
+
+  routes.post('/console/api/sagas/:id/retry', auth.actor, validParams(SagaId), async (c) => c.json({ retried: true, saga: await operations.retrySaga(c.req.valid('param').id) }))
 
   routes.post('/console/api/subscriptions/:name/reset', auth.actor, validParams(z.object({ name: z.string().max(200) })), async (c) => {
     const { name } = c.req.valid('param')

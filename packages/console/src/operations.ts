@@ -1,4 +1,4 @@
-import { START, type Position, type FeedLag } from '@tidings/core'
+import { START, type Position, type FeedLag, type SagaStatus } from '@tidings/core'
 import type { AnyService } from '@tidings/http'
 import {
   defaultRetention,
@@ -12,6 +12,10 @@ import {
   type OutboxFeed,
   type RetentionPolicy,
   type Follower,
+  SagaNotFound,
+  type SagaHistoryLine,
+  type SagaRunner,
+  type StoredSaga,
 } from '@tidings/postgres'
 import { DeadLetterNotFound, NotReplayableHere, ReplayFailed, SubscriptionNotFound, AlreadyReplayed } from './console-errors'
 
@@ -83,6 +87,26 @@ export interface Overview {
   deadLetters: DeadLetterView[]
   /** The latest distinct alerts of this process, newest first. */
   alerts: AlertView[]
+  sagas: SagasView
+}
+
+/** The sagas of this process's orchestrators: how many are open per type and status, and the parked ones. */
+export interface SagasView {
+  open: Array<{ type: string; status: string; count: number }>
+  /** The latest parked (`FAILED`) sagas, newest first: each waits for an operator's retry. */
+  failed: SagaView[]
+}
+
+export interface SagaView {
+  id: string
+  type: string
+  status: string
+  step: number
+  attempt: number
+  reason: string | null
+  startedAt: string
+  updatedAt: string
+  endedAt: string | null
 }
 
 /** Where the console reads the recent alerts (the host's `AlertNotifier`). */
@@ -98,6 +122,8 @@ export interface OperationsOptions {
   consumerSchemas: readonly string[]
   retention?: RetentionPolicy
   alerts?: RecentAlerts
+  /** The saga runners of the host's orchestrators. */
+  sagas?: readonly SagaRunner[]
   now?: () => number
 }
 
@@ -121,6 +147,7 @@ export class Operations {
       feeds: services.flatMap((s) => Object.values(s.feeds)),
       subscriptions: services.flatMap((s) => s.subscriptions),
       consumerSchemas: services.flatMap((s) => s.consumerSchemas),
+      sagas: services.flatMap((s) => s.sagas ?? []),
       ...extra,
     })
   }
@@ -134,8 +161,46 @@ export class Operations {
   }
 
   async overview(): Promise<Overview> {
-    const [feeds, subscriptions, deadLetters] = await Promise.all([this.feeds(), this.subscriptions(), this.deadLetters()])
-    return { at: new Date(this.now()).toISOString(), feeds, subscriptions, deadLetters, alerts: this.alerts() }
+    const [feeds, subscriptions, deadLetters, sagas] = await Promise.all([this.feeds(), this.subscriptions(), this.deadLetters(), this.sagaOverview()])
+    return { at: new Date(this.now()).toISOString(), feeds, subscriptions, deadLetters, alerts: this.alerts(), sagas }
+  }
+
+  async sagaOverview(): Promise<SagasView> {
+    const runners = this.options.sagas ?? []
+    const [open, failed] = await Promise.all([Promise.all(runners.map((r) => r.open())), this.sagaList({ status: 'FAILED', limit: 20 })])
+    return { open: open.flat(), failed }
+  }
+
+  /** Sagas of every runner by type and status, latest changed first, in pages (`before` the last one's `updatedAt`). */
+  async sagaList(filter: { type?: string; status?: SagaStatus; before?: Date; limit?: number }): Promise<SagaView[]> {
+    const limit = filter.limit ?? 50
+    const runners = (this.options.sagas ?? []).filter((r) => filter.type === undefined || r.types.includes(filter.type))
+    const lists = await Promise.all(runners.map((r) => r.list({ ...filter, limit })))
+    return lists
+      .flat()
+      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
+      .slice(0, limit)
+      .map(sagaView)
+  }
+
+  /** One saga and its step history. */
+  async saga(id: string): Promise<{ saga: SagaView; history: SagaHistoryLine[] }> {
+    for (const runner of this.options.sagas ?? []) {
+      const saga = await runner.find(id)
+      if (saga) return { saga: sagaView(saga), history: await runner.history(id) }
+    }
+    throw new SagaNotFound(id)
+  }
+
+  /** Tries a parked saga's compensation again. */
+  async retrySaga(id: string): Promise<SagaView> {
+    for (const runner of this.options.sagas ?? []) {
+      if (await runner.find(id)) {
+        await runner.retry(id)
+        return sagaView((await runner.find(id))!)
+      }
+    }
+    throw new SagaNotFound(id)
   }
 
   alerts(): AlertView[] {
@@ -263,5 +328,19 @@ export class Operations {
 
   private ageSeconds(lag: FeedLag): number {
     return lag.oldestUnreadAt ? Math.max(0, (this.now() - lag.oldestUnreadAt.getTime()) / 1000) : 0
+  }
+}
+
+function sagaView(saga: StoredSaga): SagaView {
+  return {
+    id: saga.id,
+    type: saga.type,
+    status: saga.status,
+    step: saga.step,
+    attempt: saga.attempt,
+    reason: saga.reason ?? null,
+    startedAt: saga.startedAt.toISOString(),
+    updatedAt: saga.updatedAt.toISOString(),
+    endedAt: saga.endedAt?.toISOString() ?? null,
   }
 }

@@ -1,12 +1,13 @@
 import type { AlertView, DeadLetterView, FeedView, Overview, SubscriptionView } from './operations'
 import { count, rate, seconds, time } from './format'
+import { SagasSection } from './sagas.view'
 
 /** Whether the action buttons work: only with an operator token configured. */
 export interface ActionsState {
   enabled: boolean
 }
 
-/** The refreshed part of the console: feeds, subscriptions, dead letters and recent alerts, as of `overview.at`. */
+/** The refreshed part of the console: feeds, subscriptions, dead letters, sagas and recent alerts, as of `overview.at`. */
 export function OverviewView({ overview, actions }: { overview: Overview; actions: ActionsState }) {
   return (
     <>
@@ -16,6 +17,7 @@ export function OverviewView({ overview, actions }: { overview: Overview; action
       <FeedsTable feeds={overview.feeds} />
       <SubscriptionsTable subscriptions={overview.subscriptions} actions={actions} />
       <DeadLettersTable letters={overview.deadLetters} actions={actions} />
+      <SagasSection sagas={overview.sagas} actions={actions} />
       <AlertsTable alerts={overview.alerts} />
     </>
   )

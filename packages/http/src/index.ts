@@ -43,6 +43,7 @@ export {
 
 // Outcomes: a route that started something other services finish waits a while for how it ended
 export { awaitOutcome, DEFAULT_OUTCOME_WAIT_MS } from './outcome'
+export { answerWithSaga, type SagaOutcomeOptions } from './saga-outcome'
 export { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyMissing, IdempotencyKeyReused, idempotent, InvalidIdempotencyKey, REPLAYED_HEADER, type IdempotencyOptions } from './idempotency'
 
 // Alerts: unexpected failures logged, counted and posted to a webhook, off the path of what raised them
@@ -64,6 +65,8 @@ export { stateRoutes, type StateRoutesOptions } from './state-routes'
 // Hosting: services in one process, its metrics, the HTTP server and the process's life from config to signal
 export { openProducer, openSubscription, type AnyService, type Producer, type Service, type ServiceContext, type Worker } from './host/service'
 export { hostServices, serviceContext, type Host } from './host/host'
+export { openSagas, type OpenedSagas, type SagaHostOptions } from './host/sagas'
+export { sagaMetrics, type SagaMetrics } from './host/saga-metrics'
 export { createMetrics, type FeedReadersTable, type Metrics, type MetricsOptions, type WatchedSubscription } from './host/metrics'
 export { serveHttp, type FastPath, type RunningServer, type ServeOptions } from './host/serve'
 export { processConfig, type ProcessConfig } from './host/process-config'

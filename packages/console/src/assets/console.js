@@ -44,6 +44,7 @@ document.addEventListener('click', (event) => {
   if (!button) return
   const { action, schema, id, name } = button.dataset
   if (action === 'replay') void act(`/console/api/dead-letters/${encodeURIComponent(schema)}/${encodeURIComponent(id)}/replay`, `Dead letter ${id} replayed.`)
+  if (action === 'retry-saga') void act(`/console/api/sagas/${encodeURIComponent(id)}/retry`, `Saga ${id} is compensating again.`)
   if (action === 'reset' && confirm(`Rebuild ${name} from the start of its feeds?`)) void act(`/console/api/subscriptions/${encodeURIComponent(name)}/reset`, `${name} is rebuilding.`)
 })
 

@@ -9,6 +9,7 @@ import {
 } from '@tidings/postgres'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { sharedSample } from './shared-sample'
+import { sagaMetrics, type SagaMetrics } from './saga-metrics'
 
 export interface MetricsOptions {
   /** Also export Node's process metrics (CPU, memory, event loop), prefixed `tidings_`. Off by default: they start timers. */
@@ -45,6 +46,8 @@ export interface Metrics {
   watchSubscription(subscription: WatchedSubscription): () => void
   /** Open (not replayed) dead letters per consumer in a consumer's schema. */
   watchDeadLetters(db: Queryable, schema: string): () => void
+  /** Sagas started, ended, in flight; their steps' durations. */
+  readonly sagas: SagaMetrics
 }
 
 const HANDLER_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -221,6 +224,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   return {
     registry,
+    sagas: sagaMetrics(registry, logger),
     observer: {
       handled: (consumer, type, durationMs) => handlerDuration.observe({ consumer, type }, durationMs / 1000),
       retried: (consumer, type) => retries.inc({ consumer, type }),

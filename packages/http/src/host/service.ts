@@ -14,6 +14,7 @@ import {
   type FeedSignals,
   type Migration,
   type Queryable,
+  type SagaRunner,
 } from '@tidings/postgres'
 import type { Metrics } from './metrics'
 import type { AlertNotifier } from '../alerts/alert-notifier'
@@ -61,6 +62,8 @@ export interface Service<E extends Env = Env> {
   fastPath?: FastPath
   /** Background loops the host starts and stops with the service (e.g. a scheduler of its timeouts). */
   workers?: Worker[]
+  /** The sagas it orchestrates (`openSagas`), for the console. */
+  sagas?: SagaRunner[]
   /** Ends what holds connections open (e.g. event streams) before the server closes. */
   close?(): void
 }

@@ -87,7 +87,7 @@ for (const engine of await testEngines()) {
     })
 
     it('a participant that never answers: the step times out and what was done is undone', async () => {
-      const w = await world({ stepTimeoutMs: 300 })
+      const w = await world({ stepTimeoutMs: 1_500 })
       await w.subscriptions.seats.stop()
       await w.deposit('fay', 100)
       const { id } = await w.pay({ paymentId: 'p-fay', member: 'fay', seat: 'E1', amount: 60 })
@@ -138,7 +138,7 @@ for (const engine of await testEngines()) {
     })
 
     it('a compensation that keeps failing parks the saga FAILED with an alert; an operator retry completes it', async () => {
-      const w = await world({ compensationRetryMs: 20, compensationAttempts: 3, compensationTimeoutMs: 200 })
+      const w = await world({ compensationRetryMs: 20, compensationAttempts: 3, compensationTimeoutMs: 1_000 })
       w.faults.refundsDown = true
       await w.deposit('jon', 100)
       await w.deposit('kim', 100)

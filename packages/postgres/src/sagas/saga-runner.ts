@@ -158,8 +158,8 @@ export class SagaRunner {
     return this.store.list(this.options.db, { ...filter, limit: Math.min(filter.limit ?? 50, 500) })
   }
 
-  async counts(): Promise<Array<{ type: string; status: SagaStatus; count: number }>> {
-    return this.store.counts(this.options.db)
+  async open(): Promise<Array<{ type: string; status: SagaStatus; count: number }>> {
+    return this.store.open(this.options.db)
   }
 
   private async onReply(tx: CommandTx, reply: Envelope): Promise<void> {

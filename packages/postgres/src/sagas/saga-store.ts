@@ -155,9 +155,12 @@ export class SagaStore {
     return rows.map(toSaga)
   }
 
-  /** How many sagas of each type are in each status. */
-  async counts(q: Queryable): Promise<Array<{ type: string; status: SagaStatus; count: number }>> {
-    const { rows } = await q.query<{ type: string; status: SagaStatus; count: string }>(`SELECT type, status, count(*) AS count FROM ${this.s}.sagas GROUP BY type, status ORDER BY type, status`)
+  /** How many sagas of each type are running, compensating or parked (the status index: final ones are never counted). */
+  async open(q: Queryable): Promise<Array<{ type: string; status: SagaStatus; count: number }>> {
+    const { rows } = await q.query<{ type: string; status: SagaStatus; count: string }>(
+      `SELECT type, status, count(*) AS count FROM ${this.s}.sagas WHERE status IN ('RUNNING', 'COMPENSATING', 'FAILED') GROUP BY type, status ORDER BY type, status`,
+    )
     return rows.map((r) => ({ type: r.type, status: r.status, count: Number(r.count) }))
   }
+
 }
