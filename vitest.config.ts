@@ -9,6 +9,7 @@ const MACHINE_LOADS = [
   'apps/server/src/fuzz/**/*.e2e.test.ts',
   'apps/orders/src/cancel-or-ship.e2e.test.ts',
   'packages/postgres/src/consumers/crash-recovery*.e2e.test.ts',
+  'packages/postgres/src/sagas/saga-crash-recovery.e2e.test.ts',
 ]
 
 export default defineConfig({

@@ -1,6 +1,8 @@
 import { command, fail, saga, step, type Alerts, type ConsumerDefinition, type SagaDefinition } from '@tidings/core'
 import {
+  migrate,
   OutboxFeed,
+  platformMigrations,
   reactor,
   SagaRunner,
   Scheduler,
@@ -78,6 +80,8 @@ export function walletParticipant(uow: UnitOfWork, schema: string, faults: Walle
     follows: [PAYMENTS],
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
     async react(tx: CommandTx, message) {
+      if (message.type !== 'wallet.Debit' && message.type !== 'wallet.Refund') return
+      await tx.query(`INSERT INTO ${s}.applied (message_id, type) VALUES ($1, $2)`, [message.id, message.type])
       const { member, amount, reference } = message.data as { member: string; amount: number; reference: string }
       const reply = (type: string, data: Record<string, unknown> = {}) => tx.record({ type, key: member, data: { reference, ...data } })
       if (message.type === 'wallet.Debit') {
@@ -116,6 +120,7 @@ export function seatsParticipant(uow: UnitOfWork, schema: string) {
     follows: [PAYMENTS],
     async react(tx: CommandTx, message) {
       if (message.type !== 'seats.Confirm') return
+      await tx.query(`INSERT INTO ${s}.applied (message_id, type) VALUES ($1, $2)`, [message.id, message.type])
       const { seat, reference } = message.data as { seat: string; reference: string }
       const taken = await tx.query(`INSERT INTO ${s}.seats (seat, reference) VALUES ($1, $2) ON CONFLICT (seat) DO NOTHING`, [seat, reference])
       tx.record(taken.rowCount === 1 ? { type: 'seats.Confirmed', key: seat, data: { reference } } : { type: 'seats.ConfirmationRefused', key: seat, data: { reference, reason: `seat ${seat} is taken` } })
@@ -135,6 +140,8 @@ export interface SeatPaymentWorld {
   balance(member: string): Promise<number>
   /** Every refund the wallet applied, per payment reference. */
   refunds(): Promise<Map<string, number>>
+  /** Commands a participant applied more than once (by message id): none, if the inboxes hold. */
+  appliedTwice(): Promise<string[]>
   start(): void
   stop(): Promise<void>
 }
@@ -143,15 +150,40 @@ export interface SeatPaymentWorld {
 export async function seatPaymentWorld(
   db: Database,
   schemas: { orchestrator: string; wallet: string; seats: string },
-  options: { timing?: SeatPaymentTiming; alerts?: Alerts; observer?: SagaObserver; signals?: FeedSignals; pollIntervalMs?: number } = {},
+  options: {
+    timing?: SeatPaymentTiming
+    alerts?: Alerts
+    observer?: SagaObserver
+    signals?: FeedSignals
+    pollIntervalMs?: number
+    /** What this process runs (`start`): all three by default; a process each in the crash tests. */
+    roles?: ReadonlyArray<keyof SeatPaymentWorld['subscriptions'] | 'orchestrator'>
+  } = {},
 ): Promise<SeatPaymentWorld> {
-  const { signals, pollIntervalMs = 20 } = options
+  const { signals, pollIntervalMs = 20, roles = ['orchestrator', 'wallet', 'seats'] } = options
   const w = schemaName(schemas.wallet)
-  await db.query(`CREATE TABLE IF NOT EXISTS ${w}.balances (member text PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0))`)
-  await db.query(
-    `CREATE TABLE IF NOT EXISTS ${w}.movements (reference text PRIMARY KEY, member text NOT NULL, amount bigint NOT NULL, status text NOT NULL, refunds int NOT NULL DEFAULT 0)`,
-  )
-  await db.query(`CREATE TABLE IF NOT EXISTS ${schemaName(schemas.seats)}.seats (seat text PRIMARY KEY, reference text NOT NULL)`)
+  for (const schema of Object.values(schemas)) await migrate(db, schema, 'tidings', platformMigrations)
+  await migrate(db, schemas.wallet, 'test.wallet', [
+    {
+      version: 1,
+      name: 'balances, movements, applied commands',
+      up: (q) => `
+        CREATE TABLE ${q}.balances (member text PRIMARY KEY, balance bigint NOT NULL CHECK (balance >= 0));
+        CREATE TABLE ${q}.movements (reference text PRIMARY KEY, member text NOT NULL, amount bigint NOT NULL, status text NOT NULL, refunds int NOT NULL DEFAULT 0);
+        CREATE TABLE ${q}.applied (message_id text NOT NULL, type text NOT NULL);
+      `,
+    },
+  ])
+  await migrate(db, schemas.seats, 'test.seats', [
+    {
+      version: 1,
+      name: 'seats, applied commands',
+      up: (q) => `
+        CREATE TABLE ${q}.seats (seat text PRIMARY KEY, reference text NOT NULL);
+        CREATE TABLE ${q}.applied (message_id text NOT NULL, type text NOT NULL);
+      `,
+    },
+  ])
 
   const orchestrator = new UnitOfWork({ db, schema: schemas.orchestrator, source: PAYMENTS, ...(signals ? { signals } : {}) })
   const walletUow = new UnitOfWork({ db, schema: schemas.wallet, source: WALLET, ...(signals ? { signals } : {}) })
@@ -189,9 +221,19 @@ export async function seatPaymentWorld(
       const { rows } = await db.query<{ reference: string; refunds: number }>(`SELECT reference, refunds FROM ${w}.movements`)
       return new Map(rows.map((r) => [r.reference, Number(r.refunds)]))
     },
+    async appliedTwice() {
+      const { rows } = await db.query<{ message_id: string }>(
+        `SELECT message_id FROM (SELECT message_id FROM ${w}.applied UNION ALL SELECT message_id FROM ${schemaName(schemas.seats)}.applied) a GROUP BY message_id HAVING count(*) > 1`,
+      )
+      return rows.map((r) => r.message_id)
+    },
     start() {
-      for (const subscription of Object.values(subscriptions)) subscription.start()
-      scheduler.start(50)
+      if (roles.includes('orchestrator')) {
+        subscriptions.replies.start()
+        scheduler.start(50)
+      }
+      if (roles.includes('wallet')) subscriptions.wallet.start()
+      if (roles.includes('seats')) subscriptions.seats.start()
     },
     async stop() {
       await scheduler.stop()
