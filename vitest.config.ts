@@ -10,6 +10,7 @@ const MACHINE_LOADS = [
   'apps/orders/src/cancel-or-ship.e2e.test.ts',
   'packages/postgres/src/consumers/crash-recovery*.e2e.test.ts',
   'packages/postgres/src/sagas/saga-crash-recovery.e2e.test.ts',
+  'packages/postgres/src/sagas/saga-timers.e2e.test.ts',
 ]
 
 export default defineConfig({

@@ -53,13 +53,17 @@ const Filter = z.object({
   key: z.string().max(500).optional(),
 })
 
+/** Visible characters only: a saga id is text an app chose, never a NUL or a control character. */
+const sagaId = z.string().min(1).max(200).regex(/^[^\p{Cc}]+$/u, 'Control characters are not allowed')
 const SagaFilter = z.object({
-  type: z.string().max(200).optional(),
+  type: z.string().max(200).regex(/^[^\p{Cc}]*$/u, 'Control characters are not allowed').optional(),
   status: z.enum(['RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED']).optional(),
-  before: z.iso.datetime().optional(),
+  // The page's end: the last saga's `updatedAt` and id (`next` of the page before).
+  before: z.iso.datetime().refine((at) => Date.parse(at) >= Date.parse('2000-01-01T00:00:00Z'), 'Not a time sagas can have').optional(),
+  beforeId: sagaId.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 })
-const SagaId = z.object({ id: z.string().min(1).max(200) })
+const SagaId = z.object({ id: sagaId })
 
 /** A lookup that did not find it answers `fallback`; anything else still fails. */
 const notFoundAs =
@@ -88,8 +92,8 @@ export function consoleRoutes({ operations, operatorToken, explorers = [], logge
     const access = auth.access(c)
     if (access !== 'granted') return signInPage(c, access === 'disabled' ? 403 : 401)
     const searched = await search(explorers, c.req.query())
-    const sagaId = c.req.query('saga')?.slice(0, 200)
-    const saga = sagaId ? { id: sagaId, found: await operations.saga(sagaId).catch(notFoundAs(undefined)) } : undefined
+    const asked = c.req.query('saga')
+    const saga = asked ? { id: asked.slice(0, 200), found: sagaId.safeParse(asked).success ? await operations.saga(asked).catch(notFoundAs(undefined)) : undefined } : undefined
     const page = <ConsolePage overview={await operations.overview()} actions={actions} explorers={explorers} searched={searched} saga={saga} styles={STYLES} />
     const status = searched && 'error' in searched.outcome ? 400 : saga && !saga.found ? 404 : 200
     return c.html(html`<!doctype html>${page}`, status, PAGE_HEADERS)
@@ -151,9 +155,11 @@ export function consoleRoutes({ operations, operatorToken, explorers = [], logge
   })
 
   routes.get('/console/api/sagas', auth.viewer, validQuery(SagaFilter), async (c) => {
-    const { type, status, before, limit } = c.req.valid('query')
-    const sagas = await operations.sagaList({ ...(type ? { type } : {}), ...(status ? { status } : {}), ...(before ? { before: new Date(before) } : {}), limit })
-    return c.json({ items: sagas, next: sagas.length === limit ? sagas.at(-1)!.updatedAt : null }, 200, { 'Cache-Control': 'no-store' })
+    const { type, status, before, beforeId, limit } = c.req.valid('query')
+    const after = before ? { before: { at: new Date(before), id: beforeId ?? '' } } : {}
+    const sagas = await operations.sagaList({ ...(type ? { type } : {}), ...(status ? { status } : {}), ...after, limit })
+    const last = sagas.length === limit ? sagas.at(-1)! : undefined
+    return c.json({ items: sagas, next: last ? { before: last.updatedAt, beforeId: last.id } : null }, 200, { 'Cache-Control': 'no-store' })
   })
 
   routes.get('/console/api/sagas/:id', auth.viewer, validParams(SagaId), async (c) => c.json(await operations.saga(c.req.valid('param').id), 200, { 'Cache-Control': 'no-store' }))

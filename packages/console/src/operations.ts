@@ -1,4 +1,4 @@
-import { START, type Position, type FeedLag, type SagaStatus } from '@tidings/core'
+import { START, type Position, type FeedLag } from '@tidings/core'
 import type { AnyService } from '@tidings/http'
 import {
   defaultRetention,
@@ -14,6 +14,7 @@ import {
   type Follower,
   SagaNotFound,
   type SagaHistoryLine,
+  type SagaListFilter,
   type SagaRunner,
   type StoredSaga,
 } from '@tidings/postgres'
@@ -172,13 +173,13 @@ export class Operations {
   }
 
   /** Sagas of every runner by type and status, latest changed first, in pages (`before` the last one's `updatedAt`). */
-  async sagaList(filter: { type?: string; status?: SagaStatus; before?: Date; limit?: number }): Promise<SagaView[]> {
+  async sagaList(filter: SagaListFilter & { limit?: number }): Promise<SagaView[]> {
     const limit = filter.limit ?? 50
     const runners = (this.options.sagas ?? []).filter((r) => filter.type === undefined || r.types.includes(filter.type))
     const lists = await Promise.all(runners.map((r) => r.list({ ...filter, limit })))
     return lists
       .flat()
-      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())
+      .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .slice(0, limit)
       .map(sagaView)
   }

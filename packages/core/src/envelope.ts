@@ -33,6 +33,8 @@ export interface Event<T extends string = string, D = unknown> {
   data: D
   /** Overrides the unit of work's meta for this event (e.g. a saga's command carries the saga as its correlation). */
   meta?: EnvelopeMeta
+  /** Its id, when the caller must know it before the commit (a UUID; e.g. the command a saga awaits a reply to). */
+  id?: string
 }
 
 export type EventOf<E extends Envelope> = Event<E['type'], E['data']>

@@ -90,8 +90,8 @@ export function idempotent(uow: { idempotencyKeys: IdempotencyKeys }, options: I
       // Another request with this key committed between our look and our claim: its answer if it has been
       // given, else 409 IN_USE as rendered (it is still being answered).
       const committed = await keys.find(caller, key)
+      if (committed && committed.fingerprint !== request.fingerprint) throw new IdempotencyKeyReused()
       if (committed?.response) c.res = replayOf(committed.response)
-      else if (committed && committed.fingerprint !== request.fingerprint) throw new IdempotencyKeyReused()
       return
     }
     if (command.recorded) await keep(c, request)

@@ -93,4 +93,4 @@ export { sleep } from './sleep'
 
 // Sagas: a definition's steps run from the orchestrator's database, compensated in reverse when one fails
 export { SAGA_TIMER, SagaNotFailed, SagaNotFound, SagaRunner, type SagaObserver, type SagaRunnerOptions, type StartedSaga } from './sagas/saga-runner'
-export { sagaMigrations, SagaStore, type SagaHistoryLine, type StoredSaga } from './sagas/saga-store'
+export { sagaMigrations, SagaStore, type SagaHistoryLine, type SagaListFilter, type StoredSaga } from './sagas/saga-store'

@@ -51,6 +51,7 @@ export function payForSeat(timing: SeatPaymentTiming = {}): SagaDefinition<SeatP
         .invoke((p) => command('seats.Confirm', { seat: p.seat, member: p.member, reference: p.paymentId }))
         .onReply('seats.Confirmed')
         .onReply('seats.ConfirmationRefused', (p, reply) => fail(p, (reply.data as { reason: string }).reason))
+        .compensate((p) => command('seats.Release', { seat: p.seat, reference: p.paymentId }), { reply: 'seats.Released' })
         .timeout(stepTimeout),
     ],
     completed: (p) => command('payments.PaymentCompleted', { paymentId: p.paymentId, member: p.member, seat: p.seat }),
@@ -66,6 +67,8 @@ export interface WalletFaults {
   refundFailures: number
   /** While set, refunds are not answered at all (the wallet's consumer fails them). */
   refundsDown: boolean
+  /** While set, debits fail in the wallet's consumer (and are dead-lettered after its retries). */
+  debitsDown: boolean
 }
 
 /**
@@ -85,6 +88,7 @@ export function walletParticipant(uow: UnitOfWork, schema: string, faults: Walle
       const { member, amount, reference } = message.data as { member: string; amount: number; reference: string }
       const reply = (type: string, data: Record<string, unknown> = {}) => tx.record({ type, key: member, data: { reference, ...data } })
       if (message.type === 'wallet.Debit') {
+        if (faults.debitsDown) throw new Error('the wallet cannot debit now')
         const prior = await tx.query<{ status: string }>(`SELECT status FROM ${s}.movements WHERE reference = $1 FOR UPDATE`, [reference])
         if (prior.rows[0]) return reply('wallet.DebitRefused', { reason: `payment ${reference} was ${prior.rows[0].status.toLowerCase()}` })
         const debited = await tx.query(`UPDATE ${s}.balances SET balance = balance - $2 WHERE member = $1 AND balance >= $2`, [member, amount])
@@ -112,16 +116,26 @@ export function walletParticipant(uow: UnitOfWork, schema: string, faults: Walle
   })
 }
 
-/** Seats: a seat is confirmed for the first payment that asks; any other is refused. */
+/**
+ * Seats: a seat is confirmed for the first payment that asks; any other is refused. A release gives the
+ * seat back and leaves a tombstone, so a confirmation of that payment that comes later is refused.
+ */
 export function seatsParticipant(uow: UnitOfWork, schema: string) {
   const s = schemaName(schema)
   return reactor(uow, {
     name: 'test.seat-commands',
     follows: [PAYMENTS],
     async react(tx: CommandTx, message) {
-      if (message.type !== 'seats.Confirm') return
+      if (message.type !== 'seats.Confirm' && message.type !== 'seats.Release') return
       await tx.query(`INSERT INTO ${s}.applied (message_id, type) VALUES ($1, $2)`, [message.id, message.type])
       const { seat, reference } = message.data as { seat: string; reference: string }
+      if (message.type === 'seats.Release') {
+        await tx.query(`INSERT INTO ${s}.released (reference) VALUES ($1) ON CONFLICT DO NOTHING`, [reference])
+        await tx.query(`DELETE FROM ${s}.seats WHERE seat = $1 AND reference = $2`, [seat, reference])
+        return tx.record({ type: 'seats.Released', key: seat, data: { reference } })
+      }
+      const released = await tx.query(`SELECT 1 FROM ${s}.released WHERE reference = $1`, [reference])
+      if (released.rowCount > 0) return tx.record({ type: 'seats.ConfirmationRefused', key: seat, data: { reference, reason: `payment ${reference} was canceled` } })
       const taken = await tx.query(`INSERT INTO ${s}.seats (seat, reference) VALUES ($1, $2) ON CONFLICT (seat) DO NOTHING`, [seat, reference])
       tx.record(taken.rowCount === 1 ? { type: 'seats.Confirmed', key: seat, data: { reference } } : { type: 'seats.ConfirmationRefused', key: seat, data: { reference, reason: `seat ${seat} is taken` } })
     },
@@ -180,6 +194,7 @@ export async function seatPaymentWorld(
       name: 'seats, applied commands',
       up: (q) => `
         CREATE TABLE ${q}.seats (seat text PRIMARY KEY, reference text NOT NULL);
+        CREATE TABLE ${q}.released (reference text PRIMARY KEY);
         CREATE TABLE ${q}.applied (message_id text NOT NULL, type text NOT NULL);
       `,
     },
@@ -192,7 +207,7 @@ export async function seatPaymentWorld(
   const definition = payForSeat(options.timing)
   const runner = new SagaRunner({ db, schema: schemas.orchestrator, uow: orchestrator, sagas: [definition], ...(options.alerts ? { alerts: options.alerts } : {}), ...(options.observer ? { observer: options.observer } : {}) })
   await runner.migrate()
-  const faults: WalletFaults = { refundFailures: 0, refundsDown: false }
+  const faults: WalletFaults = { refundFailures: 0, refundsDown: false, debitsDown: false }
   const subscribe = (schema: string, consumer: ConsumerDefinition<Queryable>, feeds: OutboxFeed[]) =>
     new Subscription({ db, schema, consumer, feeds, pollIntervalMs, leaseTtlMs: 5_000 })
   const subscriptions = {

@@ -18,6 +18,8 @@ export interface SagaInstance<S = unknown> {
   attempt: number
   /** Why it is being undone: a participant's refusal, or a step that timed out. */
   reason?: string
+  /** The id of the command whose reply the saga waits for; replies to any other (late, repeated) change nothing. */
+  awaiting?: string
 }
 
 /** What happened, as a line of the saga's history. */
@@ -49,9 +51,12 @@ export interface SagaTimer {
 
 /** What a transition asks the runner to do, in the transaction that stores the new instance. */
 export interface SagaTransition<S> {
+  /** The new instance; its `awaiting` is the id the runner gives `command`, or none. */
   instance: SagaInstance<S>
-  /** Commands to participants, and the saga's own events (completed, compensated), in order. */
-  send: SagaCommand[]
+  /** The command to a participant whose reply the saga now waits for. */
+  command?: SagaCommand
+  /** The saga's own events (completed, compensated). */
+  events: SagaCommand[]
   /** Every timer the saga needs now, replacing any it had; absent: the timers stay as they are. */
   timers?: SagaTimer[]
   history: SagaHistoryEntry[]
@@ -71,14 +76,32 @@ export class SagaMachine<S> {
 
   begin(id: string, state: S): SagaTransition<S> {
     const instance: SagaInstance<S> = { id, type: this.definition.name, status: 'RUNNING', state, step: 0, attempt: 1 }
-    return this.invoke(instance, 0, [])
+    return awaitingNothing(this.invoke(instance, 0, []))
   }
 
   /** A participant's reply. One the saga is not waiting for (late, repeated, of another step) changes nothing. */
   reply(instance: SagaInstance<S>, reply: Envelope): SagaTransition<S> | undefined {
+    return awaitingNothing(this.replied(instance, reply))
+  }
+
+  /** A timer came due. One the saga no longer waits for (another step, an earlier attempt, a final saga) changes nothing. */
+  timer(instance: SagaInstance<S>, timer: Pick<SagaTimer, 'kind' | 'step' | 'attempt'>): SagaTransition<S> | undefined {
+    return awaitingNothing(this.timedOut(instance, timer))
+  }
+
+  /** An operator's retry of a `FAILED` saga: its compensation starts again from the first attempt. */
+  retry(instance: SagaInstance<S>): SagaTransition<S> | undefined {
+    if (instance.status !== 'FAILED') return undefined
+    const step = this.definition.steps[instance.step]!
+    const history: SagaHistoryEntry[] = [{ step: step.name, outcome: 'retried', attempt: 1 }]
+    return awaitingNothing(this.sendCompensation({ ...instance, status: 'COMPENSATING', attempt: 1 }, history))
+  }
+
+  private replied(instance: SagaInstance<S>, reply: Envelope): SagaTransition<S> | undefined {
+    if (!instance.awaiting || reply.meta.causationId !== instance.awaiting) return undefined
     const step = this.definition.steps[instance.step]!
     if (instance.status === 'RUNNING') {
-      const handle = step.replies[reply.type]
+      const handle = step.replies.get(reply.type)
       if (!handle) return undefined
       const outcome = handle(instance.state, reply)
       if (isSagaFailure(outcome)) {
@@ -98,8 +121,7 @@ export class SagaMachine<S> {
     return undefined
   }
 
-  /** A timer came due. One the saga no longer waits for (another step, an earlier attempt, a final saga) changes nothing. */
-  timer(instance: SagaInstance<S>, timer: Pick<SagaTimer, 'kind' | 'step' | 'attempt'>): SagaTransition<S> | undefined {
+  private timedOut(instance: SagaInstance<S>, timer: Pick<SagaTimer, 'kind' | 'step' | 'attempt'>): SagaTransition<S> | undefined {
     if (timer.step !== instance.step || timer.attempt !== instance.attempt) return undefined
     const step = this.definition.steps[instance.step]!
     if (instance.status === 'RUNNING' && timer.kind === 'step_timeout') {
@@ -112,14 +134,6 @@ export class SagaMachine<S> {
     return undefined
   }
 
-  /** An operator's retry of a `FAILED` saga: its compensation starts again from the first attempt. */
-  retry(instance: SagaInstance<S>): SagaTransition<S> | undefined {
-    if (instance.status !== 'FAILED') return undefined
-    const step = this.definition.steps[instance.step]!
-    const history: SagaHistoryEntry[] = [{ step: step.name, outcome: 'retried', attempt: 1 }]
-    return this.sendCompensation({ ...instance, status: 'COMPENSATING', attempt: 1 }, history)
-  }
-
   private invoke(instance: SagaInstance<S>, index: number, history: SagaHistoryEntry[]): SagaTransition<S> {
     const step = this.definition.steps[index]
     if (!step) {
@@ -127,7 +141,7 @@ export class SagaMachine<S> {
       const last = this.definition.steps.at(-1)?.name ?? ''
       return {
         instance: { ...instance, status: 'COMPLETED', step: Math.max(0, index - 1), attempt: 1 },
-        send: completed ? [completed] : [],
+        events: completed ? [completed] : [],
         timers: [],
         history: [...history, { step: last, outcome: 'completed', attempt: 1 }],
       }
@@ -135,8 +149,9 @@ export class SagaMachine<S> {
     const next = { ...instance, status: 'RUNNING' as const, step: index, attempt: 1 }
     return {
       instance: next,
-      send: [step.action!(next.state)],
-      timers: step.timeoutMs ? [{ kind: 'step_timeout', step: index, attempt: 1, dueInMs: step.timeoutMs }] : [],
+      command: step.action!(next.state),
+      events: [],
+      timers: [{ kind: 'step_timeout', step: index, attempt: 1, dueInMs: step.timeoutMs ?? this.definition.stepTimeoutMs }],
       history: [...history, { step: step.name, outcome: 'sent', attempt: 1 }],
     }
   }
@@ -150,7 +165,7 @@ export class SagaMachine<S> {
       const compensated = this.definition.compensated?.(instance.state, reason)
       return {
         instance: { ...instance, status: 'COMPENSATED', step: Math.max(0, index), attempt: 1 },
-        send: compensated ? [compensated] : [],
+        events: compensated ? [compensated] : [],
         timers: [],
         history,
       }
@@ -164,7 +179,8 @@ export class SagaMachine<S> {
     const timeoutMs = compensation.timeout !== undefined ? durationMs(compensation.timeout) : this.definition.compensationTimeoutMs
     return {
       instance,
-      send: [compensation.send(instance.state)],
+      command: compensation.send(instance.state),
+      events: [],
       timers: [{ kind: 'compensation_timeout', step: instance.step, attempt: instance.attempt, dueInMs: timeoutMs }],
       history: [...history, { step: step.name, outcome: 'compensating', attempt: instance.attempt }],
     }
@@ -177,14 +193,23 @@ export class SagaMachine<S> {
     if (isExhausted(policy, instance.attempt)) {
       const reason = `${step.name} could not be undone after ${instance.attempt} attempts (${detail})`
       history.push({ step: step.name, outcome: 'failed', attempt: instance.attempt, detail: reason })
-      return { instance: { ...instance, status: 'FAILED' }, send: [], timers: [], history, parked: { reason } }
+      return { instance: { ...instance, status: 'FAILED' }, events: [], timers: [], history, parked: { reason } }
     }
     const attempt = instance.attempt + 1
     return {
       instance: { ...instance, attempt },
-      send: [],
+      events: [],
       timers: [{ kind: 'resend', step: instance.step, attempt, dueInMs: retryDelayMs(policy, instance.attempt) }],
       history,
     }
   }
+}
+
+/** The instance a transition leaves waits for nothing until the runner gives its command an id. */
+function awaitingNothing<T extends SagaTransition<unknown> | undefined>(transition: T): T {
+  if (transition) {
+    const { awaiting: _, ...instance } = transition.instance
+    transition.instance = instance
+  }
+  return transition
 }

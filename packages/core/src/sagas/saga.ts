@@ -33,16 +33,19 @@ export interface Compensation<S> {
 export interface SagaStep<S> {
   readonly name: string
   readonly action?: (state: S) => SagaCommand
-  readonly replies: Readonly<Record<string, ReplyHandler<S>>>
+  readonly replies: ReadonlyMap<string, ReplyHandler<S>>
   readonly compensation?: Compensation<S>
+  /** Declared when the step's action changes nothing that would need undoing (a check, a read). */
+  readonly undoesNothing?: boolean
   readonly timeoutMs?: number
 }
 
 /** A step as it is written: `step('debit').invoke(…).onReply(…).compensate(…).timeout('30s')`. */
 export class StepBuilder<S> implements SagaStep<S> {
   action?: (state: S) => SagaCommand
-  replies: Record<string, ReplyHandler<S>> = {}
+  replies = new Map<string, ReplyHandler<S>>()
   compensation?: Compensation<S>
+  undoesNothing?: boolean
   timeoutMs?: number
 
   constructor(readonly name: string) {}
@@ -55,7 +58,7 @@ export class StepBuilder<S> implements SagaStep<S> {
 
   /** A reply that ends the step: the next state, or `fail(state, reason)` to undo what came before. */
   onReply(type: string, handle: ReplyHandler<S> = (s) => s): this {
-    this.replies[type] = handle
+    this.replies.set(type, handle)
     return this
   }
 
@@ -65,7 +68,13 @@ export class StepBuilder<S> implements SagaStep<S> {
     return this
   }
 
-  /** A participant that has not replied after this long has failed the step: what was done is undone. */
+  /** The step's action has nothing to undo (it only checks or reads): a timeout need not compensate it. */
+  nothingToUndo(): this {
+    this.undoesNothing = true
+    return this
+  }
+
+  /** A participant that has not replied after this long has failed the step: what was done is undone (default: the saga's `stepTimeout`). */
   timeout(duration: Duration): this {
     this.timeoutMs = durationMs(duration)
     return this
@@ -80,6 +89,8 @@ export interface SagaDefinition<S> {
   readonly completed?: (state: S) => SagaCommand
   /** Recorded when every done step has been undone (the saga failed cleanly). */
   readonly compensated?: (state: S, reason: string) => SagaCommand
+  /** How long a step waits for its reply when it does not say (default 5 min). */
+  readonly stepTimeoutMs: number
   /** How long a compensation waits for its reply before it is sent again (default 30 s). */
   readonly compensationTimeoutMs: number
   /** How often a compensation is tried, and how far apart, before the saga is parked `FAILED` (default 5, 1 s doubling to 1 min). */
@@ -91,6 +102,7 @@ export interface SagaOptions<S> {
   steps: ReadonlyArray<SagaStep<S>>
   completed?: (state: S) => SagaCommand
   compensated?: (state: S, reason: string) => SagaCommand
+  stepTimeout?: Duration
   compensationTimeout?: Duration
   compensationRetry?: Partial<RetryPolicy>
 }
@@ -104,13 +116,16 @@ export function saga<S>(options: SagaOptions<S>): SagaDefinition<S> {
     if (names.has(s.name)) throw new Error(`saga ${options.name}: two steps named ${s.name}`)
     names.add(s.name)
     if (!s.action) throw new Error(`saga ${options.name}: step ${s.name} sends nothing`)
-    if (Object.keys(s.replies).length === 0) throw new Error(`saga ${options.name}: step ${s.name} expects no reply`)
+    if (s.replies.size === 0) throw new Error(`saga ${options.name}: step ${s.name} expects no reply`)
+    // Every step can time out, and a step that timed out may still have happened: it must be undoable.
+    if (!s.compensation && !s.undoesNothing) throw new Error(`saga ${options.name}: step ${s.name} must say how it is undone (compensate) or that it changes nothing (nothingToUndo)`)
   }
   return {
     name: options.name,
     steps: options.steps,
     ...(options.completed ? { completed: options.completed } : {}),
     ...(options.compensated ? { compensated: options.compensated } : {}),
+    stepTimeoutMs: durationMs(options.stepTimeout ?? '5m'),
     compensationTimeoutMs: durationMs(options.compensationTimeout ?? '30s'),
     compensationRetry: { ...DEFAULT_COMPENSATION_RETRY, ...options.compensationRetry },
   }

@@ -42,7 +42,7 @@ async function webhookReceiver(behave: (n: number) => Behaviour = () => 'ok') {
 function failingApp(alerts: Alerts) {
   const app = createHttpApp({ alerts })
   app.get('/boom/:id', () => {
-    throw new Error('the disk is full <!channel>')
+    throw new Error('the disk is full <!channel>\n[tidings] all clear: see https://evil.example`')
   })
   app.get('/other', () => {
     throw new TypeError('undefined is not a function')
@@ -85,8 +85,9 @@ describe('alerts: raised on the request path, delivered off it', () => {
     expect((await app.request('/fine')).status).toBe(200)
     await eventually(async () => hook.received.length, (n) => n >= 2, { what: 'the two messages' })
     expect(hook.received.sort()).toEqual([
-      '[tidings] http_error INTERNAL at GET /boom/:id: answered 500: Error: the disk is full &lt;!channel&gt; (×100)',
-      '[tidings] http_error INTERNAL at GET /other: answered 500: TypeError: undefined is not a function',
+      // One line, the message a code span: no mention, no forged line, no link.
+      "[tidings] http_error INTERNAL at GET /boom/:id: `answered 500: Error: the disk is full &lt;!channel&gt; [tidings] all clear: see https://evil.example'` (×100)",
+      "[tidings] http_error INTERNAL at GET /other: `answered 500: TypeError: undefined is not a function`",
     ])
     expect(await counter(registry, 'tidings_alerts_raised_total', '{kind="http_error",code="INTERNAL"}')).toBe(101)
     expect(await counter(registry, 'tidings_alerts_delivered_total')).toBe(2)
@@ -156,6 +157,14 @@ describe('alerts: raised on the request path, delivered off it', () => {
     // One in flight (hanging), two queued, three dropped.
     await eventually(() => counter(registry, 'tidings_alerts_dropped_total', '{reason="queue_full"}'), (n) => n === 3, { what: 'three dropped' })
     expect(hook.requests()).toBe(1)
+  })
+
+  it('bounds the distinct problems gathered at once: past it, alerts are logged and counted only', async () => {
+    const hook = await receiver()
+    const { alerts, registry, logged } = notifier({ webhookUrl: hook.url, gatherMs: 60_000, maxOpenWindows: 3 })
+    for (let i = 0; i < 5; i++) alerts.raise({ kind: 'dead_letter', code: 'BROKEN', where: `consumer-${i}`, message: 'gave up' })
+    expect(await counter(registry, 'tidings_alerts_dropped_total', '{reason="too_many_problems"}')).toBe(2)
+    expect(logged.filter((l) => l.level === 'error')).toHaveLength(5)
   })
 
   it('without a webhook, alerts are logged and counted only', async () => {

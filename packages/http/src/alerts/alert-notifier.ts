@@ -13,6 +13,8 @@ export interface AlertNotifierOptions {
   gatherMs?: number
   /** Messages waiting for delivery at most; more are dropped, logged and counted (default 100). */
   maxQueued?: number
+  /** Distinct problems gathered at once at most; alerts of more are logged and counted, not sent (default 1,000). */
+  maxOpenWindows?: number
   /** Deliveries tried per message before it is dropped (default 5), `retryBaseMs` apart and doubling (default 1 s). */
   attempts?: number
   retryBaseMs?: number
@@ -60,7 +62,7 @@ export class AlertNotifier implements Alerts, Worker {
     const registers = [options.registry ?? new Registry()]
     this.raised = new Counter({ name: 'tidings_alerts_raised_total', help: 'Alerts raised, by kind and code', labelNames: ['kind', 'code'] as const, registers })
     this.delivered = new Counter({ name: 'tidings_alerts_delivered_total', help: 'Alert messages the webhook accepted', registers })
-    this.dropped = new Counter({ name: 'tidings_alerts_dropped_total', help: 'Alert messages given up on: queue_full or undelivered', labelNames: ['reason'] as const, registers })
+    this.dropped = new Counter({ name: 'tidings_alerts_dropped_total', help: 'Alert messages given up on: queue_full, too_many_problems or undelivered', labelNames: ['reason'] as const, registers })
   }
 
   raise(alert: Alert): void {
@@ -110,6 +112,10 @@ export class AlertNotifier implements Alerts, Worker {
     const open = this.windows.get(fingerprint)
     if (open) {
       open.pending++
+      return
+    }
+    if (this.windows.size >= (this.options.maxOpenWindows ?? 1_000)) {
+      this.dropped.inc({ reason: 'too_many_problems' })
       return
     }
     const gatherMs = this.options.gatherMs ?? 2_000

@@ -79,7 +79,7 @@ for (const engine of await testEngines()) {
 
     it('a dead-lettered message reaches the webhook by its consumer, with the error', async () => {
       await record('Poison')
-      await eventually(async () => hook.texts, (texts) => texts.some((t) => t === '[tidings] dead_letter HANDLER_FAILED at alerting.worker: gave up on Poison: Error: cannot digest this'), {
+      await eventually(async () => hook.texts, (texts) => texts.some((t) => t === '[tidings] dead_letter HANDLER_FAILED at alerting.worker: `gave up on Poison: Error: cannot digest this`'), {
         what: 'the dead-letter alert',
       })
       const scraped = await (await host.http.request('/metrics')).text()
@@ -96,7 +96,7 @@ for (const engine of await testEngines()) {
           await watcher.check()
           return hook.texts
         },
-        (texts) => texts.some((t) => /^\[tidings\] consumer_behind CONSUMER_BEHIND at alerting\.patient ← alerting\.jobs: 2 events unread, the oldest \d+ s old( \(×\d+\))?$/.test(t)),
+        (texts) => texts.some((t) => /^\[tidings\] consumer_behind CONSUMER_BEHIND at alerting\.patient ← alerting\.jobs: `2 events unread, the oldest \d+ s old`( \(×\d+\))?$/.test(t)),
         { what: 'the consumer-behind alert' },
       )
       failing.on = false

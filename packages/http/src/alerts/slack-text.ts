@@ -10,11 +10,15 @@ export interface AlertMessage {
 }
 
 /**
- * The text of a Slack-compatible message: what, where, how often. `&`, `<` and `>` are escaped as Slack
- * asks, so nothing in an error message (which may quote a request) becomes a mention or a link.
+ * The text of a Slack-compatible message: what, where, how often, on one line. `&`, `<` and `>` are escaped
+ * as Slack asks, and the error message (which may quote a request) is a code span on the same line, so
+ * nothing in it becomes a mention, a link, formatting or a line of its own.
  */
 export function slackText({ alert, count, repeat, windowMs }: AlertMessage): string {
-  const what = `[tidings] ${alert.kind} ${alert.code} at ${alert.where}`
-  const text = repeat ? `${what}: ${count} more within ${Math.round(windowMs / 60_000) || 1} min of the first` : `${what}: ${alert.message}${count > 1 ? ` (×${count})` : ''}`
+  const what = `[tidings] ${oneLine(alert.kind)} ${oneLine(alert.code)} at ${oneLine(alert.where)}`
+  const said = `\`${oneLine(alert.message).replace(/`/g, "'")}\``
+  const text = repeat ? `${what}: ${count} more within ${Math.round(windowMs / 60_000) || 1} min of the first` : `${what}: ${said}${count > 1 ? ` (×${count})` : ''}`
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }
+
+const oneLine = (text: string): string => text.replace(/[\p{Cc}\u2028\u2029]+/gu, ' ').trim()

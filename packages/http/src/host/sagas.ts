@@ -32,6 +32,6 @@ export async function openSagas(ctx: ServiceContext, schema: string, options: Sa
   metrics.sagas.watch(runner)
   const follows = options.replies.feeds.map((feed) => feed.source)
   const replies = await openSubscription(ctx, schema, runner.replies(options.replies.name, follows), options.replies.feeds)
-  const timers = new Scheduler({ db, schema, uow: options.uow, clock, logger, handlers: { ...options.handlers, ...runner.scheduledHandlers } })
+  const timers = new Scheduler({ db, schema, uow: options.uow, clock, logger, concurrency: 4, handlers: { ...options.handlers, ...runner.scheduledHandlers } })
   return { runner, replies, timers }
 }

@@ -116,7 +116,7 @@ export class UnitOfWork {
 
   private stamp(e: Event, meta: EnvelopeMeta): Envelope {
     const envelope: Envelope = {
-      id: this.newId(),
+      id: e.id ?? this.newId(),
       type: e.type,
       source: this.options.source,
       key: e.key,

@@ -3,6 +3,7 @@ import type { Alert, Envelope } from '@tidings/core'
 import { eventually, readAll, seatPaymentWorld, testEngines, transactionsSettled, type SeatPayment, type SeatPaymentTiming, type SeatPaymentWorld } from '@tidings/testing'
 import { OutboxFeed } from '../feed/outbox-feed'
 import { SagaNotFailed, SagaNotFound } from './saga-runner'
+import { listDeadLetters } from '../consumers/dead-letters'
 
 for (const engine of await testEngines()) {
   describe(`sagas on ${engine.name}: steps, replies, compensation, timeouts`, () => {
@@ -86,33 +87,45 @@ for (const engine of await testEngines()) {
       expect(await w.balance('eve')).toBe(75)
     })
 
-    it('a participant that never answers: the step times out and what was done is undone', async () => {
+    it('a participant that never answers: the step times out and is undone with what came before it, even if it happened after all', async () => {
       const w = await world({ stepTimeoutMs: 1_500 })
       await w.subscriptions.seats.stop()
       await w.deposit('fay', 100)
       const { id } = await w.pay({ paymentId: 'p-fay', member: 'fay', seat: 'E1', amount: 60 })
+      await eventually(() => w.runner.find(id), (s) => s?.status === 'COMPENSATING', { what: 'the confirmation timed out' })
+      // The seat service comes back: it confirms late, then releases the seat when asked.
+      w.subscriptions.seats.start()
       const saga = await w.settled(id, 'COMPENSATED')
       expect(saga!.reason).toBe('confirm timed out')
       expect(await w.balance('fay')).toBe(100)
-      expect(await w.outcomes(id)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent', 'confirm timed_out', 'debit compensating', 'debit compensated'])
-      // The seat service comes back and confirms late: the saga has ended, nothing changes.
-      w.subscriptions.seats.start()
-      await eventually(async () => (await w.db.query(`SELECT 1 FROM "${w.schemas.seats}".seats WHERE seat = 'E1'`)).rowCount, (n) => n === 1, { what: 'the late confirmation' })
-      await eventually(() => w.subscriptions.replies.lag(), (lag) => Object.values(lag).every((l) => l.events === 0), { what: 'the replies read' })
-      expect((await w.runner.find(id))!.status).toBe('COMPENSATED')
-      expect(await w.outcomes(id)).toHaveLength(6)
+      expect((await w.db.query(`SELECT 1 FROM "${w.schemas.seats}".seats WHERE seat = 'E1'`)).rowCount).toBe(0)
+      expect(await w.outcomes(id)).toEqual([
+        'debit sent',
+        'debit replied: wallet.Debited',
+        'confirm sent',
+        'confirm timed_out',
+        'confirm compensating',
+        'confirm compensated',
+        'debit compensating',
+        'debit compensated',
+      ])
     })
 
-    it('a debit that times out is compensated too, and the late debit is refused by the refund before it', async () => {
-      const w = await world({ stepTimeoutMs: 300 })
-      await w.subscriptions.wallet.stop()
+    it('a debit dead-lettered and replayed after its saga refunded it is refused by the refund’s tombstone', async () => {
+      const w = await world({ stepTimeoutMs: 1_500 })
+      w.faults.debitsDown = true
       await w.deposit('gus', 100)
       const { id } = await w.pay({ paymentId: 'p-gus', member: 'gus', seat: 'F1', amount: 50 })
-      await eventually(() => w.runner.find(id), (s) => s?.status === 'COMPENSATING', { what: 'compensating' })
-      w.subscriptions.wallet.start()
       await w.settled(id, 'COMPENSATED')
-      expect(await w.balance('gus')).toBe(100)
       expect(await w.outcomes(id)).toEqual(['debit sent', 'debit timed_out', 'debit compensating', 'debit compensated'])
+      const [letter] = await listDeadLetters(w.db, w.schemas.wallet)
+      expect(letter!.envelope.type).toBe('wallet.Debit')
+      w.faults.debitsDown = false
+      expect(await w.subscriptions.wallet.replay(letter!.id)).toBe(true)
+      expect(await w.balance('gus')).toBe(100)
+      const movement = await w.db.query<{ status: string }>(`SELECT status FROM "${w.schemas.wallet}".movements WHERE reference = 'p-gus'`)
+      expect(movement.rows).toEqual([{ status: 'VOIDED' }])
+      expect((await w.runner.find(id))!.status).toBe('COMPENSATED')
     })
 
     it('a compensation that fails three times is retried with backoff until it succeeds', async () => {
@@ -162,21 +175,27 @@ for (const engine of await testEngines()) {
       expect((await w.outcomes(id)).slice(-3)).toEqual(['debit retried', 'debit compensating', 'debit compensated'])
     })
 
-    it('100 replies to one saga at once: one applies, the rest change nothing, and no saga is left between states', async () => {
+    it('100 replies to one saga at once, each in its own transaction: one applies, the rest change nothing', async () => {
       const w = await world()
       await w.subscriptions.wallet.stop()
       await w.subscriptions.seats.stop()
+      await w.subscriptions.replies.stop()
       await w.deposit('lea', 100)
       const { id } = await w.pay({ paymentId: 'p-lea', member: 'lea', seat: 'J1', amount: 10 })
-      // Forged replies straight into the wallet's outbox, as if it had answered 100 times.
-      const { UnitOfWork } = await import('../commands/unit-of-work')
-      const wallet = new UnitOfWork({ db: w.db, schema: w.schemas.wallet, source: 'test.wallet' })
-      await Promise.all(
-        Array.from({ length: 100 }, () => wallet.run(async (tx) => tx.record({ type: 'wallet.Debited', key: 'lea', data: { reference: 'p-lea' }, meta: { correlationId: id } }))),
-      )
-      await eventually(() => w.subscriptions.replies.lag(), (lag) => Object.values(lag).every((l) => l.events === 0), { what: 'the replies read' })
-      const saga = await w.runner.find(id)
-      expect(saga).toMatchObject({ status: 'RUNNING', step: 1 })
+      const awaited = (await w.runner.find(id))!.awaiting!
+      // The orchestrator's reply handler, called at once from 100 transactions (as 100 instances would), each with its own copy of the reply.
+      const replies = w.runner.replies('test.concurrent-replies', ['test.wallet'])
+      const reply = (n: number): Envelope => ({
+        id: `00000000-0000-7000-8000-${String(n).padStart(12, '0')}`,
+        type: 'wallet.Debited',
+        source: 'test.wallet',
+        key: 'lea',
+        occurredAt: new Date().toISOString(),
+        data: { reference: 'p-lea' },
+        meta: { correlationId: id, causationId: awaited },
+      })
+      await Promise.all(Array.from({ length: 100 }, (_, n) => w.db.transaction((tx) => replies.handle(tx, reply(n)))))
+      expect(await w.runner.find(id)).toMatchObject({ status: 'RUNNING', step: 1 })
       expect(await w.outcomes(id)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent'])
       expect((await w.orchestratorEvents()).filter((e) => e.type === 'seats.Confirm' && e.meta.correlationId === id)).toHaveLength(1)
     })

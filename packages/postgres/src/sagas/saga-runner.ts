@@ -22,7 +22,7 @@ import { schemaName } from '../database/sql'
 import { reactor } from '../commands/reactor'
 import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
 import { scheduleMessage, type ScheduledHandler } from '../scheduler/scheduler'
-import { sagaMigrations, SagaStore, type SagaHistoryLine, type StoredSaga } from './saga-store'
+import { sagaMigrations, SagaStore, type SagaHistoryLine, type SagaListFilter, type StoredSaga } from './saga-store'
 
 /** The scheduled message type of every saga timer (a step's timeout, a compensation's timeout or resend). */
 export const SAGA_TIMER = 'tidings.SagaTimer'
@@ -112,7 +112,7 @@ export class SagaRunner {
     const existing = await this.store.insert(tx, transition.instance, this.clock.now())
     if (existing) return { id, started: false, saga: existing as SagaInstance<S> }
     this.options.observer?.started?.(definition.name)
-    await this.apply(tx, { ...transition.instance, status: 'RUNNING', history: 0 }, transition)
+    await this.apply(tx, { ...transition.instance, status: 'RUNNING', history: 0 }, transition, { timersCancelled: true })
     return { id, started: true, saga: transition.instance }
   }
 
@@ -154,7 +154,7 @@ export class SagaRunner {
     return this.store.history(this.options.db, id)
   }
 
-  async list(filter: { type?: string; status?: SagaStatus; before?: Date; limit?: number } = {}): Promise<StoredSaga[]> {
+  async list(filter: SagaListFilter & { limit?: number } = {}): Promise<StoredSaga[]> {
     return this.store.list(this.options.db, { ...filter, limit: Math.min(filter.limit ?? 50, 500) })
   }
 
@@ -179,16 +179,20 @@ export class SagaRunner {
     const machine = saga && this.machines.get(saga.type)
     if (!saga || !machine) return
     const transition = machine.timer(saga, timer)
-    if (transition) await this.apply(tx, saga, transition)
+    // The saga's one timer is this one, deleted as it was claimed: there is none to cancel.
+    if (transition) await this.apply(tx, saga, transition, { timersCancelled: true })
   }
 
   /** Writes a transition in the transaction of its cause: the row and history, the commands, the timers, then says so. */
-  private async apply(tx: CommandTx, before: SagaInstance & { history: number }, transition: SagaTransition<unknown>): Promise<void> {
-    const { instance } = transition
+  private async apply(tx: CommandTx, before: SagaInstance & { history: number }, transition: SagaTransition<unknown>, cause: { timersCancelled?: boolean } = {}): Promise<void> {
+    const awaiting = transition.command ? uuidv7(this.clock.now().getTime()) : undefined
+    const instance: SagaInstance = { ...transition.instance, ...(awaiting ? { awaiting } : {}) }
     const final = FINAL_SAGA_STATUSES.includes(instance.status)
     await this.store.update(tx, instance, before.history, transition.history, this.clock.now(), final)
-    for (const command of transition.send) tx.record({ type: command.type, key: command.key ?? instance.id, data: command.data, meta: { correlationId: instance.id } })
-    if (transition.timers) await this.replaceTimers(tx, before, transition.timers)
+    const meta = { correlationId: instance.id }
+    if (transition.command) tx.record({ id: awaiting!, type: transition.command.type, key: transition.command.key ?? instance.id, data: transition.command.data, meta })
+    for (const event of transition.events) tx.record({ type: event.type, key: event.key ?? instance.id, data: event.data, meta })
+    if (transition.timers) await this.replaceTimers(tx, before, transition.timers, cause.timersCancelled ?? false)
     if (final && before.status !== instance.status) this.options.observer?.ended?.(instance.type, instance.status)
     if (transition.parked) {
       ;(this.options.alerts ?? noAlerts).raise({
@@ -202,10 +206,11 @@ export class SagaRunner {
   }
 
   /** Cancels the timers the saga had in its previous step and attempt, and schedules the ones it needs now. */
-  private async replaceTimers(tx: CommandTx, before: SagaInstance, timers: readonly SagaTimer[]): Promise<void> {
-    const s = schemaName(this.options.schema)
-    const previous = TIMER_KINDS.map((kind) => timerId(before.id, { kind, step: before.step, attempt: before.attempt }))
-    await tx.query(`DELETE FROM ${s}.scheduled_messages WHERE id = ANY($1::text[])`, [previous])
+  private async replaceTimers(tx: CommandTx, before: SagaInstance, timers: readonly SagaTimer[], cancelled: boolean): Promise<void> {
+    if (!cancelled) {
+      const previous = TIMER_KINDS.map((kind) => timerId(before.id, { kind, step: before.step, attempt: before.attempt }))
+      await tx.query(`DELETE FROM ${schemaName(this.options.schema)}.scheduled_messages WHERE id = ANY($1::text[])`, [previous])
+    }
     const now = this.clock.now().getTime()
     for (const timer of timers) {
       const data: TimerData = { sagaId: before.id, kind: timer.kind, step: timer.step, attempt: timer.attempt }

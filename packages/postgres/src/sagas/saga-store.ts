@@ -36,7 +36,30 @@ export const sagaMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'the command a saga awaits a reply to',
+    up: (s) => `ALTER TABLE ${s}.sagas ADD COLUMN awaiting text`,
+  },
+  {
+    version: 3,
+    name: 'saga lists paged by time and id',
+    up: (s) => `
+      DROP INDEX ${s}.sagas_by_type_status;
+      DROP INDEX ${s}.sagas_by_status;
+      CREATE INDEX sagas_by_type_status ON ${s}.sagas (type, status, updated_at DESC, id DESC);
+      CREATE INDEX sagas_by_status ON ${s}.sagas (status, updated_at DESC, id DESC);
+      CREATE INDEX sagas_by_time ON ${s}.sagas (updated_at DESC, id DESC);
+    `,
+  },
 ]
+
+export interface SagaListFilter {
+  type?: string
+  status?: SagaStatus
+  /** Only sagas after this one in the order of the list (latest changed first, then by id): a page's end. */
+  before?: { at: Date; id: string }
+}
 
 /** A saga as the console shows it: the instance with its times. */
 export interface StoredSaga extends SagaInstance {
@@ -58,13 +81,14 @@ interface SagaRow {
   step: number
   attempt: number
   reason: string | null
+  awaiting: string | null
   history: number
   started_at: Date | string
   updated_at: Date | string
   ended_at: Date | string | null
 }
 
-const COLUMNS = 'id, type, status, state, step, attempt, reason, history, started_at, updated_at, ended_at'
+const COLUMNS = 'id, type, status, state, step, attempt, reason, awaiting, history, started_at, updated_at, ended_at'
 
 function toSaga(row: SagaRow): StoredSaga & { history: number } {
   return {
@@ -75,6 +99,7 @@ function toSaga(row: SagaRow): StoredSaga & { history: number } {
     step: Number(row.step),
     attempt: Number(row.attempt),
     ...(row.reason !== null ? { reason: row.reason } : {}),
+    ...(row.awaiting !== null ? { awaiting: row.awaiting } : {}),
     history: Number(row.history),
     startedAt: new Date(row.started_at),
     updatedAt: new Date(row.updated_at),
@@ -115,9 +140,9 @@ export class SagaStore {
   async update(tx: Queryable, instance: SagaInstance, seen: number, history: readonly SagaHistoryEntry[], now: Date, final: boolean): Promise<void> {
     await tx.query(
       `UPDATE ${this.s}.sagas SET status = $2, state = $3::jsonb, step = $4, attempt = $5, reason = $6, history = $7, updated_at = $8,
-         ended_at = CASE WHEN $9::boolean THEN $8::timestamptz ELSE NULL END
+         ended_at = CASE WHEN $9::boolean THEN $8::timestamptz ELSE NULL END, awaiting = $10
        WHERE id = $1`,
-      [instance.id, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, seen + history.length, now.toISOString(), final],
+      [instance.id, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, seen + history.length, now.toISOString(), final, instance.awaiting ?? null],
     )
     if (history.length === 0) return
     const values = history.map((_, i) => `($1, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5}, $${i * 5 + 6}, $${i * 5 + 7}, $2)`)
@@ -141,15 +166,15 @@ export class SagaStore {
     }))
   }
 
-  /** The latest-changed sagas of a type and status (either may be left out), newest first, in pages. */
-  async list(q: Queryable, filter: { type?: string; status?: SagaStatus; before?: Date; limit: number }): Promise<StoredSaga[]> {
+  /** The latest-changed sagas of a type and status (either may be left out), newest first, in pages that end at `before`. */
+  async list(q: Queryable, filter: SagaListFilter & { limit: number }): Promise<StoredSaga[]> {
     const where: string[] = []
     const params: unknown[] = []
     if (filter.type !== undefined) where.push(`type = $${params.push(filter.type)}`)
     if (filter.status !== undefined) where.push(`status = $${params.push(filter.status)}`)
-    if (filter.before !== undefined) where.push(`updated_at < $${params.push(filter.before.toISOString())}`)
+    if (filter.before !== undefined) where.push(`(updated_at, id) < ($${params.push(filter.before.at.toISOString())}::timestamptz, $${params.push(filter.before.id)})`)
     const { rows } = await q.query<SagaRow>(
-      `SELECT ${COLUMNS} FROM ${this.s}.sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC LIMIT $${params.push(filter.limit)}`,
+      `SELECT ${COLUMNS} FROM ${this.s}.sagas ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at DESC, id DESC LIMIT $${params.push(filter.limit)}`,
       params,
     )
     return rows.map(toSaga)

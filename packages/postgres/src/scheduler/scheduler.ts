@@ -53,6 +53,8 @@ export interface SchedulerOptions {
   retry?: RetryPolicy
   logger?: Logger
   batchSize?: number
+  /** Batches delivered at once, each in its own transaction on its own connection (default 1). */
+  concurrency?: number
 }
 
 /**
@@ -70,13 +72,27 @@ export class Scheduler {
     this.retry = options.retry ?? defaultRetryPolicy
   }
 
-  /** Delivers everything due now; returns how many messages were delivered or dead-lettered. */
+  /**
+   * Delivers everything due now; returns how many messages were delivered or dead-lettered. Messages due
+   * for the first time go in batches, one transaction each (claimed with SKIP LOCKED, so instances share
+   * the work); a batch that fails is delivered again one message at a time, so that only the failing
+   * message is retried later, alone, counting its attempts.
+   */
   async deliverDue(): Promise<number> {
+    const batchSize = this.options.batchSize ?? 100
     let delivered = 0
+    const lane = async (): Promise<void> => {
+      for (;;) {
+        const { claimed, settled } = await this.deliverBatch(batchSize)
+        delivered += settled
+        if (claimed < batchSize) return
+      }
+    }
+    await Promise.all(Array.from({ length: this.options.concurrency ?? 1 }, lane))
     for (;;) {
-      const batch = await this.dueIds()
+      const retried = await this.dueIds({ retried: true })
       let settled = 0
-      for (const id of batch) if (await this.deliver(id)) settled++
+      for (const id of retried) if (await this.deliver(id)) settled++
       delivered += settled
       if (settled === 0) return delivered
     }
@@ -101,12 +117,43 @@ export class Scheduler {
     this.running = undefined
   }
 
-  private async dueIds(): Promise<string[]> {
+  private async dueIds({ retried }: { retried: boolean }): Promise<string[]> {
     const result = await this.options.db.query<{ id: string }>(
-      `SELECT id FROM ${schemaName(this.options.schema)}.scheduled_messages WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2`,
+      `SELECT id FROM ${schemaName(this.options.schema)}.scheduled_messages WHERE due_at <= $1 AND ${retried ? 'attempts > 0' : 'attempts = 0'} ORDER BY due_at, id LIMIT $2`,
       [this.clock.now().toISOString(), this.options.batchSize ?? 100],
     )
     return result.rows.map((r) => r.id)
+  }
+
+  /** Claims up to `limit` messages due for the first time and delivers them in one transaction. */
+  private async deliverBatch(limit: number): Promise<{ claimed: number; settled: number }> {
+    const { uow, handlers } = this.options
+    const s = schemaName(this.options.schema)
+    let claimedIds: string[] = []
+    try {
+      const { result } = await uow.run(async (tx) => {
+        const { rows } = await tx.query<ClaimedRow>(
+          `DELETE FROM ${s}.scheduled_messages WHERE id IN (
+             SELECT id FROM ${s}.scheduled_messages WHERE due_at <= $1 AND attempts = 0 ORDER BY due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING id, type, key, data, due_at, attempts`,
+          [this.clock.now().toISOString(), limit],
+        )
+        claimedIds = rows.map((r) => r.id)
+        const messages = rows.map(toMessage).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || (a.id < b.id ? -1 : 1))
+        for (const message of messages) {
+          const handler = handlers[message.type]
+          if (!handler) throw new Error(`No scheduled handler for ${message.type}`)
+          await handler(tx, message)
+        }
+        return rows.length
+      })
+      return { claimed: result, settled: result }
+    } catch (error) {
+      if (isInfrastructureError(error)) throw error
+      let settled = 0
+      for (const id of claimedIds) if (await this.deliver(id)) settled++
+      return { claimed: claimedIds.length, settled }
+    }
   }
 
   private async deliver(id: string): Promise<boolean> {
@@ -117,7 +164,7 @@ export class Scheduler {
     let claimedDueAt = ''
     try {
       const { result } = await uow.run(async (tx) => {
-        const rows = await tx.query<{ id: string; type: string; key: string; data: unknown; due_at: Date | string; attempts: number }>(
+        const rows = await tx.query<ClaimedRow>(
           `DELETE FROM ${s}.scheduled_messages WHERE id IN (
              SELECT id FROM ${s}.scheduled_messages WHERE id = $1 AND due_at <= $2 FOR UPDATE SKIP LOCKED)
            RETURNING id, type, key, data, due_at, attempts`,
@@ -125,7 +172,7 @@ export class Scheduler {
         )
         const row = rows.rows[0]
         if (!row) return false
-        claimed = { id: row.id, type: row.type, key: row.key, data: row.data, dueAt: new Date(row.due_at) }
+        claimed = toMessage(row)
         claimedDueAt = claimed.dueAt.toISOString()
         attempts = Number(row.attempts) + 1
         const handler = handlers[row.type]
@@ -171,4 +218,17 @@ export class Scheduler {
       [message.id, attempts, next.toISOString(), describeError(error), claimedDueAt],
     )
   }
+}
+
+interface ClaimedRow {
+  id: string
+  type: string
+  key: string
+  data: unknown
+  due_at: Date | string
+  attempts: number
+}
+
+function toMessage(row: ClaimedRow): ScheduledMessage {
+  return { id: row.id, type: row.type, key: row.key, data: row.data, dueAt: new Date(row.due_at) }
 }
