@@ -7,6 +7,7 @@ import { seededBoard } from './lib/board'
 import { feedRead } from './benches/feed-read'
 import { ordersView } from './benches/orders-view'
 import { partitionThroughput } from './benches/partition-throughput'
+import { sagas } from './benches/sagas'
 import { webPages } from './benches/web-pages'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { relayBench } from './benches/relay/relay'
@@ -26,9 +27,11 @@ import { Workbench } from './lib/workbench'
  * (11m on MariaDB); `web` is figures 12–13 (the pages as `npm start` serves them); `relay` is figure 14
  * (14e on PGlite: the outbox relay to NATS JetStream against raw js.publish); `broker-latency` is figure 15
  * (commit → read model through each broker at 0.5 W; measures W first unless `platform` ran) and
- * `partition-throughput` figure 16 (competing consumers on 1, 2 and 4 partitions); none means all.
+ * `partition-throughput` figure 16 (competing consumers on 1, 2 and 4 partitions); `sagas` figures 17 and
+ * 17b (sagas completed per second across processes / W, the console's saga list over a million rows); none
+ * means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -124,6 +127,11 @@ async function main(): Promise<void> {
     if (only.has('partition-throughput')) {
       console.log('Partition throughput: competing PartitionedSubscription instances on 1, 2 and 4 partitions (throwaway servers)')
       await partitionThroughput(bench, report)
+    }
+
+    if (only.has('sagas')) {
+      console.log('Sagas: two-step sagas across three processes, and the console list over a million sagas')
+      await sagas(bench, report)
     }
 
     console.log(`\n${report.table()}\n`)

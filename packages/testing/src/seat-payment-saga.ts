@@ -11,6 +11,7 @@ import {
   UnitOfWork,
   type CommandTx,
   type Database,
+  type FeedNotifier,
   type FeedSignals,
   type Queryable,
   type SagaObserver,
@@ -169,6 +170,8 @@ export async function seatPaymentWorld(
     alerts?: Alerts
     observer?: SagaObserver
     signals?: FeedSignals
+    /** Wakes the readers of the feeds in other processes on every commit (their `forwardNotifications`). */
+    notifier?: FeedNotifier
     pollIntervalMs?: number
     /** What this process runs (`start`): all three by default; a process each in the crash tests. */
     roles?: ReadonlyArray<keyof SeatPaymentWorld['subscriptions'] | 'orchestrator'>
@@ -200,9 +203,10 @@ export async function seatPaymentWorld(
     },
   ])
 
-  const orchestrator = new UnitOfWork({ db, schema: schemas.orchestrator, source: PAYMENTS, ...(signals ? { signals } : {}) })
-  const walletUow = new UnitOfWork({ db, schema: schemas.wallet, source: WALLET, ...(signals ? { signals } : {}) })
-  const seatsUow = new UnitOfWork({ db, schema: schemas.seats, source: SEATS, ...(signals ? { signals } : {}) })
+  const wakes = { ...(signals ? { signals } : {}), ...(options.notifier ? { notifier: options.notifier } : {}) }
+  const orchestrator = new UnitOfWork({ db, schema: schemas.orchestrator, source: PAYMENTS, ...wakes })
+  const walletUow = new UnitOfWork({ db, schema: schemas.wallet, source: WALLET, ...wakes })
+  const seatsUow = new UnitOfWork({ db, schema: schemas.seats, source: SEATS, ...wakes })
   const feed = (schema: string, source: string) => new OutboxFeed(db, schema, source, signals)
   const definition = payForSeat(options.timing)
   const runner = new SagaRunner({ db, schema: schemas.orchestrator, uow: orchestrator, sagas: [definition], ...(options.alerts ? { alerts: options.alerts } : {}), ...(options.observer ? { observer: options.observer } : {}) })

@@ -13,15 +13,18 @@ const TIMEOUTS = 100_000
 const KILLS = 20
 const SCHEMA = 'saga_timers'
 
+/** Counts as numbers: PostgreSQL answers bigints as text, PGlite as numbers. */
+const numbers = (row: Record<string, unknown>) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, k === 'status' ? v : Number(v)]))
+
 /** None lost, none delivered twice, each saga timed out once; returns how late they fired (ms, p50/p99/max). */
 async function expectEachFiredOnce(db: Database): Promise<{ p50: number; p99: number; max: number }> {
   const s = schemaName(SCHEMA)
   const fired = await db.query<{ deliveries: string; timers: string }>(`SELECT count(*) AS deliveries, count(DISTINCT timer_id) AS timers FROM ${s}.fired`)
-  expect(fired.rows[0]).toEqual({ deliveries: String(TIMEOUTS), timers: String(TIMEOUTS) })
+  expect(numbers(fired.rows[0]!)).toEqual({ deliveries: TIMEOUTS, timers: TIMEOUTS })
   const sagas = await db.query<{ status: string; n: string }>(`SELECT status, count(*) AS n FROM ${s}.sagas GROUP BY status`)
-  expect(sagas.rows).toEqual([{ status: 'COMPENSATED', n: String(TIMEOUTS) }])
+  expect(sagas.rows.map(numbers)).toEqual([{ status: 'COMPENSATED', n: TIMEOUTS }])
   const timedOut = await db.query<{ n: string; sagas: string }>(`SELECT count(*) AS n, count(DISTINCT saga_id) AS sagas FROM ${s}.saga_history WHERE outcome = 'timed_out'`)
-  expect(timedOut.rows[0]).toEqual({ n: String(TIMEOUTS), sagas: String(TIMEOUTS) })
+  expect(numbers(timedOut.rows[0]!)).toEqual({ n: TIMEOUTS, sagas: TIMEOUTS })
   const late = await db.query<{ p50: number; p99: number; max: number }>(
     `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99, max(ms) AS max
      FROM (SELECT extract(epoch FROM h.at - d.due_at) * 1000 AS ms FROM ${s}.saga_history h JOIN ${s}.due d ON d.saga_id = h.saga_id WHERE h.outcome = 'timed_out') l`,
