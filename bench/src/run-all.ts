@@ -8,6 +8,7 @@ import { feedRead } from './benches/feed-read'
 import { ordersView } from './benches/orders-view'
 import { partitionThroughput } from './benches/partition-throughput'
 import { sagas } from './benches/sagas'
+import { commands } from './benches/commands'
 import { webPages } from './benches/web-pages'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { relayBench } from './benches/relay/relay'
@@ -28,10 +29,11 @@ import { Workbench } from './lib/workbench'
  * (14e on PGlite: the outbox relay to NATS JetStream against raw js.publish); `broker-latency` is figure 15
  * (commit → read model through each broker at 0.5 W; measures W first unless `platform` ran) and
  * `partition-throughput` figure 16 (competing consumers on 1, 2 and 4 partitions); `sagas` figures 17 and
- * 17b (sagas completed per second across processes / W, the console's saga list over a million rows); none
- * means all.
+ * 17b (sagas completed per second across processes / W, the console's saga list over a million rows);
+ * `commands` figures 18 and 18b (an idempotent command / without a key; a failing route with alerts / without);
+ * none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas', 'commands'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -127,6 +129,11 @@ async function main(): Promise<void> {
     if (only.has('partition-throughput')) {
       console.log('Partition throughput: competing PartitionedSubscription instances on 1, 2 and 4 partitions (throwaway servers)')
       await partitionThroughput(bench, report)
+    }
+
+    if (only.has('commands')) {
+      console.log('Commands over HTTP: with and without an idempotency key; a failing route with and without alerts')
+      await commands(bench, report)
     }
 
     if (only.has('sagas')) {
