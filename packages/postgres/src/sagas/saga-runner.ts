@@ -163,10 +163,7 @@ export class SagaRunner {
   }
 
   private async onReply(tx: CommandTx, reply: Envelope): Promise<void> {
-    const id = reply.meta.correlationId
-    if (!id) return
-    const saga = await this.store.lock(tx, id)
-    const machine = saga && this.machines.get(saga.type)
+    const { saga, machine } = await this.locked(tx, reply.meta.correlationId)
     if (!saga || !machine) return
     const transition = machine.reply(saga, reply)
     if (!transition) return
@@ -175,12 +172,17 @@ export class SagaRunner {
   }
 
   private async onTimer(tx: CommandTx, timer: TimerData): Promise<void> {
-    const saga = await this.store.lock(tx, timer.sagaId)
-    const machine = saga && this.machines.get(saga.type)
+    const { saga, machine } = await this.locked(tx, timer.sagaId)
     if (!saga || !machine) return
     const transition = machine.timer(saga, timer)
     // The saga's one timer is this one, deleted as it was claimed: there is none to cancel.
     if (transition) await this.apply(tx, saga, transition, { timersCancelled: true })
+  }
+
+  /** The saga, locked for this transaction, and its rules; neither when it is none of this runner's. */
+  private async locked(tx: CommandTx, id: string | undefined) {
+    const saga = id === undefined ? undefined : await this.store.lock(tx, id)
+    return { saga, machine: saga && this.machines.get(saga.type) }
   }
 
   /** Writes a transition in the transaction of its cause: the row and history, the commands, the timers, then says so. */
