@@ -41,6 +41,11 @@ export interface ConsumerDefinition<Tx, E extends Envelope = Envelope> {
    * (partitions on different instances) wait for each other instead of deadlocking.
    */
   lockKeys?: (messages: E[]) => string[]
+  /**
+   * How long a message may be held for the positions it names in `meta.after` (feeds this consumer follows
+   * but has not applied that far) before it is dead-lettered with an alert; default one hour.
+   */
+  holdLimitMs?: number
 }
 
 /** What a consumer reports as it works, e.g. to metrics. Every method is optional. */

@@ -288,6 +288,14 @@ describe('parseEnvelope', () => {
       expect(parseEnvelope(valid({ meta: { [key]: '12-3' } })).meta).toStrictEqual({ [key]: '12-3' })
     })
 
+    // meta.after holds consistency tokens a consumer waits for: one it cannot read could hold a key for ever.
+    it('keeps a meta.after of tokens and rejects one that is not a list of at most 16 tokens', () => {
+      expect(parseEnvelope(valid({ meta: { after: ['attr@12-3', 'board.post@0'] } })).meta).toStrictEqual({ after: ['attr@12-3', 'board.post@0'] })
+      for (const after of ['attr@12-3', [42], ['attr'], ['@1-2'], ['attr@soon'], Array.from({ length: 17 }, (_, i) => `f${i}@1-1`), ['x'.repeat(300) + '@1-1']]) {
+        expectRejected(valid({ meta: { after } }), 'meta.after')
+      }
+    })
+
     it('drops unknown meta fields', () => {
       expect(parseEnvelope(valid({ meta: { correlationId: 'c-1', injected: 'x' } })).meta).toStrictEqual({ correlationId: 'c-1' })
     })

@@ -1,6 +1,6 @@
 import type { Envelope, EnvelopeMeta } from './envelope'
 import { MalformedEnvelope } from './errors'
-import { isPosition } from './position'
+import { isPosition, MAX_SESSION_FEEDS, parseToken } from './position'
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/
 
@@ -56,5 +56,21 @@ function parseMeta(input: unknown): EnvelopeMeta {
     if (POSITION_KEYS.has(key) && !isPosition(value)) throw new MalformedEnvelope(`meta.${key}`)
     meta[key] = value
   }
+  const after = (input as Record<string, unknown>).after
+  if (after !== undefined) meta.after = parseAfter(after)
   return meta
+}
+
+/** `meta.after`: at most one token per feed a session may hold, each a well-formed token (a consumer waits for them). */
+function parseAfter(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > MAX_SESSION_FEEDS) throw new MalformedEnvelope('meta.after')
+  for (const token of value) {
+    if (typeof token !== 'string' || token.length > 200) throw new MalformedEnvelope('meta.after')
+    try {
+      parseToken(token)
+    } catch {
+      throw new MalformedEnvelope('meta.after')
+    }
+  }
+  return [...(value as string[])]
 }

@@ -23,6 +23,11 @@ export interface EnvelopeMeta {
    * so a consumer that has not reached it knows an earlier event is missing (see `partition-chain.ts`).
    */
   previousInPartition?: string
+  /**
+   * Positions on other feeds ("source@position") this event was written after: a consumer that follows one
+   * of them applies the event only once it has applied that feed up to there (see `causal-order.ts`).
+   */
+  after?: string[]
 }
 
 /** An event as a decision records it: no id, source, time or position yet — the unit of work adds those. */

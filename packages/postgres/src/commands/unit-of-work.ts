@@ -2,6 +2,7 @@ import {
   Dispatcher,
   systemClock,
   uuidv7,
+  withAfter,
   type Clock,
   type ConsistencyToken,
   type Envelope,
@@ -19,6 +20,12 @@ import { takeKeyedCommand } from './keyed-command'
 /** The transaction a command runs in: plain queries plus `record`, which queues events for the outbox. */
 export interface CommandTx extends Queryable {
   record(...events: Event[]): void
+  /**
+   * The events this unit of work records come after these positions of other feeds (what it read or
+   * reacts to, or the caller's session): they go out in `meta.after`, and a consumer that follows one of
+   * those feeds applies them only once it has applied that feed up to there.
+   */
+  dependsOn(...positions: Array<ConsistencyToken | string | undefined>): void
 }
 
 export interface Committed<T> {
@@ -91,9 +98,15 @@ export class UnitOfWork {
   async within<T>(q: Queryable, work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<{ result: T; events: Envelope[] }> {
     const { schema, dispatcher } = this.options
     const recorded: Event[] = []
-    const tx: CommandTx = { query: (sql, params) => q.query(sql, params), record: (...e) => recorded.push(...e) }
+    const after: Array<ConsistencyToken | string> = [...(meta.after ?? [])]
+    const tx: CommandTx = {
+      query: (sql, params) => q.query(sql, params),
+      record: (...e) => recorded.push(...e),
+      dependsOn: (...positions) => after.push(...positions.filter((p) => p !== undefined)),
+    }
     const result = await work(tx)
-    const envelopes = recorded.map((e) => this.stamp(e, meta))
+    const stampedMeta = after.length > 0 ? withAfter(meta, after) : meta
+    const envelopes = recorded.map((e) => this.stamp(e, stampedMeta))
     if (dispatcher) await dispatcher.dispatchInTransaction(q, envelopes)
     return { result, events: await appendToOutbox(q, schema, envelopes, this.options.maxEventBytes) }
   }

@@ -6,7 +6,8 @@ export type InboxStatus = 'done' | 'pending' | 'dead'
 
 /**
  * Records messages in the consumer's inbox and returns the ids seen for the first time: a redelivered
- * message finds its row and is skipped. 'pending' rows keep the envelope for deferred processing.
+ * message finds its row and is skipped. 'pending' rows keep the envelope for deferred processing, and the
+ * lane (the feed or partition) it came in on — by default its source.
  */
 export async function claimMessages(
   tx: Queryable,
@@ -14,19 +15,60 @@ export async function claimMessages(
   consumer: string,
   messages: readonly Envelope[],
   status: InboxStatus,
+  lane?: string,
 ): Promise<Set<string>> {
   if (messages.length === 0) return new Set()
   const keep = status === 'pending'
   const result = await tx.query<{ message_id: string }>(
-    `INSERT INTO ${schemaName(schema)}.inbox (consumer, message_id, status, key, envelope, next_attempt_at)
-     SELECT $1, m.id, $2::text, m.key, m.envelope::jsonb, CASE WHEN $2::text = 'pending' THEN now() END
-     FROM unnest($3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS m(id, key, envelope, ord)
+    `INSERT INTO ${schemaName(schema)}.inbox (consumer, message_id, status, key, envelope, lane, next_attempt_at)
+     SELECT $1, m.id, $2::text, m.key, m.envelope::jsonb, m.lane, CASE WHEN $2::text = 'pending' THEN now() END
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS m(id, key, envelope, lane, ord)
      ORDER BY m.ord
      ON CONFLICT (consumer, message_id) DO NOTHING
      RETURNING message_id`,
-    [consumer, status, messages.map((m) => m.id), messages.map((m) => m.key), messages.map((m) => (keep ? JSON.stringify(m) : null))],
+    [
+      consumer,
+      status,
+      messages.map((m) => m.id),
+      messages.map((m) => m.key),
+      messages.map((m) => (keep ? JSON.stringify(m) : null)),
+      messages.map((m) => (keep ? (lane ?? m.source) : null)),
+    ],
   )
   return new Set(result.rows.map((r) => r.message_id))
+}
+
+/**
+ * Turns messages just claimed as done into pending ones, kept with their envelope: they wait (in order,
+ * per key) for what they depend on, and are released by the lane's worker.
+ */
+export async function holdMessages(tx: Queryable, schema: string, consumer: string, lane: string, messages: readonly Envelope[]): Promise<void> {
+  if (messages.length === 0) return
+  await tx.query(
+    `UPDATE ${schemaName(schema)}.inbox AS i SET status = 'pending', envelope = m.envelope::jsonb, lane = $2, next_attempt_at = now()
+     FROM unnest($3::text[], $4::text[]) AS m(id, envelope)
+     WHERE i.consumer = $1 AND i.message_id = m.id`,
+    [consumer, lane, messages.map((m) => m.id), messages.map((m) => JSON.stringify(m))],
+  )
+}
+
+/** Which of these keys have a message pending in the lane (a later message of such a key must wait behind it). */
+export async function pendingKeys(tx: Queryable, schema: string, consumer: string, lane: string, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set()
+  const result = await tx.query<{ key: string }>(
+    `SELECT DISTINCT key FROM ${schemaName(schema)}.inbox WHERE consumer = $1 AND status = 'pending' AND lane = $2 AND key = ANY($3::text[])`,
+    [consumer, lane, [...new Set(keys)]],
+  )
+  return new Set(result.rows.map((r) => r.key))
+}
+
+/** Whether anything is pending in these lanes (all of the consumer's when none are given). */
+export async function hasPending(db: Queryable, schema: string, consumer: string, lanes?: readonly string[]): Promise<boolean> {
+  const result = await db.query(
+    `SELECT 1 FROM ${schemaName(schema)}.inbox WHERE consumer = $1 AND status = 'pending' AND ($2::text[] IS NULL OR lane = ANY($2::text[])) LIMIT 1`,
+    [consumer, lanes ?? null],
+  )
+  return result.rows.length > 0
 }
 
 /** A dead message is being replayed: it counts as processed. False when it is not dead (any more) here. */
@@ -41,26 +83,33 @@ export async function markProcessed(tx: Queryable, schema: string, consumer: str
 export interface PendingMessage {
   envelope: Envelope
   attempts: number
+  /** How long it has been in the inbox. */
+  waitedMs: number
+  /** The feed or partition it came in on. */
+  lane: string
 }
 
 /**
- * Deferred messages that are due, at most one per key and only the oldest pending one of each key, so a
- * key whose message is waiting for a retry holds its later messages back (per-key order).
+ * Pending messages that are due, at most one per key and only the oldest pending one of each key, so a
+ * key whose message is waiting (for a retry, or for what it depends on) holds its later messages back
+ * (per-key order). Only those of the given lanes, when lanes are given.
  */
-export async function duePendingMessages(db: Queryable, schema: string, consumer: string, limit: number): Promise<PendingMessage[]> {
+export async function duePendingMessages(db: Queryable, schema: string, consumer: string, limit: number, lanes?: readonly string[]): Promise<PendingMessage[]> {
   const s = schemaName(schema)
-  const result = await db.query<{ envelope: Envelope; attempts: number }>(
-    `SELECT envelope, attempts FROM (
-       SELECT DISTINCT ON (key) envelope, attempts, next_attempt_at, seq FROM ${s}.inbox
-       WHERE consumer = $1 AND status = 'pending'
+  const result = await db.query<{ envelope: Envelope; attempts: number; waited_ms: number | string; lane: string | null }>(
+    `SELECT envelope, attempts, waited_ms, lane FROM (
+       SELECT DISTINCT ON (key) envelope, attempts, next_attempt_at, seq, lane,
+         (extract(epoch FROM now() - received_at) * 1000)::float8 AS waited_ms
+       FROM ${s}.inbox
+       WHERE consumer = $1 AND status = 'pending' AND ($3::text[] IS NULL OR lane = ANY($3::text[]))
        ORDER BY key, seq
      ) heads
      WHERE next_attempt_at <= now()
      ORDER BY seq
      LIMIT $2`,
-    [consumer, limit],
+    [consumer, limit, lanes ?? null],
   )
-  return result.rows.map((r) => ({ envelope: r.envelope, attempts: Number(r.attempts) }))
+  return result.rows.map((r) => ({ envelope: r.envelope, attempts: Number(r.attempts), waitedMs: Number(r.waited_ms), lane: r.lane ?? r.envelope.source }))
 }
 
 export async function settlePending(tx: Queryable, schema: string, consumer: string, messageId: string, status: 'done' | 'dead'): Promise<boolean> {
@@ -88,14 +137,19 @@ export async function postponePending(
   )
 }
 
-/** The feed position of the oldest message of `source` still waiting in a deferred consumer's inbox. */
-export async function oldestPendingPosition(db: Queryable, schema: string, consumer: string, source: string): Promise<Position | undefined> {
-  const result = await db.query<{ position: string | null }>(
-    `SELECT envelope->>'position' AS position FROM ${schemaName(schema)}.inbox
-     WHERE consumer = $1 AND status = 'pending' AND envelope->>'source' = $2 ORDER BY seq LIMIT 1`,
-    [consumer, source],
+/**
+ * The oldest message still pending in a lane: its position in the lane's feed, and in its producer's
+ * outbox (the same, unless it came through a broker).
+ */
+export async function oldestPending(db: Queryable, schema: string, consumer: string, lane: string): Promise<{ position: Position; sourcePosition: Position } | undefined> {
+  const result = await db.query<{ position: string | null; source_position: string | null }>(
+    `SELECT envelope->>'position' AS position, envelope->'meta'->>'sourcePosition' AS source_position FROM ${schemaName(schema)}.inbox
+     WHERE consumer = $1 AND status = 'pending' AND lane = $2 ORDER BY seq LIMIT 1`,
+    [consumer, lane],
   )
-  return result.rows[0]?.position ?? undefined
+  const row = result.rows[0]
+  if (!row?.position) return undefined
+  return { position: row.position, sourcePosition: row.source_position ?? row.position }
 }
 
 export async function countPending(db: Queryable, schema: string, consumer: string): Promise<number> {

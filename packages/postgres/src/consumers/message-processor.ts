@@ -13,11 +13,14 @@ import {
   type Logger,
   type Position,
   type RetryPolicy,
+  type AppliedPosition,
+  type ConsistencyToken,
+  unmetDependency,
 } from '@tidings/core'
 import { saveCheckpoint } from './checkpoints'
 import type { Database, Queryable } from '../database/database'
 import { addDeadLetter } from './dead-letters'
-import { claimMessages } from './inbox'
+import { claimMessages, holdMessages, pendingKeys } from './inbox'
 import { isInfrastructureError } from '../database/infrastructure-error'
 import type { Lease } from '../leadership/lease'
 import { sleep } from '../sleep'
@@ -35,6 +38,8 @@ export interface ProcessorOptions {
    * transaction outlives the lease (the rest of the page is read again).
    */
   pageBudgetMs: number
+  /** How far the consumer has applied each feed it follows, for the positions messages name in `meta.after`. */
+  applied: AppliedPosition<Queryable>
 }
 
 /**
@@ -58,7 +63,21 @@ export class MessageProcessor {
   /** Per feed, the furthest producer position committed (for a broker partition, `meta.sourcePosition`). */
   private readonly sourceReached = new Map<string, Position>()
 
+  /**
+   * Whether messages may be held in the inbox, waiting for positions they name (set when one is held, and
+   * by the subscription when it takes over; cleared by the worker once none is left). While false, no page
+   * pays for looking.
+   */
+  holding = false
+  /** Grows whenever a page holds messages, so the worker never clears `holding` for a hold it did not see. */
+  holds = 0
+
   constructor(private readonly options: ProcessorOptions) {}
+
+  /** The first position a message names (`meta.after`) that the consumer follows and has not applied yet. */
+  unmet(message: Envelope, via: Queryable): Promise<ConsistencyToken | undefined> | undefined {
+    return message.meta.after?.length ? unmetDependency(message, this.options.applied, via) : undefined
+  }
 
   /** Where a feed's producer position stands as the checkpoint says, when taking over. */
   resumeSource(source: string, position: Position | undefined): void {
@@ -109,9 +128,11 @@ export class MessageProcessor {
     const status = consumer.mode === 'deferred' ? 'pending' : 'done'
     const chunkSize = consumer.handleBatch || status === 'pending' ? BATCH_CHUNK : SINGLE_CHUNK
     let handled: Envelope[] = []
+    let held: Envelope[] = []
     let reached: Position | undefined
     const position = await db.transaction(async (tx) => {
       handled = []
+      held = []
       reached = this.sourceReached.get(source)
       await this.assertLease(tx)
       if (consumer.lockKeys) await lockInOrder(tx, consumer.lockKeys(items.filter((m) => !isWatermark(m))))
@@ -124,12 +145,15 @@ export class MessageProcessor {
         if (chained.skipped > 0) this.options.logger.warn({ consumer: consumer.name, source, skipped: chained.skipped }, 'skipped copies the broker stored ahead of an earlier event; their repeats follow in order')
         // A watermark only moves the source position: no inbox entry, no handler.
         const messages = chained.kept.filter((m) => !isWatermark(m))
-        const fresh = await claimMessages(tx, schema, consumer.name, messages, status)
+        const fresh = await claimMessages(tx, schema, consumer.name, messages, status, source)
         if (status === 'done') {
           // Once per id, even when the page holds a message twice.
           const once = messages.filter((m) => fresh.delete(m.id))
-          await this.handleAll(tx, once)
-          handled.push(...once)
+          const order = await this.inCausalOrder(tx, source, once)
+          await holdMessages(tx, schema, consumer.name, source, order.held)
+          await this.handleAll(tx, order.ready)
+          handled.push(...order.ready)
+          held.push(...order.held)
         }
         last = chunk.at(-1)!
       }
@@ -137,9 +161,31 @@ export class MessageProcessor {
       return last.position!
     })
     if (reached !== undefined) this.sourceReached.set(source, reached)
+    if (held.length > 0) {
+      this.holds++
+      this.holding = true
+    }
     // Committed; the caller makes the progress visible only after this returns.
     this.afterCommit(handled)
     return position
+  }
+
+  /**
+   * Splits new messages of a lane into those that can be applied now and those that must wait: a message
+   * naming a position its consumer has not applied yet, and every later message of a key that has one
+   * waiting (so a key's messages stay in order; other keys go on).
+   */
+  private async inCausalOrder(tx: Queryable, lane: string, messages: Envelope[]): Promise<{ ready: Envelope[]; held: Envelope[] }> {
+    const waiting = this.holding ? await pendingKeys(tx, this.options.schema, this.options.consumer.name, lane, messages.map((m) => m.key)) : new Set<string>()
+    const ready: Envelope[] = []
+    const held: Envelope[] = []
+    for (const message of messages) {
+      if (waiting.has(message.key) || (await this.unmet(message, tx))) {
+        waiting.add(message.key)
+        held.push(message)
+      } else ready.push(message)
+    }
+    return { ready, held }
   }
 
   /**

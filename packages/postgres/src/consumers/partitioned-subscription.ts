@@ -1,4 +1,4 @@
-import { comparePositions, partitionSource, START, silentLogger, uuidv7, type FeedLag, type Logger, type Position, type Transport } from '@tidings/core'
+import { comparePositions, NOT_FOLLOWED, partitionSource, START, silentLogger, uuidv7, type FeedLag, type Logger, type Position, type Transport } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import type { Follower, FollowerStatus, SourceProgress } from './follower'
 import { Lease } from '../leadership/lease'
@@ -57,6 +57,8 @@ export class PartitionedSubscription implements Follower {
             instanceId: this.instanceId,
             leaseName: `subscription:${this.name}#${source}#${p}`,
             mayLead: () => this.leading() < this.share,
+            // A message waits for positions of whole sources, however their partitions are spread.
+            applied: async (named, via) => (this.sources.includes(named) ? this.processedPosition(named, via) : NOT_FOLLOWED),
           }),
       ),
     )
@@ -111,10 +113,13 @@ export class PartitionedSubscription implements Follower {
   }
 
   /** How far in the producer's outbox every partition of `source` has been applied, by any instance. */
-  async processedPosition(source: string): Promise<Position> {
-    const reached = await Promise.all(
-      Array.from({ length: this.options.transport.partitions }, (_, p) => this.partOf(source, p).processedSourcePosition(partitionSource(source, p))),
-    )
+  async processedPosition(source: string, via: Queryable = this.options.db): Promise<Position> {
+    const reachedBy = (p: number) => this.partOf(source, p).processedSourcePosition(partitionSource(source, p), via)
+    const partitions = Array.from({ length: this.options.transport.partitions }, (_, p) => p)
+    const reached: Array<Position | undefined> = []
+    // A transaction takes one statement at a time: ask it partition after partition.
+    if (via === this.options.db) reached.push(...(await Promise.all(partitions.map(reachedBy))))
+    else for (const p of partitions) reached.push(await reachedBy(p))
     return lowestSourcePosition(reached)
   }
 

@@ -1,6 +1,8 @@
 import {
   comparePositions,
   defaultRetryPolicy,
+  NOT_FOLLOWED,
+  type AppliedPosition,
   positionBefore,
   START,
   silentLogger,
@@ -17,7 +19,7 @@ import {
 import { readCheckpoint, readSourceCheckpoint } from './checkpoints'
 import type { Database, Queryable } from '../database/database'
 import { DeferredWorker } from './deferred-worker'
-import { markProcessed, oldestPendingPosition } from './inbox'
+import { hasPending, markProcessed, oldestPending } from './inbox'
 import { takeDeadLetter } from './dead-letters'
 import type { Follower, FollowerStatus, SourceProgress } from './follower'
 import { afterReset, forgetForRebuild, mustReplayCompletely } from './rebuild'
@@ -45,6 +47,11 @@ export interface SubscriptionOptions {
   /** How long a page's transaction may take before it commits what it has; default 500 ms, never over a third of the lease. */
   pageBudgetMs?: number
   retry?: Partial<RetryPolicy>
+  /**
+   * How far the consumer has applied each feed, in producer positions, for the positions messages name in
+   * `meta.after`; default this subscription's own progress on its feeds (a partition's is its source's).
+   */
+  applied?: AppliedPosition<Queryable>
   observer?: ConsumerObserver
   logger?: Logger
 }
@@ -56,6 +63,9 @@ export type SubscriptionStatus = FollowerStatus
  * shorter): a consumer's open transaction holds back the read horizon of every feed on the server.
  */
 const MAX_PAGE_MS = 500
+
+/** How often a worker looks whether held messages may go (their dependencies are applied by other loops). */
+const HELD_POLL_MS = 50
 
 /**
  * Follows feeds for one consumer. Every instance competes for the consumer's lease; the holder reads each
@@ -98,9 +108,10 @@ export class Subscription implements Follower {
       observer: options.observer ?? {},
       logger: this.logger,
       pageBudgetMs: Math.min(this.ttlMs / 3, options.pageBudgetMs ?? MAX_PAGE_MS),
+      applied: options.applied ?? ((source: string, via?: Queryable) => (this.sources.includes(source) ? this.processedPosition(source, via) : Promise.resolve(NOT_FOLLOWED))),
     }
     this.processor = new MessageProcessor(processorOptions)
-    this.worker = new DeferredWorker(processorOptions, this.processor)
+    this.worker = new DeferredWorker(processorOptions, this.processor, this.sources)
   }
 
   get sources(): string[] {
@@ -154,32 +165,37 @@ export class Subscription implements Follower {
   }
 
   /**
-   * How far this subscription has applied a feed: from memory when active, else from its checkpoint. A
-   * deferred consumer checkpoints what it has stored, so its applied position stops before the oldest
-   * message still pending in its inbox, or still being settled (committed, but its `afterCommit` hook
-   * not run yet).
+   * How far this subscription has applied a feed: from memory when active, else from its checkpoint. The
+   * checkpoint counts what was stored, so the applied position stops before the oldest message still
+   * pending in the inbox (a deferred consumer's, or one held for what it depends on), or still being
+   * settled (committed, but its `afterCommit` hook not run yet).
    */
-  async processedPosition(source: string): Promise<Position> {
-    const { db, schema, consumer } = this.options
-    const checkpoint = this.active ? (this.positions.get(source) ?? START) : await readCheckpoint(db, schema, this.name, source)
-    if (consumer.mode !== 'deferred') return checkpoint
-    let processed = checkpoint
-    const pending = await oldestPendingPosition(db, schema, this.name, source)
-    const settling = this.worker.settling
-    for (const position of [pending, settling?.source === source ? settling.position : undefined]) {
-      if (position !== undefined && comparePositions(position, processed) <= 0) processed = positionBefore(position)
-    }
-    return processed
+  async processedPosition(source: string, via: Queryable = this.options.db): Promise<Position> {
+    const checkpoint = this.active ? (this.positions.get(source) ?? START) : await readCheckpoint(via, this.options.schema, this.name, source)
+    const waiting = await this.oldestWaiting(source, via)
+    return waiting && comparePositions(waiting.position, checkpoint) <= 0 ? positionBefore(waiting.position) : checkpoint
   }
 
   /**
    * How far in the producer's outbox this subscription has applied a feed: for a partition read from a
    * broker, where its positions are the broker's, the furthest `meta.sourcePosition` (watermarks
-   * included); undefined before anything was applied.
+   * included), stopping before a message still waiting; undefined before anything was applied.
    */
-  async processedSourcePosition(source: string): Promise<Position | undefined> {
-    const { db, schema } = this.options
-    return this.active ? this.processor.sourcePosition(source) : readSourceCheckpoint(db, schema, this.name, source)
+  async processedSourcePosition(source: string, via: Queryable = this.options.db): Promise<Position | undefined> {
+    const reached = this.active ? this.processor.sourcePosition(source) : await readSourceCheckpoint(via, this.options.schema, this.name, source)
+    const waiting = await this.oldestWaiting(source, via)
+    if (!waiting || reached === undefined || comparePositions(waiting.sourcePosition, reached) > 0) return reached
+    return positionBefore(waiting.sourcePosition)
+  }
+
+  /** The oldest message of a lane that is in the inbox but not applied yet (none is looked for while nothing can be). */
+  private async oldestWaiting(lane: string, via: Queryable): Promise<{ position: Position; sourcePosition: Position } | undefined> {
+    const settling = this.worker.settlingIn(lane)
+    const mayWait = this.mode === 'deferred' || !this.active || this.processor.holding || settling !== undefined
+    const pending = mayWait ? await oldestPending(via, this.options.schema, this.name, lane) : undefined
+    if (settling?.position === undefined) return pending
+    const settled = { position: settling.position, sourcePosition: settling.meta.sourcePosition ?? settling.position }
+    return pending === undefined || comparePositions(settled.position, pending.position) < 0 ? settled : pending
   }
 
   async hasProcessed(source: string, position: Position): Promise<boolean> {
@@ -279,10 +295,12 @@ export class Subscription implements Follower {
         this.positions.set(feed.source, await readCheckpoint(db, schema, this.name, feed.source))
         this.processor.resumeSource(feed.source, await readSourceCheckpoint(db, schema, this.name, feed.source))
       }
+      // Messages an earlier leader held are released by this one.
+      this.processor.holding = await hasPending(db, schema, this.name, this.sources)
       this.active = true
       this.activationCount++
       const loops = this.options.feeds.map((feed) => this.follow(feed, signal))
-      if (this.options.consumer.mode === 'deferred') loops.push(this.drainDeferred(signal))
+      loops.push(this.drainDeferred(signal))
       const results = await Promise.allSettled(
         loops.map((loop) =>
           loop.catch((error: unknown) => {
@@ -312,14 +330,19 @@ export class Subscription implements Follower {
     }
   }
 
+  /** Settles what waits in the inbox: a deferred consumer's messages, and those held for what they depend on. */
   private async drainDeferred(leadership: AbortSignal): Promise<void> {
     while (!leadership.aborted) {
+      if (this.mode === 'inline' && !this.processor.holding) {
+        await sleep(Math.min(this.pollMs, 200), leadership)
+        continue
+      }
       const settled = await this.worker.drain(leadership)
       if (settled > 0) {
         this.throughput.record(settled, Date.now())
         this.progressed()
       }
-      else await sleep(Math.min(this.pollMs, 200), leadership)
+      else await sleep(this.mode === 'inline' ? HELD_POLL_MS : Math.min(this.pollMs, 200), leadership)
     }
   }
 

@@ -179,4 +179,14 @@ export const platformMigrations: readonly Migration[] = [
       CREATE INDEX idempotency_keys_created_at ON ${s}.idempotency_keys (created_at);
     `,
   },
+  {
+    version: 11,
+    name: 'inbox: lane',
+    // The feed (or a broker source's partition) a pending message came in on: each lane's leader releases
+    // its own held messages, and a lane's progress stops before its oldest one.
+    up: (s) => `
+      ALTER TABLE ${s}.inbox ADD COLUMN lane text;
+      UPDATE ${s}.inbox SET lane = envelope->>'source' WHERE status = 'pending';
+    `,
+  },
 ]
