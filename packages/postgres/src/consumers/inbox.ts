@@ -90,19 +90,21 @@ export interface PendingMessage {
 }
 
 /**
- * Pending messages that are due, at most one per key and only the oldest pending one of each key, so a
- * key whose message is waiting (for a retry, or for what it depends on) holds its later messages back
- * (per-key order). Only those of the given lanes, when lanes are given.
+ * Pending messages that are due, at most one per key of a lane and only the oldest pending one, so a key
+ * whose message is waiting (for a retry, or for what it depends on) holds its later messages back
+ * (per-key order, as each feed has it; two feeds are not ordered with each other, and a message held for
+ * another feed must not wait behind that feed's messages of its key). Only those of the given lanes, when
+ * lanes are given.
  */
 export async function duePendingMessages(db: Queryable, schema: string, consumer: string, limit: number, lanes?: readonly string[]): Promise<PendingMessage[]> {
   const s = schemaName(schema)
   const result = await db.query<{ envelope: Envelope; attempts: number; waited_ms: number | string; lane: string | null }>(
     `SELECT envelope, attempts, waited_ms, lane FROM (
-       SELECT DISTINCT ON (key) envelope, attempts, next_attempt_at, seq, lane,
+       SELECT DISTINCT ON (lane, key) envelope, attempts, next_attempt_at, seq, lane,
          (extract(epoch FROM now() - received_at) * 1000)::float8 AS waited_ms
        FROM ${s}.inbox
        WHERE consumer = $1 AND status = 'pending' AND ($3::text[] IS NULL OR lane = ANY($3::text[]))
-       ORDER BY key, seq
+       ORDER BY lane, key, seq
      ) heads
      WHERE next_attempt_at <= now()
      ORDER BY seq

@@ -17,7 +17,7 @@ import { eventually } from '../eventually'
 
 /** How the consumer reads the two feeds: straight from the producers' outboxes, or from a transport's partitions. */
 export type CausalDelivery =
-  | { kind: 'feeds' }
+  | { kind: 'feeds'; mode?: 'inline' | 'deferred' }
   | { kind: 'transport'; name: string; open(feeds: OutboxFeed[]): Promise<{ transport: Transport; close(): Promise<void> }> }
 
 /** The transport, with the partitions of `source` behind the gate. */
@@ -50,7 +50,7 @@ const fast = { leaseTtlMs: 1_500, pollIntervalMs: 50, retry: { baseDelayMs: 5, m
  * (other keys go on), applies it once the attributes are applied, and so never looks them up too early.
  */
 export function causalOrderContract(engine: TestEngine, delivery: CausalDelivery): void {
-  const label = delivery.kind === 'feeds' ? 'read from the feeds' : `read from the ${delivery.name} transport`
+  const label = delivery.kind === 'feeds' ? `read from the feeds (${delivery.mode ?? 'inline'})` : `read from the ${delivery.name} transport`
   describe(`causal order across feeds on ${engine.name}, ${label}`, () => {
     const cleanups: Array<() => Promise<unknown>> = []
     afterEach(async () => {
@@ -74,6 +74,7 @@ export function causalOrderContract(engine: TestEngine, delivery: CausalDelivery
       const consumer: ConsumerDefinition<Queryable> = {
         name: 'catalog',
         follows: [attr, main],
+        ...(delivery.kind === 'feeds' && delivery.mode ? { mode: delivery.mode } : {}),
         ...(options.holdLimitMs !== undefined ? { holdLimitMs: options.holdLimitMs } : {}),
         async handle(tx, message) {
           const data = message.data as { item: string; name?: string; expected?: number }
