@@ -65,10 +65,13 @@ export function idempotent(uow: { idempotencyKeys: IdempotencyKeys }, options: I
     await keep(c, request)
   }
 
-  /** Keeps the answer for later replays; one the route failed to give (5xx) is not kept, the outcome is. */
+  /**
+   * Keeps the answer for later replays, written after it has gone (see `IdempotencyKeys.answered`); one the
+   * route failed to give (5xx) is not kept, the outcome is.
+   */
   const keep = async (c: Context, request: KeyedRequest): Promise<void> => {
     if (c.res.status >= 500) return
-    await keys.answered(request, await storable(c.res)).catch((error: unknown) => logger.warn({ err: error, key: request.key }, 'could not keep the answer of a keyed command; a retry will rebuild it'))
+    keys.answered(request, await storable(c.res)).catch((error: unknown) => logger.warn({ err: error, key: request.key }, 'could not keep the answer of a keyed command; a retry will rebuild it'))
   }
 
   return async (c, next) => {

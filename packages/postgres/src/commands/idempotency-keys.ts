@@ -55,6 +55,10 @@ export class KeyAlreadyUsed extends TidingsError {
  * retention are forgotten: a retry after that runs the command again.
  */
 export class IdempotencyKeys {
+  /** Answers given and not yet written, by caller and key; written together, a batch per statement. */
+  private readonly unwritten = new Map<string, { request: KeyedRequest; response: StoredResponse }>()
+  private writing?: Promise<void>
+
   constructor(
     private readonly db: Database,
     private readonly schema: string,
@@ -62,6 +66,13 @@ export class IdempotencyKeys {
   ) {}
 
   async find(caller: string, key: string): Promise<UsedKey | undefined> {
+    const used = await this.stored(caller, key)
+    const answer = this.unwritten.get(JSON.stringify([caller, key]))
+    if (used && !used.response && answer?.request.fingerprint === used.fingerprint) used.response = answer.response
+    return used
+  }
+
+  private async stored(caller: string, key: string): Promise<UsedKey | undefined> {
     const { rows } = await this.db.query<Row>(
       `SELECT fingerprint, outcome, status, headers, body FROM ${this.schema}.idempotency_keys WHERE caller = $1 AND key = $2 AND created_at > $3`,
       [caller, key, this.oldestKept()],
@@ -74,33 +85,69 @@ export class IdempotencyKeys {
   }
 
   /**
-   * First statement of a keyed command's transaction: the key is held until it ends (`IdempotencyKeyInUse`
-   * for anyone else meanwhile), and must not have been used since the request looked (`KeyAlreadyUsed`).
+   * Last statement of a keyed command's transaction: claims the key and records the outcome, committed
+   * with the command (an expired key's row is reused). The key's transactions take a lock first, tried and
+   * never waited for: while another one holds it, `IdempotencyKeyInUse`; a key some request committed
+   * since this one looked is `KeyAlreadyUsed`. Either way nothing of this transaction is kept.
    */
-  async claim(tx: Queryable, request: KeyedRequest): Promise<void> {
-    const { rows } = await tx.query<{ held: boolean }>(`SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0)) AS held`, [
-      JSON.stringify([this.schema, request.caller, request.key]),
-    ])
-    if (!rows[0]?.held) throw new IdempotencyKeyInUse()
-    const used = await tx.query(`SELECT 1 FROM ${this.schema}.idempotency_keys WHERE caller = $1 AND key = $2 AND created_at > $3`, [request.caller, request.key, this.oldestKept()])
-    if (used.rows.length > 0) throw new KeyAlreadyUsed()
-  }
-
-  /** Last statement of a keyed command's transaction: its outcome, committed with it (an expired key's row is reused). */
   async record(tx: Queryable, request: KeyedRequest, outcome: CommandOutcome): Promise<void> {
-    await tx.query(
-      `INSERT INTO ${this.schema}.idempotency_keys (caller, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (caller, key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, outcome = EXCLUDED.outcome, status = NULL, headers = NULL, body = NULL, created_at = EXCLUDED.created_at`,
-      [request.caller, request.key, request.fingerprint, serialize(outcome), this.now()],
+    const { rows } = await tx.query<{ held: boolean; kept: boolean }>(
+      `WITH lock AS (SELECT pg_try_advisory_xact_lock(hashtextextended($6, 0)) AS held),
+       kept AS (
+         INSERT INTO ${this.schema}.idempotency_keys AS k (caller, key, fingerprint, outcome, created_at)
+         SELECT $1, $2, $3, $4, $5 FROM lock WHERE held
+         ON CONFLICT (caller, key) DO UPDATE
+           SET fingerprint = EXCLUDED.fingerprint, outcome = EXCLUDED.outcome, status = NULL, headers = NULL, body = NULL, created_at = EXCLUDED.created_at
+           WHERE k.created_at <= $7
+         RETURNING 1
+       )
+       SELECT (SELECT held FROM lock) AS held, EXISTS (SELECT 1 FROM kept) AS kept`,
+      [request.caller, request.key, request.fingerprint, serialize(outcome), this.now(), JSON.stringify([this.schema, request.caller, request.key]), this.oldestKept()],
     )
+    if (!rows[0]?.held) throw new IdempotencyKeyInUse()
+    if (!rows[0].kept) throw new KeyAlreadyUsed()
   }
 
-  /** Keeps the answer given for a recorded key; the first one kept stays. */
-  async answered(request: KeyedRequest, response: StoredResponse): Promise<void> {
-    await this.db.query(
-      `UPDATE ${this.schema}.idempotency_keys SET status = $3, headers = $4, body = $5 WHERE caller = $1 AND key = $2 AND status IS NULL`,
-      [request.caller, request.key, response.status, JSON.stringify(response.headers), response.body],
-    )
+  /**
+   * Keeps the answer given for a recorded key; the first one kept stays. It is written after the response
+   * has gone, together with the other answers given meanwhile (one statement for all of them: under load, a
+   * keyed command costs one transaction, not two); until then this process replays it from memory. Should
+   * the process die first, a retry gets the answer the route makes of the recorded outcome, as after a
+   * crash between the commit and the answer.
+   */
+  answered(request: KeyedRequest, response: StoredResponse): Promise<void> {
+    const id = JSON.stringify([request.caller, request.key])
+    if (!this.unwritten.has(id)) this.unwritten.set(id, { request, response })
+    return (this.writing ??= this.writeAnswers())
+  }
+
+  /** Writes what was answered until none is left: one batch in flight, the next gathered meanwhile. */
+  private async writeAnswers(): Promise<void> {
+    try {
+      while (this.unwritten.size > 0) {
+        await Promise.resolve() // let the answers of the same tick join the batch
+        const batch = [...this.unwritten.values()].slice(0, 500)
+        try {
+          await this.db.query(
+            `UPDATE ${this.schema}.idempotency_keys AS k SET status = a.status, headers = a.headers::jsonb, body = a.body
+             FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bytea[]) AS a(caller, key, status, headers, body)
+             WHERE k.caller = a.caller AND k.key = a.key AND k.status IS NULL`,
+            [
+              batch.map((a) => a.request.caller),
+              batch.map((a) => a.request.key),
+              batch.map((a) => a.response.status),
+              batch.map((a) => JSON.stringify(a.response.headers)),
+              batch.map((a) => Buffer.from(a.response.body)),
+            ],
+          )
+        } finally {
+          // Written or not (then a retry rebuilds the answer from the outcome): never held for ever.
+          for (const a of batch) this.unwritten.delete(JSON.stringify([a.request.caller, a.request.key]))
+        }
+      }
+    } finally {
+      this.writing = undefined
+    }
   }
 
   private now(): Date {

@@ -4,8 +4,8 @@ import type { CommandOutcome, IdempotencyKeys, KeyedRequest } from './idempotenc
 
 /**
  * The one command a keyed request may run, as `UnitOfWork.run` sees it: either it runs now, claiming the
- * key first and recording its outcome last in its own transaction, or it ran before and `replay` is its
- * outcome (the unit of work returns it without touching the database).
+ * key and recording its outcome last in its own transaction, or it ran before and `replay` is its outcome
+ * (the unit of work returns it without touching the database).
  */
 export class KeyedCommand {
   private taken = false
@@ -23,10 +23,6 @@ export class KeyedCommand {
     if (this.taken) throw new Error('A request with an Idempotency-Key runs one command; this one ran a second')
     this.taken = true
     return this
-  }
-
-  claim(tx: Queryable): Promise<void> {
-    return this.keys.claim(tx, this.request)
   }
 
   record(tx: Queryable, outcome: CommandOutcome): Promise<void> {

@@ -74,14 +74,13 @@ export class UnitOfWork {
 
   /**
    * Runs the command in its own transaction. Within a request with an `Idempotency-Key` (see `runKeyed`)
-   * the key is claimed first and the outcome recorded last in that transaction, or, if the key's command
-   * ran before, its recorded outcome is returned and nothing runs.
+   * the transaction's last statement claims the key and records the outcome, or, if the key's command ran
+   * before, its recorded outcome is returned and nothing runs.
    */
   async run<T>(work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<Committed<T>> {
     const keyed = takeKeyedCommand()
     if (keyed?.replay) return { ...(keyed.replay as { result: T; token?: ConsistencyToken }), events: [] }
     const { result, events } = await this.options.db.transaction(async (q) => {
-      await keyed?.claim(q)
       const done = await this.within(q, work, meta)
       await keyed?.record(q, { result: done.result, ...this.tokenOf(done.events) })
       return done
