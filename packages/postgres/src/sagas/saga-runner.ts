@@ -109,10 +109,9 @@ export class SagaRunner {
     const machine = this.machineOf(definition.name)
     const id = options.id ?? uuidv7(this.clock.now().getTime())
     const transition = machine.begin(id, state) as SagaTransition<S>
-    const existing = await this.store.insert(tx, transition.instance, this.clock.now())
+    const existing = await this.apply(tx, { ...transition.instance, status: 'RUNNING', history: 0 }, transition, { timersCancelled: true, starts: true })
     if (existing) return { id, started: false, saga: existing as SagaInstance<S> }
     this.options.observer?.started?.(definition.name)
-    await this.apply(tx, { ...transition.instance, status: 'RUNNING', history: 0 }, transition, { timersCancelled: true })
     return { id, started: true, saga: transition.instance }
   }
 
@@ -185,12 +184,24 @@ export class SagaRunner {
     return { saga, machine: saga && this.machines.get(saga.type) }
   }
 
-  /** Writes a transition in the transaction of its cause: the row and history, the commands, the timers, then says so. */
-  private async apply(tx: CommandTx, before: SagaInstance & { history: number }, transition: SagaTransition<unknown>, cause: { timersCancelled?: boolean } = {}): Promise<void> {
+  /**
+   * Writes a transition in the transaction of its cause: the row and history, the commands, the timers, then
+   * says so. The first transition (`starts`) inserts the row, unless the saga exists: then nothing is
+   * written and the saga is returned.
+   */
+  private async apply(
+    tx: CommandTx,
+    before: SagaInstance & { history: number },
+    transition: SagaTransition<unknown>,
+    cause: { timersCancelled?: boolean; starts?: boolean } = {},
+  ): Promise<StoredSaga | undefined> {
     const awaiting = transition.command ? uuidv7(this.clock.now().getTime()) : undefined
     const instance: SagaInstance = { ...transition.instance, ...(awaiting ? { awaiting } : {}) }
     const final = FINAL_SAGA_STATUSES.includes(instance.status)
-    await this.store.update(tx, instance, before.history, transition.history, this.clock.now(), final)
+    if (cause.starts) {
+      const existing = await this.store.insert(tx, instance, transition.history, this.clock.now(), final)
+      if (existing) return existing
+    } else await this.store.update(tx, instance, before.history, transition.history, this.clock.now(), final)
     const meta = { correlationId: instance.id }
     if (transition.command) tx.record({ id: awaiting!, type: transition.command.type, key: transition.command.key ?? instance.id, data: transition.command.data, meta })
     for (const event of transition.events) tx.record({ type: event.type, key: event.key ?? instance.id, data: event.data, meta })

@@ -115,14 +115,19 @@ export class SagaStore {
     this.s = schemaName(schema)
   }
 
-  /** A new saga, unless one with this id exists (then nothing is written, and it is returned). */
-  async insert(tx: Queryable, instance: SagaInstance, now: Date): Promise<StoredSaga | undefined> {
+  /**
+   * A new saga as its first transition left it, with its history: one row, unless one with this id exists
+   * (then nothing is written, and that one is returned).
+   */
+  async insert(tx: Queryable, instance: SagaInstance, history: readonly SagaHistoryEntry[], now: Date, final: boolean): Promise<StoredSaga | undefined> {
     const inserted = await tx.query(
-      `INSERT INTO ${this.s}.sagas (id, type, status, state, step, attempt, reason, started_at, updated_at)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $8) ON CONFLICT (id) DO NOTHING`,
-      [instance.id, instance.type, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, now.toISOString()],
+      `INSERT INTO ${this.s}.sagas (id, type, status, state, step, attempt, reason, history, awaiting, started_at, updated_at, ended_at)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $10, CASE WHEN $11::boolean THEN $10::timestamptz END) ON CONFLICT (id) DO NOTHING`,
+      [instance.id, instance.type, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, history.length, instance.awaiting ?? null, now.toISOString(), final],
     )
-    return inserted.rowCount === 1 ? undefined : this.find(tx, instance.id)
+    if (inserted.rowCount !== 1) return this.find(tx, instance.id)
+    await this.appendHistory(tx, instance.id, 0, history, now)
+    return undefined
   }
 
   /** The saga, locked for this transaction (replies to one saga apply one at a time). */
@@ -144,9 +149,13 @@ export class SagaStore {
        WHERE id = $1`,
       [instance.id, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, seen + history.length, now.toISOString(), final, instance.awaiting ?? null],
     )
+    await this.appendHistory(tx, instance.id, seen, history, now)
+  }
+
+  private async appendHistory(tx: Queryable, id: string, seen: number, history: readonly SagaHistoryEntry[], now: Date): Promise<void> {
     if (history.length === 0) return
     const values = history.map((_, i) => `($1, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5}, $${i * 5 + 6}, $${i * 5 + 7}, $2)`)
-    const params: unknown[] = [instance.id, now.toISOString()]
+    const params: unknown[] = [id, now.toISOString()]
     history.forEach((line, i) => params.push(seen + i + 1, line.step, line.outcome, line.attempt, line.detail ?? null))
     await tx.query(`INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at) VALUES ${values.join(', ')}`, params)
   }
