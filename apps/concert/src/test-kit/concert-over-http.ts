@@ -1,0 +1,65 @@
+import { expect } from 'vitest'
+import { serveHttp } from '@tidings/http'
+import type { Database } from '@tidings/postgres'
+import { TEST_CONSISTENCY_TIMEOUT_MS, type TestEngine } from '@tidings/testing'
+import { composeConcert, type Concert, type ConcertOptions } from '../concert'
+
+export interface Answer {
+  status: number
+  body: Record<string, unknown>
+  headers: Headers
+}
+
+export interface Member {
+  id: string
+  token: string
+}
+
+export interface ConcertOverHttp {
+  concert: Concert
+  db: Database
+  call(method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<Answer>
+  /** A member signed up and logged in. */
+  member(name: string): Promise<Member>
+  close(): Promise<void>
+}
+
+/** The concert system and its identity on a fresh database of `engine`, served on a port of its own. */
+export async function concertOverHttp(engine: TestEngine, options: Partial<ConcertOptions> = {}): Promise<ConcertOverHttp> {
+  const db = (await engine.freshDatabase()).db
+  const concert = await composeConcert({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, ...options })
+  await concert.start()
+  const server = await serveHttp(concert.http, 0, { hostname: '127.0.0.1' })
+  const base = `http://127.0.0.1:${server.port}`
+
+  const call: ConcertOverHttp['call'] = async (method, path, token, body, headers = {}) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    })
+    const text = await response.text()
+    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: response.headers }
+  }
+
+  let members = 0
+  const member = async (name: string): Promise<Member> => {
+    const email = `${name}-${++members}-${engine.name}-${process.pid}@example.com`
+    const joined = await call('POST', '/api/members', undefined, { email, password: 'correct horse', nickname: `${name}${members}x${process.pid}` })
+    expect(joined.status).toBe(201)
+    const login = await call('POST', '/api/auth/login', undefined, { email, password: 'correct horse' })
+    expect(login.status).toBe(200)
+    return { id: joined.body.memberId as string, token: login.body.token as string }
+  }
+
+  return {
+    concert,
+    db,
+    call,
+    member,
+    async close() {
+      await concert.stop()
+      await server.close()
+    },
+  }
+}
