@@ -104,8 +104,7 @@ export class UnitOfWork {
       dependsOn: (...positions) => after.push(...positions.filter((p) => p !== undefined)),
     }
     const result = await work(tx)
-    const stampedMeta = after.length > 0 ? withAfter(meta, after) : meta
-    const envelopes = recorded.map((e) => this.stamp(e, stampedMeta))
+    const envelopes = recorded.map((e) => this.stamp(e, meta, after))
     if (dispatcher) await dispatcher.dispatchInTransaction(q, envelopes)
     return { result, events: await appendToOutbox(q, schema, envelopes, this.options.maxEventBytes) }
   }
@@ -126,7 +125,13 @@ export class UnitOfWork {
     return position ? { token: { source: this.options.source, position } } : {}
   }
 
-  private stamp(e: Event, meta: EnvelopeMeta): Envelope {
+  /**
+   * An event as it goes into the outbox. Its meta is the unit of work's, overridden by the event's own; the
+   * positions it comes after are both's together, one per feed and well-formed (consumers refuse others).
+   */
+  private stamp(e: Event, meta: EnvelopeMeta, after: ReadonlyArray<ConsistencyToken | string>): Envelope {
+    const merged = e.meta ? { ...meta, ...e.meta } : meta
+    const positions = [...after, ...(e.meta?.after ?? [])]
     const envelope: Envelope = {
       id: e.id ?? this.newId(),
       type: e.type,
@@ -134,7 +139,7 @@ export class UnitOfWork {
       key: e.key,
       occurredAt: this.clock.now().toISOString(),
       data: e.data,
-      meta: e.meta ? { ...meta, ...e.meta } : meta,
+      meta: positions.length > 0 || merged.after ? withAfter(merged, positions) : merged,
     }
     if (e.version !== undefined) envelope.version = e.version
     return envelope

@@ -45,7 +45,7 @@ export async function claimMessages(
 export async function holdMessages(tx: Queryable, schema: string, consumer: string, lane: string, messages: readonly Envelope[]): Promise<void> {
   if (messages.length === 0) return
   await tx.query(
-    `UPDATE ${schemaName(schema)}.inbox AS i SET status = 'pending', envelope = m.envelope::jsonb, lane = $2, next_attempt_at = now()
+    `UPDATE ${schemaName(schema)}.inbox AS i SET status = 'pending', envelope = m.envelope::jsonb, lane = $2, next_attempt_at = now(), held_since = now()
      FROM unnest($3::text[], $4::text[]) AS m(id, envelope)
      WHERE i.consumer = $1 AND i.message_id = m.id`,
     [consumer, lane, messages.map((m) => m.id), messages.map((m) => JSON.stringify(m))],
@@ -60,6 +60,18 @@ export async function pendingKeys(tx: Queryable, schema: string, consumer: strin
     [consumer, lane, [...new Set(keys)]],
   )
   return new Set(result.rows.map((r) => r.key))
+}
+
+/**
+ * Whether anything of a source waits in the consumer's inbox, in its lane or one of its partitions' (a
+ * message that names a position of it may be waiting for just that).
+ */
+export async function hasPendingOf(db: Queryable, schema: string, consumer: string, source: string): Promise<boolean> {
+  const result = await db.query(
+    `SELECT 1 FROM ${schemaName(schema)}.inbox WHERE consumer = $1 AND status = 'pending' AND (lane = $2 OR lane LIKE $3) LIMIT 1`,
+    [consumer, source, `${source}#%`],
+  )
+  return result.rows.length > 0
 }
 
 /** Whether anything is pending in these lanes (all of the consumer's when none are given). */
@@ -83,7 +95,7 @@ export async function markProcessed(tx: Queryable, schema: string, consumer: str
 export interface PendingMessage {
   envelope: Envelope
   attempts: number
-  /** How long it has been in the inbox. */
+  /** How long it has waited for the positions it names (0 when it never has). */
   waitedMs: number
   /** The feed or partition it came in on. */
   lane: string
@@ -101,7 +113,7 @@ export async function duePendingMessages(db: Queryable, schema: string, consumer
   const result = await db.query<{ envelope: Envelope; attempts: number; waited_ms: number | string; lane: string | null }>(
     `SELECT envelope, attempts, waited_ms, lane FROM (
        SELECT DISTINCT ON (lane, key) envelope, attempts, next_attempt_at, seq, lane,
-         (extract(epoch FROM now() - received_at) * 1000)::float8 AS waited_ms
+         COALESCE(extract(epoch FROM now() - held_since) * 1000, 0)::float8 AS waited_ms
        FROM ${s}.inbox
        WHERE consumer = $1 AND status = 'pending' AND ($3::text[] IS NULL OR lane = ANY($3::text[]))
        ORDER BY lane, key, seq
@@ -112,6 +124,19 @@ export async function duePendingMessages(db: Queryable, schema: string, consumer
     [consumer, limit, lanes ?? null],
   )
   return result.rows.map((r) => ({ envelope: r.envelope, attempts: Number(r.attempts), waitedMs: Number(r.waited_ms), lane: r.lane ?? r.envelope.source }))
+}
+
+/**
+ * Held messages whose positions are not applied yet step out of the due window for a moment (no attempt
+ * counted), so the worker sees the ones behind them; their wait counts from the first time.
+ */
+export async function stillHeld(db: Queryable, schema: string, consumer: string, messageIds: readonly string[], delayMs: number): Promise<void> {
+  if (messageIds.length === 0) return
+  await db.query(
+    `UPDATE ${schemaName(schema)}.inbox SET next_attempt_at = now() + $3 * interval '1 millisecond', held_since = COALESCE(held_since, now())
+     WHERE consumer = $1 AND status = 'pending' AND message_id = ANY($2::text[])`,
+    [consumer, messageIds, delayMs],
+  )
 }
 
 export async function settlePending(tx: Queryable, schema: string, consumer: string, messageId: string, status: 'done' | 'dead'): Promise<boolean> {

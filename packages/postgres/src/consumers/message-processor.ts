@@ -14,13 +14,13 @@ import {
   type Position,
   type RetryPolicy,
   type AppliedPosition,
-  type ConsistencyToken,
-  unmetDependency,
 } from '@tidings/core'
+import { CausalGate } from './causal-gate'
+import { lockInOrder } from './lock-in-order'
 import { saveCheckpoint } from './checkpoints'
 import type { Database, Queryable } from '../database/database'
 import { addDeadLetter } from './dead-letters'
-import { claimMessages, holdMessages, pendingKeys } from './inbox'
+import { claimMessages, holdMessages } from './inbox'
 import { isInfrastructureError } from '../database/infrastructure-error'
 import type { Lease } from '../leadership/lease'
 import { sleep } from '../sleep'
@@ -63,20 +63,11 @@ export class MessageProcessor {
   /** Per feed, the furthest producer position committed (for a broker partition, `meta.sourcePosition`). */
   private readonly sourceReached = new Map<string, Position>()
 
-  /**
-   * Whether messages may be held in the inbox, waiting for positions they name (set when one is held, and
-   * by the subscription when it takes over; cleared by the worker once none is left). While false, no page
-   * pays for looking.
-   */
-  holding = false
-  /** Grows whenever a page holds messages, so the worker never clears `holding` for a hold it did not see. */
-  holds = 0
+  /** Which messages wait for the positions they name (`meta.after`), and which of them may go. */
+  readonly causal: CausalGate
 
-  constructor(private readonly options: ProcessorOptions) {}
-
-  /** The first position a message names (`meta.after`) that the consumer follows and has not applied yet. */
-  unmet(message: Envelope, via: Queryable): Promise<ConsistencyToken | undefined> | undefined {
-    return message.meta.after?.length ? unmetDependency(message, this.options.applied, via) : undefined
+  constructor(private readonly options: ProcessorOptions) {
+    this.causal = new CausalGate(options.applied, options.schema, options.consumer.name)
   }
 
   /** Where a feed's producer position stands as the checkpoint says, when taking over. */
@@ -131,6 +122,7 @@ export class MessageProcessor {
     let held: Envelope[] = []
     let reached: Position | undefined
     const position = await db.transaction(async (tx) => {
+      const inCausalOrder = this.causal.page(tx, source)
       handled = []
       held = []
       reached = this.sourceReached.get(source)
@@ -149,7 +141,7 @@ export class MessageProcessor {
         if (status === 'done') {
           // Once per id, even when the page holds a message twice.
           const once = messages.filter((m) => fresh.delete(m.id))
-          const order = await this.inCausalOrder(tx, source, once)
+          const order = await inCausalOrder(once)
           await holdMessages(tx, schema, consumer.name, source, order.held)
           await this.handleAll(tx, order.ready)
           handled.push(...order.ready)
@@ -161,31 +153,10 @@ export class MessageProcessor {
       return last.position!
     })
     if (reached !== undefined) this.sourceReached.set(source, reached)
-    if (held.length > 0) {
-      this.holds++
-      this.holding = true
-    }
+    if (held.length > 0) this.causal.held()
     // Committed; the caller makes the progress visible only after this returns.
     this.afterCommit(handled)
     return position
-  }
-
-  /**
-   * Splits new messages of a lane into those that can be applied now and those that must wait: a message
-   * naming a position its consumer has not applied yet, and every later message of a key that has one
-   * waiting (so a key's messages stay in order; other keys go on).
-   */
-  private async inCausalOrder(tx: Queryable, lane: string, messages: Envelope[]): Promise<{ ready: Envelope[]; held: Envelope[] }> {
-    const waiting = this.holding ? await pendingKeys(tx, this.options.schema, this.options.consumer.name, lane, messages.map((m) => m.key)) : new Set<string>()
-    const ready: Envelope[] = []
-    const held: Envelope[] = []
-    for (const message of messages) {
-      if (waiting.has(message.key) || (await this.unmet(message, tx))) {
-        waiting.add(message.key)
-        held.push(message)
-      } else ready.push(message)
-    }
-    return { ready, held }
   }
 
   /**
@@ -244,10 +215,4 @@ export class MessageProcessor {
     observer.deadLettered?.(consumer.name, message.type, error)
     logger.error({ err: error, consumer: consumer.name, id: message.id, attempts }, 'message dead-lettered')
   }
-}
-
-/** Transaction-scoped advisory locks on `keys`, taken in one sorted order by every transaction (unnest yields the array in order). */
-async function lockInOrder(tx: Queryable, keys: readonly string[]): Promise<void> {
-  const sorted = [...new Set(keys)].sort()
-  if (sorted.length > 0) await tx.query('SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [sorted])
 }

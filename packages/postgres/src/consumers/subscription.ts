@@ -64,8 +64,12 @@ export type SubscriptionStatus = FollowerStatus
  */
 const MAX_PAGE_MS = 500
 
-/** How often a worker looks whether held messages may go (their dependencies are applied by other loops). */
-const HELD_POLL_MS = 50
+/**
+ * How long the worker waits, at most, before it looks again whether held messages may go: it looks at once
+ * when this subscription applies a page (what they wait for may be in it); other instances' progress
+ * (another partition's leader) it sees only this way.
+ */
+const HELD_POLL_MS = 250
 
 /**
  * Follows feeds for one consumer. Every instance competes for the consumer's lease; the holder reads each
@@ -191,7 +195,7 @@ export class Subscription implements Follower {
   /** The oldest message of a lane that is in the inbox but not applied yet (none is looked for while nothing can be). */
   private async oldestWaiting(lane: string, via: Queryable): Promise<{ position: Position; sourcePosition: Position } | undefined> {
     const settling = this.worker.settlingIn(lane)
-    const mayWait = this.mode === 'deferred' || !this.active || this.processor.holding || settling !== undefined
+    const mayWait = this.mode === 'deferred' || !this.active || this.processor.causal.holding || settling !== undefined
     const pending = mayWait ? await oldestPending(via, this.options.schema, this.name, lane) : undefined
     if (settling?.position === undefined) return pending
     const settled = { position: settling.position, sourcePosition: settling.meta.sourcePosition ?? settling.position }
@@ -296,7 +300,7 @@ export class Subscription implements Follower {
         this.processor.resumeSource(feed.source, await readSourceCheckpoint(db, schema, this.name, feed.source))
       }
       // Messages an earlier leader held are released by this one.
-      this.processor.holding = await hasPending(db, schema, this.name, this.sources)
+      this.processor.causal.holding = await hasPending(db, schema, this.name, this.sources)
       this.active = true
       this.activationCount++
       const loops = this.options.feeds.map((feed) => this.follow(feed, signal))
@@ -333,7 +337,7 @@ export class Subscription implements Follower {
   /** Settles what waits in the inbox: a deferred consumer's messages, and those held for what they depend on. */
   private async drainDeferred(leadership: AbortSignal): Promise<void> {
     while (!leadership.aborted) {
-      if (this.mode === 'inline' && !this.processor.holding) {
+      if (this.mode === 'inline' && !this.processor.causal.holding) {
         await sleep(Math.min(this.pollMs, 200), leadership)
         continue
       }
@@ -342,7 +346,19 @@ export class Subscription implements Follower {
         this.throughput.record(settled, Date.now())
         this.progressed()
       }
-      else await sleep(this.mode === 'inline' ? HELD_POLL_MS : Math.min(this.pollMs, 200), leadership)
+      else if (this.mode === 'inline') await this.progressOrTimeout(HELD_POLL_MS, leadership)
+      else await sleep(Math.min(this.pollMs, 200), leadership)
+    }
+  }
+
+  /** Waits for the next page this subscription applies (what held messages may wait for), at most `ms`. */
+  private async progressOrTimeout(ms: number, signal: AbortSignal): Promise<void> {
+    let off = (): void => {}
+    const progressed = new Promise<void>((resolve) => (off = this.onProgress(resolve)))
+    try {
+      await Promise.race([progressed, sleep(ms, signal)])
+    } finally {
+      off()
     }
   }
 

@@ -181,11 +181,12 @@ export const platformMigrations: readonly Migration[] = [
   },
   {
     version: 11,
-    name: 'inbox: lane',
+    name: 'inbox: lane, held since',
     // The feed (or a broker source's partition) a pending message came in on: each lane's leader releases
-    // its own held messages, and a lane's progress stops before its oldest one.
+    // its own held messages, and a lane's progress stops before its oldest one. Since when a message has
+    // waited for the positions it names: its hold limit counts from there.
     up: (s) => `
-      ALTER TABLE ${s}.inbox ADD COLUMN lane text;
+      ALTER TABLE ${s}.inbox ADD COLUMN lane text, ADD COLUMN held_since timestamptz;
       UPDATE ${s}.inbox SET lane = envelope->>'source' WHERE status = 'pending';
     `,
   },

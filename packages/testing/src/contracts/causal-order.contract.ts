@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { comparePositions, event, uuidv7, type ConsumerDefinition, type FeedReader, type PartitionReader, type Position, type Transport } from '@tidings/core'
+import { comparePositions, event, parseEnvelope, uuidv7, type ConsumerDefinition, type FeedReader, type PartitionReader, type Position, type Transport } from '@tidings/core'
 import {
   FeedSignals,
   listDeadLetters,
@@ -57,7 +57,7 @@ export function causalOrderContract(engine: TestEngine, delivery: CausalDelivery
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
     })
 
-    async function setup(options: { holdLimitMs?: number } = {}) {
+    async function setup(options: { holdLimitMs?: number; attributeMs?: number } = {}) {
       const db = await engine.db()
       const tag = uuidv7().replace(/-/g, '').slice(-10)
       const attr = `test.attr${tag}`
@@ -79,6 +79,7 @@ export function causalOrderContract(engine: TestEngine, delivery: CausalDelivery
         async handle(tx, message) {
           const data = message.data as { item: string; name?: string; expected?: number }
           if (message.type === 'test.AttributeSaved') {
+            if (options.attributeMs) await new Promise((resolve) => setTimeout(resolve, options.attributeMs))
             await tx.query(`INSERT INTO ${s}.attributes (item, name) VALUES ($1, $2)`, [data.item, data.name])
             return
           }
@@ -129,13 +130,18 @@ export function causalOrderContract(engine: TestEngine, delivery: CausalDelivery
 
       const seen = async () =>
         (await db.query<{ message_id: string; type: string; item: string; attributes: number; expected: number | null }>(`SELECT message_id, type, item, attributes, expected FROM ${s}.seen ORDER BY seq`)).rows
-      return { db, schema, attr, main, follow, release, saveAttributes, onMain, seen }
+      const deadLetters = () => listDeadLetters(db, schema, 'catalog')
+      return { db, schema, attr, main, mains, follow, release, saveAttributes, onMain, seen, deadLetters }
     }
+    const deferred = delivery.kind === 'feeds' && delivery.mode === 'deferred'
+    /** Reading the feeds, a lane is a whole feed, applied in order (a transport's lanes are its partitions). */
+    const wholeFeeds = delivery.kind === 'feeds'
 
-    it('holds a "completed" event until the attributes it names are applied; other keys go on, its key waits behind it, a takeover keeps it', async () => {
+    it('holds 101 "completed" events until the attributes they name are applied; other keys go on, each key waits behind its held event, a takeover keeps them', async () => {
       const { attr, main, follow, release, saveAttributes, onMain, seen } = await setup()
       let follower = follow()
-      const items = Array.from({ length: 12 }, (_, i) => `item-${i}`)
+      // More held keys than the worker looks at in one pass (100): those still waiting must not hide the rest.
+      const items = Array.from({ length: 101 }, (_, i) => `item-${i}`)
       const completed: Position[] = []
       let saved = { source: attr, position: '0' }
       for (const item of items) {
@@ -161,7 +167,7 @@ export function causalOrderContract(engine: TestEngine, delivery: CausalDelivery
       expect(await seen()).toHaveLength(2)
 
       release()
-      await eventually(seen, (rows) => rows.length === 2 + 2 * items.length, { what: 'the held events', timeoutMs: 30_000 })
+      await eventually(seen, (rows) => rows.length === 2 + 2 * items.length, { what: 'the held events', timeoutMs: 60_000 })
       const rows = await seen()
       for (const item of items) {
         const mine = rows.filter((r) => r.item === item)
@@ -171,6 +177,79 @@ export function causalOrderContract(engine: TestEngine, delivery: CausalDelivery
       expect(new Set(rows.map((r) => r.message_id)).size).toBe(rows.length)
       await eventually(() => follower.hasProcessed(main, elsewhere.position), Boolean, { what: 'progress past the released events' })
       expect(await follower.hasProcessed(attr, saved.position)).toBe(true)
+    })
+
+    it("holds a key's later event behind its held one when the two fall in different chunks of one page", async () => {
+      const { follow, release, saveAttributes, onMain, seen } = await setup()
+      const saved = await saveAttributes('item-k', 3)
+      await onMain('test.Completed', 'item-k', 3, [saved])
+      for (let i = 0; i < 9; i++) await onMain('test.Noted', `filler-${i}`) // a page's chunks are 10 messages
+      await onMain('test.Archived', 'item-k')
+      follow()
+      await eventually(seen, (rows) => rows.length === 9, { what: 'the fillers' })
+      release()
+      await eventually(seen, (rows) => rows.length === 11, { what: 'the key', timeoutMs: 30_000 })
+      expect((await seen()).filter((r) => r.item === 'item-k').map((r) => [r.type, r.attributes])).toEqual([['test.Completed', 3], ['test.Archived', 3]])
+    })
+
+    it('lets a key whose dependency arrived go on while 100 others wait for a position that never comes', async () => {
+      const { attr, follow, release, saveAttributes, onMain, seen } = await setup()
+      follow()
+      for (let i = 0; i < 100; i++) await onMain('test.Completed', `stuck-${i}`, 1, [`${attr}@999999-1`])
+      const saved = await saveAttributes('item-z', 1)
+      await onMain('test.Completed', 'item-z', 1, [saved])
+      release()
+      const rows = await eventually(seen, (all) => all.some((r) => r.item === 'item-z'), { what: 'the key whose attributes arrived', timeoutMs: 30_000 })
+      expect(rows.map((r) => [r.item, r.attributes])).toEqual([['item-z', 1]])
+    })
+
+    if (deferred) it("counts the hold limit from when an event waits, not from when it entered the consumer's backlog", async () => {
+      const { follow, release, saveAttributes, onMain, seen, deadLetters } = await setup({ holdLimitMs: 1_000, attributeMs: 50 })
+      release()
+      const saved = await saveAttributes('item-b', 40) // two seconds of the consumer's own backlog
+      await onMain('test.Completed', 'item-b', 40, [saved])
+      follow()
+      await eventually(seen, (rows) => rows.length === 1, { what: 'the completed event', timeoutMs: 30_000 })
+      expect((await seen())[0]!.attributes).toBe(40)
+      expect(await deadLetters()).toEqual([])
+    })
+
+    if (wholeFeeds) it('does not hold an event for an earlier position of its own feed (a session naming the same feed)', async () => {
+      const { db, schema, follow, release, onMain, seen } = await setup()
+      release()
+      const first = await onMain('test.Noted', 'a')
+      await onMain('test.Completed', 'b', 0, [first])
+      await onMain('test.Archived', 'b')
+      follow()
+      await eventually(seen, (rows) => rows.length === 3, { what: 'all three' })
+      const held = await db.query(`SELECT message_id FROM ${schemaName(schema)}.inbox WHERE consumer = 'catalog' AND held_since IS NOT NULL`)
+      expect(held.rows).toEqual([])
+    })
+
+    if (wholeFeeds) it('dead-letters at once an event that names its own feed at or after itself, and the feed goes on', async () => {
+      const { main, follow, release, onMain, seen, deadLetters } = await setup()
+      release()
+      const follower = follow()
+      const before = await onMain('test.Noted', 'x')
+      const next = `${main}@${BigInt(before.position.split('-')[0]!) + 1_000n}-1`
+      await onMain('test.Completed', 'y', 0, [next])
+      const later = await onMain('test.Noted', 'z')
+      await eventually(() => follower.hasProcessed(main, later.position), Boolean, { what: 'progress past it', timeoutMs: 30_000 })
+      expect((await seen()).map((r) => r.item)).toEqual(['x', 'z'])
+      expect((await deadLetters()).map((l) => l.envelope.key)).toEqual(['y'])
+    })
+
+    it("stamps an event's own meta.after together with the unit of work's, one well-formed position per feed", async () => {
+      const { attr, main, mains } = await setup()
+      const tooMany = Array.from({ length: 20 }, (_, i) => `f${i}@1-1`)
+      const { events } = await mains.run(async (tx) => {
+        tx.dependsOn(`${attr}@5-1`, `${attr}@4-9`, undefined)
+        tx.record({ ...event('test.Completed', 'k', {}), meta: { after: [...tooMany, 'not a token', `${main}@1-1`] } })
+      })
+      const after = events[0]!.meta.after!
+      expect(after).toHaveLength(16)
+      expect(after[0]).toBe(`${attr}@5-1`)
+      expect(parseEnvelope(JSON.parse(JSON.stringify(events[0]))).meta.after).toEqual(after)
     })
 
     it('dead-letters an event whose dependency is never applied within the hold limit, and its key goes on', async () => {
