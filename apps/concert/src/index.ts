@@ -1,7 +1,9 @@
-export { composeConcert, concertServices, type Concert, type ConcertOptions } from './concert'
+export { composeConcert, concertServices, type Concert, type ConcertOptions, type ConcertServicesOptions } from './concerts'
 
 // The commands' request bodies, as the routes check them.
 export { ChargeBody } from './wallet/wallet.routes'
+export { ScheduleConcertBody } from './concert/concert.routes'
 
 // What other services may know: the feeds and the events they carry.
+export { CONCERT_SOURCE, type Concert as ScheduledConcert, type Performance } from './concert/concert.contracts'
 export { WALLET_SOURCE, type Movement, type MovementType, type WalletEvent } from './wallet/wallet.contracts'

@@ -2,7 +2,7 @@ import { expect } from 'vitest'
 import { serveHttp } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
 import { TEST_CONSISTENCY_TIMEOUT_MS, type TestEngine } from '@tidings/testing'
-import { composeConcert, type Concert, type ConcertOptions } from '../concert'
+import { composeConcert, type Concert, type ConcertOptions } from '../concerts'
 
 export interface Answer {
   status: number
@@ -15,19 +15,22 @@ export interface Member {
   token: string
 }
 
+/** The deployment's operator secret in these tests: it schedules concerts. */
+export const OPERATOR_SECRET = 'concert-kit-operator-secret'
+
 export interface ConcertOverHttp {
   concert: Concert
   db: Database
   call(method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<Answer>
-  /** A member signed up and logged in. */
-  member(name: string): Promise<Member>
+  /** A member signed up and logged in, given `roles` first by the operator secret. */
+  member(name: string, roles?: string[]): Promise<Member>
   close(): Promise<void>
 }
 
 /** The concert system and its identity on a fresh database of `engine`, served on a port of its own. */
 export async function concertOverHttp(engine: TestEngine, options: Partial<ConcertOptions> = {}): Promise<ConcertOverHttp> {
   const db = (await engine.freshDatabase()).db
-  const concert = await composeConcert({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, ...options })
+  const concert = await composeConcert({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, operatorToken: OPERATOR_SECRET, ...options })
   await concert.start()
   const server = await serveHttp(concert.http, 0, { hostname: '127.0.0.1' })
   const base = `http://127.0.0.1:${server.port}`
@@ -43,10 +46,11 @@ export async function concertOverHttp(engine: TestEngine, options: Partial<Conce
   }
 
   let members = 0
-  const member = async (name: string): Promise<Member> => {
+  const member = async (name: string, roles: string[] = []): Promise<Member> => {
     const email = `${name}-${++members}-${engine.name}-${process.pid}@example.com`
     const joined = await call('POST', '/api/members', undefined, { email, password: 'correct horse', nickname: `${name}${members}x${process.pid}` })
     expect(joined.status).toBe(201)
+    if (roles.length > 0) expect((await call('PUT', `/api/members/${joined.body.memberId as string}/roles`, OPERATOR_SECRET, { roles })).status).toBe(200)
     const login = await call('POST', '/api/auth/login', undefined, { email, password: 'correct horse' })
     expect(login.status).toBe(200)
     return { id: joined.body.memberId as string, token: login.body.token as string }

@@ -3,6 +3,7 @@ import { hostServices, serviceContext, type AnyService, type Host, type ServiceC
 import type { TokenVerifier } from '@tidings/auth'
 import { identityService, type IdentityOptions } from '@tidings/identity'
 import type { Database } from '@tidings/postgres'
+import { concertService, openConcertProducer } from './concert/concert.service'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 
 export interface ConcertOptions {
@@ -12,6 +13,8 @@ export interface ConcertOptions {
   instanceId?: string
   consistencyTimeoutMs?: number
   identity?: IdentityOptions
+  /** The deployment's operator secret: it schedules concerts (and grants members roles). */
+  operatorToken?: string | undefined
 }
 
 export type Concert = Host & { services: AnyService[] }
@@ -22,13 +25,20 @@ export type Concert = Host & { services: AnyService[] }
  */
 export async function composeConcert(options: ConcertOptions): Promise<Concert> {
   const ctx = serviceContext(options)
-  const identity = await identityService(ctx, options.identity)
-  const services = [identity, ...(await concertServices(ctx, { verify: identity.verifier }))]
+  const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
+  const services = [identity, ...(await concertServices(ctx, { verify: identity.verifier, operatorToken: options.operatorToken }))]
   return { ...hostServices(ctx, services), services }
 }
 
-/** The concert system's services (so far: the wallet). */
-export async function concertServices(ctx: ServiceContext, options: { verify: TokenVerifier }): Promise<AnyService[]> {
+export interface ConcertServicesOptions {
+  /** Checks the tokens of the identity service: the concert's customers are members. */
+  verify: TokenVerifier
+  operatorToken?: string | undefined
+}
+
+/** The concert system's services (so far: the catalog and the wallet). */
+export async function concertServices(ctx: ServiceContext, options: ConcertServicesOptions): Promise<AnyService[]> {
+  const concert = await openConcertProducer(ctx)
   const wallet = await openWalletProducer(ctx)
-  return [await walletService(ctx, wallet, options)]
+  return [await concertService(ctx, concert, options), await walletService(ctx, wallet, options)]
 }
