@@ -34,6 +34,8 @@ export interface ConcertServicesOptions {
   /** Checks the tokens of the identity service: the concert's customers are members. */
   verify: TokenVerifier
   operatorToken?: string | undefined
+  /** Schedule a demo concert (two performances of 50 seats) when there is none. */
+  demo?: boolean | undefined
 }
 
 /** The concert system's services (so far: the catalog and the wallet). */

@@ -15,7 +15,7 @@ async function startBoard(): Promise<{ process: ManagedProcess; api: BoardClient
   return { process: board, api: new BoardClient(`http://127.0.0.1:${port}`) }
 }
 
-describe('npm start: the board and orders on the embedded default, as a real process', () => {
+describe('npm start: the board, orders and concert on the embedded default, as a real process', () => {
   let running: { process: ManagedProcess; api: BoardClient }
   let ann: Member
   let postId: string
@@ -41,6 +41,10 @@ describe('npm start: the board and orders on the embedded default, as a real pro
     expect(order.status).toBe(201)
     const status = await api.call('GET', `/api/order-status/${order.body.orderId}`, { token: bob.token, headers: { 'Tidings-Position': order.position! } })
     expect(status).toMatchObject({ status: 200, body: { customerId: bob.memberId, total: 700 } })
+    // The concert system too: a demo concert on the empty catalog, and the member's own wallet.
+    const concerts = await api.call<{ items: Array<{ title: string; performances: Array<{ seatCount: number; availableSeats: number }> }> }>('GET', '/api/concerts')
+    expect(concerts.body.items.map((c) => [c.title, c.performances.map((p) => [p.seatCount, p.availableSeats])])).toEqual([['Tidings Live', [[50, 50], [50, 50]]]])
+    expect(await api.call('POST', '/api/wallet/charges', { token: bob.token, body: { amount: 5_000 } })).toMatchObject({ status: 200, body: { balance: 5_000 } })
     expect(await api.call('GET', '/healthz')).toMatchObject({ status: 200 })
     expect(await api.call('GET', '/readyz')).toMatchObject({ status: 200 })
     const metrics = await (await fetch(`${api.baseUrl}/metrics`)).text()

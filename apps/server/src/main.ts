@@ -6,7 +6,7 @@ import { identityOptionsFromEnv } from '@tidings/identity'
 import { composeServer } from './server'
 
 /**
- * `npm start`: every app in one process on one port — the board and orders, the board's pages at `/` and
+ * `npm start`: every app in one process on one port — the board, orders and concert, the board's pages at `/` and
  * the console at `/console` — on embedded PGlite in ./data (or DATABASE_URL), each service in its own schema.
  */
 const config = processConfig(process.env)
@@ -29,5 +29,6 @@ const host = await composeServer(ctx, {
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,
   operatorToken: process.env.TIDINGS_OPERATOR_TOKEN || undefined,
   ordersPaymentTimeoutMs: paymentTimeoutOf(process.env),
+  demoConcert: true,
 })
-await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (identity, board, orders, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })
+await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (identity, board, orders, concert, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })

@@ -1,4 +1,5 @@
 import { boardServices, boardWeb } from '@tidings/board'
+import { concertServices } from '@tidings/concert'
 import { consoleRoutes, Operations } from '@tidings/console'
 import { type AnyService, type Host, hostServices, type ServiceContext } from '@tidings/http'
 import { identityService, type IdentityOptions } from '@tidings/identity'
@@ -13,6 +14,8 @@ export interface ServerOptions {
   ordersPaymentTimeoutMs?: number | undefined
   /** Enables the console's actions (replay, reset), and may grant members roles (the first operator). */
   operatorToken?: string | undefined
+  /** Schedule a demo concert when there is none (`npm start`, so that a new user sees something at once). */
+  demoConcert?: boolean
   /** More services to host beside the apps' (an extension, or a test's deliberately failing consumer). */
   extraServices?: readonly AnyService[]
 }
@@ -21,13 +24,14 @@ export type Server = Host & { services: AnyService[] }
 
 /**
  * Every app in one process on one HTTP app: one identity (the same members and log-in for every app), the
- * board's and orders' services, the board's pages at `/` and the operations console at `/console`.
+ * board's, orders' and the concert system's services, the board's pages at `/` and the operations console at `/console`.
  */
 export async function composeServer(ctx: ServiceContext, options: ServerOptions = {}): Promise<Server> {
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
   const board = await boardServices(ctx, identity)
   const orders = await ordersServices(ctx, { verify: identity.verifier, viewDatabaseUrl: options.viewDatabaseUrl, paymentTimeoutMs: options.ordersPaymentTimeoutMs })
-  const services: AnyService[] = [identity, ...Object.values(board), ...orders.services, ...(options.extraServices ?? [])]
+  const concert = await concertServices(ctx, { verify: identity.verifier, operatorToken: options.operatorToken, demo: options.demoConcert })
+  const services: AnyService[] = [identity, ...Object.values(board), ...orders.services, ...concert, ...(options.extraServices ?? [])]
   const host = hostServices(ctx, services)
   // The pages are a client of the same app's API, called in process with the page request's bindings (its address).
   host.http.route('/', boardWeb({ api: (path, init, bindings) => host.http.request(path, init, bindings), logger: ctx.logger }))

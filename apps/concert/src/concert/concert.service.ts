@@ -4,6 +4,7 @@ import { openProducer, type AnyService, type Producer, type ServiceContext } fro
 import { CONCERT_SOURCE } from './concert.contracts'
 import { ConcertRepository, concertMigrations } from './concert.repository'
 import { concertRoutes } from './concert.routes'
+import { scheduleConcert } from './concert'
 
 export const CONCERT_SCHEMA = 'concert_concert'
 
@@ -12,9 +13,15 @@ export function openConcertProducer(ctx: ServiceContext): Promise<Producer> {
 }
 
 /** Concerts, performances and their seats (so far: the catalog). */
-export async function concertService(ctx: ServiceContext, producer: Producer, deps: { verify: TokenVerifier; operatorToken?: string | undefined }): Promise<AnyService> {
+export async function concertService(
+  ctx: ServiceContext,
+  producer: Producer,
+  deps: { verify: TokenVerifier; operatorToken?: string | undefined; demo?: boolean | undefined },
+): Promise<AnyService> {
   const concerts = new ConcertRepository(CONCERT_SCHEMA)
   const now = () => ctx.clock.now()
+  const newId = () => uuidv7(now().getTime())
+  if (deps.demo) await scheduleDemo(ctx, producer, concerts, newId)
   return {
     name: CONCERT_SOURCE,
     routes: concertRoutes({
@@ -23,7 +30,7 @@ export async function concertService(ctx: ServiceContext, producer: Producer, de
       concerts,
       verify: deps.verify,
       operatorSecret: secretMatcher(deps.operatorToken, 'TIDINGS_OPERATOR_TOKEN'),
-      newId: () => uuidv7(now().getTime()),
+      newId,
       now,
     }),
     feeds: { [CONCERT_SOURCE]: producer.feed },
@@ -31,4 +38,19 @@ export async function concertService(ctx: ServiceContext, producer: Producer, de
     producerSchemas: [CONCERT_SCHEMA],
     consumerSchemas: [],
   }
+}
+
+const DAY_MS = 24 * 3600_000
+
+/** On an empty catalog, one concert a month from now: two evenings of 50 seats at 50,000 each. */
+async function scheduleDemo(ctx: ServiceContext, producer: Producer, concerts: ConcertRepository, newId: () => string): Promise<void> {
+  if ((await concerts.count(ctx.db)) > 0) return
+  const evening = (days: number) => new Date(Math.ceil((ctx.clock.now().getTime() + days * DAY_MS) / DAY_MS) * DAY_MS + 19 * 3600_000).toISOString()
+  const plan = { title: 'Tidings Live', performances: [30, 31].map((days) => ({ startsAt: evening(days), seatCount: 50, price: 50_000 })) }
+  await producer.uow.run(async (tx) => {
+    const { state, events } = scheduleConcert(newId(), plan, plan.performances.map(() => newId()))
+    await concerts.insert(tx, state, ctx.clock.now())
+    tx.record(...events)
+  })
+  ctx.logger.info({ concert: plan.title }, 'scheduled a demo concert on the empty catalog')
 }
