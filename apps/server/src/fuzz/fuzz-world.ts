@@ -38,6 +38,8 @@ export interface World {
     deletedComments: string[]
     aliceNotifications: string[]
     aliceOrders: string[]
+    /** The demo concert `npm start` schedules on an empty catalog. */
+    concerts: string[]
     bobOrders: string[]
     memberIds: string[]
     subscriptions: string[]
@@ -57,7 +59,8 @@ function expectStatus<T>(answer: Answer<T>, status: number, what: string): T {
 
 /**
  * Signs up the fuzz's members (alice and bob, staff, an operator), revokes one member's token, writes
- * posts, comments, a notification, orders (one paid and shipped), and forges tokens; all through the API.
+ * posts, comments, a notification, orders (one paid and shipped), a charged wallet, the demo concert, and
+ * forges tokens; all through the API.
  */
 export async function buildWorld(baseUrl: URL, db: Database, secrets: { operatorSecret: string; serviceCredential: string }): Promise<World> {
   const api = new BoardClient(baseUrl.origin)
@@ -107,6 +110,10 @@ export async function buildWorld(baseUrl: URL, db: Database, secrets: { operator
     return aliceNotifications.length > 0
   }, 'a notification')
 
+  const concerts = (await api.call<{ items: Array<{ concertId: string }> }>('GET', '/api/concerts')).body.items.map((c) => c.concertId)
+  if (concerts.length === 0) throw new Error('fuzz setup: npm start scheduled no demo concert')
+  expectStatus(await api.call('POST', '/api/wallet/charges', { token: alice.token, body: { amount: 100_000 } }), 200, 'charging a wallet')
+
   const consumers = await db.query<{ consumer: string; schema: string }>(
     `SELECT DISTINCT consumer, table_schema AS schema FROM (${(await consumerSchemas(db)).map((s) => `SELECT consumer, '${s}' AS table_schema FROM "${s}".checkpoints`).join(' UNION ALL ')}) c`,
   )
@@ -130,6 +137,7 @@ export async function buildWorld(baseUrl: URL, db: Database, secrets: { operator
       deletedComments: [deletedComment],
       aliceNotifications,
       aliceOrders: [paidOrder, secondOrder],
+      concerts,
       bobOrders: [bobOrder],
       memberIds: [alice, bob, staff, oper, carol, dave, erin].map((m) => m.memberId),
       subscriptions: [...new Set(consumers.rows.map((r) => r.consumer))],

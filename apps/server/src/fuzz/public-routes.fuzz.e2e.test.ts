@@ -5,6 +5,7 @@ import { postgresReachable, startProcess, TEST_DATABASE_URL, testEngines, type M
 import { SERVER_MAIN } from '../test-kit'
 import { boardPageRequests } from './board-pages.arbitraries'
 import { boardRequests } from './board.arbitraries'
+import { concertRequests } from './concert.arbitraries'
 import { consoleRequests } from './console.arbitraries'
 import { DatabaseWatch } from './db-fingerprint'
 import { type FuzzRequest, httpAgent } from './fuzz-request'
@@ -32,6 +33,7 @@ function everyRoute(world: World): fc.Arbitrary<FuzzRequest> {
     { weight: 24, arbitrary: boardRequests(world) },
     { weight: 18, arbitrary: boardPageRequests(world) },
     { weight: 20, arbitrary: ordersRequests(world) },
+    { weight: 10, arbitrary: concertRequests(world) },
     { weight: 9, arbitrary: consoleRequests(world) },
     { weight: 9, arbitrary: serviceRouteRequests(world) },
     { weight: 4, arbitrary: platformRequests() },

@@ -1,0 +1,37 @@
+import fc from 'fast-check'
+import { ChargeBody, ScheduleConcertBody } from '@tidings/concert'
+import { authSpec, credential } from './auth.arbitraries'
+import type { FuzzRequest } from './fuzz-request'
+import type { World } from './fuzz-world'
+import { idSegment, nastyString, numberParam } from './garbage.arbitraries'
+import { app, queryOf, routeRequest } from './request.arbitraries'
+import { jsonBody } from './schema.arbitraries'
+
+const instant = fc.oneof(
+  { arbitrary: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()), weight: 6 },
+  { arbitrary: fc.constantFrom('2027-04-01T19:00:00+09:00', '2027-02-30T00:00:00Z', '1999-12-31T23:59:59Z', '0001-01-01T00:00:00Z', '+275760-09-13T00:00:00Z', '2027-04-01', 'tomorrow', ''), weight: 2 },
+  { arbitrary: nastyString, weight: 1 },
+)
+const goodTitle = fc.lorem({ maxCount: 5 }).filter((t) => t.trim().length > 0)
+const title = fc.oneof({ arbitrary: goodTitle, weight: 5 }, { arbitrary: fc.constantFrom('', ' ', 'x'.repeat(201), '\u202Eevil', 'tab\tin'), weight: 2 }, { arbitrary: nastyString, weight: 2 })
+
+/** Small halls when valid (a scheduled performance makes a row per seat), every bound when not. */
+const seatCount = { valid: fc.integer({ min: 1, max: 60 }), any: fc.oneof(fc.integer({ min: 1, max: 60 }), fc.constantFrom(0, -1, 10_000, 10_001, 2.5, 1e300)) }
+const concertHints = { title: { valid: goodTitle, any: title }, salesOpenAt: instant, 'performances.items.startsAt': instant, 'performances.items.seatCount': seatCount }
+
+/** The concert system's routes: its catalog (operators schedule, anyone lists) and a member's own wallet. */
+export function concertRequests(world: World): fc.Arbitrary<FuzzRequest> {
+  const concerts = idSegment(world.ids.concerts)
+  const members = authSpec()
+  const operators = authSpec({ credentials: fc.oneof(credential(), fc.constantFrom({ kind: 'token', who: 'oper' } as const)) })
+  const ledgerPage = queryOf({ after: idSegment(world.ids.memberIds), limit: numberParam([1, 100, 500]) })
+
+  return app(
+    [4, routeRequest({ route: 'POST /api/concerts', method: 'POST', path: fc.constant('/api/concerts'), auth: operators, body: jsonBody(ScheduleConcertBody, concertHints) })],
+    [2, routeRequest({ route: 'GET /api/concerts', method: 'GET', path: fc.constant('/api/concerts'), query: queryOf({ limit: numberParam([1, 50, 100]) }) })],
+    [2, routeRequest({ route: 'GET /api/concerts/:concertId', method: 'GET', path: concerts.map((c) => `/api/concerts/${c}`) })],
+    [4, routeRequest({ route: 'POST /api/wallet/charges', method: 'POST', path: fc.constant('/api/wallet/charges'), auth: members, body: jsonBody(ChargeBody) })],
+    [2, routeRequest({ route: 'GET /api/wallet', method: 'GET', path: fc.constant('/api/wallet'), auth: members })],
+    [2, routeRequest({ route: 'GET /api/wallet/ledger', method: 'GET', path: fc.constant('/api/wallet/ledger'), auth: members, query: ledgerPage })],
+  )
+}
