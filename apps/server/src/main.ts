@@ -29,6 +29,7 @@ const host = await composeServer(ctx, {
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,
   operatorToken: process.env.TIDINGS_OPERATOR_TOKEN || undefined,
   ordersPaymentTimeoutMs: paymentTimeoutOf(process.env),
-  demoConcert: true,
+  // A demo concert on an empty catalog, so that a new user sees something at once (TIDINGS_DEMO_CONCERT=off: none).
+  demoConcert: process.env.TIDINGS_DEMO_CONCERT !== 'off',
 })
 await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (identity, board, orders, concert, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })

@@ -69,6 +69,9 @@ for (const engine of await testEngines()) {
         { ...plan(), performances: [{ ...perf, startsAt: '0001-01-01T00:00:00Z' }] },
         { ...plan(), performances: [{ ...perf, startsAt: '2027-04-01T19:00:00' }] },
         { ...plan(), salesOpenAt: '2027-02-30T00:00:00Z' },
+        { ...plan(), salesOpenAt: '2027-04-01T10:00:00Z' }, // the first performance's start: sales must open before it
+        { ...plan(), performances: [{ ...perf, startsAt: '2020-01-01T19:00:00Z' }] }, // in the past
+        { ...plan(), performances: Array.from({ length: 3 }, () => ({ ...perf, seatCount: 10_000 })) }, // 30,000 seats together
         { ...plan(), extra: true },
         [],
       ]
@@ -78,6 +81,25 @@ for (const engine of await testEngines()) {
         expect(answer.body.code).toBe('VALIDATION')
       }
       expect(((await app.call('GET', '/api/concerts?limit=100', undefined)).body.items as unknown[]).length).toBe(before)
+    })
+
+    it('lists concerts still to come in the order they begin, page by page', async () => {
+      const fresh = await concertOverHttp(engine)
+      try {
+        const starts = ['2027-06-03T10:00:00Z', '2027-06-01T10:00:00Z', '2027-06-02T10:00:00Z']
+        for (const [i, startsAt] of starts.entries()) {
+          expect((await fresh.call('POST', '/api/concerts', OPERATOR_SECRET, { title: `Show ${i}`, performances: [{ startsAt, seatCount: 1, price: 1 }] })).status).toBe(201)
+        }
+        const titles: string[] = []
+        for (let after: string | null = ''; after !== null; ) {
+          const page = await fresh.call('GET', `/api/concerts?limit=2${after ? `&after=${after}` : ''}`, undefined)
+          titles.push(...(page.body.items as Array<{ title: string }>).map((c) => c.title))
+          after = page.body.nextCursor as string | null
+        }
+        expect(titles).toEqual(['Show 1', 'Show 2', 'Show 0'])
+      } finally {
+        await fresh.close()
+      }
     })
 
     it('answers 404 for an unknown concert and 400 for what is not an id', async () => {

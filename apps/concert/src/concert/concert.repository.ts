@@ -20,17 +20,15 @@ export class ConcertRepository {
 
   /** A new concert with its performances and their seats, all AVAILABLE. */
   async insert(tx: Queryable, concert: Concert, now: Date): Promise<void> {
-    await tx.query(`INSERT INTO ${this.s}.concerts (concert_id, title, sales_open_at, version, created_at) VALUES ($1, $2, $3, $4, $5)`, [
-      concert.concertId,
-      concert.title,
-      concert.salesOpenAt,
-      concert.version,
-      now.toISOString(),
-    ])
     const p = concert.performances
+    const starts = p.map((x) => x.startsAt).sort()
     await tx.query(
-      `INSERT INTO ${this.s}.performances (performance_id, concert_id, starts_at, seat_count, price)
-       SELECT id, $1, starts_at, seat_count, price FROM unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::bigint[]) AS p(id, starts_at, seat_count, price)`,
+      `INSERT INTO ${this.s}.concerts (concert_id, title, sales_open_at, first_starts_at, last_starts_at, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [concert.concertId, concert.title, concert.salesOpenAt, starts[0], starts.at(-1), concert.version, now.toISOString()],
+    )
+    await tx.query(
+      `INSERT INTO ${this.s}.performances (performance_id, concert_id, starts_at, seat_count, price, available_seats)
+       SELECT id, $1, starts_at, seat_count, price, seat_count FROM unnest($2::uuid[], $3::timestamptz[], $4::int[], $5::bigint[]) AS p(id, starts_at, seat_count, price)`,
       [concert.concertId, p.map((x) => x.performanceId), p.map((x) => x.startsAt), p.map((x) => x.seatCount), p.map((x) => x.price)],
     )
     await tx.query(
@@ -40,12 +38,17 @@ export class ConcertRepository {
     )
   }
 
-  /** Concerts in the order they start (their first performance), with their seats still available. */
-  async list(db: Queryable, limit: number): Promise<ListedConcert[]> {
+  /**
+   * Concerts still to come (their last performance has not started), in the order they begin, a page after
+   * the concert `after`.
+   */
+  async upcoming(db: Queryable, page: { after?: string | undefined; limit: number }, now: Date): Promise<ListedConcert[]> {
     const { rows } = await db.query<{ concert_id: string }>(
-      `SELECT c.concert_id FROM ${this.s}.concerts c JOIN ${this.s}.performances p USING (concert_id)
-       GROUP BY c.concert_id ORDER BY min(p.starts_at), c.concert_id LIMIT $1`,
-      [limit],
+      `SELECT c.concert_id FROM ${this.s}.concerts c
+       WHERE c.last_starts_at > $1
+         AND ($2::uuid IS NULL OR (c.first_starts_at, c.concert_id) > (SELECT a.first_starts_at, a.concert_id FROM ${this.s}.concerts a WHERE a.concert_id = $2::uuid))
+       ORDER BY c.first_starts_at, c.concert_id LIMIT $3`,
+      [now.toISOString(), page.after ?? null, page.limit],
     )
     return this.listed(db, rows.map((r) => r.concert_id))
   }
@@ -72,7 +75,7 @@ export class ConcertRepository {
       available: number
     }>(
       `SELECT c.concert_id, c.title, c.sales_open_at, p.performance_id, p.starts_at, p.seat_count, p.price::text AS price,
-         (SELECT count(*)::int FROM ${this.s}.seats s WHERE s.performance_id = p.performance_id AND s.status = 'AVAILABLE') AS available
+         p.available_seats AS available
        FROM ${this.s}.concerts c JOIN ${this.s}.performances p USING (concert_id)
        WHERE c.concert_id = ANY($1::uuid[]) ORDER BY p.starts_at, p.performance_id`,
       [ids],
@@ -92,13 +95,24 @@ export const concertMigrations: readonly Migration[] = [
     version: 1,
     name: 'concerts, performances and seats',
     up: (s) => `
-      CREATE TABLE ${s}.concerts (concert_id uuid PRIMARY KEY, title text NOT NULL, sales_open_at timestamptz, version int NOT NULL, created_at timestamptz NOT NULL);
+      CREATE TABLE ${s}.concerts (
+        concert_id uuid PRIMARY KEY,
+        title text NOT NULL,
+        sales_open_at timestamptz,
+        first_starts_at timestamptz NOT NULL,
+        last_starts_at timestamptz NOT NULL,
+        version int NOT NULL,
+        created_at timestamptz NOT NULL
+      );
+      CREATE INDEX concerts_in_order ON ${s}.concerts (first_starts_at, concert_id);
+      -- available_seats is kept with every seat change (in its transaction): the catalog never counts seats.
       CREATE TABLE ${s}.performances (
         performance_id uuid PRIMARY KEY,
         concert_id uuid NOT NULL REFERENCES ${s}.concerts,
         starts_at timestamptz NOT NULL,
         seat_count int NOT NULL CHECK (seat_count BETWEEN 1 AND 10000),
-        price bigint NOT NULL CHECK (price > 0)
+        price bigint NOT NULL CHECK (price > 0),
+        available_seats int NOT NULL CHECK (available_seats BETWEEN 0 AND seat_count)
       );
       CREATE INDEX performances_by_concert ON ${s}.performances (concert_id, starts_at);
       CREATE TABLE ${s}.seats (
@@ -107,6 +121,6 @@ export const concertMigrations: readonly Migration[] = [
         status text NOT NULL CHECK (status IN ('AVAILABLE', 'HELD', 'RESERVED')),
         PRIMARY KEY (performance_id, seat_no)
       );
-      CREATE INDEX seats_available ON ${s}.seats (performance_id) WHERE status = 'AVAILABLE';`,
+      CREATE INDEX seats_available ON ${s}.seats (performance_id, seat_no) WHERE status = 'AVAILABLE';`,
   },
 ]

@@ -1,10 +1,10 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { requireOperator, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { type IdGenerator } from '@tidings/core'
+import { ValidationFailed, type IdGenerator } from '@tidings/core'
 import { userText, uuid, validBody, validParams, validQuery, withPosition } from '@tidings/http'
 import type { Database, UnitOfWork } from '@tidings/postgres'
-import { ConcertNotFound, MAX_PERFORMANCES, MAX_PRICE, MAX_SEATS, scheduleConcert } from './concert'
+import { ConcertNotFound, MAX_PERFORMANCES, MAX_PRICE, MAX_SEATS, planProblems, scheduleConcert } from './concert'
 import type { ConcertRepository } from './concert.repository'
 
 /** An instant between the years 2000 and 9999, with its offset: what a calendar can show and a database keep. */
@@ -24,11 +24,12 @@ export const ScheduleConcertBody = z.strictObject({
     .max(MAX_PERFORMANCES),
 })
 const ConcertParams = z.object({ concertId: uuid })
-const ListQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) })
+const ListQuery = z.object({ after: uuid.optional(), limit: z.coerce.number().int().min(1).max(100).default(50) })
 
 /**
  * The catalog: an operator (a member with the role, or the deployment's operator token) schedules
- * concerts; anyone may list them, with each performance's seats still available.
+ * concerts; anyone may list those still to come, in the order they begin, with each performance's seats
+ * still available.
  */
 export function concertRoutes(deps: {
   db: Database
@@ -44,6 +45,8 @@ export function concertRoutes(deps: {
 
   routes.post('/api/concerts', requireOperator(verify, operatorSecret), validBody(ScheduleConcertBody), async (c) => {
     const plan = c.req.valid('json')
+    const problems = planProblems(plan, now())
+    if (problems.length > 0) throw new ValidationFailed(problems.map(([path, message]) => ({ path, message })))
     const { result, token } = await uow.run(async (tx) => {
       const { state, events } = scheduleConcert(newId(), plan, plan.performances.map(() => newId()))
       await concerts.insert(tx, state, now())
@@ -55,7 +58,11 @@ export function concertRoutes(deps: {
     return c.json(concert, 201)
   })
 
-  routes.get('/api/concerts', validQuery(ListQuery), async (c) => c.json({ items: await concerts.list(db, c.req.valid('query').limit) }))
+  routes.get('/api/concerts', validQuery(ListQuery), async (c) => {
+    const page = c.req.valid('query')
+    const items = await concerts.upcoming(db, page, now())
+    return c.json({ items, nextCursor: items.length === page.limit ? items.at(-1)!.concertId : null })
+  })
 
   routes.get('/api/concerts/:concertId', validParams(ConcertParams), async (c) => {
     const { concertId } = c.req.valid('param')

@@ -41,16 +41,23 @@ export async function concertService(
 }
 
 const DAY_MS = 24 * 3600_000
+/** 19:00 in Seoul, where the articles' concerts are. */
+const EVENING_UTC_MS = 10 * 3600_000
 
-/** On an empty catalog, one concert a month from now: two evenings of 50 seats at 50,000 each. */
+/**
+ * On an empty catalog, one concert a month from now: two evenings of 50 seats at 50,000 each. Looked for
+ * and scheduled under one lock, so processes starting together on an empty database schedule one.
+ */
 async function scheduleDemo(ctx: ServiceContext, producer: Producer, concerts: ConcertRepository, newId: () => string): Promise<void> {
-  if ((await concerts.count(ctx.db)) > 0) return
-  const evening = (days: number) => new Date(Math.ceil((ctx.clock.now().getTime() + days * DAY_MS) / DAY_MS) * DAY_MS + 19 * 3600_000).toISOString()
+  const evening = (days: number) => new Date(Math.ceil((ctx.clock.now().getTime() + days * DAY_MS) / DAY_MS) * DAY_MS + EVENING_UTC_MS).toISOString()
   const plan = { title: 'Tidings Live', performances: [30, 31].map((days) => ({ startsAt: evening(days), seatCount: 50, price: 50_000 })) }
-  await producer.uow.run(async (tx) => {
+  const { result: scheduled } = await producer.uow.run(async (tx) => {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('${CONCERT_SCHEMA}:demo', 0))`)
+    if ((await concerts.count(tx)) > 0) return false
     const { state, events } = scheduleConcert(newId(), plan, plan.performances.map(() => newId()))
     await concerts.insert(tx, state, ctx.clock.now())
     tx.record(...events)
+    return true
   })
-  ctx.logger.info({ concert: plan.title }, 'scheduled a demo concert on the empty catalog')
+  if (scheduled) ctx.logger.info({ concert: plan.title }, 'scheduled a demo concert on the empty catalog')
 }

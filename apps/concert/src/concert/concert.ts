@@ -24,6 +24,8 @@ export type ConcertScheduled = Event<'concert.ConcertScheduled.v1', Concert>
 export type ConcertEvent = ConcertScheduled
 
 export const MAX_SEATS = 10_000
+/** All performances of a concert together: one request makes a row per seat. */
+export const MAX_SEATS_PER_CONCERT = 20_000
 export const MAX_PRICE = 10_000_000
 export const MAX_PERFORMANCES = 20
 
@@ -40,6 +42,22 @@ export interface ConcertPlan {
   performances: Array<Omit<Performance, 'performanceId'>>
 }
 
+/**
+ * What is wrong with a plan, as `[path, message]` pairs (empty: nothing): performances start after `now`,
+ * sales open before the first of them, and all of them hold at most `MAX_SEATS_PER_CONCERT` seats.
+ */
+export function planProblems(plan: ConcertPlan, now: Date): Array<[string, string]> {
+  const problems: Array<[string, string]> = []
+  plan.performances.forEach((p, i) => {
+    if (Date.parse(p.startsAt) <= now.getTime()) problems.push([`performances.${i}.startsAt`, 'must be in the future'])
+  })
+  const first = Math.min(...plan.performances.map((p) => Date.parse(p.startsAt)))
+  if (plan.salesOpenAt !== undefined && Date.parse(plan.salesOpenAt) >= first) problems.push(['salesOpenAt', 'must be before the first performance'])
+  const seats = plan.performances.reduce((sum, p) => sum + p.seatCount, 0)
+  if (seats > MAX_SEATS_PER_CONCERT) problems.push(['performances', `must hold at most ${MAX_SEATS_PER_CONCERT} seats together, not ${seats}`])
+  return problems
+}
+
 /** Schedules a concert with its performances; the ids are given (the caller makes them). */
 export function scheduleConcert(concertId: string, plan: ConcertPlan, performanceIds: readonly string[]): Decision<Concert, ConcertScheduled> {
   if (plan.performances.length === 0 || plan.performances.length > MAX_PERFORMANCES) throw new RangeError(`a concert has 1..${MAX_PERFORMANCES} performances`)
@@ -48,6 +66,7 @@ export function scheduleConcert(concertId: string, plan: ConcertPlan, performanc
     if (!Number.isSafeInteger(p.seatCount) || p.seatCount < 1 || p.seatCount > MAX_SEATS) throw new RangeError(`a performance has 1..${MAX_SEATS} seats`)
     if (!Number.isSafeInteger(p.price) || p.price < 1 || p.price > MAX_PRICE) throw new RangeError(`a price is 1..${MAX_PRICE}`)
   }
+  if (plan.performances.reduce((sum, p) => sum + p.seatCount, 0) > MAX_SEATS_PER_CONCERT) throw new RangeError(`a concert has at most ${MAX_SEATS_PER_CONCERT} seats`)
   const concert: Concert = {
     concertId,
     title: plan.title,

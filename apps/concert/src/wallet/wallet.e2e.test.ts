@@ -29,7 +29,8 @@ for (const engine of await testEngines()) {
       expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200))
       expect(new Set(answers.map((a) => a.body.balance)).size).toBe(300) // each saw its own balance after
       expect(answers.every((a) => /^concert\.wallet@/.test(a.headers.get('tidings-position') ?? ''))).toBe(true)
-      expect((await app.call('GET', '/api/wallet', member.token)).body).toEqual({ balance: 151_000 })
+      const balance = await app.call('GET', '/api/wallet', member.token)
+      expect([balance.body, balance.headers.get('cache-control')]).toEqual([{ balance: 151_000 }, 'no-store'])
 
       const items = await ledger(member)
       expect(items).toHaveLength(301)

@@ -4,6 +4,8 @@ import type { Movement, MovementType, Wallet } from './wallet'
 /** One line of a member's ledger: a movement as the wallet's event recorded it. */
 export interface LedgerEntry {
   entryId: string
+  /** Its number in the member's ledger: the wallet's version after it (1, 2, …, no gaps). */
+  version: number
   type: MovementType
   amount: number
   balanceAfter: number
@@ -39,22 +41,33 @@ export class WalletRepository {
     await tx.query(`UPDATE ${this.s}.wallets SET balance = $2, version = $3 WHERE member_id = $1`, [wallet.memberId, wallet.balance, wallet.version])
   }
 
-  /** Books a movement: its event id is the entry's, so an event is never booked twice. */
+  /**
+   * Books a movement, numbered by the wallet's version after it: a second booking of a number (or of an
+   * event) fails, and the balance's transaction with it.
+   */
   async book(tx: Queryable, entryId: string, movement: Movement, at: string): Promise<void> {
     await tx.query(
-      `INSERT INTO ${this.s}.ledger (entry_id, member_id, type, amount, balance_after, reference, at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (entry_id) DO NOTHING`,
-      [entryId, movement.memberId, movement.type, movement.amount, movement.balanceAfter, movement.reference, at],
+      `INSERT INTO ${this.s}.ledger (entry_id, member_id, version, type, amount, balance_after, reference, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [entryId, movement.memberId, movement.version, movement.type, movement.amount, movement.balanceAfter, movement.reference, at],
     )
   }
 
-  /** A page of the member's ledger, oldest first (entry ids are time-ordered), after the cursor. */
-  async ledger(db: Queryable, memberId: string, page: { after?: string | undefined; limit: number }): Promise<LedgerEntry[]> {
-    const { rows } = await db.query<{ entry_id: string; type: MovementType; amount: string; balance_after: string; reference: string | null; at: Date | string }>(
-      `SELECT entry_id, type, amount::text AS amount, balance_after::text AS balance_after, reference, at FROM ${this.s}.ledger
-       WHERE member_id = $1 AND ($2::uuid IS NULL OR entry_id > $2::uuid) ORDER BY entry_id LIMIT $3`,
-      [memberId, page.after ?? null, page.limit],
+  /** A page of the member's ledger, oldest first (by number, whatever the clocks said), after the number `after`. */
+  async ledger(db: Queryable, memberId: string, page: { after?: number | undefined; limit: number }): Promise<LedgerEntry[]> {
+    const { rows } = await db.query<{ entry_id: string; version: number; type: MovementType; amount: string; balance_after: string; reference: string | null; at: Date | string }>(
+      `SELECT entry_id, version, type, amount::text AS amount, balance_after::text AS balance_after, reference, at FROM ${this.s}.ledger
+       WHERE member_id = $1 AND version > $2 ORDER BY version LIMIT $3`,
+      [memberId, page.after ?? 0, page.limit],
     )
-    return rows.map((r) => ({ entryId: r.entry_id, type: r.type, amount: Number(r.amount), balanceAfter: Number(r.balance_after), reference: r.reference, at: isoTime(r.at) }))
+    return rows.map((r) => ({
+      entryId: r.entry_id,
+      version: Number(r.version),
+      type: r.type,
+      amount: Number(r.amount),
+      balanceAfter: Number(r.balance_after),
+      reference: r.reference,
+      at: isoTime(r.at),
+    }))
   }
 }
 
@@ -67,14 +80,15 @@ export const walletMigrations: readonly Migration[] = [
       CREATE TABLE ${s}.ledger (
         entry_id uuid PRIMARY KEY,
         member_id text NOT NULL,
-        type text NOT NULL,
-        amount bigint NOT NULL,
+        version int NOT NULL,
+        type text NOT NULL CHECK (type IN ('CHARGE', 'PAYMENT', 'REFUND')),
+        amount bigint NOT NULL CHECK ((type = 'PAYMENT') = (amount < 0) AND amount <> 0),
         balance_after bigint NOT NULL CHECK (balance_after >= 0),
         reference text,
-        at timestamptz NOT NULL
+        at timestamptz NOT NULL,
+        UNIQUE (member_id, version)
       );
-      CREATE INDEX ledger_by_member ON ${s}.ledger (member_id, entry_id);
-      -- A payment is taken once and given back once, however often its saga asks.
-      CREATE UNIQUE INDEX ledger_once_per_payment ON ${s}.ledger (reference, type) WHERE reference IS NOT NULL;`,
+      -- A payment is taken once and given back once: a second booking fails (the payment saga looks first).
+      CREATE UNIQUE INDEX ledger_once_per_payment ON ${s}.ledger (member_id, reference, type) WHERE reference IS NOT NULL;`,
   },
 ]
