@@ -1,4 +1,4 @@
-import type { Agent } from 'node:http'
+import { Agent } from 'node:http'
 import { type DatabaseWatch, type Fingerprint, fingerprintDiff, NotSettled } from './db-fingerprint'
 import { type FuzzRequest, type FuzzResponse, isSafeMethod, send, type SentRequest, StaleSocket } from './fuzz-request'
 import { refreshMember, resolveCredential, type World } from './fuzz-world'
@@ -50,6 +50,13 @@ export class FuzzRunner {
   /** The route of the last request that may have written: what a wait for the consumers is waiting out. */
   private lastAccepted = ''
   readonly report: FuzzReport = { sent: 0, byRoute: new Map(), byRouteStatus: new Map(), byTrait: new Map(), byStatus: new Map(), byMethod: new Map(), accepted: 0, refused: 0, designedUnavailable: 0, streamsCut: [], fingerprints: 0, timings: { fingerprint: 0, settle: 0, byRoute: new Map(), settleAfter: new Map() }, violations: [] }
+
+  /**
+   * Writes go on a new connection each: a kept-alive one the server closes as idle just as a request is
+   * written to it may still have handed that request to its handler, so sending a write again after a
+   * "stale socket" could apply it twice (seen: a sign-up committed, its repeat answered EMAIL_TAKEN).
+   */
+  private readonly writeAgent = new Agent({ keepAlive: false })
 
   constructor(
     private readonly world: World,
@@ -133,8 +140,10 @@ export class FuzzRunner {
     let response: FuzzResponse
     const started = performance.now()
     try {
-      response = await send(this.world.baseUrl, this.agent, sent, request, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
-        if (error instanceof StaleSocket) return send(this.world.baseUrl, this.agent, sent, request, REQUEST_TIMEOUT_MS)
+      const read = isSafeMethod(sent.method)
+      response = await send(this.world.baseUrl, read ? this.agent : this.writeAgent, sent, request, REQUEST_TIMEOUT_MS).catch((error: unknown) => {
+        // Only a read is sent again: it changes nothing however often it arrives.
+        if (read && error instanceof StaleSocket) return send(this.world.baseUrl, this.agent, sent, request, REQUEST_TIMEOUT_MS)
         throw error
       })
     } catch (error) {
