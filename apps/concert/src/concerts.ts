@@ -3,7 +3,9 @@ import { hostServices, serviceContext, type AnyService, type Host, type ServiceC
 import type { TokenVerifier } from '@tidings/auth'
 import { identityService, type IdentityOptions } from '@tidings/identity'
 import type { Database } from '@tidings/postgres'
-import { concertService, openConcertProducer } from './concert/concert.service'
+import { CONCERT_SCHEMA, concertService, openConcertProducer } from './concert/concert.service'
+import { ReservationRepository } from './concert/reservation.repository'
+import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 
 export interface ConcertOptions {
@@ -15,6 +17,9 @@ export interface ConcertOptions {
   identity?: IdentityOptions
   /** The deployment's operator secret: it schedules concerts (and grants members roles). */
   operatorToken?: string | undefined
+  holdTtlMs?: number | undefined
+  /** Checks members' tokens instead of the identity service (tests with thousands of members, signed by a test issuer). */
+  verify?: TokenVerifier
 }
 
 export type Concert = Host & { services: AnyService[] }
@@ -26,7 +31,7 @@ export type Concert = Host & { services: AnyService[] }
 export async function composeConcert(options: ConcertOptions): Promise<Concert> {
   const ctx = serviceContext(options)
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
-  const services = [identity, ...(await concertServices(ctx, { verify: identity.verifier, operatorToken: options.operatorToken }))]
+  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs }))]
   return { ...hostServices(ctx, services), services }
 }
 
@@ -36,11 +41,19 @@ export interface ConcertServicesOptions {
   operatorToken?: string | undefined
   /** Schedule a demo concert (two performances of 50 seats) when there is none. */
   demo?: boolean | undefined
+  /** How long a seat stays held for its member to pay (default 5 min). */
+  holdTtlMs?: number | undefined
 }
 
-/** The concert system's services (so far: the catalog and the wallet). */
+/** The concert system's services (so far: the catalog with seats and holds, the wallet and payments). */
 export async function concertServices(ctx: ServiceContext, options: ConcertServicesOptions): Promise<AnyService[]> {
   const concert = await openConcertProducer(ctx)
   const wallet = await openWalletProducer(ctx)
-  return [await concertService(ctx, concert, options), await walletService(ctx, wallet, options)]
+  const payment = await openPaymentProducer(ctx)
+  const reservations = new ReservationRepository(CONCERT_SCHEMA)
+  return [
+    await concertService(ctx, concert, { ...options, payments: payment.feed }),
+    await walletService(ctx, wallet, { ...options, payments: payment.feed }),
+    await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], reservation: (id) => reservations.find(ctx.db, id) }),
+  ]
 }

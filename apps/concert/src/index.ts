@@ -1,9 +1,13 @@
 export { composeConcert, concertServices, type Concert, type ConcertOptions, type ConcertServicesOptions } from './concerts'
+export { concertSettingsFromEnv, type ConcertSettings } from './concert-settings'
 
 // The commands' request bodies, as the routes check them.
 export { ChargeBody } from './wallet/wallet.routes'
 export { ScheduleConcertBody } from './concert/concert.routes'
+export { HoldSeatBody } from './concert/reservation.routes'
+export { PayBody } from './payment/payment.routes'
 
 // What other services may know: the feeds and the events they carry.
 export { CONCERT_SOURCE, type Concert as ScheduledConcert, type Performance } from './concert/concert.contracts'
+export { PAYMENT_SOURCE, type PaymentCompleted } from './payment/payment.contracts'
 export { WALLET_SOURCE, type Movement, type MovementType, type WalletEvent } from './wallet/wallet.contracts'

@@ -2,6 +2,7 @@ import { pino } from 'pino'
 import { processConfig, runUntilSignalled, SERVICE_TOKEN, serviceContext, serviceCredential } from '@tidings/http'
 import { openDatabase } from '@tidings/postgres'
 import { paymentTimeoutOf } from '@tidings/orders'
+import { concertSettingsFromEnv } from '@tidings/concert'
 import { identityOptionsFromEnv } from '@tidings/identity'
 import { composeServer } from './server'
 
@@ -31,5 +32,6 @@ const host = await composeServer(ctx, {
   ordersPaymentTimeoutMs: paymentTimeoutOf(process.env),
   // A demo concert on an empty catalog, so that a new user sees something at once (TIDINGS_DEMO_CONCERT=off: none).
   demoConcert: process.env.TIDINGS_DEMO_CONCERT !== 'off',
+  concert: concertSettingsFromEnv(process.env),
 })
 await runUntilSignalled({ host, db, port: config.port, hostname: config.host, logger, name: 'Tidings (identity, board, orders, concert, console)', storage: config.databaseUrl ? 'postgres' : config.dataDir })

@@ -1,5 +1,5 @@
 import { boardServices, boardWeb } from '@tidings/board'
-import { concertServices } from '@tidings/concert'
+import { concertServices, type ConcertSettings } from '@tidings/concert'
 import { consoleRoutes, Operations } from '@tidings/console'
 import { type AnyService, type Host, hostServices, type ServiceContext } from '@tidings/http'
 import { identityService, type IdentityOptions } from '@tidings/identity'
@@ -16,6 +16,8 @@ export interface ServerOptions {
   operatorToken?: string | undefined
   /** Schedule a demo concert when there is none (`npm start`, so that a new user sees something at once). */
   demoConcert?: boolean
+  /** The concert system's settings (`CONCERT_*`). */
+  concert?: ConcertSettings
   /** More services to host beside the apps' (an extension, or a test's deliberately failing consumer). */
   extraServices?: readonly AnyService[]
 }
@@ -30,7 +32,7 @@ export async function composeServer(ctx: ServiceContext, options: ServerOptions 
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
   const board = await boardServices(ctx, identity)
   const orders = await ordersServices(ctx, { verify: identity.verifier, viewDatabaseUrl: options.viewDatabaseUrl, paymentTimeoutMs: options.ordersPaymentTimeoutMs })
-  const concert = await concertServices(ctx, { verify: identity.verifier, operatorToken: options.operatorToken, demo: options.demoConcert })
+  const concert = await concertServices(ctx, { ...options.concert, verify: identity.verifier, operatorToken: options.operatorToken, demo: options.demoConcert })
   const services: AnyService[] = [identity, ...Object.values(board), ...orders.services, ...concert, ...(options.extraServices ?? [])]
   const host = hostServices(ctx, services)
   // The pages are a client of the same app's API, called in process with the page request's bindings (its address).

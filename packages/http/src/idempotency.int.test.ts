@@ -58,7 +58,7 @@ for (const engine of await testEngines()) {
     it('refuses a malformed key (400) and a missing one where the route requires it', async () => {
       const { deposit, deposits } = await setup()
       for (const bad of ['', '   ', 'x'.repeat(256), 'clé', 'tab\there']) expect(await deposit(bad, 10), JSON.stringify(bad)).toMatchObject({ status: 400, body: { code: 'IDEMPOTENCY_KEY_INVALID' } })
-      expect(await deposit(undefined, 10, { path: '/required' })).toMatchObject({ status: 400, body: { code: 'IDEMPOTENCY_KEY_MISSING' } })
+      expect(await deposit(undefined, 10, { path: '/required' })).toMatchObject({ status: 400, body: { code: 'IDEMPOTENCY_KEY_REQUIRED' } })
       expect(await deposits()).toBe(0)
       expect((await deposit('x'.repeat(255), 10, { path: '/required' })).status).toBe(201)
     })

@@ -12,9 +12,9 @@ const KEPT_HEADERS = ['content-type', 'location', POSITION_HEADER.toLowerCase()]
 /** Visible ASCII and spaces, 1 to 255 of them: UUIDs, ULIDs and the like. */
 const VALID_KEY = /^[\x20-\x7e]{1,255}$/
 
-export class IdempotencyKeyMissing extends TidingsError {
+export class IdempotencyKeyRequired extends TidingsError {
   constructor() {
-    super('IDEMPOTENCY_KEY_MISSING', 'validation', `This command needs an ${IDEMPOTENCY_KEY_HEADER} header: a unique value per intended operation, sent again with every retry of it`)
+    super('IDEMPOTENCY_KEY_REQUIRED', 'validation', `This command needs an ${IDEMPOTENCY_KEY_HEADER} header: a unique value per intended operation, sent again with every retry of it`)
   }
 }
 
@@ -31,7 +31,7 @@ export class IdempotencyKeyReused extends TidingsError {
 }
 
 export interface IdempotencyOptions {
-  /** Refuse a request without a key (`400 IDEMPOTENCY_KEY_MISSING`); by default the key is optional. */
+  /** Refuse a request without a key (`400 IDEMPOTENCY_KEY_REQUIRED`); by default the key is optional. */
   required?: boolean
   /** Whose keys these are: a key is unique per caller. By default the signed-in member (after `requireMember`). */
   caller?: (c: Context) => string | undefined
@@ -77,7 +77,7 @@ export function idempotent(uow: { idempotencyKeys: IdempotencyKeys }, options: I
   return async (c, next) => {
     const key = c.req.header(IDEMPOTENCY_KEY_HEADER)
     if (key === undefined) {
-      if (options.required) throw new IdempotencyKeyMissing()
+      if (options.required) throw new IdempotencyKeyRequired()
       return next()
     }
     if (!VALID_KEY.test(key) || key.trim() === '') throw new InvalidIdempotencyKey()

@@ -44,7 +44,7 @@ export {
 // Outcomes: a route that started something other services finish waits a while for how it ended
 export { awaitOutcome, DEFAULT_OUTCOME_WAIT_MS } from './outcome'
 export { answerWithSaga, type SagaOutcomeOptions } from './saga-outcome'
-export { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyMissing, IdempotencyKeyReused, idempotent, InvalidIdempotencyKey, REPLAYED_HEADER, type IdempotencyOptions } from './idempotency'
+export { IDEMPOTENCY_KEY_HEADER, IdempotencyKeyRequired, IdempotencyKeyReused, idempotent, InvalidIdempotencyKey, REPLAYED_HEADER, type IdempotencyOptions } from './idempotency'
 
 // Alerts: unexpected failures logged, counted and posted to a webhook, off the path of what raised them
 export { AlertNotifier, type AlertNotifierOptions, type RecentAlert } from './alerts/alert-notifier'

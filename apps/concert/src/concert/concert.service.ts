@@ -1,42 +1,56 @@
-import { secretMatcher, type TokenVerifier } from '@tidings/auth'
-import { uuidv7 } from '@tidings/core'
-import { openProducer, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
+import { Hono } from 'hono'
+import { secretMatcher, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { uuidv7, type FeedReader } from '@tidings/core'
+import { openProducer, openSubscription, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
+import { Scheduler } from '@tidings/postgres'
 import { CONCERT_SOURCE } from './concert.contracts'
 import { ConcertRepository, concertMigrations } from './concert.repository'
 import { concertRoutes } from './concert.routes'
 import { scheduleConcert } from './concert'
+import { HOLD_EXPIRY, holdExpiry } from './hold-expiry'
+import { reservationPayments } from './reservation-payments'
+import { ReservationRepository, reservationMigrations } from './reservation.repository'
+import { reservationRoutes } from './reservation.routes'
 
 export const CONCERT_SCHEMA = 'concert_concert'
 
 export function openConcertProducer(ctx: ServiceContext): Promise<Producer> {
-  return openProducer(ctx, CONCERT_SCHEMA, CONCERT_SOURCE, concertMigrations)
+  return openProducer(ctx, CONCERT_SCHEMA, CONCERT_SOURCE, [...concertMigrations, ...reservationMigrations])
 }
 
-/** Concerts, performances and their seats (so far: the catalog). */
-export async function concertService(
-  ctx: ServiceContext,
-  producer: Producer,
-  deps: { verify: TokenVerifier; operatorToken?: string | undefined; demo?: boolean | undefined },
-): Promise<AnyService> {
+/** How long a seat stays held for its member to pay (`CONCERT_HOLD_TTL_MS`). */
+export const DEFAULT_HOLD_TTL_MS = 5 * 60_000
+
+export interface ConcertServiceDeps {
+  verify: TokenVerifier
+  operatorToken?: string | undefined
+  demo?: boolean | undefined
+  /** The payment service's feed: its sagas confirm reservations. */
+  payments: FeedReader
+  holdTtlMs?: number | undefined
+}
+
+/** Concerts, performances and their seats: the catalog, holds and their expiry, and the seats payments confirm. */
+export async function concertService(ctx: ServiceContext, producer: Producer, deps: ConcertServiceDeps): Promise<AnyService> {
+  const { db, clock } = ctx
   const concerts = new ConcertRepository(CONCERT_SCHEMA)
-  const now = () => ctx.clock.now()
+  const reservations = new ReservationRepository(CONCERT_SCHEMA)
+  const now = () => clock.now()
   const newId = () => uuidv7(now().getTime())
   if (deps.demo) await scheduleDemo(ctx, producer, concerts, newId)
+  const payments = await openSubscription(ctx, CONCERT_SCHEMA, reservationPayments(producer.uow, CONCERT_SCHEMA, reservations, clock), [deps.payments])
+  const expiries = new Scheduler({ db, schema: CONCERT_SCHEMA, uow: producer.uow, clock, logger: ctx.logger, handlers: { [HOLD_EXPIRY]: holdExpiry(reservations, clock) } })
+  const routes = new Hono<MemberEnv>()
+  routes.route('/', concertRoutes({ db, uow: producer.uow, concerts, verify: deps.verify, operatorSecret: secretMatcher(deps.operatorToken, 'TIDINGS_OPERATOR_TOKEN'), newId, now }))
+  routes.route('/', reservationRoutes({ db, uow: producer.uow, schema: CONCERT_SCHEMA, reservations, verify: deps.verify, newId, clock, holdTtlMs: deps.holdTtlMs ?? DEFAULT_HOLD_TTL_MS }))
   return {
     name: CONCERT_SOURCE,
-    routes: concertRoutes({
-      db: ctx.db,
-      uow: producer.uow,
-      concerts,
-      verify: deps.verify,
-      operatorSecret: secretMatcher(deps.operatorToken, 'TIDINGS_OPERATOR_TOKEN'),
-      newId,
-      now,
-    }),
+    routes,
     feeds: { [CONCERT_SOURCE]: producer.feed },
-    subscriptions: [],
+    subscriptions: [payments],
+    workers: [expiries],
     producerSchemas: [CONCERT_SCHEMA],
-    consumerSchemas: [],
+    consumerSchemas: [CONCERT_SCHEMA],
   }
 }
 

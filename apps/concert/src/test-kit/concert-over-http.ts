@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
+import { tokenVerifier } from '@tidings/auth'
+import { testIssuer } from '@tidings/auth/test-kit'
 import { serveHttp } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
 import { TEST_CONSISTENCY_TIMEOUT_MS, type TestEngine } from '@tidings/testing'
@@ -24,13 +27,25 @@ export interface ConcertOverHttp {
   call(method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<Answer>
   /** A member signed up and logged in, given `roles` first by the operator secret. */
   member(name: string, roles?: string[]): Promise<Member>
+  /** `count` members at once, their tokens signed by a test issuer the concert services trust (with `crowd: true`). */
+  crowd(count: number): Promise<Member[]>
+  /** A concert of one performance starting in a week, scheduled by the operator. */
+  performance(seatCount: number, price: number): Promise<{ concertId: string; performanceId: string }>
   close(): Promise<void>
 }
 
 /** The concert system and its identity on a fresh database of `engine`, served on a port of its own. */
-export async function concertOverHttp(engine: TestEngine, options: Partial<ConcertOptions> = {}): Promise<ConcertOverHttp> {
+export async function concertOverHttp(engine: TestEngine, options: Partial<ConcertOptions> & { crowd?: boolean } = {}): Promise<ConcertOverHttp> {
+  const { crowd: trustsIssuer, ...concertOptions } = options
   const db = (await engine.freshDatabase()).db
-  const concert = await composeConcert({ db, consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS, operatorToken: OPERATOR_SECRET, ...options })
+  const issuer = trustsIssuer ? await testIssuer() : undefined
+  const concert = await composeConcert({
+    db,
+    consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS,
+    operatorToken: OPERATOR_SECRET,
+    ...(issuer ? { verify: tokenVerifier(issuer.keys) } : {}),
+    ...concertOptions,
+  })
   await concert.start()
   const server = await serveHttp(concert.http, 0, { hostname: '127.0.0.1' })
   const base = `http://127.0.0.1:${server.port}`
@@ -56,11 +71,29 @@ export async function concertOverHttp(engine: TestEngine, options: Partial<Conce
     return { id: joined.body.memberId as string, token: login.body.token as string }
   }
 
+  const crowd = async (count: number): Promise<Member[]> => {
+    if (!issuer) throw new Error('concertOverHttp: a crowd needs { crowd: true }')
+    return Promise.all(Array.from({ length: count }, async () => {
+      const id = randomUUID()
+      return { id, token: await issuer.sign(id) }
+    }))
+  }
+
+  const performance = async (seatCount: number, price: number) => {
+    const startsAt = new Date(Date.now() + 7 * 24 * 3600_000).toISOString()
+    const scheduled = await call('POST', '/api/concerts', OPERATOR_SECRET, { title: 'Test night', performances: [{ startsAt, seatCount, price }] })
+    expect(scheduled.status).toBe(201)
+    const [first] = scheduled.body.performances as Array<{ performanceId: string }>
+    return { concertId: scheduled.body.concertId as string, performanceId: first!.performanceId }
+  }
+
   return {
     concert,
     db,
     call,
     member,
+    crowd,
+    performance,
     async close() {
       await concert.stop()
       await server.close()

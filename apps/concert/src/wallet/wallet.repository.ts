@@ -52,6 +52,28 @@ export class WalletRepository {
     )
   }
 
+  /** What the ledger says of a payment: the amount it took (positive), and whether it was given back. */
+  async payment(tx: Queryable, memberId: string, paymentId: string): Promise<{ taken: number | undefined; refunded: boolean }> {
+    const { rows } = await tx.query<{ type: MovementType; amount: string }>(
+      `SELECT type, amount::text AS amount FROM ${this.s}.ledger WHERE member_id = $1 AND reference = $2`,
+      [memberId, paymentId],
+    )
+    const taken = rows.find((r) => r.type === 'PAYMENT')
+    return { taken: taken && -Number(taken.amount), refunded: rows.some((r) => r.type === 'REFUND') }
+  }
+
+  /**
+   * Remembers that a payment was given up before it took anything: if its debit comes after all (late, or
+   * replayed from the dead letters), it is refused. True the first time.
+   */
+  async voidPayment(tx: Queryable, paymentId: string): Promise<boolean> {
+    return (await tx.query(`INSERT INTO ${this.s}.voided_payments (payment_id) VALUES ($1) ON CONFLICT DO NOTHING`, [paymentId])).rowCount > 0
+  }
+
+  async paymentVoided(tx: Queryable, paymentId: string): Promise<boolean> {
+    return (await tx.query(`SELECT 1 FROM ${this.s}.voided_payments WHERE payment_id = $1`, [paymentId])).rowCount > 0
+  }
+
   /** A page of the member's ledger, oldest first (by number, whatever the clocks said), after the number `after`. */
   async ledger(db: Queryable, memberId: string, page: { after?: number | undefined; limit: number }): Promise<LedgerEntry[]> {
     const { rows } = await db.query<{ entry_id: string; version: number; type: MovementType; amount: string; balance_after: string; reference: string | null; at: Date | string }>(
@@ -90,5 +112,10 @@ export const walletMigrations: readonly Migration[] = [
       );
       -- A payment is taken once and given back once: a second booking fails (the payment saga looks first).
       CREATE UNIQUE INDEX ledger_once_per_payment ON ${s}.ledger (member_id, reference, type) WHERE reference IS NOT NULL;`,
+  },
+  {
+    version: 2,
+    name: 'payments given up before they took anything',
+    up: (s) => `CREATE TABLE ${s}.voided_payments (payment_id text PRIMARY KEY);`,
   },
 ]

@@ -1,9 +1,10 @@
 import type { TokenVerifier } from '@tidings/auth'
-import { Dispatcher } from '@tidings/core'
-import { openProducer, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
+import { Dispatcher, type FeedReader } from '@tidings/core'
+import { openProducer, openSubscription, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 import { WALLET_SOURCE } from './wallet.contracts'
 import { walletLedger } from './wallet-ledger'
+import { walletPayments } from './wallet-payments'
 import { WalletRepository, walletMigrations } from './wallet.repository'
 import { walletRoutes } from './wallet.routes'
 
@@ -16,14 +17,15 @@ export function openWalletProducer(ctx: ServiceContext): Promise<Producer> {
 }
 
 /** Members' balances: charged by the member, debited and refunded by the payment saga. */
-export async function walletService(ctx: ServiceContext, producer: Producer, deps: { verify: TokenVerifier }): Promise<AnyService> {
+export async function walletService(ctx: ServiceContext, producer: Producer, deps: { verify: TokenVerifier; payments: FeedReader }): Promise<AnyService> {
   const wallets = new WalletRepository(WALLET_SCHEMA)
+  const payments = await openSubscription(ctx, WALLET_SCHEMA, walletPayments(producer.uow, wallets), [deps.payments])
   return {
     name: WALLET_SOURCE,
     routes: walletRoutes({ db: ctx.db, uow: producer.uow, wallets, verify: deps.verify }),
     feeds: { [WALLET_SOURCE]: producer.feed },
-    subscriptions: [],
+    subscriptions: [payments],
     producerSchemas: [WALLET_SCHEMA],
-    consumerSchemas: [],
+    consumerSchemas: [WALLET_SCHEMA],
   }
 }

@@ -89,6 +89,9 @@ describe.runIf(reachable)('crash recovery on PostgreSQL (real processes, SIGKILL
       await consumers[victimIndex]!.kill('SIGKILL')
       kills++
       consumers[victimIndex] = consumer(env)
+      // The next kill waits for this one to start: on a loaded machine, a process started every 650 ms (a
+      // second of CPU each to load) starves the producer and the consumers alike, and the test never ends.
+      await consumers[victimIndex]!.waitForLine((l) => l === 'ready')
     }
     expect(await producer.exited).toBe(0)
     expect(producer.lines).toContain(`done ${commands} ${expectedSum(commands)}`)

@@ -1,0 +1,89 @@
+import { Hono } from 'hono'
+import * as z from 'zod'
+import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import type { Clock, IdGenerator } from '@tidings/core'
+import { uuid, validBody, validParams, withPosition } from '@tidings/http'
+import type { Database, UnitOfWork } from '@tidings/postgres'
+import { MAX_SEATS } from './concert'
+import { scheduleHoldExpiry } from './hold-expiry'
+import { cancelHold, hold, HoldLimitReached, MAX_HOLDS, PerformanceNotFound, ReservationNotFound, SeatTaken, type Reservation } from './reservation'
+import type { ReservationRepository } from './reservation.repository'
+
+/** A seat to hold (exported for the fuzz suite). */
+export const HoldSeatBody = z.strictObject({ performanceId: uuid, seatNo: z.number().int().min(1).max(MAX_SEATS) })
+const PerformanceParams = z.object({ performanceId: uuid })
+const ReservationParams = z.object({ reservationId: uuid })
+
+/** A reservation as its owner sees it. */
+const view = ({ version: _, memberId: __, ...r }: Reservation) => r
+
+export interface ReservationRoutesDeps {
+  db: Database
+  uow: UnitOfWork
+  /** The concert service's schema: where a hold's expiry is scheduled. */
+  schema: string
+  reservations: ReservationRepository
+  verify: TokenVerifier
+  newId: IdGenerator
+  clock: Clock
+  holdTtlMs: number
+}
+
+/**
+ * Seats and holds: a member sees a performance's seats, holds a free one for a while (at most four of a
+ * performance at once), reads and cancels their own reservations. Anyone else's reservation is not found.
+ */
+export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> {
+  const { db, uow, schema, reservations, verify, newId, clock } = deps
+  const routes = new Hono<MemberEnv>()
+  const member = requireMember(verify)
+
+  const owned = async (db: Pick<Database, 'query'>, memberId: string, reservationId: string, lock = false) => {
+    const reservation = lock ? await reservations.forUpdate(db, reservationId) : await reservations.find(db, reservationId)
+    if (!reservation || reservation.memberId !== memberId) throw new ReservationNotFound(reservationId)
+    return reservation
+  }
+
+  routes.get('/api/performances/:performanceId/seats', member, validParams(PerformanceParams), async (c) => {
+    const { performanceId } = c.req.valid('param')
+    const seats = await reservations.seats(db, performanceId)
+    if (seats.length === 0) throw new PerformanceNotFound(performanceId)
+    return c.json({ seats })
+  })
+
+  routes.post('/api/reservations', member, validBody(HoldSeatBody), async (c) => {
+    const { performanceId, seatNo } = c.req.valid('json')
+    const memberId = c.get('memberId')
+    const { result, token } = await uow.run(async (tx) => {
+      const performance = await reservations.performance(tx, performanceId)
+      if (!performance) throw new PerformanceNotFound(performanceId)
+      const { state, events } = hold(newId(), performance, seatNo, memberId, clock.now(), deps.holdTtlMs)
+      if ((await reservations.heldBy(tx, memberId, performanceId)) >= MAX_HOLDS) throw new HoldLimitReached()
+      if (!(await reservations.takeSeat(tx, performanceId, seatNo))) throw new SeatTaken(seatNo)
+      await reservations.insert(tx, state, clock.now())
+      await scheduleHoldExpiry(tx, schema, state)
+      tx.record(...events)
+      return state
+    })
+    withPosition(c, token)
+    return c.json(view(result), 201)
+  })
+
+  routes.get('/api/reservations/:reservationId', member, validParams(ReservationParams), async (c) =>
+    c.json(view(await owned(db, c.get('memberId'), c.req.valid('param').reservationId))),
+  )
+
+  routes.delete('/api/reservations/:reservationId', member, validParams(ReservationParams), async (c) => {
+    const { result, token } = await uow.run(async (tx) => {
+      const reservation = await owned(tx, c.get('memberId'), c.req.valid('param').reservationId, true)
+      const { state, events } = cancelHold(reservation)
+      await reservations.save(tx, reservation, state)
+      tx.record(...events)
+      return state
+    })
+    withPosition(c, token)
+    return c.json(view(result))
+  })
+
+  return routes
+}

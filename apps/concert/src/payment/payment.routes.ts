@@ -1,0 +1,80 @@
+import { Hono } from 'hono'
+import * as z from 'zod'
+import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
+import { FINAL_SAGA_STATUSES, type Clock, type IdGenerator } from '@tidings/core'
+import { awaitOutcome, idempotent, uuid, validBody, validParams, withPosition, type ProgressSource } from '@tidings/http'
+import type { SagaRunner, StoredSaga, UnitOfWork } from '@tidings/postgres'
+import { holdExpired, ReservationExpired, ReservationNotFound, ReservationNotHeld, type Reservation } from '../concert/reservation'
+import type { SagaDefinition } from '@tidings/core'
+import { PaymentNotFound, PaymentRefused, paymentView, stepsOf } from './payment'
+import type { SeatPayment } from './pay-for-seat'
+
+/** A payment for a held seat (exported for the fuzz suite): the amount is the seat's price, never the client's. */
+export const PayBody = z.strictObject({ reservationId: uuid })
+const PaymentParams = z.object({ paymentId: uuid })
+/** A member's own money: never kept by a cache on the way. */
+const PRIVATE = { 'Cache-Control': 'no-store' }
+
+export interface PaymentRoutesDeps {
+  uow: UnitOfWork
+  runner: SagaRunner
+  payForSeat: SagaDefinition<SeatPayment>
+  /** The participants' replies: a payment's answer waits on them. */
+  progress: readonly Pick<ProgressSource, 'onProgress'>[]
+  /** A reservation as the concert service has it now. */
+  reservation: (reservationId: string) => Promise<Reservation | undefined>
+  verify: TokenVerifier
+  newId: IdGenerator
+  clock: Clock
+  /** How long a payment's request waits for its outcome before it answers `202` (default 5 s). */
+  outcomeWaitMs?: number | undefined
+}
+
+/**
+ * Payments: a member pays for a seat they hold, with an `Idempotency-Key` (the same key again is the same
+ * payment, never a second one), and reads their own payments. The answer waits for the saga: `201` when it
+ * completed, `409` with the reason when it did not, `202` and where to look when it is still running.
+ */
+export function paymentRoutes(deps: PaymentRoutesDeps): Hono<MemberEnv> {
+  const { uow, runner, verify, clock } = deps
+  const routes = new Hono<MemberEnv>()
+  const member = requireMember(verify)
+
+  const ownPayment = async (memberId: string, paymentId: string): Promise<StoredSaga> => {
+    const saga = await runner.find(paymentId)
+    if (!saga || saga.type !== deps.payForSeat.name || (saga.state as SeatPayment).memberId !== memberId) throw new PaymentNotFound(paymentId)
+    return saga
+  }
+
+  routes.post('/api/payments', member, idempotent(uow, { required: true }), validBody(PayBody), async (c) => {
+    const memberId = c.get('memberId')
+    const { reservationId } = c.req.valid('json')
+    const { result: paymentId, token } = await uow.run(async (tx) => {
+      const reservation = await deps.reservation(reservationId)
+      if (!reservation || reservation.memberId !== memberId) throw new ReservationNotFound(reservationId)
+      if (reservation.status === 'EXPIRED' || (reservation.status === 'HELD' && holdExpired(reservation, clock.now()))) throw new ReservationExpired()
+      if (reservation.status !== 'HELD') throw new ReservationNotHeld(reservation.status)
+      const payment: SeatPayment = { paymentId: deps.newId(), memberId, concertId: reservation.concertId, reservationId, amount: reservation.price }
+      await runner.start(tx, deps.payForSeat, payment, { id: payment.paymentId })
+      return payment.paymentId
+    })
+    withPosition(c, token)
+    const saga = await awaitOutcome(
+      () => runner.find(paymentId),
+      (s) => s !== undefined && FINAL_SAGA_STATUSES.includes(s.status),
+      { progress: deps.progress, ...(deps.outcomeWaitMs !== undefined ? { timeoutMs: deps.outcomeWaitMs } : {}) },
+    )
+    const view = paymentView(saga!)
+    if (view.status === 'COMPLETED') return c.json(view, 201, PRIVATE)
+    if (view.status !== 'PENDING') throw new PaymentRefused(view)
+    c.header('Location', `/api/payments/${paymentId}`)
+    return c.json(view, 202, PRIVATE)
+  })
+
+  routes.get('/api/payments/:paymentId', member, validParams(PaymentParams), async (c) => {
+    const saga = await ownPayment(c.get('memberId'), c.req.valid('param').paymentId)
+    return c.json({ ...paymentView(saga), steps: stepsOf(await runner.history(saga.id)) }, 200, PRIVATE)
+  })
+
+  return routes
+}

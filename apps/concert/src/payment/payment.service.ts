@@ -1,0 +1,49 @@
+import type { TokenVerifier } from '@tidings/auth'
+import { uuidv7, type FeedReader } from '@tidings/core'
+import { openProducer, openSagas, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
+import type { Reservation } from '../concert/reservation'
+import { payForSeat } from './pay-for-seat'
+import { PAYMENT_SOURCE } from './payment.contracts'
+import { paymentRoutes } from './payment.routes'
+
+export const PAYMENT_SCHEMA = 'concert_payment'
+
+/** The orchestrator's feed: the commands its sagas send, and every payment's outcome. */
+export function openPaymentProducer(ctx: ServiceContext): Promise<Producer> {
+  return openProducer(ctx, PAYMENT_SCHEMA, PAYMENT_SOURCE, [])
+}
+
+export interface PaymentServiceDeps {
+  verify: TokenVerifier
+  /** The participants' feeds, where their replies come from: the wallet's and the concert service's. */
+  participants: readonly FeedReader[]
+  /** A reservation as the concert service has it now (in one process, its repository; across processes, its internal route). */
+  reservation: (reservationId: string) => Promise<Reservation | undefined>
+  outcomeWaitMs?: number | undefined
+}
+
+/** Payments for held seats: one saga each (debit the wallet, confirm the seat, refund if it cannot be). */
+export async function paymentService(ctx: ServiceContext, producer: Producer, deps: PaymentServiceDeps): Promise<AnyService> {
+  const definition = payForSeat()
+  const sagas = await openSagas(ctx, PAYMENT_SCHEMA, { uow: producer.uow, sagas: [definition], replies: { name: 'concert.payment-replies', feeds: deps.participants } })
+  return {
+    name: PAYMENT_SOURCE,
+    routes: paymentRoutes({
+      uow: producer.uow,
+      runner: sagas.runner,
+      payForSeat: definition,
+      progress: [sagas.replies],
+      reservation: deps.reservation,
+      verify: deps.verify,
+      newId: () => uuidv7(ctx.clock.now().getTime()),
+      clock: ctx.clock,
+      outcomeWaitMs: deps.outcomeWaitMs,
+    }),
+    feeds: { [PAYMENT_SOURCE]: producer.feed },
+    subscriptions: [sagas.replies],
+    workers: [sagas.timers],
+    sagas: [sagas.runner],
+    producerSchemas: [PAYMENT_SCHEMA],
+    consumerSchemas: [PAYMENT_SCHEMA],
+  }
+}
