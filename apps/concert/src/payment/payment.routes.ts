@@ -2,11 +2,11 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
 import { FINAL_SAGA_STATUSES, type Clock, type IdGenerator } from '@tidings/core'
-import { awaitOutcome, idempotent, uuid, validBody, validParams, withPosition, type ProgressSource } from '@tidings/http'
+import { awaitOutcome, idempotent, problemResponse, uuid, validBody, validParams, withPosition, type ProgressSource } from '@tidings/http'
 import type { SagaRunner, StoredSaga, UnitOfWork } from '@tidings/postgres'
 import { holdExpired, ReservationExpired, ReservationNotFound, ReservationNotHeld, type Reservation } from '../concert/reservation'
 import type { SagaDefinition } from '@tidings/core'
-import { PaymentNotFound, PaymentRefused, paymentView, stepsOf } from './payment'
+import { PaymentNotFound, paymentView, refusal, stepsOf } from './payment'
 import type { SeatPayment } from './pay-for-seat'
 
 /** A payment for a held seat (exported for the fuzz suite): the amount is the seat's price, never the client's. */
@@ -49,8 +49,10 @@ export function paymentRoutes(deps: PaymentRoutesDeps): Hono<MemberEnv> {
   routes.post('/api/payments', member, idempotent(uow, { required: true }), validBody(PayBody), async (c) => {
     const memberId = c.get('memberId')
     const { reservationId } = c.req.valid('json')
+    // Read before the transaction (its service may be elsewhere); judged inside it, so that a replay of the
+    // key's stored outcome (the process died before answering) does not judge the seat as it is now.
+    const reservation = await deps.reservation(reservationId)
     const { result: paymentId, token } = await uow.run(async (tx) => {
-      const reservation = await deps.reservation(reservationId)
       if (!reservation || reservation.memberId !== memberId) throw new ReservationNotFound(reservationId)
       if (reservation.status === 'EXPIRED' || (reservation.status === 'HELD' && holdExpired(reservation, clock.now()))) throw new ReservationExpired()
       if (reservation.status !== 'HELD') throw new ReservationNotHeld(reservation.status)
@@ -66,7 +68,7 @@ export function paymentRoutes(deps: PaymentRoutesDeps): Hono<MemberEnv> {
     )
     const view = paymentView(saga!)
     if (view.status === 'COMPLETED') return c.json(view, 201, PRIVATE)
-    if (view.status !== 'PENDING') throw new PaymentRefused(view)
+    if (view.status !== 'PENDING') return problemResponse(refusal(view))
     c.header('Location', `/api/payments/${paymentId}`)
     return c.json(view, 202, PRIVATE)
   })

@@ -1,4 +1,5 @@
 import { TidingsError } from '@tidings/core'
+import { problem, type Problem } from '@tidings/http'
 import type { SagaHistoryLine, StoredSaga } from '@tidings/postgres'
 import type { SeatPayment } from './pay-for-seat'
 
@@ -51,11 +52,12 @@ export class PaymentNotFound extends TidingsError {
   }
 }
 
-/** What the payer is told when a payment ended without the seat: the participant's reason, as its code. */
-export class PaymentRefused extends TidingsError {
-  constructor(view: PaymentView) {
-    const code = view.reason && /^[A-Z_]+$/.test(view.reason) ? view.reason : 'PAYMENT_FAILED'
-    const what = view.status === 'REFUNDED' ? `the amount (${view.amount}) was refunded` : 'nothing was taken'
-    super(code, 'conflict', `The payment did not go through (${view.reason ?? 'failed'}): ${what}`, { ...view })
-  }
+/**
+ * What the payer is told when a payment ended without the seat: a `409` whose code is the participant's
+ * reason, with the payment (its id, to read it later, and whether the amount was refunded).
+ */
+export function refusal(view: PaymentView): Problem {
+  const code = view.reason && /^[A-Z_]+$/.test(view.reason) ? view.reason : 'PAYMENT_FAILED'
+  const what = view.status === 'REFUNDED' ? `the amount (${view.amount}) was refunded` : 'nothing was taken'
+  return problem(409, code, `The payment did not go through (${view.reason ?? 'failed'}): ${what}`, { payment: view })
 }
