@@ -37,8 +37,8 @@ describe.skipIf(!browserAvailable())('the console in Chromium', () => {
     expect(await page.locator('table[data-table="feeds"]').count()).toBe(0)
     await page.getByLabel('Operator token').fill(OPERATOR_TOKEN)
     await page.getByRole('button', { name: 'Sign in' }).click()
-    await expect.poll(() => page.locator('table[data-table="feeds"] tbody tr').count()).toBe(9)
-    for (const source of ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery', 'concert.concert', 'concert.wallet', 'ops.parcels']) {
+    await expect.poll(() => page.locator('table[data-table="feeds"] tbody tr').count()).toBe(10)
+    for (const source of ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery', 'concert.concert', 'concert.wallet', 'concert.payment', 'ops.parcels']) {
       await page.locator(`tr[data-feed="${source}"]`).waitFor(WAIT)
     }
     await page.locator(`tr[data-subscription="${LABEL_PRINTER}"]`).waitFor(WAIT)

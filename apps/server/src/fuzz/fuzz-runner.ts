@@ -3,7 +3,7 @@ import { type DatabaseWatch, type Fingerprint, fingerprintDiff, NotSettled } fro
 import { type FuzzRequest, type FuzzResponse, isSafeMethod, send, type SentRequest, StaleSocket } from './fuzz-request'
 import { refreshMember, resolveCredential, type World } from './fuzz-world'
 import { describeRequest, traitsOf } from './fuzz-report'
-import { checkResponse, type Finding, isDesignedUnavailable, problemCode } from './response-checks'
+import { checkResponse, type Finding, isDesignedUnavailable, isRecordedRefusal, problemCode } from './response-checks'
 
 export interface Violation extends Finding {
   route: string
@@ -164,7 +164,7 @@ export class FuzzRunner {
     const designed = isDesignedUnavailable(sent, response)
     if (designed) this.report.designedUnavailable++
     const toLogin = sentToLogin(request, response)
-    const refused = (response.status >= 400 && response.status < 500) || designed || toLogin
+    const refused = ((response.status >= 400 && response.status < 500) || designed || toLogin) && !isRecordedRefusal(response)
     if (options.count !== false) {
       if (refused) this.report.refused++
       else this.report.accepted++

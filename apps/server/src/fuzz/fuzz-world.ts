@@ -38,8 +38,13 @@ export interface World {
     deletedComments: string[]
     aliceNotifications: string[]
     aliceOrders: string[]
-    /** The demo concert `npm start` schedules on an empty catalog. */
+    /** The demo concert `npm start` schedules on an empty catalog, and its performances. */
     concerts: string[]
+    performances: string[]
+    /** Alice's seats: one paid for, one held; Bob's held seat. */
+    aliceReservations: string[]
+    bobReservations: string[]
+    alicePayments: string[]
     bobOrders: string[]
     memberIds: string[]
     subscriptions: string[]
@@ -110,9 +115,15 @@ export async function buildWorld(baseUrl: URL, db: Database, secrets: { operator
     return aliceNotifications.length > 0
   }, 'a notification')
 
-  const concerts = (await api.call<{ items: Array<{ concertId: string }> }>('GET', '/api/concerts')).body.items.map((c) => c.concertId)
-  if (concerts.length === 0) throw new Error('fuzz setup: npm start scheduled no demo concert')
+  const catalog = (await api.call<{ items: Array<{ concertId: string; performances: Array<{ performanceId: string }> }> }>('GET', '/api/concerts')).body.items
+  if (catalog.length === 0) throw new Error('fuzz setup: npm start scheduled no demo concert')
+  const performances = catalog.flatMap((c) => c.performances.map((p) => p.performanceId))
   expectStatus(await api.call('POST', '/api/wallet/charges', { token: alice.token, body: { amount: 100_000 } }), 200, 'charging a wallet')
+  const holdSeat = async (member: WorldMember, seatNo: number) =>
+    expectStatus(await api.call<{ reservationId: string }>('POST', '/api/reservations', { token: member.token, body: { performanceId: performances[0], seatNo } }), 201, 'holding a seat').reservationId
+  const [alicePaid, aliceHeld, bobHeld] = [await holdSeat(alice, 1), await holdSeat(alice, 2), await holdSeat(bob, 3)]
+  const payment = await api.call<{ paymentId: string }>('POST', '/api/payments', { token: alice.token, headers: { 'Idempotency-Key': 'fuzz-setup-payment' }, body: { reservationId: alicePaid } })
+  expectStatus(payment, 201, 'paying for a seat')
 
   const consumers = await db.query<{ consumer: string; schema: string }>(
     `SELECT DISTINCT consumer, table_schema AS schema FROM (${(await consumerSchemas(db)).map((s) => `SELECT consumer, '${s}' AS table_schema FROM "${s}".checkpoints`).join(' UNION ALL ')}) c`,
@@ -137,7 +148,11 @@ export async function buildWorld(baseUrl: URL, db: Database, secrets: { operator
       deletedComments: [deletedComment],
       aliceNotifications,
       aliceOrders: [paidOrder, secondOrder],
-      concerts,
+      concerts: catalog.map((c) => c.concertId),
+      performances,
+      aliceReservations: [alicePaid, aliceHeld],
+      bobReservations: [bobHeld],
+      alicePayments: [payment.body.paymentId],
       bobOrders: [bobOrder],
       memberIds: [alice, bob, staff, oper, carol, dave, erin].map((m) => m.memberId),
       subscriptions: [...new Set(consumers.rows.map((r) => r.consumer))],

@@ -18,6 +18,20 @@ export function isDesignedUnavailable(req: SentRequest, res: FuzzResponse): bool
   return res.status === 503 && carriesPosition && problemCode(res) === 'NOT_CAUGHT_UP'
 }
 
+/**
+ * A command that ran and ended in a refusal it records: a payment that did not go through (insufficient
+ * balance, a hold that expired meanwhile) is kept, FAILED or REFUNDED, and its 409 carries it.
+ */
+export function isRecordedRefusal(res: FuzzResponse): boolean {
+  if (res.status !== 409) return false
+  try {
+    const body = JSON.parse(res.body) as { payment?: { paymentId?: unknown } }
+    return typeof body.payment?.paymentId === 'string'
+  } catch {
+    return false
+  }
+}
+
 export function problemCode(res: FuzzResponse): string | undefined {
   try {
     const body = JSON.parse(res.body) as { code?: unknown }
