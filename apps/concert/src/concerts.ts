@@ -54,6 +54,6 @@ export async function concertServices(ctx: ServiceContext, options: ConcertServi
   return [
     await concertService(ctx, concert, { ...options, payments: payment.feed }),
     await walletService(ctx, wallet, { ...options, payments: payment.feed }),
-    await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], reservation: (id) => reservations.find(ctx.db, id) }),
+    await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], sales: concert.feed, reservation: (id) => reservations.find(ctx.db, id) }),
   ]
 }

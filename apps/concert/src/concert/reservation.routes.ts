@@ -6,7 +6,7 @@ import { uuid, validBody, validParams, withPosition } from '@tidings/http'
 import type { Database, UnitOfWork } from '@tidings/postgres'
 import { MAX_SEATS } from './concert'
 import { scheduleHoldExpiry } from './hold-expiry'
-import { cancelHold, hold, HoldLimitReached, MAX_HOLDS, PerformanceNotFound, ReservationNotFound, SeatTaken, type Reservation } from './reservation'
+import { cancel, hold, HoldLimitReached, MAX_HOLDS, PerformanceNotFound, ReservationNotFound, SeatTaken, type Reservation } from './reservation'
 import type { ReservationRepository } from './reservation.repository'
 
 /** A seat to hold (exported for the fuzz suite). */
@@ -31,7 +31,8 @@ export interface ReservationRoutesDeps {
 
 /**
  * Seats and holds: a member sees a performance's seats, holds a free one for a while (at most four of a
- * performance at once), reads and cancels their own reservations. Anyone else's reservation is not found.
+ * performance at once), reads and cancels their own reservations (a paid one before the performance: the
+ * seat is free at once, and the payment service refunds it). Anyone else's reservation is not found.
  */
 export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> {
   const { db, uow, schema, reservations, verify, newId, clock } = deps
@@ -76,7 +77,8 @@ export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> 
   routes.delete('/api/reservations/:reservationId', member, validParams(ReservationParams), async (c) => {
     const { result, token } = await uow.run(async (tx) => {
       const reservation = await owned(tx, c.get('memberId'), c.req.valid('param').reservationId, true)
-      const { state, events } = cancelHold(reservation)
+      const performance = await reservations.performance(tx, reservation.performanceId)
+      const { state, events } = cancel(reservation, performance!.startsAt, clock.now())
       await reservations.save(tx, reservation, state)
       tx.record(...events)
       return state

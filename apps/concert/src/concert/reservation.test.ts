@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cancelHold, confirm, expire, hold, withdraw, type HeldPerformance } from './reservation'
+import { cancel, confirm, expire, hold, withdraw, type HeldPerformance } from './reservation'
 
 const performance: HeldPerformance = { performanceId: 'p', concertId: 'c', startsAt: '2030-01-01T19:00:00.000Z', seatCount: 50, price: 50_000 }
 const now = new Date('2029-12-01T10:00:00.000Z')
@@ -35,11 +35,15 @@ describe('a reservation', () => {
     expect(expire(sold.state, later(10 * 300_000))).toBeUndefined()
   })
 
-  it('is canceled by its holder while held, once', () => {
-    const canceled = cancelHold(held).state
-    expect(canceled.status).toBe('CANCELED')
-    expect(() => cancelHold(canceled)).toThrow(expect.objectContaining({ code: 'RESERVATION_ALREADY_CANCELED' }))
-    expect(() => cancelHold(expire(held, later(300_000))!.state)).toThrow(expect.objectContaining({ code: 'RESERVATION_NOT_HELD' }))
+  it('is canceled by its holder, once: held at any time, sold before the performance (its sale canceled, to be refunded)', () => {
+    const canceled = cancel(held, performance.startsAt, now)
+    expect([canceled.state.status, canceled.events[0]!.type]).toEqual(['CANCELED', 'concert.ReservationCanceled.v1'])
+    expect(() => cancel(canceled.state, performance.startsAt, now)).toThrow(expect.objectContaining({ code: 'RESERVATION_ALREADY_CANCELED' }))
+    expect(() => cancel(expire(held, later(300_000))!.state, performance.startsAt, now)).toThrow(expect.objectContaining({ code: 'RESERVATION_NOT_HELD' }))
+    const sold = (confirm(held, 'alice', 'pay-1', later(1)) as Exclude<ReturnType<typeof confirm>, string>).state
+    const unsold = cancel(sold, performance.startsAt, later(2))
+    expect([unsold.state.status, unsold.state.paymentId, unsold.events[0]!.type]).toEqual(['CANCELED', 'pay-1', 'concert.SaleCanceled.v1'])
+    expect(() => cancel(sold, performance.startsAt, new Date(performance.startsAt))).toThrow(expect.objectContaining({ code: 'PERFORMANCE_STARTED' }))
   })
 
   it('is given back by a payment that withdraws its own confirmation, and only its own', () => {

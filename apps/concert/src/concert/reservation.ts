@@ -27,7 +27,9 @@ export type SeatHeld = Event<'concert.SeatHeld.v1', Reservation>
 export type ReservationConfirmed = Event<'concert.ReservationConfirmed.v1', Reservation>
 export type HoldExpired = Event<'concert.HoldExpired.v1', Reservation>
 export type ReservationCanceled = Event<'concert.ReservationCanceled.v1', Reservation>
-export type ReservationEvent = SeatHeld | ReservationConfirmed | HoldExpired | ReservationCanceled
+/** A sold seat given back by its member before the performance: its payment is owed back (the payment service refunds it). */
+export type SaleCanceled = Event<'concert.SaleCanceled.v1', Reservation>
+export type ReservationEvent = SeatHeld | ReservationConfirmed | HoldExpired | ReservationCanceled | SaleCanceled
 
 /** Why a payment could not confirm a reservation: the codes its payer is answered with. */
 export type RefusalReason = 'RESERVATION_EXPIRED' | 'RESERVATION_NOT_HELD'
@@ -135,11 +137,16 @@ export function expire(r: Reservation, now: Date): Decision<Reservation, HoldExp
   return r.status === 'HELD' && holdExpired(r, now) ? become('concert.HoldExpired.v1', r, 'EXPIRED') : undefined
 }
 
-/** The member gives a held seat back. */
-export function cancelHold(r: Reservation): Decision<Reservation, ReservationCanceled> {
+/**
+ * The member gives a seat back: a held one at any time, a sold one before its performance begins (its
+ * payment is then refunded, `SaleCanceled`).
+ */
+export function cancel(r: Reservation, performanceStartsAt: string, now: Date): Decision<Reservation, ReservationCanceled | SaleCanceled> {
   if (r.status === 'CANCELED') throw new ReservationAlreadyCanceled()
-  if (r.status !== 'HELD') throw new ReservationNotHeld(r.status)
-  return become('concert.ReservationCanceled.v1', r, 'CANCELED')
+  if (r.status === 'HELD') return become('concert.ReservationCanceled.v1', r, 'CANCELED')
+  if (r.status !== 'CONFIRMED') throw new ReservationNotHeld(r.status)
+  if (Date.parse(performanceStartsAt) <= now.getTime()) throw new PerformanceStarted()
+  return become('concert.SaleCanceled.v1', r, 'CANCELED')
 }
 
 /**

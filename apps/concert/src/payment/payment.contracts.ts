@@ -56,4 +56,6 @@ export const PAYMENT_REPLIES = {
 } as const
 
 export const PAYMENT_COMPLETED = 'concert.PaymentCompleted.v1'
+/** A canceled sale's payment, given back. */
+export const PAYMENT_REFUNDED = 'concert.PaymentRefunded.v1'
 export const PAYMENT_FAILED = 'concert.PaymentFailed.v1'

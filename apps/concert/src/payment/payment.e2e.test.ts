@@ -61,6 +61,24 @@ for (const engine of await testEngines()) {
       expect([again.status, again.body.code, await balance(app, member)]).toEqual([409, 'RESERVATION_NOT_HELD', 20_000])
     })
 
+    it('a sold seat given back before the performance is free at once, and its payment refunded by a saga', async () => {
+      const { concertId, performanceId } = await app.performance(10, 25_000)
+      const member = await charged(app, 30_000)
+      const reservationId = await holdSeat(app, member, performanceId, 2)
+      const paymentId = (await pay(app, member, reservationId)).body.paymentId as string
+      const canceled = await app.call('DELETE', `/api/reservations/${reservationId}`, member.token)
+      expect([canceled.status, canceled.body.status, canceled.body.paymentId]).toEqual([200, 'CANCELED', paymentId])
+      const seats = (await app.call('GET', `/api/performances/${performanceId}/seats`, member.token)).body.seats as Array<{ status: string }>
+      expect(seats[1]!.status).toBe('AVAILABLE')
+      expect(((await app.call('GET', `/api/concerts/${concertId}`, undefined)).body.performances as Array<{ availableSeats: number }>)[0]!.availableSeats).toBe(10)
+      const read = await eventually(async () => (await app.call('GET', `/api/payments/${paymentId}`, member.token)).body, (p) => p.status === 'REFUNDED', { what: 'the refund' })
+      expect((read.steps as Array<{ step: string; outcome: string }>).slice(-3).map((s) => `${s.step} ${s.outcome}`)).toEqual(['refund sent', 'refund replied', 'refund completed'])
+      expect(await balance(app, member)).toBe(30_000)
+      expect(await ledger(app, member)).toEqual([['CHARGE', 30_000, null], ['PAYMENT', -25_000, paymentId], ['REFUND', 25_000, paymentId]])
+      const again = await app.call('DELETE', `/api/reservations/${reservationId}`, member.token)
+      expect([again.status, again.body.code]).toEqual([409, 'RESERVATION_ALREADY_CANCELED'])
+    })
+
     it('the same Idempotency-Key sent five times at once is one payment, charged once', async () => {
       const { performanceId } = await app.performance(10, 10_000)
       const member = await charged(app, 100_000)

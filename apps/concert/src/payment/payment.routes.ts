@@ -8,6 +8,7 @@ import { holdExpired, ReservationExpired, ReservationNotFound, ReservationNotHel
 import type { SagaDefinition } from '@tidings/core'
 import { PaymentNotFound, paymentView, refusal, stepsOf } from './payment'
 import type { SeatPayment } from './pay-for-seat'
+import { refundIdOf } from './refund-sale'
 
 /** A payment for a held seat (exported for the fuzz suite): the amount is the seat's price, never the client's. */
 export const PayBody = z.strictObject({ reservationId: uuid })
@@ -75,7 +76,9 @@ export function paymentRoutes(deps: PaymentRoutesDeps): Hono<MemberEnv> {
 
   routes.get('/api/payments/:paymentId', member, validParams(PaymentParams), async (c) => {
     const saga = await ownPayment(c.get('memberId'), c.req.valid('param').paymentId)
-    return c.json({ ...paymentView(saga), steps: stepsOf(await runner.history(saga.id)) }, 200, PRIVATE)
+    const refund = await runner.find(refundIdOf(saga.id))
+    const history = [...(await runner.history(saga.id)), ...(refund ? await runner.history(refund.id) : [])]
+    return c.json({ ...paymentView(saga, refund), steps: stepsOf(history) }, 200, PRIVATE)
   })
 
   return routes

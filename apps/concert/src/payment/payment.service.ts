@@ -1,8 +1,10 @@
 import type { TokenVerifier } from '@tidings/auth'
 import { uuidv7, type FeedReader } from '@tidings/core'
-import { openProducer, openSagas, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
+import { openProducer, openSagas, openSubscription, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
 import type { Reservation } from '../concert/reservation'
 import { payForSeat } from './pay-for-seat'
+import { refundSale } from './refund-sale'
+import { saleRefunds } from './sale-refunds'
 import { PAYMENT_SOURCE } from './payment.contracts'
 import { paymentRoutes } from './payment.routes'
 
@@ -17,15 +19,22 @@ export interface PaymentServiceDeps {
   verify: TokenVerifier
   /** The participants' feeds, where their replies come from: the wallet's and the concert service's. */
   participants: readonly FeedReader[]
+  /** The concert service's feed: a sold seat given back starts its refund. */
+  sales: FeedReader
   /** A reservation as the concert service has it now (in one process, its repository; across processes, its internal route). */
   reservation: (reservationId: string) => Promise<Reservation | undefined>
   outcomeWaitMs?: number | undefined
 }
 
-/** Payments for held seats: one saga each (debit the wallet, confirm the seat, refund if it cannot be). */
+/**
+ * Payments for held seats: one saga each (debit the wallet, confirm the seat, refund if it cannot be), and
+ * one more when a member gives a sold seat back (its refund).
+ */
 export async function paymentService(ctx: ServiceContext, producer: Producer, deps: PaymentServiceDeps): Promise<AnyService> {
   const definition = payForSeat()
-  const sagas = await openSagas(ctx, PAYMENT_SCHEMA, { uow: producer.uow, sagas: [definition], replies: { name: 'concert.payment-replies', feeds: deps.participants } })
+  const refund = refundSale()
+  const sagas = await openSagas(ctx, PAYMENT_SCHEMA, { uow: producer.uow, sagas: [definition, refund], replies: { name: 'concert.payment-replies', feeds: deps.participants } })
+  const refunds = await openSubscription(ctx, PAYMENT_SCHEMA, saleRefunds(producer.uow, sagas.runner, refund), [deps.sales])
   return {
     name: PAYMENT_SOURCE,
     routes: paymentRoutes({
@@ -40,7 +49,7 @@ export async function paymentService(ctx: ServiceContext, producer: Producer, de
       outcomeWaitMs: deps.outcomeWaitMs,
     }),
     feeds: { [PAYMENT_SOURCE]: producer.feed },
-    subscriptions: [sagas.replies],
+    subscriptions: [sagas.replies, refunds],
     workers: [sagas.timers],
     sagas: [sagas.runner],
     producerSchemas: [PAYMENT_SCHEMA],

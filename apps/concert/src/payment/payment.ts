@@ -3,7 +3,10 @@ import { problem, type Problem } from '@tidings/http'
 import type { SagaHistoryLine, StoredSaga } from '@tidings/postgres'
 import type { SeatPayment } from './pay-for-seat'
 
-/** A payment as its payer sees it: pending while its saga runs, then completed, refunded (taken and given back) or failed. */
+/**
+ * A payment as its payer sees it: pending while its saga runs, then completed, refunded (taken and given
+ * back: its seat could not be confirmed, or was given back later) or failed (nothing taken).
+ */
 export type PaymentStatus = 'PENDING' | 'COMPLETED' | 'REFUNDED' | 'FAILED'
 
 export interface PaymentView {
@@ -17,11 +20,12 @@ export interface PaymentView {
   balance?: number
 }
 
-export function paymentStatus(saga: StoredSaga): PaymentStatus {
+/** A payment's status: its saga's, and then its refund's when its seat was given back. */
+export function paymentStatus(saga: StoredSaga, refund?: StoredSaga): PaymentStatus {
   const state = saga.state as SeatPayment
   switch (saga.status) {
     case 'COMPLETED':
-      return 'COMPLETED'
+      return refund?.status === 'COMPLETED' ? 'REFUNDED' : 'COMPLETED'
     case 'COMPENSATED':
       return state.balanceAfter === undefined ? 'FAILED' : 'REFUNDED'
     case 'FAILED':
@@ -31,13 +35,13 @@ export function paymentStatus(saga: StoredSaga): PaymentStatus {
   }
 }
 
-export function paymentView(saga: StoredSaga): PaymentView {
+export function paymentView(saga: StoredSaga, refund?: StoredSaga): PaymentView {
   const state = saga.state as SeatPayment
   return {
     paymentId: saga.id,
     reservationId: state.reservationId,
     amount: state.amount,
-    status: paymentStatus(saga),
+    status: paymentStatus(saga, refund),
     ...(saga.reason ? { reason: saga.reason } : {}),
     ...(state.balanceAfter !== undefined ? { balance: state.balanceAfter } : {}),
   }
