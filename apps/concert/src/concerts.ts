@@ -1,10 +1,11 @@
-import type { Clock, Logger } from '@tidings/core'
+import type { Clock, EvictionBus, Logger } from '@tidings/core'
 import { hostServices, serviceContext, type AnyService, type Host, type ServiceContext } from '@tidings/http'
 import type { TokenVerifier } from '@tidings/auth'
 import { identityService, type IdentityOptions } from '@tidings/identity'
 import type { Database } from '@tidings/postgres'
 import { CONCERT_SCHEMA, concertService, openConcertProducer } from './concert/concert.service'
 import { ReservationRepository } from './concert/reservation.repository'
+import { SeatCache } from './concert/seat-cache'
 import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 
@@ -20,6 +21,7 @@ export interface ConcertOptions {
   holdTtlMs?: number | undefined
   /** Checks members' tokens instead of the identity service (tests with thousands of members, signed by a test issuer). */
   verify?: TokenVerifier
+  evictions?: EvictionBus
 }
 
 export type Concert = Host & { services: AnyService[] }
@@ -31,7 +33,7 @@ export type Concert = Host & { services: AnyService[] }
 export async function composeConcert(options: ConcertOptions): Promise<Concert> {
   const ctx = serviceContext(options)
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
-  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs }))]
+  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs, evictions: options.evictions }))]
   return { ...hostServices(ctx, services), services }
 }
 
@@ -43,16 +45,19 @@ export interface ConcertServicesOptions {
   demo?: boolean | undefined
   /** How long a seat stays held for its member to pay (default 5 min). */
   holdTtlMs?: number | undefined
+  /** Carries seat-list evictions between the concert service's instances (none: one instance). */
+  evictions?: EvictionBus | undefined
 }
 
 /** The concert system's services (so far: the catalog with seats and holds, the wallet and payments). */
 export async function concertServices(ctx: ServiceContext, options: ConcertServicesOptions): Promise<AnyService[]> {
-  const concert = await openConcertProducer(ctx)
+  const seats = new SeatCache()
+  const concert = await openConcertProducer(ctx, seats, options.evictions)
   const wallet = await openWalletProducer(ctx)
   const payment = await openPaymentProducer(ctx)
   const reservations = new ReservationRepository(CONCERT_SCHEMA)
   return [
-    await concertService(ctx, concert, { ...options, payments: payment.feed }),
+    await concertService(ctx, concert, { ...options, payments: payment.feed, seats }),
     await walletService(ctx, wallet, { ...options, payments: payment.feed }),
     await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], sales: concert.feed, reservation: (id) => reservations.find(ctx.db, id) }),
   ]

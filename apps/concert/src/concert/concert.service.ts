@@ -1,8 +1,8 @@
 import { Hono } from 'hono'
 import { secretMatcher, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { uuidv7, type FeedReader } from '@tidings/core'
+import { Dispatcher, uuidv7, type EvictionBus, type FeedReader } from '@tidings/core'
 import { openProducer, openSubscription, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
-import { Scheduler } from '@tidings/postgres'
+import { Scheduler, type Queryable } from '@tidings/postgres'
 import { CONCERT_SOURCE } from './concert.contracts'
 import { ConcertRepository, concertMigrations } from './concert.repository'
 import { concertRoutes } from './concert.routes'
@@ -11,11 +11,17 @@ import { HOLD_EXPIRY, holdExpiry } from './hold-expiry'
 import { reservationPayments } from './reservation-payments'
 import { ReservationRepository, reservationMigrations } from './reservation.repository'
 import { reservationRoutes } from './reservation.routes'
+import { followSeatEvictions, SeatCache, seatEvictions } from './seat-cache'
 
 export const CONCERT_SCHEMA = 'concert_concert'
 
-export function openConcertProducer(ctx: ServiceContext): Promise<Producer> {
-  return openProducer(ctx, CONCERT_SCHEMA, CONCERT_SOURCE, [...concertMigrations, ...reservationMigrations])
+/**
+ * The concert service's command side. Every committed seat change drops its performance's list from
+ * `seats` (this instance's cache) and, through `evictions`, from the other instances'.
+ */
+export function openConcertProducer(ctx: ServiceContext, seats: SeatCache, evictions?: EvictionBus): Promise<Producer> {
+  const dispatcher = seatEvictions(new Dispatcher<Queryable>(), seats, evictions, ctx.logger)
+  return openProducer(ctx, CONCERT_SCHEMA, CONCERT_SOURCE, [...concertMigrations, ...reservationMigrations], { dispatcher })
 }
 
 /** How long a seat stays held for its member to pay (`CONCERT_HOLD_TTL_MS`). */
@@ -28,6 +34,10 @@ export interface ConcertServiceDeps {
   /** The payment service's feed: its sagas confirm reservations. */
   payments: FeedReader
   holdTtlMs?: number | undefined
+  /** This instance's seat lists (the producer keeps them true: `openConcertProducer`). */
+  seats: SeatCache
+  /** Where the other instances' seat evictions come from (none: this instance is the only one). */
+  evictions?: EvictionBus | undefined
 }
 
 /** Concerts, performances and their seats: the catalog, holds and their expiry, and the seats payments confirm. */
@@ -40,9 +50,10 @@ export async function concertService(ctx: ServiceContext, producer: Producer, de
   if (deps.demo) await scheduleDemo(ctx, producer, concerts, newId)
   const payments = await openSubscription(ctx, CONCERT_SCHEMA, reservationPayments(producer.uow, CONCERT_SCHEMA, reservations, clock), [deps.payments])
   const expiries = new Scheduler({ db, schema: CONCERT_SCHEMA, uow: producer.uow, clock, logger: ctx.logger, handlers: { [HOLD_EXPIRY]: holdExpiry(reservations, clock) } })
+  const unfollow = followSeatEvictions(deps.seats, deps.evictions)
   const routes = new Hono<MemberEnv>()
   routes.route('/', concertRoutes({ db, uow: producer.uow, concerts, verify: deps.verify, operatorSecret: secretMatcher(deps.operatorToken, 'TIDINGS_OPERATOR_TOKEN'), newId, now }))
-  routes.route('/', reservationRoutes({ db, uow: producer.uow, schema: CONCERT_SCHEMA, reservations, verify: deps.verify, newId, clock, holdTtlMs: deps.holdTtlMs ?? DEFAULT_HOLD_TTL_MS }))
+  routes.route('/', reservationRoutes({ db, uow: producer.uow, schema: CONCERT_SCHEMA, reservations, seats: deps.seats, verify: deps.verify, newId, clock, holdTtlMs: deps.holdTtlMs ?? DEFAULT_HOLD_TTL_MS }))
   return {
     name: CONCERT_SOURCE,
     routes,
@@ -51,6 +62,7 @@ export async function concertService(ctx: ServiceContext, producer: Producer, de
     workers: [expiries],
     producerSchemas: [CONCERT_SCHEMA],
     consumerSchemas: [CONCERT_SCHEMA],
+    close: unfollow,
   }
 }
 

@@ -8,6 +8,7 @@ import { MAX_SEATS } from './concert'
 import { scheduleHoldExpiry } from './hold-expiry'
 import { cancel, hold, HoldLimitReached, MAX_HOLDS, PerformanceNotFound, ReservationNotFound, SeatTaken, type Reservation } from './reservation'
 import type { ReservationRepository } from './reservation.repository'
+import type { SeatCache } from './seat-cache'
 
 /** A seat to hold (exported for the fuzz suite). */
 export const HoldSeatBody = z.strictObject({ performanceId: uuid, seatNo: z.number().int().min(1).max(MAX_SEATS) })
@@ -23,6 +24,8 @@ export interface ReservationRoutesDeps {
   /** The concert service's schema: where a hold's expiry is scheduled. */
   schema: string
   reservations: ReservationRepository
+  /** The performances' seat lists, kept by this instance until a seat changes. */
+  seats: SeatCache
   verify: TokenVerifier
   newId: IdGenerator
   clock: Clock
@@ -47,7 +50,7 @@ export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> 
 
   routes.get('/api/performances/:performanceId/seats', member, validParams(PerformanceParams), async (c) => {
     const { performanceId } = c.req.valid('param')
-    const seats = await reservations.seats(db, performanceId)
+    const seats = await deps.seats.seats(performanceId, () => reservations.seats(db, performanceId))
     if (seats.length === 0) throw new PerformanceNotFound(performanceId)
     return c.json({ seats })
   })

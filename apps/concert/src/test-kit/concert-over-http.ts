@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
 import { tokenVerifier } from '@tidings/auth'
-import { testIssuer } from '@tidings/auth/test-kit'
+import { testIssuer, type TestIssuer } from '@tidings/auth/test-kit'
 import { serveHttp } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
 import { TEST_CONSISTENCY_TIMEOUT_MS, type TestEngine } from '@tidings/testing'
@@ -24,6 +24,8 @@ export const OPERATOR_SECRET = 'concert-kit-operator-secret'
 export interface ConcertOverHttp {
   concert: Concert
   db: Database
+  /** The test issuer whose tokens it trusts (with `crowd`). */
+  issuer: TestIssuer | undefined
   call(method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<Answer>
   /** A member signed up and logged in, given `roles` first by the operator secret. */
   member(name: string, roles?: string[]): Promise<Member>
@@ -35,10 +37,16 @@ export interface ConcertOverHttp {
 }
 
 /** The concert system and its identity on a fresh database of `engine`, served on a port of its own. */
-export async function concertOverHttp(engine: TestEngine, options: Partial<ConcertOptions> & { crowd?: boolean } = {}): Promise<ConcertOverHttp> {
+export async function concertOverHttp(
+  engine: TestEngine,
+  options: Partial<ConcertOptions> & {
+    /** Trust a test issuer's tokens (`crowd`); given one, another instance's, so that both trust the same members. */
+    crowd?: boolean | TestIssuer
+  } = {},
+): Promise<ConcertOverHttp> {
   const { crowd: trustsIssuer, ...concertOptions } = options
-  const db = (await engine.freshDatabase()).db
-  const issuer = trustsIssuer ? await testIssuer() : undefined
+  const db = options.db ?? (await engine.freshDatabase()).db
+  const issuer = trustsIssuer === true ? await testIssuer() : trustsIssuer || undefined
   const concert = await composeConcert({
     db,
     consistencyTimeoutMs: TEST_CONSISTENCY_TIMEOUT_MS,
@@ -90,6 +98,7 @@ export async function concertOverHttp(engine: TestEngine, options: Partial<Conce
   return {
     concert,
     db,
+    issuer,
     call,
     member,
     crowd,
