@@ -9,6 +9,7 @@ import { ordersView } from './benches/orders-view'
 import { partitionThroughput } from './benches/partition-throughput'
 import { sagas } from './benches/sagas'
 import { commands } from './benches/commands'
+import { concert } from './benches/concert'
 import { webPages } from './benches/web-pages'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { relayBench } from './benches/relay/relay'
@@ -31,9 +32,10 @@ import { Workbench } from './lib/workbench'
  * `partition-throughput` figure 16 (competing consumers on 1, 2 and 4 partitions); `sagas` figures 17 and
  * 17b (sagas completed per second across processes / W, the console's saga list over a million rows);
  * `commands` figures 18 and 18b (an idempotent command / without a key; a failing route with alerts / without);
+ * `concert` figures 19 and 20 (1,000 members on 50 seats: holds/s and p99; payments through the saga / W);
  * none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas', 'commands'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas', 'commands', 'concert'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -134,6 +136,11 @@ async function main(): Promise<void> {
     if (only.has('commands')) {
       console.log('Commands over HTTP: with and without an idempotency key; a failing route with and without alerts')
       await commands(bench, report)
+    }
+
+    if (only.has('concert')) {
+      console.log('Concert: 1,000 members on 50 seats, and payments through the saga over HTTP (PostgreSQL)')
+      await concert(bench, report)
     }
 
     if (only.has('sagas')) {
