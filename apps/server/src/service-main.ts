@@ -1,5 +1,6 @@
 import { pino } from 'pino'
 import { boardProcesses } from '@tidings/board'
+import { concertProcesses } from '@tidings/concert'
 import { hostServices, processConfig, runUntilSignalled, serviceContext, serviceCredential, type ProcessResources, type ServiceOpeners } from '@tidings/http'
 import { identityProcesses } from '@tidings/identity'
 import { ordersProcesses } from '@tidings/orders'
@@ -10,14 +11,14 @@ import { documentsFromEnv, evictionBusFromEnv, transportFromEnv } from './transp
  * One service of any app as its own process against PostgreSQL (`DATABASE_URL`), e.g.
  * `npm run start:service -- board.query`. It finds the services it depends on at the URLs its app names
  * (`IDENTITY_URL` for tokens and members; the board's `BOARD_POST_URL`, `BOARD_COMMENT_URL`; orders'
- * `ORDERS_ORDER_URL`, `ORDERS_PAYMENT_URL`, `ORDERS_DELIVERY_URL`) and reads their feeds and latest state
+ * `ORDERS_ORDER_URL`, `ORDERS_PAYMENT_URL`, `ORDERS_DELIVERY_URL`; the concert system's `CONCERT_CONCERT_URL`) and reads their feeds and latest state
  * over HTTP, presenting the deployment's service credential (`TIDINGS_SERVICE_TOKEN`, the same in every
  * service of it), which its own `/internal` and feed routes ask for too. With `TRANSPORT=nats|redis|rabbitmq` the events go through that
  * broker instead of the feeds' HTTP endpoints (see `transportFromEnv`); with `EVICTIONS=redis` the instances
  * of a read side tell each other which documents changed; with `DOCUMENTS=redis` a read side keeps its
  * documents in Redis.
  */
-const processes: ServiceOpeners = { ...identityProcesses, ...boardProcesses, ...ordersProcesses }
+const processes: ServiceOpeners = { ...identityProcesses, ...boardProcesses, ...ordersProcesses, ...concertProcesses }
 
 // Started by a supervisor (`npm run start:cluster`) over an IPC channel: when it dies, so does this service,
 // also while it is still starting (a supervisor that failed to start the others would leave it alone).

@@ -2,13 +2,14 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
 import type { Clock, IdGenerator } from '@tidings/core'
-import { uuid, validBody, validParams, withPosition } from '@tidings/http'
+import { stateRoutes, uuid, validBody, validParams, withPosition } from '@tidings/http'
 import type { Database, UnitOfWork } from '@tidings/postgres'
 import { MAX_SEATS } from './concert'
 import { scheduleHoldExpiry } from './hold-expiry'
 import { cancel, hold, HoldLimitReached, MAX_HOLDS, PerformanceNotFound, ReservationNotFound, SeatTaken, type Reservation } from './reservation'
 import type { ReservationRepository } from './reservation.repository'
 import type { SeatCache } from './seat-cache'
+import { reservationStatePath, reservationStatesPath } from './concert.contracts'
 
 /** A seat to hold (exported for the fuzz suite). */
 export const HoldSeatBody = z.strictObject({ performanceId: uuid, seatNo: z.number().int().min(1).max(MAX_SEATS) })
@@ -89,6 +90,18 @@ export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> 
     withPosition(c, token)
     return c.json(view(result))
   })
+
+  // The payment service's lookup (a service route: the deployment's credential only).
+  routes.route(
+    '/',
+    stateRoutes({
+      path: reservationStatePath,
+      batchPath: reservationStatesPath,
+      id: uuid,
+      states: async (ids) => (await Promise.all(ids.map((id) => reservations.find(db, id)))).filter((r) => r !== undefined),
+      notFound: (id) => new ReservationNotFound(id),
+    }),
+  )
 
   return routes
 }

@@ -1,7 +1,7 @@
 import type { TokenVerifier } from '@tidings/auth'
 import { uuidv7, type FeedReader } from '@tidings/core'
 import { openProducer, openSagas, openSubscription, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
-import type { Reservation } from '../concert/reservation'
+import type { ReservationLookup } from '../concert/concert.contracts'
 import { payForSeat } from './pay-for-seat'
 import { refundSale } from './refund-sale'
 import { saleRefunds } from './sale-refunds'
@@ -22,7 +22,7 @@ export interface PaymentServiceDeps {
   /** The concert service's feed: a sold seat given back starts its refund. */
   sales: FeedReader
   /** A reservation as the concert service has it now (in one process, its repository; across processes, its internal route). */
-  reservation: (reservationId: string) => Promise<Reservation | undefined>
+  reservation: ReservationLookup
   outcomeWaitMs?: number | undefined
 }
 

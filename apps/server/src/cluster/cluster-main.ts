@@ -5,12 +5,14 @@ import { runCluster, type GatewayApi } from '@tidings/cluster'
 import { processConfig, processOnlyCredential, SERVICE_TOKEN } from '@tidings/http'
 import { ABUSE_LIMIT_VARIABLES, IDENTITY_URL, identityGatewayRoutes, TRUST_PROXY } from '@tidings/identity'
 import { ordersGatewayRoutes } from '@tidings/orders'
+import { CONCERT_CONCERT_URL, concertGatewayRoutes } from '@tidings/concert'
 import { TRANSPORTS } from '../transport-config'
 
 /**
  * `npm run start:cluster`: every service as its own process — the identity service, the board's four
- * (board.query as `BOARD_QUERY_INSTANCES`, default 2, competing instances) and orders' four (the view in
- * MariaDB with `VIEW_DATABASE_URL`); `TIDINGS_APPS=board` or `orders` runs one app only — against PostgreSQL
+ * (board.query as `BOARD_QUERY_INSTANCES`, default 2, competing instances), orders' four (the view in
+ * MariaDB with `VIEW_DATABASE_URL`) and the concert system's three (concert, wallet, payment so far);
+ * `TIDINGS_APPS=board`, `orders` or `concert` (or a list) runs those apps only — against PostgreSQL
  * (`DATABASE_URL`; one service may have its own, e.g. `BOARD_QUERY_DATABASE_URL`), the broker chosen by
  * `TRANSPORT` (nats | redis | rabbitmq; default nats) and Redis (`REDIS_URL`) for the read side's cache
  * evictions (and, with `DOCUMENTS=redis`, its documents), behind one HTTP entry point on `PORT` (default
@@ -27,12 +29,13 @@ if (!(TRANSPORTS as readonly string[]).includes(transport)) throw new Error(`TRA
 const queryInstances = Number(env.BOARD_QUERY_INSTANCES ?? 2)
 if (!Number.isInteger(queryInstances) || queryInstances < 1) throw new Error(`BOARD_QUERY_INSTANCES must be a positive integer, not ${env.BOARD_QUERY_INSTANCES}`)
 
-const APPS = ['board', 'orders'] as const
+const APPS = ['board', 'orders', 'concert'] as const
 const apps = (env.TIDINGS_APPS || APPS.join(',')).split(',').map((app) => app.trim())
 const unknown = apps.filter((app) => !(APPS as readonly string[]).includes(app))
 if (unknown.length > 0 || apps.length === 0) throw new Error(`TIDINGS_APPS names apps among ${APPS.join(', ')} (the identity service always runs), not ${env.TIDINGS_APPS}`)
 const board = apps.includes('board')
 const orders = apps.includes('orders')
+const concert = apps.includes('concert')
 // The gateway passes requests on without adding the client's address, so the identity service sees every
 // client as the gateway: limits counted per address would be one limit for everybody, and one account's
 // failures "from the gateway" a lockout anyone could trigger. Unless a proxy in front appends the address
@@ -51,12 +54,15 @@ await runCluster(
       [
         ...(board ? [{ name: 'board.post', urlVariable: BOARD_POST_URL }] : []),
         ...(orders ? ['orders.order', 'orders.payment', 'orders.delivery', 'orders.status'].map((name) => ({ name })) : []),
+        ...(concert ? [{ name: 'concert.concert', urlVariable: CONCERT_CONCERT_URL }] : []),
       ],
+      // The payment service reads reservations from the concert service: it starts after it.
+      ...(concert ? [[{ name: 'concert.wallet' }, { name: 'concert.payment' }]] : []),
       ...(board ? [[{ name: 'board.comment', urlVariable: BOARD_COMMENT_URL }], [{ name: 'board.query', instances: queryInstances }, { name: 'board.notification' }]] : []),
     ],
     env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL, ...identityEnv },
     databaseOf: (service) => env[`${service.replace('.', '_').toUpperCase()}_DATABASE_URL`] || config.databaseUrl!,
-    routes: [...identityGatewayRoutes, ...(board ? boardGatewayRoutes : []), ...(orders ? ordersGatewayRoutes : [])],
+    routes: [...identityGatewayRoutes, ...(board ? boardGatewayRoutes : []), ...(orders ? ordersGatewayRoutes : []), ...(concert ? concertGatewayRoutes : [])],
     ...(board ? { pages: (api: GatewayApi) => boardWeb({ api, logger }) } : {}),
     port: config.port,
     ...(config.host ? { hostname: config.host } : {}),

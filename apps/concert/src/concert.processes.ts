@@ -1,0 +1,49 @@
+import { followedFeed, serviceUrl, type ServiceOpeners } from '@tidings/http'
+import { remoteIdentity } from '@tidings/identity'
+import { concertSettingsFromEnv } from './concert-settings'
+import { CONCERT_SOURCE, reservationLookupOverHttp } from './concert/concert.contracts'
+import { concertService, openConcertProducer } from './concert/concert.service'
+import { SeatCache } from './concert/seat-cache'
+import { PAYMENT_SOURCE } from './payment/payment.contracts'
+import { openPaymentProducer, paymentService } from './payment/payment.service'
+import { WALLET_SOURCE } from './wallet/wallet.contracts'
+import { openWalletProducer, walletService } from './wallet/wallet.service'
+
+/** Where a concert service running alone finds the others: the payment service reads reservations from `CONCERT_CONCERT_URL`. */
+export const CONCERT_CONCERT_URL = 'CONCERT_CONCERT_URL'
+export const CONCERT_WALLET_URL = 'CONCERT_WALLET_URL'
+export const CONCERT_PAYMENT_URL = 'CONCERT_PAYMENT_URL'
+
+/**
+ * The concert system's services, each as a process of its own: members' tokens are checked with the
+ * identity service's public keys (`IDENTITY_URL`); the feeds they follow come through the broker when the
+ * process has one, else over HTTP (`CONCERT_*_URL`); the payment service reads a reservation from the
+ * concert service's internal route. Instances of the concert service tell each other which seat lists
+ * changed through the eviction bus (`EVICTIONS=redis`).
+ */
+export const concertProcesses: ServiceOpeners = {
+  [CONCERT_SOURCE]: async (ctx, env, resources) => {
+    const seats = new SeatCache()
+    const evictions = await resources.evictions()
+    return concertService(ctx, await openConcertProducer(ctx, seats, evictions), {
+      ...concertSettingsFromEnv(env),
+      verify: remoteIdentity(ctx, env).verify,
+      operatorToken: env.TIDINGS_OPERATOR_TOKEN || undefined,
+      demo: env.TIDINGS_DEMO_CONCERT !== 'off',
+      payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
+      seats,
+      evictions,
+    })
+  },
+  [WALLET_SOURCE]: async (ctx, env) =>
+    walletService(ctx, await openWalletProducer(ctx), { verify: remoteIdentity(ctx, env).verify, payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL) }),
+  [PAYMENT_SOURCE]: async (ctx, env) => {
+    const concert = followedFeed(ctx, env, CONCERT_SOURCE, CONCERT_CONCERT_URL)
+    return paymentService(ctx, await openPaymentProducer(ctx), {
+      verify: remoteIdentity(ctx, env).verify,
+      participants: [followedFeed(ctx, env, WALLET_SOURCE, CONCERT_WALLET_URL), concert],
+      sales: concert,
+      reservation: reservationLookupOverHttp(serviceUrl(env, CONCERT_CONCERT_URL), ctx.serviceCredential),
+    })
+  },
+}

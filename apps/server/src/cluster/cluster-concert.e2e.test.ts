@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BoardClient, type Member } from '@tidings/board/test-kit'
+import { serverInstalled, startNatsServer, startProcess, TEST_CONSISTENCY_TIMEOUT_MS, TEST_DATABASE_POOL, testEngines, type ManagedProcess } from '@tidings/testing'
+
+/**
+ * The concert system as a cluster (`TIDINGS_APPS=concert npm run start:cluster`): the identity service and
+ * the concert, wallet and payment services each a process of its own on PostgreSQL, the payment saga's
+ * commands and replies over NATS (a throwaway server), seat-list evictions over Redis, every request
+ * through the one entry point.
+ */
+const OPERATOR_SECRET = 'cluster-concert-operator-secret'
+const engine = (await testEngines()).find((e) => e.name === 'postgres')
+if (!engine) console.warn('[concert] SKIPPED the concert system as a cluster: it needs PostgreSQL (set TEST_DATABASE_URL or start a server)')
+
+describe.runIf(engine !== undefined && serverInstalled('nats-server'))('the concert system as a cluster (npm run start:cluster), the saga over NATS', () => {
+  let nats: Awaited<ReturnType<typeof startNatsServer>>
+  let cluster: ManagedProcess
+  let gateway: BoardClient
+  let ann: Member
+  let eve: Member
+
+  beforeAll(async () => {
+    nats = await startNatsServer()
+    cluster = startProcess('concert cluster', new URL('./cluster-main.ts', import.meta.url), {
+      DATABASE_URL: (await engine!.freshDatabase()).url,
+      PORT: '0',
+      TRANSPORT: 'nats',
+      NATS_URL: nats.url,
+      TIDINGS_APPS: 'concert',
+      TIDINGS_OPERATOR_TOKEN: OPERATOR_SECRET,
+      TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
+      TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
+      LOG_LEVEL: 'info',
+    })
+    const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 120_000)) as { port: number }
+    gateway = new BoardClient(`http://127.0.0.1:${ready.port}`)
+    ;[ann, eve] = await Promise.all([gateway.newMember('ann'), gateway.newMember('eve')])
+  }, 150_000)
+
+  afterAll(async () => {
+    await cluster?.kill('SIGTERM')
+    await nats?.cleanup()
+  })
+
+  it('holds a seat and pays for it across the processes: the price taken once, the seat sold, for its payer only', async () => {
+    const concerts = await gateway.call<{ items: Array<{ performances: Array<{ performanceId: string; price: number }> }> }>('GET', '/api/concerts')
+    const [performance] = concerts.body.items[0]!.performances
+    expect(await gateway.call('POST', '/api/wallet/charges', { token: ann.token, body: { amount: 60_000 } })).toMatchObject({ status: 200, body: { balance: 60_000 } })
+    const held = await gateway.call<{ reservationId: string }>('POST', '/api/reservations', { token: ann.token, body: { performanceId: performance!.performanceId, seatNo: 7 } })
+    expect(held).toMatchObject({ status: 201, body: { status: 'HELD', price: performance!.price } })
+    const { reservationId } = held.body
+    expect(await gateway.call('POST', '/api/payments', { token: eve.token, body: { reservationId }, headers: { 'Idempotency-Key': randomUUID() } })).toMatchObject({ status: 404, body: { code: 'RESERVATION_NOT_FOUND' } })
+    const paid = await gateway.call<{ paymentId: string }>('POST', '/api/payments', { token: ann.token, body: { reservationId }, headers: { 'Idempotency-Key': randomUUID() } })
+    expect(paid).toMatchObject({ status: 201, body: { status: 'COMPLETED', amount: performance!.price, balance: 60_000 - performance!.price } })
+    expect(await gateway.call('GET', `/api/reservations/${reservationId}`, { token: ann.token })).toMatchObject({ body: { status: 'CONFIRMED', paymentId: paid.body.paymentId } })
+    const seats = await gateway.call<{ seats: Array<{ status: string }> }>('GET', `/api/performances/${performance!.performanceId}/seats`, { token: ann.token })
+    expect(seats.body.seats[6]!.status).toBe('RESERVED')
+    expect(await gateway.call('GET', `/api/payments/${paid.body.paymentId}`, { token: eve.token })).toMatchObject({ status: 404 })
+    expect(await gateway.call('GET', '/api/wallet', { token: ann.token })).toMatchObject({ body: { balance: 60_000 - performance!.price } })
+  }, 60_000)
+
+  it('passes on only the public paths: no internal route or feed of the concert system is reachable through it', async () => {
+    for (const path of ['/internal/reservations/00000000-0000-7000-8000-000000000000', '/internal/reservations?ids=x', '/api/feeds/concert.payment?after=0', '/api/feeds/concert.wallet?after=0']) {
+      expect((await gateway.call('GET', path)).status, path).toBe(404)
+    }
+  })
+})
