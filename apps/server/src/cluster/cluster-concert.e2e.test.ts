@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BoardClient, type Member } from '@tidings/board/test-kit'
-import { serverInstalled, startNatsServer, startProcess, TEST_CONSISTENCY_TIMEOUT_MS, TEST_DATABASE_POOL, testEngines, type ManagedProcess } from '@tidings/testing'
+import { serverInstalled, testEngines } from '@tidings/testing'
+import { startAppCluster, type AppCluster } from './app-cluster'
 
 /**
  * The concert system as a cluster (`TIDINGS_APPS=concert npm run start:cluster`): the identity service and
@@ -14,34 +15,18 @@ const engine = (await testEngines()).find((e) => e.name === 'postgres')
 if (!engine) console.warn('[concert] SKIPPED the concert system as a cluster: it needs PostgreSQL (set TEST_DATABASE_URL or start a server)')
 
 describe.runIf(engine !== undefined && serverInstalled('nats-server'))('the concert system as a cluster (npm run start:cluster), the saga over NATS', () => {
-  let nats: Awaited<ReturnType<typeof startNatsServer>>
-  let cluster: ManagedProcess
+  let opened: AppCluster
   let gateway: BoardClient
   let ann: Member
   let eve: Member
 
   beforeAll(async () => {
-    nats = await startNatsServer()
-    cluster = startProcess('concert cluster', new URL('./cluster-main.ts', import.meta.url), {
-      DATABASE_URL: (await engine!.freshDatabase()).url,
-      PORT: '0',
-      TRANSPORT: 'nats',
-      NATS_URL: nats.url,
-      TIDINGS_APPS: 'concert',
-      TIDINGS_OPERATOR_TOKEN: OPERATOR_SECRET,
-      TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
-      TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
-      LOG_LEVEL: 'info',
-    })
-    const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 120_000)) as { port: number }
-    gateway = new BoardClient(`http://127.0.0.1:${ready.port}`)
+    opened = await startAppCluster(engine!, 'concert', OPERATOR_SECRET)
+    gateway = opened.gateway
     ;[ann, eve] = await Promise.all([gateway.newMember('ann'), gateway.newMember('eve')])
   }, 150_000)
 
-  afterAll(async () => {
-    await cluster?.kill('SIGTERM')
-    await nats?.cleanup()
-  })
+  afterAll(() => opened?.stop())
 
   it('holds a seat and pays for it across the processes: the price taken once, the seat sold, for its payer only', async () => {
     const concerts = await gateway.call<{ items: Array<{ performances: Array<{ performanceId: string; price: number }> }> }>('GET', '/api/concerts')

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BoardClient, type Member } from '@tidings/board/test-kit'
-import { eventually, serverInstalled, startNatsServer, startProcess, TEST_CONSISTENCY_TIMEOUT_MS, TEST_DATABASE_POOL, testEngines, type ManagedProcess } from '@tidings/testing'
+import { eventually, serverInstalled, testEngines, type ManagedProcess } from '@tidings/testing'
+import { startAppCluster, type AppCluster } from './app-cluster'
 
 /**
  * Orders as a cluster (`TIDINGS_APPS=orders npm run start:cluster`): the identity service and orders' four
@@ -12,7 +13,7 @@ const engine = (await testEngines()).find((e) => e.name === 'postgres')
 if (!engine) console.warn('[orders] SKIPPED orders as a cluster: it needs PostgreSQL (set TEST_DATABASE_URL or start a server)')
 
 describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders as a cluster (npm run start:cluster), events over NATS', () => {
-  let nats: Awaited<ReturnType<typeof startNatsServer>>
+  let opened: AppCluster
   let cluster: ManagedProcess
   let gateway: BoardClient
   let ann: Member
@@ -21,20 +22,8 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders a
   let staff: Member
 
   beforeAll(async () => {
-    nats = await startNatsServer()
-    cluster = startProcess('orders cluster', new URL('./cluster-main.ts', import.meta.url), {
-      DATABASE_URL: (await engine!.freshDatabase()).url,
-      PORT: '0',
-      TRANSPORT: 'nats',
-      NATS_URL: nats.url,
-      TIDINGS_APPS: 'orders',
-      TIDINGS_OPERATOR_TOKEN: OPERATOR_SECRET,
-      TIDINGS_CONSISTENCY_TIMEOUT_MS: String(TEST_CONSISTENCY_TIMEOUT_MS),
-      TIDINGS_DATABASE_POOL: String(TEST_DATABASE_POOL),
-      LOG_LEVEL: 'info',
-    })
-    const ready = JSON.parse(await cluster.waitForLine((l) => l.includes('cluster listening'), 120_000)) as { port: number }
-    gateway = new BoardClient(`http://127.0.0.1:${ready.port}`)
+    opened = await startAppCluster(engine!, 'orders', OPERATOR_SECRET)
+    ;({ cluster, gateway } = opened)
     ;[ann, eve, operator, staff] = await Promise.all([
       gateway.newMember('ann'),
       gateway.newMember('eve'),
@@ -43,10 +32,7 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('orders a
     ])
   }, 150_000)
 
-  afterAll(async () => {
-    await cluster?.kill('SIGTERM')
-    await nats?.cleanup()
-  })
+  afterAll(() => opened?.stop())
 
   const statusOf = (orderId: string, as: Member, accept: (v: Record<string, unknown>) => boolean) =>
     eventually(async () => (await gateway.call<Record<string, unknown>>('GET', `/api/order-status/${orderId}`, { token: as.token })).body, accept, { timeoutMs: 30_000, what: `order ${orderId}` })
