@@ -1,20 +1,36 @@
+import type { WaitingRoomSettings } from './waiting/waiting-room'
+
 /** The concert system's settings a deployment may change, from the environment. */
 export interface ConcertSettings {
   /** `CONCERT_HOLD_TTL_MS` (default 5 min): how long a held seat waits for its payment. */
   holdTtlMs?: number | undefined
+  /** The waiting room's (`CONCERT_ACTIVE_CAPACITY`, `CONCERT_ACTIVE_TTL_MS`, `CONCERT_WAITING_IDLE_MS`, `CONCERT_ADMIT_INTERVAL_MS`). */
+  waitingRoom?: Partial<WaitingRoomSettings> | undefined
 }
 
-const SETTINGS = { holdTtlMs: 'CONCERT_HOLD_TTL_MS' } as const satisfies Record<keyof ConcertSettings, string>
+const SETTINGS = { holdTtlMs: 'CONCERT_HOLD_TTL_MS' } as const
+const WAITING_ROOM = {
+  activeCapacity: 'CONCERT_ACTIVE_CAPACITY',
+  activeTtlMs: 'CONCERT_ACTIVE_TTL_MS',
+  waitingIdleMs: 'CONCERT_WAITING_IDLE_MS',
+  admitIntervalMs: 'CONCERT_ADMIT_INTERVAL_MS',
+} as const satisfies Record<keyof WaitingRoomSettings, string>
 
-/** Reads the settings that are set; a value that is not a positive whole number of milliseconds stops the start. */
+/** Reads the settings that are set; a value that is not a positive whole number (of milliseconds, or people) stops the start. */
 export function concertSettingsFromEnv(env: Record<string, string | undefined>): ConcertSettings {
-  const settings: ConcertSettings = {}
-  for (const [key, name] of Object.entries(SETTINGS) as Array<[keyof ConcertSettings, string]>) {
-    const value = env[name]
-    if (!value) continue
-    const ms = Number(value)
-    if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`${name} must be a positive whole number of milliseconds, not "${value}"`)
-    settings[key] = ms
+  const holdTtlMs = positive(env, SETTINGS.holdTtlMs)
+  const waitingRoom: Partial<WaitingRoomSettings> = {}
+  for (const [key, name] of Object.entries(WAITING_ROOM) as Array<[keyof WaitingRoomSettings, string]>) {
+    const value = positive(env, name)
+    if (value !== undefined) waitingRoom[key] = value
   }
-  return settings
+  return { ...(holdTtlMs !== undefined ? { holdTtlMs } : {}), waitingRoom }
+}
+
+function positive(env: Record<string, string | undefined>, name: string): number | undefined {
+  const value = env[name]
+  if (!value) return undefined
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number, not "${value}"`)
+  return n
 }

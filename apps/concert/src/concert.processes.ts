@@ -1,4 +1,4 @@
-import { followedFeed, serviceUrl, type ServiceOpeners } from '@tidings/http'
+import { followedFeed, httpStateLookup, serviceUrl, type ServiceOpeners } from '@tidings/http'
 import { remoteIdentity } from '@tidings/identity'
 import { concertSettingsFromEnv } from './concert-settings'
 import { CONCERT_SOURCE, reservationLookupOverHttp } from './concert/concert.contracts'
@@ -8,6 +8,7 @@ import { PAYMENT_SOURCE } from './payment/payment.contracts'
 import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { WALLET_SOURCE } from './wallet/wallet.contracts'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
+import { WAITING_SERVICE, waitingService } from './waiting/waiting.service'
 
 /** Where a concert service running alone finds the others: the payment service reads reservations from `CONCERT_CONCERT_URL`. */
 export const CONCERT_CONCERT_URL = 'CONCERT_CONCERT_URL'
@@ -44,6 +45,16 @@ export const concertProcesses: ServiceOpeners = {
       participants: [followedFeed(ctx, env, WALLET_SOURCE, CONCERT_WALLET_URL), concert],
       sales: concert,
       reservation: reservationLookupOverHttp(serviceUrl(env, CONCERT_CONCERT_URL), ctx.serviceCredential),
+    })
+  },
+  [WAITING_SERVICE]: (ctx, env) => {
+    // Whether a concert exists: the catalog's public answer.
+    const concert = httpStateLookup({ baseUrl: serviceUrl(env, CONCERT_CONCERT_URL), path: (id) => `/api/concerts/${id}`, parse: (body) => body })
+    return waitingService(ctx, {
+      verify: remoteIdentity(ctx, env).verify,
+      concertExists: async (id) => (await concert(id)) !== undefined,
+      payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
+      settings: concertSettingsFromEnv(env).waitingRoom,
     })
   },
 }

@@ -8,6 +8,9 @@ import { ReservationRepository } from './concert/reservation.repository'
 import { SeatCache } from './concert/seat-cache'
 import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
+import { waitingService } from './waiting/waiting.service'
+import type { WaitingRoomSettings } from './waiting/waiting-room'
+import { ConcertRepository } from './concert/concert.repository'
 
 export interface ConcertOptions {
   db: Database
@@ -22,6 +25,7 @@ export interface ConcertOptions {
   /** Checks members' tokens instead of the identity service (tests with thousands of members, signed by a test issuer). */
   verify?: TokenVerifier
   evictions?: EvictionBus
+  waitingRoom?: Partial<WaitingRoomSettings>
 }
 
 export type Concert = Host & { services: AnyService[] }
@@ -33,7 +37,7 @@ export type Concert = Host & { services: AnyService[] }
 export async function composeConcert(options: ConcertOptions): Promise<Concert> {
   const ctx = serviceContext(options)
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
-  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs, evictions: options.evictions }))]
+  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs, evictions: options.evictions, waitingRoom: options.waitingRoom }))]
   return { ...hostServices(ctx, services), services }
 }
 
@@ -47,18 +51,21 @@ export interface ConcertServicesOptions {
   holdTtlMs?: number | undefined
   /** Carries seat-list evictions between the concert service's instances (none: one instance). */
   evictions?: EvictionBus | undefined
+  waitingRoom?: Partial<WaitingRoomSettings> | undefined
 }
 
-/** The concert system's services (so far: the catalog with seats and holds, the wallet and payments). */
+/** The concert system's services (so far: the catalog with seats and holds, the wallet, payments and the waiting room). */
 export async function concertServices(ctx: ServiceContext, options: ConcertServicesOptions): Promise<AnyService[]> {
   const seats = new SeatCache()
   const concert = await openConcertProducer(ctx, seats, options.evictions)
   const wallet = await openWalletProducer(ctx)
   const payment = await openPaymentProducer(ctx)
   const reservations = new ReservationRepository(CONCERT_SCHEMA)
+  const concerts = new ConcertRepository(CONCERT_SCHEMA)
   return [
     await concertService(ctx, concert, { ...options, payments: payment.feed, seats }),
     await walletService(ctx, wallet, { ...options, payments: payment.feed }),
     await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], sales: concert.feed, reservation: (id) => reservations.find(ctx.db, id) }),
+    await waitingService(ctx, { verify: options.verify, concertExists: async (id) => (await concerts.find(ctx.db, id)) !== undefined, payments: payment.feed, settings: options.waitingRoom }),
   ]
 }

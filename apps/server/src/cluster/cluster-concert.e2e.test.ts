@@ -6,7 +6,7 @@ import { startAppCluster, type AppCluster } from './app-cluster'
 
 /**
  * The concert system as a cluster (`TIDINGS_APPS=concert npm run start:cluster`): the identity service and
- * the concert, wallet and payment services each a process of its own on PostgreSQL, the payment saga's
+ * the concert, wallet, payment and waiting services each a process of its own on PostgreSQL, the payment saga's
  * commands and replies over NATS (a throwaway server), seat-list evictions over Redis, every request
  * through the one entry point.
  */
@@ -28,9 +28,12 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('the conc
 
   afterAll(() => opened?.stop())
 
-  it('holds a seat and pays for it across the processes: the price taken once, the seat sold, for its payer only', async () => {
-    const concerts = await gateway.call<{ items: Array<{ performances: Array<{ performanceId: string; price: number }> }> }>('GET', '/api/concerts')
+  it('joins the waiting room, holds a seat and pays for it across the processes: the price taken once, the seat sold, for its payer only', async () => {
+    const concerts = await gateway.call<{ items: Array<{ concertId: string; performances: Array<{ performanceId: string; price: number }> }> }>('GET', '/api/concerts')
     const [performance] = concerts.body.items[0]!.performances
+    const queued = await gateway.call<{ token: string }>('POST', `/api/concerts/${concerts.body.items[0]!.concertId}/queue`, { token: ann.token })
+    expect(queued).toMatchObject({ status: 201, body: { status: 'ACTIVE' } })
+    expect(await gateway.call('GET', `/api/queue/${queued.body.token}`)).toMatchObject({ status: 200, body: { status: 'ACTIVE' } })
     expect(await gateway.call('POST', '/api/wallet/charges', { token: ann.token, body: { amount: 60_000 } })).toMatchObject({ status: 200, body: { balance: 60_000 } })
     const held = await gateway.call<{ reservationId: string }>('POST', '/api/reservations', { token: ann.token, body: { performanceId: performance!.performanceId, seatNo: 7 } })
     expect(held).toMatchObject({ status: 201, body: { status: 'HELD', price: performance!.price } })

@@ -1,0 +1,134 @@
+import { schemaName, type Database, type Migration, type Queryable } from '@tidings/postgres'
+import { isoTimeOrNull } from '@tidings/postgres'
+import type { QueueStatus, QueueToken } from './waiting-room'
+import type { WaitingRoomStore } from './waiting-room.store'
+
+interface TokenRow {
+  token: string
+  concert_id: string
+  member_id: string
+  status: QueueStatus
+  seq: string
+  active_until: Date | string | null
+}
+
+const COLUMNS = 'token, concert_id, member_id, status, seq::text AS seq, active_until'
+const tokenOf = (r: TokenRow): QueueToken => ({ token: r.token, concertId: r.concert_id, memberId: r.member_id, status: r.status, seq: Number(r.seq), activeUntil: isoTimeOrNull(r.active_until) })
+
+/**
+ * The waiting room in the application's database (the embedded default): one row per token. One live token
+ * per member and concert is a unique partial index; admission takes the concert's advisory lock, so two
+ * admissions never both fill the last place.
+ */
+export class PgWaitingRoomStore implements WaitingRoomStore {
+  private readonly s: string
+
+  constructor(
+    private readonly db: Database,
+    schema: string,
+  ) {
+    this.s = schemaName(schema)
+  }
+
+  async join(concertId: string, memberId: string, token: string, now: Date): Promise<{ token: QueueToken; created: boolean }> {
+    const inserted = await this.db.query<TokenRow>(
+      `INSERT INTO ${this.s}.tokens (token, concert_id, member_id, status, joined_at, seen_at) VALUES ($1, $2, $3, 'WAITING', $4, $4)
+       ON CONFLICT (concert_id, member_id) WHERE status IN ('WAITING', 'ACTIVE') DO NOTHING RETURNING ${COLUMNS}`,
+      [token, concertId, memberId, now.toISOString()],
+    )
+    if (inserted.rows[0]) return { token: tokenOf(inserted.rows[0]), created: true }
+    const live = await this.db.query<TokenRow>(`SELECT ${COLUMNS} FROM ${this.s}.tokens WHERE concert_id = $1 AND member_id = $2 AND status IN ('WAITING', 'ACTIVE')`, [concertId, memberId])
+    // Ended between the two statements: join again.
+    return live.rows[0] ? { token: tokenOf(live.rows[0]), created: false } : this.join(concertId, memberId, token, now)
+  }
+
+  async find(token: string) {
+    const { rows } = await this.db.query<TokenRow>(`SELECT ${COLUMNS} FROM ${this.s}.tokens WHERE token = $1`, [token])
+    return rows[0] && tokenOf(rows[0])
+  }
+
+  async position(token: QueueToken) {
+    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' AND seq <= $2`, [token.concertId, token.seq])
+    return rows[0]!.n
+  }
+
+  async seen(token: string, now: Date) {
+    // At most one write a second per token, however often it polls.
+    await this.db.query(`UPDATE ${this.s}.tokens SET seen_at = $2 WHERE token = $1 AND status = 'WAITING' AND seen_at < $2::timestamptz - interval '1 second'`, [token, now.toISOString()])
+  }
+
+  async leave(token: string, now: Date) {
+    const left = await this.db.query(`UPDATE ${this.s}.tokens SET status = 'EXPIRED', ended_at = $2 WHERE token = $1 AND status IN ('WAITING', 'ACTIVE')`, [token, now.toISOString()])
+    return left.rowCount > 0
+  }
+
+  async complete(concertId: string, memberId: string, now: Date, via: Queryable = this.db) {
+    const done = await via.query(`UPDATE ${this.s}.tokens SET status = 'COMPLETED', ended_at = $3 WHERE concert_id = $1 AND member_id = $2 AND status = 'ACTIVE'`, [concertId, memberId, now.toISOString()])
+    return done.rowCount > 0
+  }
+
+  async sweep(now: Date, idleBefore: Date) {
+    const { rows } = await this.db.query<{ concert_id: string }>(
+      `UPDATE ${this.s}.tokens SET status = 'EXPIRED', ended_at = $1
+       WHERE (status = 'ACTIVE' AND active_until <= $1) OR (status = 'WAITING' AND seen_at < $2)
+       RETURNING concert_id`,
+      [now.toISOString(), idleBefore.toISOString()],
+    )
+    return [...new Set(rows.map((r) => r.concert_id))]
+  }
+
+  async admit(concertId: string, capacity: number, now: Date, activeUntil: Date) {
+    return this.db.transaction(async (tx: Queryable) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${this.s}:admit:${concertId}`])
+      const { rows } = await tx.query<TokenRow>(
+        `UPDATE ${this.s}.tokens SET status = 'ACTIVE', activated_at = $3, active_until = $4
+         WHERE token IN (
+           SELECT token FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' ORDER BY seq
+           LIMIT GREATEST(0, $2 - (SELECT count(*) FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'ACTIVE'))
+         )
+         RETURNING ${COLUMNS}`,
+        [concertId, capacity, now.toISOString(), activeUntil.toISOString()],
+      )
+      return rows.map(tokenOf).sort((a, b) => a.seq - b.seq)
+    })
+  }
+
+  async admittedPerSecond(concertId: string, now: Date, windowMs: number) {
+    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE concert_id = $1 AND activated_at > $2`, [
+      concertId,
+      new Date(now.getTime() - windowMs).toISOString(),
+    ])
+    return (rows[0]!.n * 1000) / windowMs
+  }
+
+  async concertsWaiting() {
+    const { rows } = await this.db.query<{ concert_id: string }>(`SELECT DISTINCT concert_id FROM ${this.s}.tokens WHERE status = 'WAITING'`)
+    return rows.map((r) => r.concert_id)
+  }
+}
+
+export const waitingRoomMigrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'queue tokens',
+    up: (s) => `
+      CREATE SEQUENCE ${s}.arrivals;
+      CREATE TABLE ${s}.tokens (
+        token text PRIMARY KEY,
+        concert_id uuid NOT NULL,
+        member_id text NOT NULL,
+        status text NOT NULL CHECK (status IN ('WAITING', 'ACTIVE', 'EXPIRED', 'COMPLETED')),
+        seq bigint NOT NULL DEFAULT nextval('${s}.arrivals'),
+        joined_at timestamptz NOT NULL,
+        seen_at timestamptz NOT NULL,
+        activated_at timestamptz,
+        active_until timestamptz,
+        ended_at timestamptz
+      );
+      -- One live token per member and concert.
+      CREATE UNIQUE INDEX tokens_one_live ON ${s}.tokens (concert_id, member_id) WHERE status IN ('WAITING', 'ACTIVE');
+      CREATE INDEX tokens_waiting ON ${s}.tokens (concert_id, seq) WHERE status = 'WAITING';
+      CREATE INDEX tokens_active ON ${s}.tokens (concert_id, active_until) WHERE status = 'ACTIVE';
+      CREATE INDEX tokens_activated ON ${s}.tokens (concert_id, activated_at);`,
+  },
+]
