@@ -1,4 +1,4 @@
-import { followedFeed, httpStateLookup, serviceUrl, type ServiceOpeners } from '@tidings/http'
+import { followedFeed, serviceUrl, type ServiceOpeners } from '@tidings/http'
 import { remoteIdentity } from '@tidings/identity'
 import { concertSettingsFromEnv } from './concert-settings'
 import { CONCERT_SOURCE, reservationLookupOverHttp } from './concert/concert.contracts'
@@ -9,11 +9,17 @@ import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { WALLET_SOURCE } from './wallet/wallet.contracts'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 import { WAITING_SERVICE, waitingService } from './waiting/waiting.service'
+import { queuePassLookupOverHttp } from './waiting/queue-pass.routes'
 
-/** Where a concert service running alone finds the others: the payment service reads reservations from `CONCERT_CONCERT_URL`. */
+/**
+ * Where a concert service running alone finds the others: the payment service reads reservations from
+ * `CONCERT_CONCERT_URL`; the concert and payment services ask the waiting room (`CONCERT_WAITING_URL`)
+ * what a queue token allows.
+ */
 export const CONCERT_CONCERT_URL = 'CONCERT_CONCERT_URL'
 export const CONCERT_WALLET_URL = 'CONCERT_WALLET_URL'
 export const CONCERT_PAYMENT_URL = 'CONCERT_PAYMENT_URL'
+export const CONCERT_WAITING_URL = 'CONCERT_WAITING_URL'
 
 /**
  * The concert system's services, each as a process of its own: members' tokens are checked with the
@@ -34,6 +40,7 @@ export const concertProcesses: ServiceOpeners = {
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
       seats,
       evictions,
+      passes: queuePassLookupOverHttp(serviceUrl(env, CONCERT_WAITING_URL), ctx.serviceCredential),
     })
   },
   [WALLET_SOURCE]: async (ctx, env) =>
@@ -45,16 +52,14 @@ export const concertProcesses: ServiceOpeners = {
       participants: [followedFeed(ctx, env, WALLET_SOURCE, CONCERT_WALLET_URL), concert],
       sales: concert,
       reservation: reservationLookupOverHttp(serviceUrl(env, CONCERT_CONCERT_URL), ctx.serviceCredential),
+      passes: queuePassLookupOverHttp(serviceUrl(env, CONCERT_WAITING_URL), ctx.serviceCredential),
     })
   },
-  [WAITING_SERVICE]: (ctx, env) => {
-    // Whether a concert exists: the catalog's public answer.
-    const concert = httpStateLookup({ baseUrl: serviceUrl(env, CONCERT_CONCERT_URL), path: (id) => `/api/concerts/${id}`, parse: (body) => body })
-    return waitingService(ctx, {
+  [WAITING_SERVICE]: (ctx, env) =>
+    waitingService(ctx, {
       verify: remoteIdentity(ctx, env).verify,
-      concertExists: async (id) => (await concert(id)) !== undefined,
+      concerts: followedFeed(ctx, env, CONCERT_SOURCE, CONCERT_CONCERT_URL),
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
       settings: concertSettingsFromEnv(env).waitingRoom,
-    })
-  },
+    }),
 }

@@ -10,7 +10,6 @@ import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 import { waitingService } from './waiting/waiting.service'
 import type { WaitingRoomSettings } from './waiting/waiting-room'
-import { ConcertRepository } from './concert/concert.repository'
 
 export interface ConcertOptions {
   db: Database
@@ -61,11 +60,12 @@ export async function concertServices(ctx: ServiceContext, options: ConcertServi
   const wallet = await openWalletProducer(ctx)
   const payment = await openPaymentProducer(ctx)
   const reservations = new ReservationRepository(CONCERT_SCHEMA)
-  const concerts = new ConcertRepository(CONCERT_SCHEMA)
+  const waiting = await waitingService(ctx, { verify: options.verify, concerts: concert.feed, payments: payment.feed, settings: options.waitingRoom })
+  const passes = (token: string) => waiting.room.pass(token)
   return [
-    await concertService(ctx, concert, { ...options, payments: payment.feed, seats }),
+    await concertService(ctx, concert, { ...options, payments: payment.feed, seats, passes }),
     await walletService(ctx, wallet, { ...options, payments: payment.feed }),
-    await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], sales: concert.feed, reservation: (id) => reservations.find(ctx.db, id) }),
-    await waitingService(ctx, { verify: options.verify, concertExists: async (id) => (await concerts.find(ctx.db, id)) !== undefined, payments: payment.feed, settings: options.waitingRoom }),
+    await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], sales: concert.feed, reservation: (id) => reservations.find(ctx.db, id), passes }),
+    waiting,
   ]
 }

@@ -1,6 +1,6 @@
 export { composeConcert, concertServices, type Concert, type ConcertOptions, type ConcertServicesOptions } from './concerts'
 export { concertSettingsFromEnv, type ConcertSettings } from './concert-settings'
-export { CONCERT_CONCERT_URL, CONCERT_PAYMENT_URL, CONCERT_WALLET_URL, concertProcesses } from './concert.processes'
+export { CONCERT_CONCERT_URL, CONCERT_PAYMENT_URL, CONCERT_WAITING_URL, CONCERT_WALLET_URL, concertProcesses } from './concert.processes'
 export { concertGatewayRoutes } from './concert.gateway-routes'
 
 // The commands' request bodies, as the routes check them.

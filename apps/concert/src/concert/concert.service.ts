@@ -12,6 +12,7 @@ import { reservationPayments } from './reservation-payments'
 import { ReservationRepository, reservationMigrations } from './reservation.repository'
 import { reservationRoutes } from './reservation.routes'
 import { followSeatEvictions, SeatCache, seatEvictions } from './seat-cache'
+import type { QueuePassLookup } from '../waiting/queue-pass'
 
 export const CONCERT_SCHEMA = 'concert_concert'
 
@@ -38,6 +39,8 @@ export interface ConcertServiceDeps {
   seats: SeatCache
   /** Where the other instances' seat evictions come from (none: this instance is the only one). */
   evictions?: EvictionBus | undefined
+  /** What the waiting room says of a queue token: seats and holds are for ACTIVE members. */
+  passes: QueuePassLookup
 }
 
 /** Concerts, performances and their seats: the catalog, holds and their expiry, and the seats payments confirm. */
@@ -53,7 +56,7 @@ export async function concertService(ctx: ServiceContext, producer: Producer, de
   const unfollow = followSeatEvictions(deps.seats, deps.evictions)
   const routes = new Hono<MemberEnv>()
   routes.route('/', concertRoutes({ db, uow: producer.uow, concerts, verify: deps.verify, operatorSecret: secretMatcher(deps.operatorToken, 'TIDINGS_OPERATOR_TOKEN'), newId, now }))
-  routes.route('/', reservationRoutes({ db, uow: producer.uow, schema: CONCERT_SCHEMA, reservations, seats: deps.seats, verify: deps.verify, newId, clock, holdTtlMs: deps.holdTtlMs ?? DEFAULT_HOLD_TTL_MS }))
+  routes.route('/', reservationRoutes({ db, uow: producer.uow, schema: CONCERT_SCHEMA, reservations, seats: deps.seats, passes: deps.passes, verify: deps.verify, newId, clock, holdTtlMs: deps.holdTtlMs ?? DEFAULT_HOLD_TTL_MS }))
   return {
     name: CONCERT_SOURCE,
     routes,

@@ -8,7 +8,8 @@ for (const engine of await testEngines()) {
     /** Holds last 1.5 s here: the expiry tests wait for them. */
     let brief: ConcertOverHttp
     beforeAll(async () => {
-      ;[app, brief] = await Promise.all([concertOverHttp(engine, { crowd: true }), concertOverHttp(engine, { crowd: true, holdTtlMs: 1_500 })])
+      const waitingRoom = { activeCapacity: 5_000 }
+      ;[app, brief] = await Promise.all([concertOverHttp(engine, { crowd: true, waitingRoom }), concertOverHttp(engine, { crowd: true, holdTtlMs: 1_500, waitingRoom })])
     })
     afterAll(async () => {
       await app?.close()
@@ -26,6 +27,7 @@ for (const engine of await testEngines()) {
     it('1,000 members on 50 seats at once: exactly 50 holds, one a seat, the rest SEAT_TAKEN', async () => {
       const { concertId, performanceId } = await app.performance(50, 30_000)
       const members = await app.crowd(1_000)
+      await Promise.all(members.map((m) => app.admit(concertId, m)))
       const answers = await Promise.all(members.map((m, i) => app.call('POST', '/api/reservations', m.token, { performanceId, seatNo: (i % 50) + 1 })))
       const holds = answers.filter((a) => a.status === 201)
       expect(holds).toHaveLength(50)
@@ -38,8 +40,9 @@ for (const engine of await testEngines()) {
     })
 
     it('a member holds at most four seats of a performance, even asking for six at once', async () => {
-      const { performanceId } = await app.performance(20, 10_000)
+      const { concertId, performanceId } = await app.performance(20, 10_000)
       const [member] = await app.crowd(1)
+      await app.admit(concertId, member!)
       const answers = await Promise.all([1, 2, 3, 4, 5, 6].map((seatNo) => app.call('POST', '/api/reservations', member!.token, { performanceId, seatNo })))
       expect(answers.filter((a) => a.status === 201)).toHaveLength(4)
       expect(answers.filter((a) => a.status === 409).map((a) => a.body.code)).toEqual(['HOLD_LIMIT', 'HOLD_LIMIT'])
@@ -54,6 +57,7 @@ for (const engine of await testEngines()) {
     it('the holder reads and cancels it (the seat is free again), once; anyone else finds nothing', async () => {
       const { concertId, performanceId } = await app.performance(10, 10_000)
       const [holder, other] = await app.crowd(2)
+      await app.admit(concertId, holder!, other!)
       const held = await app.call('POST', '/api/reservations', holder!.token, { performanceId, seatNo: 3 })
       const path = `/api/reservations/${held.body.reservationId as string}`
       expect(await available(app, concertId)).toBe(9)
@@ -70,6 +74,7 @@ for (const engine of await testEngines()) {
     it('a hold expires by its scheduled message: the seat is AVAILABLE again', async () => {
       const { concertId, performanceId } = await brief.performance(5, 10_000)
       const [member] = await brief.crowd(1)
+      await brief.admit(concertId, member!)
       const held = await brief.call('POST', '/api/reservations', member!.token, { performanceId, seatNo: 5 })
       expect(Date.parse(held.body.holdExpiresAt as string) - Date.now()).toBeLessThanOrEqual(1_500)
       const path = `/api/reservations/${held.body.reservationId as string}`
@@ -80,9 +85,27 @@ for (const engine of await testEngines()) {
       expect([cancel.status, cancel.body.code]).toEqual([409, 'RESERVATION_NOT_HELD'])
     })
 
+    it('is for members ACTIVE in the concert’s waiting room: no Queue-Token 401, another’s, a waiting one or another concert’s 403', async () => {
+      const { concertId, performanceId } = await app.performance(10, 10_000)
+      const other = await app.performance(10, 10_000)
+      const [member, stranger, elsewhere] = await app.crowd(3)
+      const [strangerToken] = await app.admit(concertId, stranger!)
+      const [elsewhereToken] = await app.admit(other.concertId, elsewhere!)
+      const hold = (who: Member, headers: Record<string, string>) => app.call('POST', '/api/reservations', who.token, { performanceId, seatNo: 1 }, headers)
+      const seatsOf = (who: Member, headers: Record<string, string>) => app.call('GET', `/api/performances/${performanceId}/seats`, who.token, undefined, headers)
+      for (const ask of [hold, seatsOf]) {
+        expect([(await ask(member!, {})).status, (await ask(member!, {})).body.code]).toEqual([401, 'QUEUE_TOKEN_REQUIRED'])
+        for (const token of [strangerToken!, 'A'.repeat(32), 'not a token']) expect((await ask(member!, { 'Queue-Token': token })).body.code).toBe('QUEUE_TOKEN_NOT_ACTIVE')
+        expect((await ask(elsewhere!, { 'Queue-Token': elsewhereToken! })).body.code).toBe('QUEUE_TOKEN_NOT_ACTIVE')
+      }
+      const [mine] = await app.admit(concertId, member!)
+      expect((await hold(member!, { 'Queue-Token': mine! })).status).toBe(201)
+    })
+
     it('refuses bad input with a 4xx and its code, and callers without a token', async () => {
-      const { performanceId } = await app.performance(10, 10_000)
+      const { concertId, performanceId } = await app.performance(10, 10_000)
       const [member] = await app.crowd(1)
+      await app.admit(concertId, member!)
       const cases: Array<[unknown, number, string]> = [
         [{ performanceId, seatNo: 11 }, 404, 'SEAT_NOT_FOUND'],
         [{ performanceId: '00000000-0000-7000-8000-000000000000', seatNo: 1 }, 404, 'PERFORMANCE_NOT_FOUND'],

@@ -9,6 +9,7 @@ import { scheduleHoldExpiry } from './hold-expiry'
 import { cancel, hold, HoldLimitReached, MAX_HOLDS, PerformanceNotFound, ReservationNotFound, SeatTaken, type Reservation } from './reservation'
 import type { ReservationRepository } from './reservation.repository'
 import type { SeatCache } from './seat-cache'
+import { presentedPass, QUEUE_TOKEN_HEADER, requireActivePass, type QueuePassLookup } from '../waiting/queue-pass'
 import { reservationStatePath, reservationStatesPath } from './concert.contracts'
 
 /** A seat to hold (exported for the fuzz suite). */
@@ -27,6 +28,8 @@ export interface ReservationRoutesDeps {
   reservations: ReservationRepository
   /** The performances' seat lists, kept by this instance until a seat changes. */
   seats: SeatCache
+  /** What the waiting room says of a queue token. */
+  passes: QueuePassLookup
   verify: TokenVerifier
   newId: IdGenerator
   clock: Clock
@@ -34,7 +37,8 @@ export interface ReservationRoutesDeps {
 }
 
 /**
- * Seats and holds: a member sees a performance's seats, holds a free one for a while (at most four of a
+ * Seats and holds, for members ACTIVE in the concert's waiting room (`Queue-Token`): a member sees a
+ * performance's seats, holds a free one for a while (at most four of a
  * performance at once), reads and cancels their own reservations (a paid one before the performance: the
  * seat is free at once, and the payment service refunds it). Anyone else's reservation is not found.
  */
@@ -49,19 +53,35 @@ export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> 
     return reservation
   }
 
+  /** The concert of a performance (they never change): the one the caller must be ACTIVE for. */
+  const concerts = new Map<string, string>()
+  const concertOf = async (performanceId: string): Promise<string> => {
+    let concertId = concerts.get(performanceId)
+    if (concertId === undefined) {
+      concertId = (await reservations.performance(db, performanceId))?.concertId
+      if (concertId === undefined) throw new PerformanceNotFound(performanceId)
+      if (concerts.size >= 10_000) concerts.clear()
+      concerts.set(performanceId, concertId)
+    }
+    return concertId
+  }
+  const pass = (c: { req: { header(name: string): string | undefined } }) => presentedPass(c.req.header(QUEUE_TOKEN_HEADER), deps.passes)
+
   routes.get('/api/performances/:performanceId/seats', member, validParams(PerformanceParams), async (c) => {
     const { performanceId } = c.req.valid('param')
+    requireActivePass(await pass(c), c.get('memberId'), await concertOf(performanceId), clock)
     const seats = await deps.seats.seats(performanceId, () => reservations.seats(db, performanceId))
-    if (seats.length === 0) throw new PerformanceNotFound(performanceId)
     return c.json({ seats })
   })
 
   routes.post('/api/reservations', member, validBody(HoldSeatBody), async (c) => {
     const { performanceId, seatNo } = c.req.valid('json')
     const memberId = c.get('memberId')
+    const presented = await pass(c)
     const { result, token } = await uow.run(async (tx) => {
       const performance = await reservations.performance(tx, performanceId)
       if (!performance) throw new PerformanceNotFound(performanceId)
+      requireActivePass(presented, memberId, performance.concertId, clock)
       const { state, events } = hold(newId(), performance, seatNo, memberId, clock.now(), deps.holdTtlMs)
       if ((await reservations.heldBy(tx, memberId, performanceId)) >= MAX_HOLDS) throw new HoldLimitReached()
       if (!(await reservations.takeSeat(tx, performanceId, seatNo))) throw new SeatTaken(seatNo)

@@ -17,12 +17,15 @@ for (const engine of await testEngines()) {
       const first = await concertOverHttp(engine, { crowd: true, evictions: buses[0] })
       const second = await concertOverHttp(engine, { crowd: first.issuer!, evictions: buses[1], db: first.db })
       apps.push(first, second)
-      const { performanceId } = await first.performance(6, 10_000)
+      const { concertId, performanceId } = await first.performance(6, 10_000)
       const [member] = await first.crowd(1)
-      return { first, second, performanceId, member: member! }
+      const [queueToken] = await first.admit(concertId, member!)
+      return { first, second, performanceId, member: { ...member!, queueToken: queueToken! } }
     }
-    const statuses = async (app: ConcertOverHttp, member: Member, performanceId: string) =>
-      ((await app.call('GET', `/api/performances/${performanceId}/seats`, member.token)).body.seats as Array<{ status: string }>).map((s) => s.status[0]).join('')
+    const statuses = async (app: ConcertOverHttp, member: Member & { queueToken: string }, performanceId: string) =>
+      ((await app.call('GET', `/api/performances/${performanceId}/seats`, member.token, undefined, { 'Queue-Token': member.queueToken })).body.seats as Array<{ status: string }>)
+        .map((s) => s.status[0])
+        .join('')
     /** A seat changed behind the services' backs (no event): only a list read from the database shows it. */
     const changedUnseen = (app: ConcertOverHttp, performanceId: string) =>
       app.db.query(`UPDATE ${schemaName(CONCERT_SCHEMA)}.seats SET status = 'RESERVED' WHERE performance_id = $1 AND seat_no = 6`, [performanceId])

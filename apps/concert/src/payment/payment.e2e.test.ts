@@ -18,9 +18,11 @@ for (const engine of await testEngines()) {
       await brief?.close()
     })
 
-    const charged = async (on: ConcertOverHttp, amount: number): Promise<Member> => {
+    /** A member with `amount` in their wallet, ACTIVE in the concert's waiting room. */
+    const charged = async (on: ConcertOverHttp, amount: number, concertId: string): Promise<Member> => {
       const [member] = await on.crowd(1)
       expect((await on.call('POST', '/api/wallet/charges', member!.token, { amount })).status).toBe(200)
+      await on.admit(concertId, member!)
       return member!
     }
     const holdSeat = async (on: ConcertOverHttp, member: Member, performanceId: string, seatNo = 1): Promise<string> => {
@@ -35,18 +37,24 @@ for (const engine of await testEngines()) {
     const balance = async (on: ConcertOverHttp, member: Member) => (await on.call('GET', '/api/wallet', member.token)).body.balance as number
     const ledger = async (on: ConcertOverHttp, member: Member) =>
       ((await on.call('GET', '/api/wallet/ledger', member.token)).body.items as Array<{ type: string; amount: number; balanceAfter: number; reference: string | null }>).map((e) => [e.type, e.amount, e.reference])
+    /** The seats as another member, ACTIVE, sees them (a payer's own token is COMPLETED by their payment). */
+    const seatsAs = async (on: ConcertOverHttp, concertId: string, performanceId: string) => {
+      const [viewer] = await on.crowd(1)
+      await on.admit(concertId, viewer!)
+      return (await on.call('GET', `/api/performances/${performanceId}/seats`, viewer!.token)).body.seats as Array<{ status: string }>
+    }
     const reservation = async (on: ConcertOverHttp, member: Member, id: string) => (await on.call('GET', `/api/reservations/${id}`, member.token)).body
 
     it('pays for a held seat: the price is taken once, the seat is RESERVED, the payment COMPLETED', async () => {
-      const { performanceId } = await app.performance(10, 30_000)
-      const member = await charged(app, 50_000)
+      const { concertId, performanceId } = await app.performance(10, 30_000)
+      const member = await charged(app, 50_000, concertId)
       const reservationId = await holdSeat(app, member, performanceId, 4)
       const paid = await pay(app, member, reservationId)
       expect([paid.status, paid.body]).toEqual([201, { paymentId: expect.any(String), reservationId, amount: 30_000, status: 'COMPLETED', balance: 20_000 }])
       expect(paid.headers.get('tidings-position')).toMatch(/^concert\.payment@/)
       const paymentId = paid.body.paymentId as string
       expect(await reservation(app, member, reservationId)).toMatchObject({ status: 'CONFIRMED', paymentId })
-      const seats = (await app.call('GET', `/api/performances/${performanceId}/seats`, member.token)).body.seats as Array<{ status: string }>
+      const seats = await seatsAs(app, concertId, performanceId)
       expect(seats[3]!.status).toBe('RESERVED')
       expect(await balance(app, member)).toBe(20_000)
       expect(await ledger(app, member)).toEqual([['CHARGE', 50_000, null], ['PAYMENT', -30_000, paymentId]])
@@ -56,19 +64,23 @@ for (const engine of await testEngines()) {
       expect((read.body.steps as Array<{ step: string; outcome: string }>).map((s) => `${s.step} ${s.outcome}`)).toEqual(['debit sent', 'debit replied', 'confirm sent', 'confirm replied', 'confirm completed'])
       const [stranger] = await app.crowd(1)
       expect((await app.call('GET', `/api/payments/${paymentId}`, stranger!.token)).body.code).toBe('PAYMENT_NOT_FOUND')
-      // Paying again for the sold seat, with a new key, takes nothing.
+      // The payment completed the member's queue token; queued again, paying again for the sold seat with a new key takes nothing.
+      const used = app.queueToken(member)!
+      await eventually(async () => (await app.call('GET', `/api/queue/${used}`, undefined)).body.status, (s) => s === 'COMPLETED', { what: 'the payer’s token to complete' })
+      expect((await pay(app, member, reservationId)).body.code).toBe('QUEUE_TOKEN_NOT_ACTIVE')
+      await app.admit(concertId, member)
       const again = await pay(app, member, reservationId)
       expect([again.status, again.body.code, await balance(app, member)]).toEqual([409, 'RESERVATION_NOT_HELD', 20_000])
     })
 
     it('a sold seat given back before the performance is free at once, and its payment refunded by a saga', async () => {
       const { concertId, performanceId } = await app.performance(10, 25_000)
-      const member = await charged(app, 30_000)
+      const member = await charged(app, 30_000, concertId)
       const reservationId = await holdSeat(app, member, performanceId, 2)
       const paymentId = (await pay(app, member, reservationId)).body.paymentId as string
       const canceled = await app.call('DELETE', `/api/reservations/${reservationId}`, member.token)
       expect([canceled.status, canceled.body.status, canceled.body.paymentId]).toEqual([200, 'CANCELED', paymentId])
-      const seats = (await app.call('GET', `/api/performances/${performanceId}/seats`, member.token)).body.seats as Array<{ status: string }>
+      const seats = await seatsAs(app, concertId, performanceId)
       expect(seats[1]!.status).toBe('AVAILABLE')
       expect(((await app.call('GET', `/api/concerts/${concertId}`, undefined)).body.performances as Array<{ availableSeats: number }>)[0]!.availableSeats).toBe(10)
       const read = await eventually(async () => (await app.call('GET', `/api/payments/${paymentId}`, member.token)).body, (p) => p.status === 'REFUNDED', { what: 'the refund' })
@@ -80,8 +92,8 @@ for (const engine of await testEngines()) {
     })
 
     it('the same Idempotency-Key sent five times at once is one payment, charged once', async () => {
-      const { performanceId } = await app.performance(10, 10_000)
-      const member = await charged(app, 100_000)
+      const { concertId, performanceId } = await app.performance(10, 10_000)
+      const member = await charged(app, 100_000, concertId)
       const reservationId = await holdSeat(app, member, performanceId)
       const key = newKey()
       const answers = await Promise.all(Array.from({ length: 5 }, () => pay(app, member, reservationId, key)))
@@ -95,12 +107,12 @@ for (const engine of await testEngines()) {
     })
 
     it('without an Idempotency-Key: 400 IDEMPOTENCY_KEY_REQUIRED, nothing taken; another member’s reservation is not found', async () => {
-      const { performanceId } = await app.performance(10, 10_000)
-      const member = await charged(app, 20_000)
+      const { concertId, performanceId } = await app.performance(10, 10_000)
+      const member = await charged(app, 20_000, concertId)
       const reservationId = await holdSeat(app, member, performanceId)
       const bare = await pay(app, member, reservationId, null)
       expect([bare.status, bare.body.code]).toEqual([400, 'IDEMPOTENCY_KEY_REQUIRED'])
-      const thief = await charged(app, 20_000)
+      const thief = await charged(app, 20_000, concertId)
       const stolen = await pay(app, thief, reservationId)
       expect([stolen.status, stolen.body.code]).toEqual([404, 'RESERVATION_NOT_FOUND'])
       for (const body of [{ reservationId: 'x' }, { reservationId, amount: 1 }, {}]) {
@@ -113,8 +125,8 @@ for (const engine of await testEngines()) {
     })
 
     it('insufficient balance: 409 INSUFFICIENT_BALANCE, nothing taken, the seat still held, the payment FAILED', async () => {
-      const { performanceId } = await app.performance(10, 30_000)
-      const member = await charged(app, 29_999)
+      const { concertId, performanceId } = await app.performance(10, 30_000)
+      const member = await charged(app, 29_999, concertId)
       const reservationId = await holdSeat(app, member, performanceId)
       const refused = await pay(app, member, reservationId)
       expect([refused.status, refused.body.code]).toEqual([409, 'INSUFFICIENT_BALANCE'])
@@ -131,13 +143,15 @@ for (const engine of await testEngines()) {
       const prices = [4_000, 2_000, 3_500]
       const scheduled = await app.call('POST', '/api/concerts', 'concert-kit-operator-secret', { title: 'Three prices', performances: prices.map((price) => ({ startsAt, seatCount: 5, price })) })
       const performances = scheduled.body.performances as Array<{ performanceId: string; price: number }>
-      const member = await charged(app, 5_000)
+      const member = await charged(app, 5_000, scheduled.body.concertId as string)
       const reservations = await Promise.all(prices.map((price) => holdSeat(app, member, performances.find((p) => p.price === price)!.performanceId)))
       const answers = await Promise.all(reservations.map((id) => pay(app, member, id)))
       const paid = answers.filter((a) => a.status === 201).reduce((sum, a) => sum + (a.body.amount as number), 0)
       expect(paid).toBeGreaterThan(0)
       expect(paid).toBeLessThanOrEqual(5_000)
-      expect(answers.filter((a) => a.status !== 201).map((a) => [a.status, a.body.code])).toEqual(answers.filter((a) => a.status !== 201).map(() => [409, 'INSUFFICIENT_BALANCE']))
+      // A payment that completed ends the member's queue token: one checked after that is refused before anything is taken.
+      const refused = answers.filter((a) => a.status !== 201).map((a) => `${a.status} ${a.body.code as string}`)
+      expect(refused.every((r) => r === '409 INSUFFICIENT_BALANCE' || r === '403 QUEUE_TOKEN_NOT_ACTIVE')).toBe(true)
       expect(await balance(app, member)).toBe(5_000 - paid)
       const entries = (await app.call('GET', '/api/wallet/ledger', member.token)).body.items as Array<{ amount: number; balanceAfter: number }>
       let running = 0
@@ -149,8 +163,8 @@ for (const engine of await testEngines()) {
     })
 
     it('a confirmation that comes after the hold expired is refused, and the amount refunded', async () => {
-      const { performanceId } = await brief.performance(5, 10_000)
-      const member = await charged(brief, 10_000)
+      const { concertId, performanceId } = await brief.performance(5, 10_000)
+      const member = await charged(brief, 10_000, concertId)
       const reservationId = await holdSeat(brief, member, performanceId)
       // The concert service's part of the saga is down: the wallet takes the amount, the confirmation waits.
       const confirmations = brief.concert.services.find((s) => s.name === 'concert.concert')!.subscriptions[0]!
@@ -170,15 +184,19 @@ for (const engine of await testEngines()) {
     })
 
     it('a confirmed seat stays RESERVED after its hold’s time has passed; paying for an expired hold takes nothing', async () => {
-      const { performanceId } = await brief.performance(5, 10_000)
-      const member = await charged(brief, 20_000)
+      const { concertId, performanceId } = await brief.performance(5, 10_000)
+      const member = await charged(brief, 20_000, concertId)
       const [sold, lapsed] = [await holdSeat(brief, member, performanceId, 1), await holdSeat(brief, member, performanceId, 2)]
       expect((await pay(brief, member, sold)).status).toBe(201)
+      // A payment completes its payer's queue token: to pay again, the member queues again.
+      const used = brief.queueToken(member)!
+      await eventually(async () => (await brief.call('GET', `/api/queue/${used}`, undefined)).body.status, (s) => s === 'COMPLETED', { what: 'the payer’s token to complete' })
+      await brief.admit(concertId, member)
       await eventually(async () => (await reservation(brief, member, lapsed)).status, (s) => s === 'EXPIRED', { what: 'the other hold to expire' })
       const late = await pay(brief, member, lapsed)
       expect([late.status, late.body.code]).toEqual([409, 'RESERVATION_EXPIRED'])
       expect((await reservation(brief, member, sold)).status).toBe('CONFIRMED')
-      const seats = (await brief.call('GET', `/api/performances/${performanceId}/seats`, member.token)).body.seats as Array<{ status: string }>
+      const seats = await seatsAs(brief, concertId, performanceId)
       expect(seats.slice(0, 2).map((s) => s.status)).toEqual(['RESERVED', 'AVAILABLE'])
       expect(await balance(brief, member)).toBe(10_000)
     })

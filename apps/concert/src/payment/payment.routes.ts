@@ -8,6 +8,7 @@ import { holdExpired, ReservationExpired, ReservationNotFound, ReservationNotHel
 import type { SagaDefinition } from '@tidings/core'
 import { PaymentNotFound, paymentView, refusal, stepsOf } from './payment'
 import type { SeatPayment } from './pay-for-seat'
+import { presentedPass, QUEUE_TOKEN_HEADER, requireActivePass, type QueuePassLookup } from '../waiting/queue-pass'
 import { refundIdOf } from './refund-sale'
 
 /** A payment for a held seat (exported for the fuzz suite): the amount is the seat's price, never the client's. */
@@ -24,6 +25,8 @@ export interface PaymentRoutesDeps {
   progress: readonly Pick<ProgressSource, 'onProgress'>[]
   /** A reservation as the concert service has it now. */
   reservation: (reservationId: string) => Promise<Reservation | undefined>
+  /** What the waiting room says of a queue token. */
+  passes: QueuePassLookup
   verify: TokenVerifier
   newId: IdGenerator
   clock: Clock
@@ -32,7 +35,7 @@ export interface PaymentRoutesDeps {
 }
 
 /**
- * Payments: a member pays for a seat they hold, with an `Idempotency-Key` (the same key again is the same
+ * Payments: a member ACTIVE in the concert's waiting room (`Queue-Token`) pays for a seat they hold, with an `Idempotency-Key` (the same key again is the same
  * payment, never a second one), and reads their own payments. The answer waits for the saga: `201` when it
  * completed, `409` with the reason when it did not, `202` and where to look when it is still running.
  */
@@ -53,8 +56,10 @@ export function paymentRoutes(deps: PaymentRoutesDeps): Hono<MemberEnv> {
     // Read before the transaction (its service may be elsewhere); judged inside it, so that a replay of the
     // key's stored outcome (the process died before answering) does not judge the seat as it is now.
     const reservation = await deps.reservation(reservationId)
+    const presented = await presentedPass(c.req.header(QUEUE_TOKEN_HEADER), deps.passes)
     const { result: paymentId, token } = await uow.run(async (tx) => {
       if (!reservation || reservation.memberId !== memberId) throw new ReservationNotFound(reservationId)
+      requireActivePass(presented, memberId, reservation.concertId, clock)
       if (reservation.status === 'EXPIRED' || (reservation.status === 'HELD' && holdExpired(reservation, clock.now()))) throw new ReservationExpired()
       if (reservation.status !== 'HELD') throw new ReservationNotHeld(reservation.status)
       const payment: SeatPayment = { paymentId: deps.newId(), memberId, concertId: reservation.concertId, reservationId, amount: reservation.price }

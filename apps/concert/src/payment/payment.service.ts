@@ -2,6 +2,7 @@ import type { TokenVerifier } from '@tidings/auth'
 import { uuidv7, type FeedReader } from '@tidings/core'
 import { openProducer, openSagas, openSubscription, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
 import type { ReservationLookup } from '../concert/concert.contracts'
+import type { QueuePassLookup } from '../waiting/queue-pass'
 import { payForSeat } from './pay-for-seat'
 import { refundSale } from './refund-sale'
 import { saleRefunds } from './sale-refunds'
@@ -23,6 +24,8 @@ export interface PaymentServiceDeps {
   sales: FeedReader
   /** A reservation as the concert service has it now (in one process, its repository; across processes, its internal route). */
   reservation: ReservationLookup
+  /** What the waiting room says of a queue token: paying is for ACTIVE members. */
+  passes: QueuePassLookup
   outcomeWaitMs?: number | undefined
 }
 
@@ -43,6 +46,7 @@ export async function paymentService(ctx: ServiceContext, producer: Producer, de
       payForSeat: definition,
       progress: [sagas.replies],
       reservation: deps.reservation,
+      passes: deps.passes,
       verify: deps.verify,
       newId: () => uuidv7(ctx.clock.now().getTime()),
       clock: ctx.clock,

@@ -31,6 +31,13 @@ export interface ConcertOverHttp {
   member(name: string, roles?: string[]): Promise<Member>
   /** `count` members at once, their tokens signed by a test issuer the concert services trust (with `crowd: true`). */
   crowd(count: number): Promise<Member[]>
+  /**
+   * Joins the concert's waiting room for `members` (each must be admitted at once: ACTIVE); from then on
+   * `call` sends each one's queue token with their requests.
+   */
+  admit(concertId: string, ...members: Member[]): Promise<string[]>
+  /** The queue token `call` sends for the member (the last they were admitted with). */
+  queueToken(member: Member): string | undefined
   /** A concert of one performance starting in a week, scheduled by the operator. */
   performance(seatCount: number, price: number): Promise<{ concertId: string; performanceId: string }>
   close(): Promise<void>
@@ -58,10 +65,18 @@ export async function concertOverHttp(
   const server = await serveHttp(concert.http, 0, { hostname: '127.0.0.1' })
   const base = `http://127.0.0.1:${server.port}`
 
+  /** Each admitted member's queue token, by their bearer token. */
+  const queueTokens = new Map<string, string>()
   const call: ConcertOverHttp['call'] = async (method, path, token, body, headers = {}) => {
+    const queueToken = token && queueTokens.get(token)
+    const sent = new Headers()
+    if (body !== undefined) sent.set('content-type', 'application/json')
+    if (token) sent.set('authorization', `Bearer ${token}`)
+    if (queueToken) sent.set('queue-token', queueToken)
+    for (const [name, value] of Object.entries(headers)) sent.set(name, value) // the test's own win, whatever their case
     const response = await fetch(`${base}${path}`, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      headers: sent,
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     })
     const text = await response.text()
@@ -87,6 +102,17 @@ export async function concertOverHttp(
     }))
   }
 
+  const admit = async (concertId: string, ...members: Member[]) => {
+    const tokens: string[] = []
+    for (const member of members) {
+      const joined = await call('POST', `/api/concerts/${concertId}/queue`, member.token)
+      expect([joined.status, joined.body.status]).toEqual([201, 'ACTIVE'])
+      queueTokens.set(member.token, joined.body.token as string)
+      tokens.push(joined.body.token as string)
+    }
+    return tokens
+  }
+
   const performance = async (seatCount: number, price: number) => {
     const startsAt = new Date(Date.now() + 7 * 24 * 3600_000).toISOString()
     const scheduled = await call('POST', '/api/concerts', OPERATOR_SECRET, { title: 'Test night', performances: [{ startsAt, seatCount, price }] })
@@ -102,6 +128,8 @@ export async function concertOverHttp(
     call,
     member,
     crowd,
+    admit,
+    queueToken: (member) => queueTokens.get(member.token),
     performance,
     async close() {
       await concert.stop()

@@ -32,7 +32,7 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
 
   async join(concertId: string, memberId: string, token: string, now: Date): Promise<{ token: QueueToken; created: boolean }> {
     const inserted = await this.db.query<TokenRow>(
-      `INSERT INTO ${this.s}.tokens (token, concert_id, member_id, status, joined_at, seen_at) VALUES ($1, $2, $3, 'WAITING', $4, $4)
+      `INSERT INTO ${this.s}.tokens (token, concert_id, member_id, status, joined_at) VALUES ($1, $2, $3, 'WAITING', $4)
        ON CONFLICT (concert_id, member_id) WHERE status IN ('WAITING', 'ACTIVE') DO NOTHING RETURNING ${COLUMNS}`,
       [token, concertId, memberId, now.toISOString()],
     )
@@ -52,9 +52,13 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     return rows[0]!.n
   }
 
-  async seen(token: string, now: Date) {
-    // At most one write a second per token, however often it polls.
-    await this.db.query(`UPDATE ${this.s}.tokens SET seen_at = $2 WHERE token = $1 AND status = 'WAITING' AND seen_at < $2::timestamptz - interval '1 second'`, [token, now.toISOString()])
+  async seen(tokens: readonly string[], now: Date) {
+    if (tokens.length === 0) return
+    await this.db.query(
+      `INSERT INTO ${this.s}.presence (token, seen_at) SELECT t, $2 FROM unnest($1::text[]) AS t
+       ON CONFLICT (token) DO UPDATE SET seen_at = GREATEST(${this.s}.presence.seen_at, excluded.seen_at)`,
+      [tokens, now.toISOString()],
+    )
   }
 
   async leave(token: string, now: Date) {
@@ -69,9 +73,10 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
 
   async sweep(now: Date, idleBefore: Date) {
     const { rows } = await this.db.query<{ concert_id: string }>(
-      `UPDATE ${this.s}.tokens SET status = 'EXPIRED', ended_at = $1
-       WHERE (status = 'ACTIVE' AND active_until <= $1) OR (status = 'WAITING' AND seen_at < $2)
-       RETURNING concert_id`,
+      `UPDATE ${this.s}.tokens t SET status = 'EXPIRED', ended_at = $1
+       WHERE (t.status = 'ACTIVE' AND t.active_until <= $1)
+          OR (t.status = 'WAITING' AND t.joined_at < $2 AND NOT EXISTS (SELECT 1 FROM ${this.s}.presence p WHERE p.token = t.token AND p.seen_at >= $2))
+       RETURNING t.concert_id`,
       [now.toISOString(), idleBefore.toISOString()],
     )
     return [...new Set(rows.map((r) => r.concert_id))]
@@ -120,7 +125,6 @@ export const waitingRoomMigrations: readonly Migration[] = [
         status text NOT NULL CHECK (status IN ('WAITING', 'ACTIVE', 'EXPIRED', 'COMPLETED')),
         seq bigint NOT NULL DEFAULT nextval('${s}.arrivals'),
         joined_at timestamptz NOT NULL,
-        seen_at timestamptz NOT NULL,
         activated_at timestamptz,
         active_until timestamptz,
         ended_at timestamptz
@@ -129,6 +133,13 @@ export const waitingRoomMigrations: readonly Migration[] = [
       CREATE UNIQUE INDEX tokens_one_live ON ${s}.tokens (concert_id, member_id) WHERE status IN ('WAITING', 'ACTIVE');
       CREATE INDEX tokens_waiting ON ${s}.tokens (concert_id, seq) WHERE status = 'WAITING';
       CREATE INDEX tokens_active ON ${s}.tokens (concert_id, active_until) WHERE status = 'ACTIVE';
-      CREATE INDEX tokens_activated ON ${s}.tokens (concert_id, activated_at);`,
+      CREATE INDEX tokens_activated ON ${s}.tokens (concert_id, activated_at);
+      -- When a holder was last seen (a poll, an open connection), written in batches, never per poll.
+      CREATE TABLE ${s}.presence (token text PRIMARY KEY, seen_at timestamptz NOT NULL);`,
+  },
+  {
+    version: 2,
+    name: 'the catalog, as the waiting room follows it',
+    up: (s) => `CREATE TABLE ${s}.concerts (concert_id uuid PRIMARY KEY, sales_open_at timestamptz);`,
   },
 ]

@@ -1,6 +1,7 @@
 import type { Clock, Logger } from '@tidings/core'
 import type { Worker } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
+import type { QueuePass } from './queue-pass'
 import { newQueueToken, viewOf, type QueueView, type WaitingRoomSettings } from './waiting-room'
 import type { WaitingRoomStore } from './waiting-room.store'
 
@@ -16,6 +17,8 @@ const RATE_CACHE_MS = 1_000
  */
 export class WaitingRoom implements Worker {
   private readonly rates = new Map<string, { perSecond: number; at: number }>()
+  /** Holders seen here since the last tick, written by it in one statement. */
+  private present = new Set<string>()
   private timer?: NodeJS.Timeout
   private ticking?: Promise<void>
 
@@ -37,11 +40,17 @@ export class WaitingRoom implements Worker {
     const found = await this.store.find(token)
     if (!found) return undefined
     if (found.status !== 'WAITING') return viewOf(found, null, 0)
-    await this.store.seen(token, this.clock.now())
+    this.present.add(token)
     const position = await this.store.position(found)
     // Admitted or ended since it was read: read it again.
     if (position === 0) return this.status(token)
     return viewOf(found, position, await this.admittedPerSecond(found.concertId))
+  }
+
+  /** What the concert and payment services need to know of a token. */
+  async pass(token: string): Promise<QueuePass | undefined> {
+    const found = await this.store.find(token)
+    return found && { concertId: found.concertId, memberId: found.memberId, status: found.status, activeUntil: found.activeUntil }
   }
 
   /** The member leaves; undefined when the token is not theirs (or none). */
@@ -60,6 +69,9 @@ export class WaitingRoom implements Worker {
   /** One tick: end what is past its time, then admit wherever anyone waits. */
   async tick(): Promise<void> {
     const now = this.clock.now()
+    const seen = [...this.present]
+    this.present = new Set()
+    await this.store.seen(seen, now)
     const freed = await this.store.sweep(now, new Date(now.getTime() - this.settings.waitingIdleMs))
     const waiting = await this.store.concertsWaiting()
     for (const concertId of new Set([...freed, ...waiting])) await this.admit(concertId)

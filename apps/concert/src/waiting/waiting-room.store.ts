@@ -12,13 +12,13 @@ export interface WaitingRoomStore {
   find(token: string): Promise<QueueToken | undefined>
   /** 1-based, among the concert's WAITING tokens, in arrival order. */
   position(token: QueueToken): Promise<number>
-  /** The holder is present (a poll, an open connection): a WAITING token does not go idle. */
-  seen(token: string, now: Date): Promise<void>
+  /** These holders were present (a poll, an open connection) by `now`: their WAITING tokens do not go idle. */
+  seen(tokens: readonly string[], now: Date): Promise<void>
   /** The holder leaves: a live token ends (EXPIRED). False when it was not live. */
   leave(token: string, now: Date): Promise<boolean>
   /** The member's ACTIVE token for the concert ends COMPLETED (their payment went through); in the caller's transaction when the store is its database. */
   complete(concertId: string, memberId: string, now: Date, via?: Queryable): Promise<boolean>
-  /** Ends ACTIVE tokens past their time and WAITING ones idle since `idleBefore`; the concerts where places freed. */
+  /** Ends ACTIVE tokens past their time and WAITING ones neither joined nor seen since `idleBefore`; the concerts where places freed. */
   sweep(now: Date, idleBefore: Date): Promise<string[]>
   /** Makes the next WAITING tokens ACTIVE (until `activeUntil`) while fewer than `capacity` are: those admitted. */
   admit(concertId: string, capacity: number, now: Date, activeUntil: Date): Promise<QueueToken[]>

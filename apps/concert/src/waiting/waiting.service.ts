@@ -1,7 +1,12 @@
 import type { TokenVerifier } from '@tidings/auth'
 import { consumer, type FeedReader } from '@tidings/core'
-import { openSubscription, type AnyService, type ServiceContext } from '@tidings/http'
-import { migrate, platformMigrations, type Queryable } from '@tidings/postgres'
+import { Hono } from 'hono'
+import type { MemberEnv } from '@tidings/auth'
+import { awaitOutcome, openSubscription, type AnyService, type ServiceContext } from '@tidings/http'
+import { migrate, platformMigrations, schemaName, type Queryable } from '@tidings/postgres'
+import type { Concert } from '../concert/concert'
+import { CONCERT_SOURCE } from '../concert/concert.contracts'
+import { queuePassRoutes } from './queue-pass.routes'
 import { PAYMENT_COMPLETED, PAYMENT_SOURCE, type PaymentCompleted } from '../payment/payment.contracts'
 import { PgWaitingRoomStore, waitingRoomMigrations } from './pg-waiting-room.store'
 import { DEFAULT_WAITING_ROOM, type WaitingRoomSettings } from './waiting-room'
@@ -10,21 +15,44 @@ import { waitingRoutes } from './waiting.routes'
 
 export const WAITING_SCHEMA = 'concert_waiting'
 export const WAITING_SERVICE = 'concert.waiting'
+/** How long a join waits for a concert the room has not heard of yet. */
+const CATALOG_WAIT_MS = 2_000
 
 export interface WaitingServiceDeps {
   verify: TokenVerifier
-  /** Whether the catalog has the concert. */
-  concertExists: (concertId: string) => Promise<boolean>
+  /** The concert service's feed: the waiting room keeps the concerts it may open rooms for. */
+  concerts: FeedReader
   /** The payment service's feed: a completed payment ends its payer's token and frees the place. */
   payments: FeedReader
   settings?: Partial<WaitingRoomSettings> | undefined
 }
 
-/** The waiting room (waiting, active and expiration) on the application's database. */
+/**
+ * The waiting room (waiting, active and expiration) on the application's database. It follows the catalog
+ * (the concerts a room may open for) and the payments (a completed one frees its payer's place).
+ */
 export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDeps): Promise<AnyService & { room: WaitingRoom }> {
   const { db, clock, logger } = ctx
   await migrate(db, WAITING_SCHEMA, 'tidings', platformMigrations)
   await migrate(db, WAITING_SCHEMA, WAITING_SERVICE, waitingRoomMigrations)
+  const w = schemaName(WAITING_SCHEMA)
+  const catalog = await openSubscription(
+    ctx,
+    WAITING_SCHEMA,
+    consumer<Queryable>({
+      name: 'concert.waiting-catalog',
+      follows: [CONCERT_SOURCE],
+      async handle(tx, message) {
+        if (message.type !== 'concert.ConcertScheduled.v1') return
+        const concert = message.data as Concert
+        await tx.query(`INSERT INTO ${w}.concerts (concert_id, sales_open_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [concert.concertId, concert.salesOpenAt])
+      },
+    }),
+    [deps.concerts],
+  )
+  const known = async (concertId: string) => (await db.query(`SELECT 1 FROM ${w}.concerts WHERE concert_id = $1`, [concertId])).rowCount > 0
+  // A concert scheduled a moment ago may not have reached the room yet: wait for the catalog a little.
+  const concertExists = (concertId: string) => awaitOutcome(() => known(concertId), Boolean, { progress: [catalog], timeoutMs: CATALOG_WAIT_MS })
   const room = new WaitingRoom(new PgWaitingRoomStore(db, WAITING_SCHEMA), { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger)
   const payments = await openSubscription(
     ctx,
@@ -47,9 +75,11 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
   return {
     name: WAITING_SERVICE,
     room,
-    routes: waitingRoutes({ room, verify: deps.verify, concertExists: deps.concertExists, clock }),
+    routes: new Hono<MemberEnv>()
+      .route('/', waitingRoutes({ room, verify: deps.verify, concertExists, clock }))
+      .route('/', queuePassRoutes(room)),
     feeds: {},
-    subscriptions: [payments],
+    subscriptions: [catalog, payments],
     workers: [room],
     producerSchemas: [],
     consumerSchemas: [WAITING_SCHEMA],

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BoardClient, type Member } from '@tidings/board/test-kit'
-import { serverInstalled, testEngines } from '@tidings/testing'
+import { eventually, serverInstalled, testEngines } from '@tidings/testing'
 import { startAppCluster, type AppCluster } from './app-cluster'
 
 /**
@@ -35,21 +35,26 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('the conc
     expect(queued).toMatchObject({ status: 201, body: { status: 'ACTIVE' } })
     expect(await gateway.call('GET', `/api/queue/${queued.body.token}`)).toMatchObject({ status: 200, body: { status: 'ACTIVE' } })
     expect(await gateway.call('POST', '/api/wallet/charges', { token: ann.token, body: { amount: 60_000 } })).toMatchObject({ status: 200, body: { balance: 60_000 } })
-    const held = await gateway.call<{ reservationId: string }>('POST', '/api/reservations', { token: ann.token, body: { performanceId: performance!.performanceId, seatNo: 7 } })
+    const active = { 'Queue-Token': queued.body.token }
+    expect(await gateway.call('POST', '/api/reservations', { token: ann.token, body: { performanceId: performance!.performanceId, seatNo: 7 } })).toMatchObject({ status: 401, body: { code: 'QUEUE_TOKEN_REQUIRED' } })
+    const held = await gateway.call<{ reservationId: string }>('POST', '/api/reservations', { token: ann.token, body: { performanceId: performance!.performanceId, seatNo: 7 }, headers: active })
     expect(held).toMatchObject({ status: 201, body: { status: 'HELD', price: performance!.price } })
     const { reservationId } = held.body
-    expect(await gateway.call('POST', '/api/payments', { token: eve.token, body: { reservationId }, headers: { 'Idempotency-Key': randomUUID() } })).toMatchObject({ status: 404, body: { code: 'RESERVATION_NOT_FOUND' } })
-    const paid = await gateway.call<{ paymentId: string }>('POST', '/api/payments', { token: ann.token, body: { reservationId }, headers: { 'Idempotency-Key': randomUUID() } })
+    expect(await gateway.call('POST', '/api/payments', { token: eve.token, body: { reservationId }, headers: { 'Idempotency-Key': randomUUID(), ...active } })).toMatchObject({ status: 404, body: { code: 'RESERVATION_NOT_FOUND' } })
+    const paid = await gateway.call<{ paymentId: string }>('POST', '/api/payments', { token: ann.token, body: { reservationId }, headers: { 'Idempotency-Key': randomUUID(), ...active } })
     expect(paid).toMatchObject({ status: 201, body: { status: 'COMPLETED', amount: performance!.price, balance: 60_000 - performance!.price } })
     expect(await gateway.call('GET', `/api/reservations/${reservationId}`, { token: ann.token })).toMatchObject({ body: { status: 'CONFIRMED', paymentId: paid.body.paymentId } })
-    const seats = await gateway.call<{ seats: Array<{ status: string }> }>('GET', `/api/performances/${performance!.performanceId}/seats`, { token: ann.token })
+    // The payment completed ann's queue token: eve, admitted, sees the seat sold.
+    await eventually(async () => (await gateway.call<{ status: string }>('GET', `/api/queue/${queued.body.token}`)).body.status, (s) => s === 'COMPLETED', { what: 'ann’s token to complete' })
+    const eveQueued = await gateway.call<{ token: string }>('POST', `/api/concerts/${concerts.body.items[0]!.concertId}/queue`, { token: eve.token })
+    const seats = await gateway.call<{ seats: Array<{ status: string }> }>('GET', `/api/performances/${performance!.performanceId}/seats`, { token: eve.token, headers: { 'Queue-Token': eveQueued.body.token } })
     expect(seats.body.seats[6]!.status).toBe('RESERVED')
     expect(await gateway.call('GET', `/api/payments/${paid.body.paymentId}`, { token: eve.token })).toMatchObject({ status: 404 })
     expect(await gateway.call('GET', '/api/wallet', { token: ann.token })).toMatchObject({ body: { balance: 60_000 - performance!.price } })
   }, 60_000)
 
   it('passes on only the public paths: no internal route or feed of the concert system is reachable through it', async () => {
-    for (const path of ['/internal/reservations/00000000-0000-7000-8000-000000000000', '/internal/reservations?ids=x', '/api/feeds/concert.payment?after=0', '/api/feeds/concert.wallet?after=0']) {
+    for (const path of ['/internal/reservations/00000000-0000-7000-8000-000000000000', '/internal/reservations?ids=x', `/internal/queue-tokens/${'A'.repeat(32)}`, '/api/feeds/concert.payment?after=0', '/api/feeds/concert.wallet?after=0']) {
       expect((await gateway.call('GET', path)).status, path).toBe(404)
     }
   })

@@ -5,7 +5,7 @@ import { runCluster, type GatewayApi } from '@tidings/cluster'
 import { processConfig, processOnlyCredential, SERVICE_TOKEN } from '@tidings/http'
 import { ABUSE_LIMIT_VARIABLES, IDENTITY_URL, identityGatewayRoutes, TRUST_PROXY } from '@tidings/identity'
 import { ordersGatewayRoutes } from '@tidings/orders'
-import { CONCERT_CONCERT_URL, concertGatewayRoutes } from '@tidings/concert'
+import { CONCERT_CONCERT_URL, CONCERT_WAITING_URL, concertGatewayRoutes } from '@tidings/concert'
 import { TRANSPORTS } from '../transport-config'
 
 /**
@@ -54,10 +54,11 @@ await runCluster(
       [
         ...(board ? [{ name: 'board.post', urlVariable: BOARD_POST_URL }] : []),
         ...(orders ? ['orders.order', 'orders.payment', 'orders.delivery', 'orders.status'].map((name) => ({ name })) : []),
-        ...(concert ? [{ name: 'concert.concert', urlVariable: CONCERT_CONCERT_URL }] : []),
+        ...(concert ? [{ name: 'concert.waiting', urlVariable: CONCERT_WAITING_URL }] : []),
       ],
-      // The payment service reads reservations from the concert service, the waiting room its catalog: they start after it.
-      ...(concert ? [[{ name: 'concert.wallet' }, { name: 'concert.payment' }, { name: 'concert.waiting' }]] : []),
+      // The concert and payment services ask the waiting room what a queue token allows; the payment
+      // service reads reservations from the concert service.
+      ...(concert ? [[{ name: 'concert.concert', urlVariable: CONCERT_CONCERT_URL }], [{ name: 'concert.wallet' }, { name: 'concert.payment' }]] : []),
       ...(board ? [[{ name: 'board.comment', urlVariable: BOARD_COMMENT_URL }], [{ name: 'board.query', instances: queryInstances }, { name: 'board.notification' }]] : []),
     ],
     env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL, ...identityEnv },

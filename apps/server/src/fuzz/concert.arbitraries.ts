@@ -31,7 +31,18 @@ export function concertRequests(world: World): fc.Arbitrary<FuzzRequest> {
   const concerts = idSegment(world.ids.concerts)
   const performances = idSegment(world.ids.performances)
   const reservations = idSegment([...world.ids.aliceReservations, ...world.ids.bobReservations])
-  const payments = idSegment(world.ids.alicePayments)
+  const payments = idSegment(world.ids.bobPayments)
+  const queueTokens = fc.oneof(
+    { arbitrary: fc.constantFrom(...world.ids.queueTokens), weight: 6 },
+    { arbitrary: fc.constantFrom('A'.repeat(32), 'short', '', 'x'.repeat(300)), weight: 2 },
+    { arbitrary: nastyString.map(encodeURIComponent).map((t) => t.slice(0, 200)), weight: 1 },
+  )
+  /** The `Queue-Token` of an active member, mostly Alice's. */
+  const queueHeader: fc.Arbitrary<Record<string, string>> = fc.oneof(
+    { arbitrary: fc.constantFrom(...world.ids.queueTokens).map((t) => ({ 'Queue-Token': t })), weight: 6 },
+    { arbitrary: fc.constantFrom<Record<string, string>>({}, { 'Queue-Token': '' }, { 'Queue-Token': 'A'.repeat(32) }), weight: 2 },
+  )
+  const payHeaders = fc.tuple(idempotencyKey, queueHeader).map(([a, b]) => ({ ...a, ...b }))
   const holdHints = { performanceId: { valid: fc.constantFrom(...world.ids.performances), any: performances }, seatNo: { valid: fc.integer({ min: 1, max: 55 }), any: fc.oneof(fc.integer({ min: -2, max: 60 }), fc.constantFrom(10_000, 10_001, 1.5)) } }
   const payHints = { reservationId: { valid: fc.constantFrom(...world.ids.aliceReservations, ...world.ids.bobReservations), any: reservations } }
   const members = authSpec()
@@ -42,11 +53,14 @@ export function concertRequests(world: World): fc.Arbitrary<FuzzRequest> {
     [4, routeRequest({ route: 'POST /api/concerts', method: 'POST', path: fc.constant('/api/concerts'), auth: operators, body: jsonBody(ScheduleConcertBody, concertHints) })],
     [2, routeRequest({ route: 'GET /api/concerts', method: 'GET', path: fc.constant('/api/concerts'), query: queryOf({ limit: numberParam([1, 50, 100]) }) })],
     [2, routeRequest({ route: 'GET /api/concerts/:concertId', method: 'GET', path: concerts.map((c) => `/api/concerts/${c}`) })],
-    [2, routeRequest({ route: 'GET /api/performances/:performanceId/seats', method: 'GET', path: performances.map((p) => `/api/performances/${p}/seats`), auth: members })],
-    [4, routeRequest({ route: 'POST /api/reservations', method: 'POST', path: fc.constant('/api/reservations'), auth: members, body: jsonBody(HoldSeatBody, holdHints) })],
+    [2, routeRequest({ route: 'GET /api/performances/:performanceId/seats', method: 'GET', path: performances.map((p) => `/api/performances/${p}/seats`), auth: members, headers: queueHeader })],
+    [4, routeRequest({ route: 'POST /api/reservations', method: 'POST', path: fc.constant('/api/reservations'), auth: members, headers: queueHeader, body: jsonBody(HoldSeatBody, holdHints) })],
     [2, routeRequest({ route: 'GET /api/reservations/:reservationId', method: 'GET', path: reservations.map((r) => `/api/reservations/${r}`), auth: members })],
     [2, routeRequest({ route: 'DELETE /api/reservations/:reservationId', method: 'DELETE', path: reservations.map((r) => `/api/reservations/${r}`), auth: members })],
-    [4, routeRequest({ route: 'POST /api/payments', method: 'POST', path: fc.constant('/api/payments'), auth: members, headers: idempotencyKey, body: jsonBody(PayBody, payHints) })],
+    [4, routeRequest({ route: 'POST /api/payments', method: 'POST', path: fc.constant('/api/payments'), auth: members, headers: payHeaders, body: jsonBody(PayBody, payHints) })],
+    [2, routeRequest({ route: 'POST /api/concerts/:concertId/queue', method: 'POST', path: concerts.map((c) => `/api/concerts/${c}/queue`), auth: members })],
+    [3, routeRequest({ route: 'GET /api/queue/:token', method: 'GET', path: queueTokens.map((t) => `/api/queue/${t}`) })],
+    [1, routeRequest({ route: 'DELETE /api/queue/:token', method: 'DELETE', path: queueTokens.map((t) => `/api/queue/${t}`), auth: members })],
     [2, routeRequest({ route: 'GET /api/payments/:paymentId', method: 'GET', path: payments.map((p) => `/api/payments/${p}`), auth: members })],
     [4, routeRequest({ route: 'POST /api/wallet/charges', method: 'POST', path: fc.constant('/api/wallet/charges'), auth: members, body: jsonBody(ChargeBody) })],
     [2, routeRequest({ route: 'GET /api/wallet', method: 'GET', path: fc.constant('/api/wallet'), auth: members })],

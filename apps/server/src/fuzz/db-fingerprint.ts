@@ -3,11 +3,12 @@ import type { Database } from '@tidings/postgres'
 /**
  * Platform tables that change on their own, with no request at all: consumers move their checkpoints and
  * fill their inboxes as they work through earlier writes (and housekeeping prunes inboxes), leases are
- * renewed every few seconds, feed readers report where they are, relays their progress. Everything else
+ * renewed every few seconds, feed readers report where they are, relays their progress; the waiting room
+ * writes who polled since its last tick (`presence`, once a second, for all of them). Everything else
  * in the apps' schemas — the apps' own tables and the outbox, documents, scheduled messages, dead letters
  * and migrations of each — changes only through a command.
  */
-export const SELF_CHANGING_TABLES = ['checkpoints', 'inbox', 'leases', 'feed_readers', 'relay_progress'] as const
+export const SELF_CHANGING_TABLES = ['checkpoints', 'inbox', 'leases', 'feed_readers', 'relay_progress', 'presence'] as const
 
 /**
  * A row version: where the row is (`ctid`) and which transaction wrote it (`xmin`). Every INSERT, UPDATE

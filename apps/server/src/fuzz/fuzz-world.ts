@@ -41,10 +41,12 @@ export interface World {
     /** The demo concert `npm start` schedules on an empty catalog, and its performances. */
     concerts: string[]
     performances: string[]
-    /** Alice's seats: one paid for, one held; Bob's held seat. */
+    /** Alice's two held seats; Bob's held seat and the one he paid for. */
     aliceReservations: string[]
     bobReservations: string[]
-    alicePayments: string[]
+    bobPayments: string[]
+    /** Alice's queue token (ACTIVE) and Bob's (COMPLETED by his payment). */
+    queueTokens: string[]
     bobOrders: string[]
     memberIds: string[]
     subscriptions: string[]
@@ -119,10 +121,20 @@ export async function buildWorld(baseUrl: URL, db: Database, secrets: { operator
   if (catalog.length === 0) throw new Error('fuzz setup: npm start scheduled no demo concert')
   const performances = catalog.flatMap((c) => c.performances.map((p) => p.performanceId))
   expectStatus(await api.call('POST', '/api/wallet/charges', { token: alice.token, body: { amount: 100_000 } }), 200, 'charging a wallet')
-  const holdSeat = async (member: WorldMember, seatNo: number) =>
-    expectStatus(await api.call<{ reservationId: string }>('POST', '/api/reservations', { token: member.token, body: { performanceId: performances[0], seatNo } }), 201, 'holding a seat').reservationId
-  const [alicePaid, aliceHeld, bobHeld] = [await holdSeat(alice, 1), await holdSeat(alice, 2), await holdSeat(bob, 3)]
-  const payment = await api.call<{ paymentId: string }>('POST', '/api/payments', { token: alice.token, headers: { 'Idempotency-Key': 'fuzz-setup-payment' }, body: { reservationId: alicePaid } })
+  const queue = async (member: WorldMember) =>
+    expectStatus(await api.call<{ token: string }>('POST', `/api/concerts/${catalog[0]!.concertId}/queue`, { token: member.token }), 201, 'joining the waiting room').token
+  const queueTokens = { alice: await queue(alice), bob: await queue(bob) }
+  const holdSeat = async (member: WorldMember, queueToken: string, seatNo: number) =>
+    expectStatus(
+      await api.call<{ reservationId: string }>('POST', '/api/reservations', { token: member.token, headers: { 'Queue-Token': queueToken }, body: { performanceId: performances[0], seatNo } }),
+      201,
+      'holding a seat',
+    ).reservationId
+  const [alicePaid, aliceHeld, bobHeld] = [await holdSeat(alice, queueTokens.alice, 1), await holdSeat(alice, queueTokens.alice, 2), await holdSeat(bob, queueTokens.bob, 3)]
+  // Bob pays (his token is COMPLETED by it); Alice's stays ACTIVE for the fuzz.
+  expectStatus(await api.call('POST', '/api/wallet/charges', { token: bob.token, body: { amount: 100_000 } }), 200, 'charging a wallet')
+  const bobPaid = await holdSeat(bob, queueTokens.bob, 4)
+  const payment = await api.call<{ paymentId: string }>('POST', '/api/payments', { token: bob.token, headers: { 'Idempotency-Key': 'fuzz-setup-payment', 'Queue-Token': queueTokens.bob }, body: { reservationId: bobPaid } })
   expectStatus(payment, 201, 'paying for a seat')
 
   const consumers = await db.query<{ consumer: string; schema: string }>(
@@ -151,8 +163,9 @@ export async function buildWorld(baseUrl: URL, db: Database, secrets: { operator
       concerts: catalog.map((c) => c.concertId),
       performances,
       aliceReservations: [alicePaid, aliceHeld],
-      bobReservations: [bobHeld],
-      alicePayments: [payment.body.paymentId],
+      bobReservations: [bobHeld, bobPaid],
+      bobPayments: [payment.body.paymentId],
+      queueTokens: [queueTokens.alice, queueTokens.bob],
       bobOrders: [bobOrder],
       memberIds: [alice, bob, staff, oper, carol, dave, erin].map((m) => m.memberId),
       subscriptions: [...new Set(consumers.rows.map((r) => r.consumer))],
