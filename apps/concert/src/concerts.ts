@@ -25,6 +25,7 @@ export interface ConcertOptions {
   verify?: TokenVerifier
   evictions?: EvictionBus
   waitingRoom?: Partial<WaitingRoomSettings>
+  paymentStepTimeoutMs?: number
 }
 
 export type Concert = Host & { services: AnyService[] }
@@ -36,7 +37,7 @@ export type Concert = Host & { services: AnyService[] }
 export async function composeConcert(options: ConcertOptions): Promise<Concert> {
   const ctx = serviceContext(options)
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
-  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs, evictions: options.evictions, waitingRoom: options.waitingRoom }))]
+  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs, evictions: options.evictions, waitingRoom: options.waitingRoom, paymentStepTimeoutMs: options.paymentStepTimeoutMs }))]
   return { ...hostServices(ctx, services), services }
 }
 
@@ -51,6 +52,8 @@ export interface ConcertServicesOptions {
   /** Carries seat-list evictions between the concert service's instances (none: one instance). */
   evictions?: EvictionBus | undefined
   waitingRoom?: Partial<WaitingRoomSettings> | undefined
+  /** How long a payment's step waits for its participant before it is undone (default 30 s). */
+  paymentStepTimeoutMs?: number | undefined
 }
 
 /** The concert system's services (so far: the catalog with seats and holds, the wallet, payments and the waiting room). */

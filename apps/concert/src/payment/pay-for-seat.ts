@@ -9,8 +9,10 @@ export interface SeatPayment {
   reservationId: string
   /** The held seat's price, read from the reservation: never what a client said. */
   amount: number
-  /** Set once the wallet took the amount: a payment undone after that was refunded. */
+  /** The wallet's balance once it took the amount (its reply). */
   balanceAfter?: number
+  /** What the wallet gave back when the payment was undone: 0 when it had taken nothing (the wallet's ledger says, whatever replies were missed). */
+  refunded?: number
 }
 
 export const PAY_FOR_SEAT = 'concert.pay-for-seat'
@@ -31,7 +33,10 @@ export function payForSeat(timing: { stepTimeout?: Duration; compensationTimeout
         .invoke((p) => command(SEND.debit, { memberId: p.memberId, amount: p.amount, paymentId: p.paymentId }, p.memberId))
         .onReply(REPLY.debited, (p, reply) => ({ ...p, balanceAfter: (reply.data as { balanceAfter: number }).balanceAfter }))
         .onReply(REPLY.debitRefused, (p, reply) => fail(p, reasonOf(reply)))
-        .compensate((p) => command(SEND.refund, { memberId: p.memberId, paymentId: p.paymentId }, p.memberId), { reply: REPLY.refundSettled })
+        .compensate((p) => command(SEND.refund, { memberId: p.memberId, paymentId: p.paymentId }, p.memberId), {
+          reply: REPLY.refundSettled,
+          settled: (p, reply) => ({ ...p, refunded: (reply.data as { refunded: number }).refunded }),
+        })
         .timeout(stepTimeout),
       step<SeatPayment>('confirm')
         .invoke((p) => command(SEND.confirm, { reservationId: p.reservationId, memberId: p.memberId, paymentId: p.paymentId }, p.reservationId))

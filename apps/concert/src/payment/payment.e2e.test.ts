@@ -91,6 +91,49 @@ for (const engine of await testEngines()) {
       expect([again.status, again.body.code]).toEqual([409, 'RESERVATION_ALREADY_CANCELED'])
     })
 
+    it('a rebuild of the wallet’s and the seats’ parts from the start applies every command again and changes nothing', async () => {
+      const { concertId, performanceId } = await app.performance(10, 10_000)
+      const member = await charged(app, 30_000, concertId)
+      const paid = await pay(app, member, await holdSeat(app, member, performanceId, 5))
+      expect(paid.status).toBe(201)
+      const before = [await balance(app, member), await ledger(app, member)]
+      for (const name of ['concert.wallet-payments', 'concert.reservation-payments']) {
+        const subscription = app.concert.services.flatMap((s) => s.subscriptions).find((s) => s.name === name)!
+        await subscription.reset()
+        await eventually(async () => Object.values(await subscription.lag()).every((l) => l.events === 0), (done) => done, { what: `${name} to apply the payment feed again` })
+      }
+      expect([await balance(app, member), await ledger(app, member)]).toEqual(before)
+      const dead = await app.db.query<{ n: number }>(`SELECT (SELECT count(*) FROM concert_wallet.dead_letters) + (SELECT count(*) FROM concert_concert.dead_letters) AS n`)
+      expect(Number(dead.rows[0]!.n)).toBe(0)
+    })
+
+    it('after an outage, a reply that came in time beats the step timeout that fell due meanwhile', async () => {
+      const outage = await concertOverHttp(engine, { crowd: true, paymentStepTimeoutMs: 1_000 })
+      try {
+        const { concertId, performanceId } = await outage.performance(5, 10_000)
+        const member = await charged(outage, 10_000, concertId)
+        const reservationId = await holdSeat(outage, member, performanceId)
+        // The orchestrator is down (its replies and timers stopped); the wallet still takes the amount.
+        const orchestrator = outage.concert.services.find((s) => s.name === 'concert.payment')!
+        const [replies] = orchestrator.subscriptions
+        const [timers] = orchestrator.workers!
+        await Promise.all([replies!.stop(), timers!.stop()])
+        const answer = pay(outage, member, reservationId)
+        await eventually(() => balance(outage, member), (b) => b === 0, { what: 'the wallet to take the amount' })
+        await new Promise((resolve) => setTimeout(resolve, 1_500)) // the debit's timeout falls due
+        // Back up, the timers first and the replies a moment later: the timers wait for the replies.
+        timers!.start()
+        await new Promise((resolve) => setTimeout(resolve, 500))
+        replies!.start()
+        const paymentId = paymentIdOf(await answer)
+        const read = await eventually(async () => (await outage.call('GET', `/api/payments/${paymentId}`, member.token)).body, (p) => p.status !== 'PENDING', { what: 'the payment to end' })
+        expect(read).toMatchObject({ status: 'COMPLETED' })
+        expect(await balance(outage, member)).toBe(0)
+      } finally {
+        await outage.close()
+      }
+    })
+
     it('the same Idempotency-Key sent five times at once is one payment, charged once', async () => {
       const { concertId, performanceId } = await app.performance(10, 10_000)
       const member = await charged(app, 100_000, concertId)

@@ -27,6 +27,8 @@ export interface PaymentServiceDeps {
   /** What the waiting room says of a queue token: paying is for ACTIVE members. */
   passes: QueuePassLookup
   outcomeWaitMs?: number | undefined
+  /** How long a payment's step waits for its participant before it is undone (default 30 s). */
+  paymentStepTimeoutMs?: number | undefined
 }
 
 /**
@@ -34,7 +36,7 @@ export interface PaymentServiceDeps {
  * one more when a member gives a sold seat back (its refund).
  */
 export async function paymentService(ctx: ServiceContext, producer: Producer, deps: PaymentServiceDeps): Promise<AnyService> {
-  const definition = payForSeat()
+  const definition = payForSeat(deps.paymentStepTimeoutMs ? { stepTimeout: deps.paymentStepTimeoutMs } : {})
   const refund = refundSale()
   const sagas = await openSagas(ctx, PAYMENT_SCHEMA, { uow: producer.uow, sagas: [definition, refund], replies: { name: 'concert.payment-replies', feeds: deps.participants } })
   const refunds = await openSubscription(ctx, PAYMENT_SCHEMA, saleRefunds(producer.uow, sagas.runner, refund), [deps.sales])

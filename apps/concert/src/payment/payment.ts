@@ -27,7 +27,7 @@ export function paymentStatus(saga: StoredSaga, refund?: StoredSaga): PaymentSta
     case 'COMPLETED':
       return refund?.status === 'COMPLETED' ? 'REFUNDED' : 'COMPLETED'
     case 'COMPENSATED':
-      return state.balanceAfter === undefined ? 'FAILED' : 'REFUNDED'
+      return (state.refunded ?? 0) > 0 ? 'REFUNDED' : 'FAILED'
     case 'FAILED':
       return 'FAILED'
     default:

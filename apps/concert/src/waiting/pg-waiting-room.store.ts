@@ -66,8 +66,11 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     return left.rowCount > 0
   }
 
-  async complete(concertId: string, memberId: string, now: Date, via: Queryable = this.db) {
-    const done = await via.query(`UPDATE ${this.s}.tokens SET status = 'COMPLETED', ended_at = $3 WHERE concert_id = $1 AND member_id = $2 AND status = 'ACTIVE'`, [concertId, memberId, now.toISOString()])
+  async complete(concertId: string, memberId: string, paidAt: Date, now: Date, via: Queryable = this.db) {
+    const done = await via.query(
+      `UPDATE ${this.s}.tokens SET status = 'COMPLETED', ended_at = $4 WHERE concert_id = $1 AND member_id = $2 AND status = 'ACTIVE' AND activated_at <= $3`,
+      [concertId, memberId, paidAt.toISOString(), now.toISOString()],
+    )
     return done.rowCount > 0
   }
 

@@ -62,8 +62,8 @@ export class WaitingRoom implements Worker {
   }
 
   /** The member's payment completed: their token is done (in the inbox's transaction); `admit` once it commits. */
-  async paid(concertId: string, memberId: string, via: Queryable): Promise<boolean> {
-    return this.store.complete(concertId, memberId, this.clock.now(), via)
+  async paid(concertId: string, memberId: string, paidAt: Date, via: Queryable): Promise<boolean> {
+    return this.store.complete(concertId, memberId, paidAt, this.clock.now(), via)
   }
 
   /** One tick: end what is past its time, then admit wherever anyone waits. */

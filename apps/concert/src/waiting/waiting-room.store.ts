@@ -16,8 +16,11 @@ export interface WaitingRoomStore {
   seen(tokens: readonly string[], now: Date): Promise<void>
   /** The holder leaves: a live token ends (EXPIRED). False when it was not live. */
   leave(token: string, now: Date): Promise<boolean>
-  /** The member's ACTIVE token for the concert ends COMPLETED (their payment went through); in the caller's transaction when the store is its database. */
-  complete(concertId: string, memberId: string, now: Date, via?: Queryable): Promise<boolean>
+  /**
+   * The member's ACTIVE token for the concert, admitted by `paidAt`, ends COMPLETED (their payment went
+   * through; one admitted later is another visit); in the caller's transaction when the store is its database.
+   */
+  complete(concertId: string, memberId: string, paidAt: Date, now: Date, via?: Queryable): Promise<boolean>
   /** Ends ACTIVE tokens past their time and WAITING ones neither joined nor seen since `idleBefore`; the concerts where places freed. */
   sweep(now: Date, idleBefore: Date): Promise<string[]>
   /** Makes the next WAITING tokens ACTIVE (until `activeUntil`) while fewer than `capacity` are: those admitted. */

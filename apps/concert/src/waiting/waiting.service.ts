@@ -63,7 +63,7 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
       async handle(tx, message) {
         if (message.type !== PAYMENT_COMPLETED) return
         const { concertId, memberId } = message.data as PaymentCompleted
-        await room.paid(concertId, memberId, tx)
+        await room.paid(concertId, memberId, new Date(message.occurredAt), tx)
       },
       afterCommit(messages) {
         const concerts = new Set(messages.filter((m) => m.type === PAYMENT_COMPLETED).map((m) => (m.data as PaymentCompleted).concertId))

@@ -6,7 +6,8 @@ import type { WalletRepository } from './wallet.repository'
 
 /**
  * The wallet's part in the payment saga. A debit takes the price once (its movement, `WalletDebited`, is
- * the reply) or is refused with its reason; a refund gives back what its payment took, once, and when the
+ * the reply; the same debit again, as a rebuild from the start replays it, changes nothing) or is refused
+ * with its reason; a refund gives back what its payment took, once, and when the
  * payment took nothing it leaves a mark that refuses that debit should it still come. Both answer the
  * saga every time, so a refund can be sent again safely.
  */
@@ -17,6 +18,8 @@ export function walletPayments(uow: UnitOfWork, wallets: WalletRepository) {
   async function onDebit(tx: CommandTx, command: DebitWallet): Promise<void> {
     const wallet = await wallets.walletForUpdate(tx, command.memberId)
     if (await wallets.paymentVoided(tx, command.paymentId)) return refused(tx, command, 'PAYMENT_WITHDRAWN')
+    // Taken already: this debit is applied again (a consumer rebuilt from the start): it changes nothing.
+    if ((await wallets.payment(tx, command.memberId, command.paymentId)).taken !== undefined) return
     try {
       const { state, events } = debit(wallet, command.amount, command.paymentId)
       await wallets.save(tx, state)

@@ -3,7 +3,7 @@ import { ChargeBody, HoldSeatBody, PayBody, ScheduleConcertBody } from '@tidings
 import { authSpec, credential } from './auth.arbitraries'
 import type { FuzzRequest } from './fuzz-request'
 import type { World } from './fuzz-world'
-import { idSegment, nastyString, numberParam } from './garbage.arbitraries'
+import { capForUrl, encodeSegment, idSegment, nastyString, numberParam } from './garbage.arbitraries'
 import { app, queryOf, routeRequest } from './request.arbitraries'
 import { jsonBody } from './schema.arbitraries'
 
@@ -35,7 +35,7 @@ export function concertRequests(world: World): fc.Arbitrary<FuzzRequest> {
   const queueTokens = fc.oneof(
     { arbitrary: fc.constantFrom(...world.ids.queueTokens), weight: 6 },
     { arbitrary: fc.constantFrom('A'.repeat(32), 'short', '', 'x'.repeat(300)), weight: 2 },
-    { arbitrary: nastyString.map(encodeURIComponent).map((t) => t.slice(0, 200)), weight: 1 },
+    { arbitrary: nastyString.map(encodeSegment).map(capForUrl), weight: 1 },
   )
   /** The `Queue-Token` of an active member, mostly Alice's. */
   const queueHeader: fc.Arbitrary<Record<string, string>> = fc.oneof(

@@ -72,6 +72,27 @@ describe('a saga definition', () => {
     expect(t.instance.status).toBe('COMPENSATED')
   })
 
+  it('lets the answer that a step is undone tell the saga what it says (what was given back)', () => {
+    const refunds = saga<{ paid: number; refunded?: number }>({
+      name: 'shop.pay',
+      steps: [
+        step<{ paid: number; refunded?: number }>('debit')
+          .invoke(() => command('wallet.Debit', {}))
+          .onReply('wallet.Debited')
+          .compensate(() => command('wallet.Refund', {}), { reply: 'wallet.RefundSettled', settled: (p, r) => ({ ...p, refunded: (r.data as { refunded: number }).refunded }) }),
+        step<{ paid: number; refunded?: number }>('ship').invoke(() => command('shop.Ship', {})).onReply('shop.Shipped').onReply('shop.Refused', (p) => fail(p, 'no stock')).nothingToUndo(),
+      ],
+    })
+    const m = new SagaMachine(refunds)
+    const to = (instance: SagaInstance<{ paid: number; refunded?: number }>, type: string, data: unknown = {}) => {
+      const t = m.reply(instance, { id: type, type, source: 'x', key: 'k', occurredAt: '', data, meta: { causationId: instance.awaiting! } })!
+      return { ...t.instance, ...(t.command ? { awaiting: `c-${type}` } : {}) }
+    }
+    let instance: SagaInstance<{ paid: number; refunded?: number }> = { ...m.begin('s', { paid: 70 }).instance, awaiting: 'c-0' }
+    instance = to(to(to(instance, 'wallet.Debited'), 'shop.Refused'), 'wallet.RefundSettled', { refunded: 70 })
+    expect(instance).toMatchObject({ status: 'COMPENSATED', state: { paid: 70, refunded: 70 } })
+  })
+
   it('compensates a step that timed out too (its effect is unknown)', () => {
     const t = machine.timer(after('flight.Booked'), { kind: 'step_timeout', step: 1, attempt: 1 })!
     expect(t.instance).toMatchObject({ status: 'COMPENSATING', step: 1, reason: 'hotel timed out' })

@@ -114,7 +114,8 @@ export class SagaMachine<S> {
     if (instance.status === 'COMPENSATING' && step.compensation) {
       if (reply.type === step.compensation.reply) {
         const history: SagaHistoryEntry[] = [{ step: step.name, outcome: 'compensated', attempt: instance.attempt }]
-        return this.compensateFrom(instance, instance.step - 1, history)
+        const state = step.compensation.settled ? step.compensation.settled(instance.state, reply) : instance.state
+        return this.compensateFrom({ ...instance, state }, instance.step - 1, history)
       }
       if (reply.type === step.compensation.failure) return this.compensationFailed(instance, reply.type)
     }

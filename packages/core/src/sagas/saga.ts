@@ -26,6 +26,8 @@ export interface Compensation<S> {
   reply: string
   /** Its answer that it could not undo it this time (retried with backoff, like no answer at all). */
   failure?: string
+  /** What the answer that the step is undone tells the saga, e.g. how much was given back (default: nothing). */
+  settled?: (state: S, reply: Envelope) => S
   /** How long to wait for an answer before trying again (default: the saga's `compensationTimeout`). */
   timeout?: Duration
 }

@@ -1,13 +1,17 @@
 import type { FeedReader, SagaDefinition } from '@tidings/core'
 import { SagaRunner, Scheduler, type Follower, type ScheduledHandler, type UnitOfWork } from '@tidings/postgres'
-import { openSubscription, type ServiceContext } from './service'
+import { openSubscription, type ServiceContext, type Worker } from './service'
+import { timersAfterReplies } from './timers-after-replies'
 
 export interface OpenedSagas {
   runner: SagaRunner
   /** The participants' replies: add to the service's subscriptions. */
   replies: Follower
-  /** The sagas' timers (and the service's own scheduled messages, if given): add to the service's workers. */
-  timers: Scheduler
+  /**
+   * The sagas' timers (and the service's own scheduled messages, if given), started once the replies
+   * caught up with what was in the feeds at start (`timersAfterReplies`): add to the service's workers.
+   */
+  timers: Worker
 }
 
 export interface SagaHostOptions {
@@ -32,6 +36,6 @@ export async function openSagas(ctx: ServiceContext, schema: string, options: Sa
   metrics.sagas.watch(runner)
   const follows = options.replies.feeds.map((feed) => feed.source)
   const replies = await openSubscription(ctx, schema, runner.replies(options.replies.name, follows), options.replies.feeds)
-  const timers = new Scheduler({ db, schema, uow: options.uow, clock, logger, concurrency: 4, handlers: { ...options.handlers, ...runner.scheduledHandlers } })
-  return { runner, replies, timers }
+  const scheduler = new Scheduler({ db, schema, uow: options.uow, clock, logger, concurrency: 4, handlers: { ...options.handlers, ...runner.scheduledHandlers } })
+  return { runner, replies, timers: timersAfterReplies(scheduler, replies, logger) }
 }
