@@ -33,7 +33,7 @@ export async function concert(bench: Workbench, report: Report): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tidings-bench-concert-'))
   bench.adopt(() => rm(dir, { recursive: true, force: true }))
   const tokensFile = join(dir, 'tokens.json')
-  const payers = PAYMENTS / 4
+  const payers = PAYMENTS
   const server = startProcess('concert', serverScript, { DATABASE_URL: await bench.serverDatabase('concert'), CROWD: String(SPIKE + payers), TOKENS_FILE: tokensFile, OPERATOR_TOKEN })
   bench.adopt(async () => void (await server.kill('SIGTERM')))
   const port = (await server.waitForLine((l) => l.startsWith('listening '), 120_000)).slice('listening '.length)
@@ -49,17 +49,28 @@ export async function concert(bench: Workbench, report: Report): Promise<void> {
     const startsAt = new Date(Date.now() + 30 * 24 * 3600_000).toISOString()
     const body = { title: 'Bench night', performances: seatCounts.map((seatCount) => ({ startsAt, seatCount, price: 1_000 })) }
     const scheduled = expectStatus(await api.request('POST', '/api/concerts', { body, headers: as(OPERATOR_TOKEN) }), 201, 'scheduling a concert')
-    return (scheduled.performances as Array<{ performanceId: string }>).map((p) => p.performanceId)
+    return (scheduled.performances as Array<{ performanceId: string }>).map((p) => ({ concertId: scheduled.concertId as string, performanceId: p.performanceId }))
+  }
+
+  /** Joins the concert's waiting room for each member (admitted at once): their `Queue-Token`s, in order. */
+  const admitted = async (concertId: string, members: readonly string[]): Promise<string[]> => {
+    const queueTokens: string[] = []
+    for (let from = 0; from < members.length; from += CLIENTS) {
+      const joined = await Promise.all(members.slice(from, from + CLIENTS).map(async (token) => expectStatus(await api.request('POST', `/api/concerts/${concertId}/queue`, { headers: as(token) }), 201, 'joining the waiting room').token as string))
+      queueTokens.push(...joined)
+    }
+    return queueTokens
   }
 
   // 19: the spike on one small hall.
   const [hall] = await schedule([50])
+  const spikeQueue = await admitted(hall!.concertId, tokens.slice(0, SPIKE))
   const spikeStarted = performance.now()
   const latencies: number[] = []
   const holds = await Promise.all(
     tokens.slice(0, SPIKE).map(async (token, i) => {
       const sent = performance.now()
-      const answer = await api.request('POST', '/api/reservations', { body: { performanceId: hall, seatNo: (i % 50) + 1 }, headers: as(token) })
+      const answer = await api.request('POST', '/api/reservations', { body: { performanceId: hall!.performanceId, seatNo: (i % 50) + 1 }, headers: as(token, { 'queue-token': spikeQueue[i]! }) })
       latencies.push(performance.now() - sent)
       return answer.status
     }),
@@ -72,19 +83,19 @@ export async function concert(bench: Workbench, report: Report): Promise<void> {
   report.add({ id: '19', figure: `${SPIKE} members on 50 seats at once: holds answered per second (50 held, the rest SEAT_TAKEN), p99`, value: `${formatRate((SPIKE / spikeMs) * 1000, 'holds/s')}, p99 ${formatMs(spike.p99)}`, goal: 'reported' })
 
   // 20: payments through the saga; every payer charged, holding four seats.
+  // A payment completes its payer's queue token: each payer holds one seat and pays once.
   const payerTokens = tokens.slice(SPIKE)
   const performances = await schedule([10_000, 10_000])
-  let seat = 0
-  const reservations: Array<{ token: string; reservationId: string }> = []
+  const payerQueue = await admitted(performances[0]!.concertId, payerTokens)
+  const reservations: Array<{ token: string; queueToken: string; reservationId: string }> = []
   for (let from = 0; from < payerTokens.length; from += CLIENTS) {
     await Promise.all(
-      payerTokens.slice(from, from + CLIENTS).map(async (token) => {
+      payerTokens.slice(from, from + CLIENTS).map(async (token, j) => {
+        const i = from + j
+        const queueToken = payerQueue[i]!
         expectStatus(await api.request('POST', '/api/wallet/charges', { body: { amount: 10_000 }, headers: as(token) }), 200, 'charging a wallet')
-        for (let n = 0; n < 4; n++) {
-          const s = seat++
-          const body = { performanceId: performances[s % 2]!, seatNo: Math.floor(s / 2) + 1 }
-          reservations.push({ token, reservationId: expectStatus(await api.request('POST', '/api/reservations', { body, headers: as(token) }), 201, 'holding a seat').reservationId as string })
-        }
+        const body = { performanceId: performances[i % 2]!.performanceId, seatNo: Math.floor(i / 2) + 1 }
+        reservations.push({ token, queueToken, reservationId: expectStatus(await api.request('POST', '/api/reservations', { body, headers: as(token, { 'queue-token': queueToken }) }), 201, 'holding a seat').reservationId as string })
       }),
     )
   }
@@ -94,8 +105,8 @@ export async function concert(bench: Workbench, report: Report): Promise<void> {
   await Promise.all(
     Array.from({ length: PAYING }, async () => {
       for (let i = next++; i < reservations.length; i = next++) {
-        const { token, reservationId } = reservations[i]!
-        const paid = await api.request('POST', '/api/payments', { body: { reservationId }, headers: as(token, { 'idempotency-key': randomUUID() }) })
+        const { token, queueToken, reservationId } = reservations[i]!
+        const paid = await api.request('POST', '/api/payments', { body: { reservationId }, headers: as(token, { 'idempotency-key': randomUUID(), 'queue-token': queueToken }) })
         if (paid.status === 201) completed++
         else throw new Error(`figure 20: a payment answered ${paid.status} ${paid.body}`)
       }

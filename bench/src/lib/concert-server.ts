@@ -14,7 +14,8 @@ import { PgDatabase } from '@tidings/postgres'
 
 const issuer = await testIssuer()
 const db = new PgDatabase({ connectionString: process.env.DATABASE_URL!, maxConnections: 16, applicationName: 'tidings-bench-concert' })
-const concert = await composeConcert({ db, operatorToken: process.env.OPERATOR_TOKEN, verify: tokenVerifier(issuer.keys) })
+// Every member of the bench is admitted at once: the figures are of holds and payments, not of the queue.
+const concert = await composeConcert({ db, operatorToken: process.env.OPERATOR_TOKEN, verify: tokenVerifier(issuer.keys), waitingRoom: { activeCapacity: 1_000_000 } })
 await concert.start()
 const tokens = await Promise.all(Array.from({ length: Number(process.env.CROWD ?? 0) }, () => issuer.sign(randomUUID(), { ttlSeconds: 6 * 3600 })))
 await writeFile(process.env.TOKENS_FILE!, JSON.stringify(tokens))
