@@ -6,6 +6,8 @@ export interface ConcertSettings {
   holdTtlMs?: number | undefined
   /** The waiting room's (`CONCERT_ACTIVE_CAPACITY`, `CONCERT_ACTIVE_TTL_MS`, `CONCERT_WAITING_IDLE_MS`, `CONCERT_ADMIT_INTERVAL_MS`). */
   waitingRoom?: Partial<WaitingRoomSettings> | undefined
+  /** Keep the waiting room's tokens in Redis at this URL (`REDIS_URL`, or `WAITING_ROOM=redis` for the default one). */
+  waitingRoomRedisUrl?: string | undefined
 }
 
 const SETTINGS = { holdTtlMs: 'CONCERT_HOLD_TTL_MS' } as const
@@ -24,7 +26,9 @@ export function concertSettingsFromEnv(env: Record<string, string | undefined>):
     const value = positive(env, name)
     if (value !== undefined) waitingRoom[key] = value
   }
-  return { ...(holdTtlMs !== undefined ? { holdTtlMs } : {}), waitingRoom }
+  const redisUrl = env.WAITING_ROOM === 'redis' || env.REDIS_URL ? env.REDIS_URL || 'redis://127.0.0.1:6379' : undefined
+  if (env.WAITING_ROOM && env.WAITING_ROOM !== 'redis' && env.WAITING_ROOM !== 'database') throw new Error(`WAITING_ROOM must be redis or database, not "${env.WAITING_ROOM}"`)
+  return { ...(holdTtlMs !== undefined ? { holdTtlMs } : {}), waitingRoom, ...(redisUrl && env.WAITING_ROOM !== 'database' ? { waitingRoomRedisUrl: redisUrl } : {}) }
 }
 
 function positive(env: Record<string, string | undefined>, name: string): number | undefined {

@@ -9,6 +9,7 @@ import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { WALLET_SOURCE } from './wallet/wallet.contracts'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 import { WAITING_SERVICE, waitingService } from './waiting/waiting.service'
+import { RedisWaitingRoomStore } from './waiting/redis-waiting-room.store'
 import { queuePassLookupOverHttp } from './waiting/queue-pass.routes'
 
 /**
@@ -55,11 +56,14 @@ export const concertProcesses: ServiceOpeners = {
       passes: queuePassLookupOverHttp(serviceUrl(env, CONCERT_WAITING_URL), ctx.serviceCredential),
     })
   },
-  [WAITING_SERVICE]: (ctx, env) =>
-    waitingService(ctx, {
+  [WAITING_SERVICE]: (ctx, env) => {
+    const settings = concertSettingsFromEnv(env)
+    return waitingService(ctx, {
       verify: remoteIdentity(ctx, env).verify,
       concerts: followedFeed(ctx, env, CONCERT_SOURCE, CONCERT_CONCERT_URL),
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
-      settings: concertSettingsFromEnv(env).waitingRoom,
-    }),
+      settings: settings.waitingRoom,
+      ...(settings.waitingRoomRedisUrl ? { store: new RedisWaitingRoomStore(settings.waitingRoomRedisUrl) } : {}),
+    })
+  },
 }

@@ -9,6 +9,7 @@ import { SeatCache } from './concert/seat-cache'
 import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 import { waitingService } from './waiting/waiting.service'
+import { RedisWaitingRoomStore } from './waiting/redis-waiting-room.store'
 import type { WaitingRoomSettings } from './waiting/waiting-room'
 
 export interface ConcertOptions {
@@ -54,6 +55,8 @@ export interface ConcertServicesOptions {
   waitingRoom?: Partial<WaitingRoomSettings> | undefined
   /** How long a payment's step waits for its participant before it is undone (default 30 s). */
   paymentStepTimeoutMs?: number | undefined
+  /** Keep the waiting room's tokens in Redis at this URL (default: the application's database). */
+  waitingRoomRedisUrl?: string | undefined
 }
 
 /** The concert system's services (so far: the catalog with seats and holds, the wallet, payments and the waiting room). */
@@ -63,7 +66,8 @@ export async function concertServices(ctx: ServiceContext, options: ConcertServi
   const wallet = await openWalletProducer(ctx)
   const payment = await openPaymentProducer(ctx)
   const reservations = new ReservationRepository(CONCERT_SCHEMA)
-  const waiting = await waitingService(ctx, { verify: options.verify, concerts: concert.feed, payments: payment.feed, settings: options.waitingRoom })
+  const store = options.waitingRoomRedisUrl ? new RedisWaitingRoomStore(options.waitingRoomRedisUrl) : undefined
+  const waiting = await waitingService(ctx, { verify: options.verify, concerts: concert.feed, payments: payment.feed, settings: options.waitingRoom, store })
   const passes = (token: string) => waiting.room.pass(token)
   return [
     await concertService(ctx, concert, { ...options, payments: payment.feed, seats, passes }),

@@ -1,3 +1,6 @@
+// Connections: a reconnecting command connection that fails commands after a few attempts
+export { commandConnection } from './redis-connection'
+
 // Errors: Redis failing as the platform's `unavailable`
 export { attempt, brokerError, BrokerUnavailable } from './redis-errors'
 

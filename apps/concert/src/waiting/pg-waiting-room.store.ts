@@ -8,12 +8,12 @@ interface TokenRow {
   concert_id: string
   member_id: string
   status: QueueStatus
-  seq: string
+  seq: string | null
   active_until: Date | string | null
 }
 
 const COLUMNS = 'token, concert_id, member_id, status, seq::text AS seq, active_until'
-const tokenOf = (r: TokenRow): QueueToken => ({ token: r.token, concertId: r.concert_id, memberId: r.member_id, status: r.status, seq: Number(r.seq), activeUntil: isoTimeOrNull(r.active_until) })
+const tokenOf = (r: TokenRow): QueueToken => ({ token: r.token, concertId: r.concert_id, memberId: r.member_id, status: r.status, seq: r.seq === null ? null : Number(r.seq), activeUntil: isoTimeOrNull(r.active_until) })
 
 /**
  * The waiting room in the application's database (the embedded default): one row per token. One live token
@@ -30,16 +30,17 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     this.s = schemaName(schema)
   }
 
-  async join(concertId: string, memberId: string, token: string, now: Date): Promise<{ token: QueueToken; created: boolean }> {
+  async join(concertId: string, memberId: string, token: string, now: Date, preQueue = false): Promise<{ token: QueueToken; created: boolean }> {
     const inserted = await this.db.query<TokenRow>(
-      `INSERT INTO ${this.s}.tokens (token, concert_id, member_id, status, joined_at) VALUES ($1, $2, $3, 'WAITING', $4)
+      `INSERT INTO ${this.s}.tokens (token, concert_id, member_id, status, joined_at, seq)
+       VALUES ($1, $2, $3, 'WAITING', $4, CASE WHEN $5::boolean THEN NULL ELSE nextval('${this.s}.arrivals') END)
        ON CONFLICT (concert_id, member_id) WHERE status IN ('WAITING', 'ACTIVE') DO NOTHING RETURNING ${COLUMNS}`,
-      [token, concertId, memberId, now.toISOString()],
+      [token, concertId, memberId, now.toISOString(), preQueue],
     )
     if (inserted.rows[0]) return { token: tokenOf(inserted.rows[0]), created: true }
     const live = await this.db.query<TokenRow>(`SELECT ${COLUMNS} FROM ${this.s}.tokens WHERE concert_id = $1 AND member_id = $2 AND status IN ('WAITING', 'ACTIVE')`, [concertId, memberId])
     // Ended between the two statements: join again.
-    return live.rows[0] ? { token: tokenOf(live.rows[0]), created: false } : this.join(concertId, memberId, token, now)
+    return live.rows[0] ? { token: tokenOf(live.rows[0]), created: false } : this.join(concertId, memberId, token, now, preQueue)
   }
 
   async find(token: string) {
@@ -47,9 +48,34 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     return rows[0] && tokenOf(rows[0])
   }
 
-  async position(token: QueueToken) {
+  async position(token: QueueToken): Promise<number | null> {
+    if (token.seq === null) {
+      // Still pre-queued, or put in line since it was read.
+      const now = await this.find(token.token)
+      return now?.status !== 'WAITING' ? 0 : now.seq === null ? null : this.position(now)
+    }
     const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' AND seq <= $2`, [token.concertId, token.seq])
     return rows[0]!.n
+  }
+
+  async preQueued(concertId: string) {
+    const { rows } = await this.db.query<{ token: string }>(`SELECT token FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' AND seq IS NULL`, [concertId])
+    return rows.map((r) => r.token)
+  }
+
+  async openLine(concertId: string, order: readonly string[]) {
+    await this.db.transaction(async (tx: Queryable) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`${this.s}:admit:${concertId}`])
+      // The first opening puts them ahead of everyone who joined since (below every number the sequence
+      // gives); anyone pre-queued after it (a join racing the opening) goes behind everyone, as an arrival.
+      const opened = (await tx.query(`SELECT 1 FROM ${this.s}.tokens WHERE concert_id = $1 AND seq < 0 LIMIT 1`, [concertId])).rowCount > 0
+      await tx.query(
+        `UPDATE ${this.s}.tokens t SET seq = CASE WHEN $4::boolean THEN nextval('${this.s}.arrivals') ELSE o.n - $3 - 1 END
+         FROM unnest($2::text[]) WITH ORDINALITY AS o(token, n)
+         WHERE t.token = o.token AND t.concert_id = $1 AND t.status = 'WAITING' AND t.seq IS NULL`,
+        [concertId, order, order.length, opened],
+      )
+    })
   }
 
   async seen(tokens: readonly string[], now: Date) {
@@ -91,13 +117,13 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
       const { rows } = await tx.query<TokenRow>(
         `UPDATE ${this.s}.tokens SET status = 'ACTIVE', activated_at = $3, active_until = $4
          WHERE token IN (
-           SELECT token FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' ORDER BY seq
+           SELECT token FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' AND seq IS NOT NULL ORDER BY seq
            LIMIT GREATEST(0, $2 - (SELECT count(*) FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'ACTIVE'))
          )
          RETURNING ${COLUMNS}`,
         [concertId, capacity, now.toISOString(), activeUntil.toISOString()],
       )
-      return rows.map(tokenOf).sort((a, b) => a.seq - b.seq)
+      return rows.map(tokenOf).sort((a, b) => a.seq! - b.seq!)
     })
   }
 
@@ -126,7 +152,7 @@ export const waitingRoomMigrations: readonly Migration[] = [
         concert_id uuid NOT NULL,
         member_id text NOT NULL,
         status text NOT NULL CHECK (status IN ('WAITING', 'ACTIVE', 'EXPIRED', 'COMPLETED')),
-        seq bigint NOT NULL DEFAULT nextval('${s}.arrivals'),
+        seq bigint,
         joined_at timestamptz NOT NULL,
         activated_at timestamptz,
         active_until timestamptz,
@@ -135,6 +161,7 @@ export const waitingRoomMigrations: readonly Migration[] = [
       -- One live token per member and concert.
       CREATE UNIQUE INDEX tokens_one_live ON ${s}.tokens (concert_id, member_id) WHERE status IN ('WAITING', 'ACTIVE');
       CREATE INDEX tokens_waiting ON ${s}.tokens (concert_id, seq) WHERE status = 'WAITING';
+      CREATE INDEX tokens_prequeue ON ${s}.tokens (concert_id) WHERE status = 'WAITING' AND seq IS NULL;
       CREATE INDEX tokens_active ON ${s}.tokens (concert_id, active_until) WHERE status = 'ACTIVE';
       CREATE INDEX tokens_activated ON ${s}.tokens (concert_id, activated_at);
       -- When a holder was last seen (a poll, an open connection), written in batches, never per poll.

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto'
 import type { Clock, Logger } from '@tidings/core'
 import type { Worker } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
@@ -27,10 +28,14 @@ export class WaitingRoom implements Worker {
     private readonly settings: WaitingRoomSettings,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** When the concert's sales open (null: they are open); members who join before wait in a pre-queue. */
+    private readonly salesOpenAt: (concertId: string) => Promise<Date | null> = async () => null,
   ) {}
 
   async join(concertId: string, memberId: string): Promise<{ view: QueueView; created: boolean }> {
-    const { token, created } = await this.store.join(concertId, memberId, newQueueToken(), this.clock.now())
+    const opens = await this.salesOpenAt(concertId)
+    const preQueue = opens !== null && opens.getTime() > this.clock.now().getTime()
+    const { token, created } = await this.store.join(concertId, memberId, newQueueToken(), this.clock.now(), preQueue)
     if (created) await this.admit(concertId)
     return { view: (await this.status(token.token))!, created }
   }
@@ -91,10 +96,22 @@ export class WaitingRoom implements Worker {
     await this.ticking
   }
 
-  /** Gives the concert's free places to the next ones in line. */
+  /** Gives the concert's free places to the next ones in line (once sales opened: the pre-queue is put in line first). */
   async admit(concertId: string): Promise<void> {
+    await this.openLineIfDue(concertId)
     const now = this.clock.now()
     await this.store.admit(concertId, this.settings.activeCapacity, now, new Date(now.getTime() + this.settings.activeTtlMs))
+  }
+
+  /**
+   * At `salesOpenAt`, the pre-queue goes in line in a random order (so joining early, by hand or by bot,
+   * gains nothing), ahead of everyone who joined since.
+   */
+  private async openLineIfDue(concertId: string): Promise<void> {
+    const opens = await this.salesOpenAt(concertId)
+    if (opens === null || opens.getTime() > this.clock.now().getTime()) return
+    const preQueued = await this.store.preQueued(concertId)
+    if (preQueued.length > 0) await this.store.openLine(concertId, shuffled(preQueued))
   }
 
   private async admittedPerSecond(concertId: string): Promise<number> {
@@ -105,4 +122,14 @@ export class WaitingRoom implements Worker {
     this.rates.set(concertId, { perSecond, at: now.getTime() })
     return perSecond
   }
+}
+
+/** A uniformly random order (Fisher–Yates, with the system's secure randomness). */
+function shuffled<T>(items: readonly T[]): T[] {
+  const order = [...items]
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1)
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  return order
 }

@@ -7,11 +7,18 @@ import type { QueueToken } from './waiting-room'
  * atomic in the store.
  */
 export interface WaitingRoomStore {
-  /** The member's live token for the concert, made (WAITING, last in line) if there is none. */
-  join(concertId: string, memberId: string, token: string, now: Date): Promise<{ token: QueueToken; created: boolean }>
+  /**
+   * The member's live token for the concert, made (WAITING, last in line) if there is none; with
+   * `preQueue` (sales not open yet) made without a place, until `openLine` gives it one.
+   */
+  join(concertId: string, memberId: string, token: string, now: Date, preQueue?: boolean): Promise<{ token: QueueToken; created: boolean }>
   find(token: string): Promise<QueueToken | undefined>
-  /** 1-based, among the concert's WAITING tokens, in arrival order. */
-  position(token: QueueToken): Promise<number>
+  /** 1-based, among the concert's WAITING tokens in line; null in the pre-queue; 0 when it is not waiting any more. */
+  position(token: QueueToken): Promise<number | null>
+  /** The tokens in the concert's pre-queue (joined before sales opened). */
+  preQueued(concertId: string): Promise<string[]>
+  /** Puts the pre-queue in line in `order`, ahead of everyone who joined since; tokens no longer pre-queued are skipped. */
+  openLine(concertId: string, order: readonly string[]): Promise<void>
   /** These holders were present (a poll, an open connection) by `now`: their WAITING tokens do not go idle. */
   seen(tokens: readonly string[], now: Date): Promise<void>
   /** The holder leaves: a live token ends (EXPIRED). False when it was not live. */
@@ -27,6 +34,6 @@ export interface WaitingRoomStore {
   admit(concertId: string, capacity: number, now: Date, activeUntil: Date): Promise<QueueToken[]>
   /** Admissions per second over the last `windowMs`. */
   admittedPerSecond(concertId: string, now: Date, windowMs: number): Promise<number>
-  /** The concerts with anyone WAITING (the tick admits there). */
+  /** The concerts with anyone WAITING, in line or pre-queued (the tick admits there). */
   concertsWaiting(): Promise<string[]>
 }

@@ -12,12 +12,12 @@ export interface QueueToken {
   concertId: string
   memberId: string
   status: QueueStatus
-  /** Arrival order within the concert: positions are counted by it. */
-  seq: number
+  /** Place in the concert's line: positions are counted by it. Null in the pre-queue (joined before sales opened). */
+  seq: number | null
   activeUntil: string | null
 }
 
-/** What its holder is told: WAITING ones their 1-based position and how long it may take. */
+/** What its holder is told: WAITING ones their 1-based position (null in the pre-queue, before sales open) and how long it may take. */
 export interface QueueView {
   token: string
   concertId: string

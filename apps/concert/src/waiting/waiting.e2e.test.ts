@@ -14,12 +14,12 @@ for (const engine of await testEngines()) {
   describe(`the waiting room over HTTP on ${engine.name}`, () => {
     /** One place; tokens live as long as by default. */
     let app: ConcertOverHttp
-    /** One place, tokens active for 1.5 s, waiters idle after 1.5 s, a tick every 100 ms. */
+    /** One place, tokens active for 1.5 s, waiters idle after 4 s, a tick every 100 ms. */
     let brisk: ConcertOverHttp
     beforeAll(async () => {
       ;[app, brisk] = await Promise.all([
         concertOverHttp(engine, { crowd: true, waitingRoom: { activeCapacity: 1 } }),
-        concertOverHttp(engine, { crowd: true, waitingRoom: { activeCapacity: 1, activeTtlMs: 1_500, waitingIdleMs: 1_500, admitIntervalMs: 100 } }),
+        concertOverHttp(engine, { crowd: true, waitingRoom: { activeCapacity: 1, activeTtlMs: 1_500, waitingIdleMs: 4_000, admitIntervalMs: 100 } }),
       ])
     })
     afterAll(async () => {
@@ -84,6 +84,9 @@ for (const engine of await testEngines()) {
       const seen = await eventually(() => status(second.token, brisk), (v) => v.status === 'ACTIVE', { what: 'the second to be admitted', intervalMs: 200 })
       expect(seen.position).toBeNull()
       expect(await status(first.token, brisk)).toMatchObject({ status: 'EXPIRED' })
+      // Read from the store, not the route: reading it there would count as c being present.
+      const stored = async () => (await brisk.db.query<{ status: string }>(`SELECT status FROM concert_waiting.tokens WHERE token = $1`, [idle.token])).rows[0]!.status
+      await eventually(stored, (s) => s === 'EXPIRED', { what: 'the idle waiter to expire' })
       expect((await status(idle.token, brisk)).status).toBe('EXPIRED')
     })
 
@@ -100,6 +103,43 @@ for (const engine of await testEngines()) {
       await eventually(() => status(paying.token), (v) => v.status === 'COMPLETED', { what: 'the payer’s token to complete' })
       expect(await status(waiting.token)).toMatchObject({ status: 'ACTIVE' })
     })
+
+    it('members who join before sales open wait in a pre-queue, put in line in a random order when they open, ahead of later ones; no position goes up', async () => {
+      const opensIn = 15_000
+      const schedule = async () => {
+        const salesOpenAt = new Date(Date.now() + opensIn).toISOString()
+        const startsAt = new Date(Date.now() + 7 * 24 * 3600_000).toISOString()
+        const scheduled = await app.call('POST', '/api/concerts', 'concert-kit-operator-secret', { title: 'Pre-sale', salesOpenAt, performances: [{ startsAt, seatCount: 10, price: 1_000 }] })
+        expect(scheduled.status).toBe(201)
+        return scheduled.body.concertId as string
+      }
+      const [first, second] = [await schedule(), await schedule()]
+      const members = await app.crowd(200)
+      /** All 200 join one concert's pre-queue at once: no places yet. */
+      const lineOf = async (concertId: string) => {
+        const early = (await Promise.all(members.map((member) => join(concertId, member)))).map(viewOf)
+        expect(early.every((v) => v.status === 'WAITING' && v.position === null)).toBe(true)
+        return early
+      }
+      const [earlyFirst, earlySecond] = await Promise.all([lineOf(first), lineOf(second)])
+      const [late] = await app.crowd(1)
+      const opened = await eventually(() => Promise.all(earlyFirst.map((v) => status(v.token))), (views) => views.every((v) => v.status !== 'WAITING' || v.position !== null), {
+        what: 'sales to open',
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      })
+      const lateView = viewOf(await join(first, late!))
+      expect(lateView.position).toBe(200) // behind the 199 still waiting (one was admitted)
+      // Every place 1..199 once, and one ACTIVE.
+      const positions = opened.map((v) => (v.status === 'ACTIVE' ? 0 : v.position!))
+      expect([...positions].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i))
+      // Another concert's pre-queue, joined by the same members at the same moment, gets another order.
+      const secondLine = await eventually(() => Promise.all(earlySecond.map((v) => status(v.token))), (views) => views.every((v) => v.status !== 'WAITING' || v.position !== null), { what: 'the second concert to open', timeoutMs: 30_000, intervalMs: 500 })
+      expect(secondLine.map((v) => v.position)).not.toEqual(opened.map((v) => v.position))
+      // Positions never go up: read again, each is where it was or ahead.
+      const again = await Promise.all(earlyFirst.map((v) => status(v.token)))
+      again.forEach((v, i) => expect(v.status === 'ACTIVE' || v.position! <= positions[i]!).toBe(true))
+    }, 90_000)
 
     it('refuses what is not a token, a concert or a member: 4xx with a code', async () => {
       const [member] = await app.crowd(1)

@@ -11,6 +11,7 @@ import { PAYMENT_COMPLETED, PAYMENT_SOURCE, type PaymentCompleted } from '../pay
 import { PgWaitingRoomStore, waitingRoomMigrations } from './pg-waiting-room.store'
 import { DEFAULT_WAITING_ROOM, type WaitingRoomSettings } from './waiting-room'
 import { WaitingRoom } from './waiting-room.service'
+import type { WaitingRoomStore } from './waiting-room.store'
 import { waitingRoutes } from './waiting.routes'
 
 export const WAITING_SCHEMA = 'concert_waiting'
@@ -25,11 +26,14 @@ export interface WaitingServiceDeps {
   /** The payment service's feed: a completed payment ends its payer's token and frees the place. */
   payments: FeedReader
   settings?: Partial<WaitingRoomSettings> | undefined
+  /** Where the tokens are kept: Redis (`RedisWaitingRoomStore`) when given, else the application's database. */
+  store?: (WaitingRoomStore & { close?(): void }) | undefined
 }
 
 /**
- * The waiting room (waiting, active and expiration) on the application's database. It follows the catalog
- * (the concerts a room may open for) and the payments (a completed one frees its payer's place).
+ * The waiting room (waiting, active and expiration), its tokens on the application's database or on
+ * Redis (`store`). It follows the catalog (the concerts a room may open for, and when their sales open)
+ * and the payments (a completed one frees its payer's place).
  */
 export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDeps): Promise<AnyService & { room: WaitingRoom }> {
   const { db, clock, logger } = ctx
@@ -51,9 +55,21 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
     [deps.concerts],
   )
   const known = async (concertId: string) => (await db.query(`SELECT 1 FROM ${w}.concerts WHERE concert_id = $1`, [concertId])).rowCount > 0
+  /** When each concert's sales open, as scheduled (it never changes once known). */
+  const opening = new Map<string, Date | null>()
+  const salesOpenAt = async (concertId: string): Promise<Date | null> => {
+    if (opening.has(concertId)) return opening.get(concertId)!
+    const { rows } = await db.query<{ sales_open_at: Date | string | null }>(`SELECT sales_open_at FROM ${w}.concerts WHERE concert_id = $1`, [concertId])
+    if (!rows[0]) return null
+    const opens = rows[0].sales_open_at === null ? null : new Date(rows[0].sales_open_at)
+    if (opening.size >= 10_000) opening.clear()
+    opening.set(concertId, opens)
+    return opens
+  }
   // A concert scheduled a moment ago may not have reached the room yet: wait for the catalog a little.
   const concertExists = (concertId: string) => awaitOutcome(() => known(concertId), Boolean, { progress: [catalog], timeoutMs: CATALOG_WAIT_MS })
-  const room = new WaitingRoom(new PgWaitingRoomStore(db, WAITING_SCHEMA), { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger)
+  const store = deps.store ?? new PgWaitingRoomStore(db, WAITING_SCHEMA)
+  const room = new WaitingRoom(store, { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger, salesOpenAt)
   const payments = await openSubscription(
     ctx,
     WAITING_SCHEMA,
@@ -83,5 +99,6 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
     workers: [room],
     producerSchemas: [],
     consumerSchemas: [WAITING_SCHEMA],
+    close: () => deps.store?.close?.(),
   }
 }

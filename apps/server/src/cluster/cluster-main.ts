@@ -61,7 +61,7 @@ await runCluster(
       ...(concert ? [[{ name: 'concert.concert', urlVariable: CONCERT_CONCERT_URL }], [{ name: 'concert.wallet' }, { name: 'concert.payment' }]] : []),
       ...(board ? [[{ name: 'board.comment', urlVariable: BOARD_COMMENT_URL }], [{ name: 'board.query', instances: queryInstances }, { name: 'board.notification' }]] : []),
     ],
-    env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL, ...identityEnv },
+    env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', WAITING_ROOM: env.WAITING_ROOM || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL, ...identityEnv },
     databaseOf: (service) => env[`${service.replace('.', '_').toUpperCase()}_DATABASE_URL`] || config.databaseUrl!,
     routes: [...identityGatewayRoutes, ...(board ? boardGatewayRoutes : []), ...(orders ? ordersGatewayRoutes : []), ...(concert ? concertGatewayRoutes : [])],
     ...(board ? { pages: (api: GatewayApi) => boardWeb({ api, logger }) } : {}),

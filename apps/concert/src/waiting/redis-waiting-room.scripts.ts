@@ -1,0 +1,139 @@
+/**
+ * The waiting room's atomic operations on Redis, as Lua. Every script takes the key prefix first; a
+ * concert's keys are `<p>:c:<concert>:…`, a token's hash `<p>:t:<token>`:
+ * `waiting` (sorted by place in line), `prequeue` (joined before sales opened), `active` (by the end of their time), `seen` (waiters by when they were
+ * last present), `activated` (admissions by time, for the rate), `live:<member>` (the member's live
+ * token), and `<p>:concerts` (the concerts with anyone waiting or active).
+ */
+
+/** ARGV: prefix, concert, member, token, now (ms), preQueue (1|0). → {token, created (1|0)} */
+export const JOIN = `
+local p, concert, member, token, now, preQueue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6] == '1'
+local c = p .. ':c:' .. concert
+local live = redis.call('GET', c .. ':live:' .. member)
+if live then return {live, 0} end
+if preQueue then
+  redis.call('HSET', p .. ':t:' .. token, 'concert', concert, 'member', member, 'status', 'WAITING', 'seq', '', 'joinedAt', now)
+  redis.call('SADD', c .. ':prequeue', token)
+else
+  local seq = redis.call('INCR', p .. ':seq')
+  redis.call('HSET', p .. ':t:' .. token, 'concert', concert, 'member', member, 'status', 'WAITING', 'seq', seq, 'joinedAt', now)
+  redis.call('ZADD', c .. ':waiting', seq, token)
+end
+redis.call('SET', c .. ':live:' .. member, token)
+redis.call('ZADD', c .. ':seen', now, token)
+redis.call('SADD', p .. ':concerts', concert)
+return {token, 1}
+`
+
+/** Ends a live token (status given) and takes it out of every set. Shared by the scripts below. */
+const END = `
+local function finish(p, token, status, now)
+  local t = p .. ':t:' .. token
+  local concert, member = redis.call('HGET', t, 'concert'), redis.call('HGET', t, 'member')
+  local c = p .. ':c:' .. concert
+  redis.call('HSET', t, 'status', status, 'endedAt', now)
+  redis.call('PEXPIRE', t, 86400000) -- an ended token is answered for a day, then forgotten
+  redis.call('ZREM', c .. ':waiting', token)
+  redis.call('ZREM', c .. ':active', token)
+  redis.call('ZREM', c .. ':seen', token)
+  redis.call('SREM', c .. ':prequeue', token)
+  if redis.call('GET', c .. ':live:' .. member) == token then redis.call('DEL', c .. ':live:' .. member) end
+  return concert
+end
+`
+
+/** ARGV: prefix, token, now. → 1 when it was live */
+export const LEAVE = `${END}
+local p, token, now = ARGV[1], ARGV[2], ARGV[3]
+local status = redis.call('HGET', p .. ':t:' .. token, 'status')
+if status ~= 'WAITING' and status ~= 'ACTIVE' then return 0 end
+finish(p, token, 'EXPIRED', now)
+return 1
+`
+
+/** ARGV: prefix, concert, member, paidAt, now. → 1 when an ACTIVE token admitted by paidAt ended COMPLETED */
+export const COMPLETE = `${END}
+local p, concert, member, paidAt, now = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local token = redis.call('GET', p .. ':c:' .. concert .. ':live:' .. member)
+if not token then return 0 end
+local t = p .. ':t:' .. token
+if redis.call('HGET', t, 'status') ~= 'ACTIVE' or tonumber(redis.call('HGET', t, 'activatedAt')) > paidAt then return 0 end
+finish(p, token, 'COMPLETED', now)
+return 1
+`
+
+/** ARGV: prefix, now, idleBefore. → the concerts where places freed */
+export const SWEEP = `${END}
+local p, now, idleBefore = ARGV[1], ARGV[2], ARGV[3]
+local freed = {}
+for _, concert in ipairs(redis.call('SMEMBERS', p .. ':concerts')) do
+  local c = p .. ':c:' .. concert
+  local ended = 0
+  for _, token in ipairs(redis.call('ZRANGEBYSCORE', c .. ':active', '-inf', now)) do finish(p, token, 'EXPIRED', now); ended = ended + 1 end
+  for _, token in ipairs(redis.call('ZRANGEBYSCORE', c .. ':seen', '-inf', '(' .. idleBefore)) do finish(p, token, 'EXPIRED', now); ended = ended + 1 end
+  if ended > 0 then freed[#freed + 1] = concert end
+  if redis.call('ZCARD', c .. ':waiting') == 0 and redis.call('ZCARD', c .. ':active') == 0 and redis.call('SCARD', c .. ':prequeue') == 0 then redis.call('SREM', p .. ':concerts', concert) end
+end
+return freed
+`
+
+/** ARGV: prefix, concert, capacity, now, activeUntil, keepActivationsSince. → the tokens admitted, in arrival order */
+export const ADMIT = `
+local p, concert, capacity, now, activeUntil, keepSince = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
+local c = p .. ':c:' .. concert
+redis.call('ZREMRANGEBYSCORE', c .. ':activated', '-inf', '(' .. keepSince)
+local free = capacity - redis.call('ZCARD', c .. ':active')
+if free <= 0 then return {} end
+local admitted = redis.call('ZRANGE', c .. ':waiting', 0, free - 1)
+for _, token in ipairs(admitted) do
+  redis.call('ZREM', c .. ':waiting', token)
+  redis.call('ZREM', c .. ':seen', token)
+  redis.call('ZADD', c .. ':active', activeUntil, token)
+  redis.call('ZADD', c .. ':activated', now, token)
+  redis.call('HSET', p .. ':t:' .. token, 'status', 'ACTIVE', 'activatedAt', now, 'activeUntil', activeUntil)
+end
+return admitted
+`
+
+/** ARGV: prefix, concert, token… (the pre-queue in its new order) → puts them in line ahead of everyone */
+export const OPEN_LINE = `
+local p, concert = ARGV[1], ARGV[2]
+local c = p .. ':c:' .. concert
+local n = #ARGV - 2
+-- The first opening puts them ahead of everyone; anyone pre-queued after it goes behind everyone.
+local opened = redis.call('SET', c .. ':opened', '1', 'NX') == false
+for i = 3, #ARGV do
+  local token = ARGV[i]
+  if redis.call('SREM', c .. ':prequeue', token) == 1 then
+    local seq = (i - 2) - n - 1
+    if opened then seq = redis.call('INCR', p .. ':seq') end
+    redis.call('ZADD', c .. ':waiting', seq, token)
+    redis.call('HSET', p .. ':t:' .. token, 'seq', seq)
+  end
+end
+return 0
+`
+
+/** ARGV: prefix, now, token… → marks the WAITING ones present */
+export const SEEN = `
+local p, now = ARGV[1], ARGV[2]
+for i = 3, #ARGV do
+  local t = p .. ':t:' .. ARGV[i]
+  if redis.call('HGET', t, 'status') == 'WAITING' then
+    redis.call('ZADD', p .. ':c:' .. redis.call('HGET', t, 'concert') .. ':seen', 'GT', now, ARGV[i])
+  end
+end
+return 0
+`
+
+/** ARGV: prefix. → the concerts with anyone waiting (in line or in the pre-queue) */
+export const WAITING_CONCERTS = `
+local p = ARGV[1]
+local waiting = {}
+for _, concert in ipairs(redis.call('SMEMBERS', p .. ':concerts')) do
+  local c = p .. ':c:' .. concert
+  if redis.call('ZCARD', c .. ':waiting') > 0 or redis.call('SCARD', c .. ':prequeue') > 0 then waiting[#waiting + 1] = concert end
+end
+return waiting
+`

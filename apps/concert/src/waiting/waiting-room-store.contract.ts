@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { newQueueToken } from './waiting-room'
+import type { WaitingRoomStore } from './waiting-room.store'
+
+/**
+ * What every waiting-room store does (the application's database, Redis): run by each store's test.
+ * `open` gives a store on a room of its own (fresh schema or key prefix).
+ */
+export function waitingRoomStoreContract(name: string, open: () => Promise<WaitingRoomStore>): void {
+  describe(`the waiting room store on ${name}`, () => {
+    const t0 = new Date('2030-01-01T10:00:00Z')
+    const at = (ms: number) => new Date(t0.getTime() + ms)
+    const join = (store: WaitingRoomStore, concert: string, member: string, ms = 0) => store.join(concert, member, newQueueToken(), at(ms))
+
+    it('the same member ten times at once: one token, the same for all', async () => {
+      const store = await open()
+      const concert = randomUUID()
+      const joins = await Promise.all(Array.from({ length: 10 }, () => join(store, concert, 'ann')))
+      expect(joins.filter((j) => j.created)).toHaveLength(1)
+      expect(new Set(joins.map((j) => j.token.token)).size).toBe(1)
+      expect(joins[0]!.token).toMatchObject({ concertId: concert, memberId: 'ann', status: 'WAITING', activeUntil: null })
+    })
+
+    it('1,000 members at once: positions 1..1,000 without gaps or repeats, in arrival order', async () => {
+      const store = await open()
+      const concert = randomUUID()
+      const joins = await Promise.all(Array.from({ length: 1_000 }, (_, i) => join(store, concert, `m${i}`)))
+      const positions = await Promise.all(joins.map((j) => store.position(j.token)))
+      expect([...positions].sort((a, b) => a! - b!)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1))
+      const bySeq = joins.map((j, i) => ({ seq: j.token.seq!, position: positions[i]! })).sort((a, b) => a.seq - b.seq)
+      expect(bySeq.map((x) => x.position)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1))
+    })
+
+    it('admits in arrival order up to the capacity; a place freed goes to the next; positions only go down', async () => {
+      const store = await open()
+      const concert = randomUUID()
+      const [a, b, c, d] = [await join(store, concert, 'a'), await join(store, concert, 'b'), await join(store, concert, 'c'), await join(store, concert, 'd')]
+      const admitted = await store.admit(concert, 2, at(1), at(60_000))
+      expect(admitted.map((t) => t.memberId)).toEqual(['a', 'b'])
+      expect(await store.find(a.token.token)).toMatchObject({ status: 'ACTIVE', activeUntil: at(60_000).toISOString() })
+      expect(await store.admit(concert, 2, at(2), at(60_000))).toEqual([])
+      expect([await store.position(c.token), await store.position(d.token)]).toEqual([1, 2])
+      expect(await store.leave(a.token.token, at(3))).toBe(true)
+      expect(await store.leave(a.token.token, at(3))).toBe(false)
+      expect((await store.admit(concert, 2, at(4), at(60_000))).map((t) => t.memberId)).toEqual(['c'])
+      expect(await store.position(d.token)).toBe(1)
+      expect(await store.admittedPerSecond(concert, at(5), 60_000)).toBeCloseTo(3 / 60)
+      expect(await store.concertsWaiting()).toContain(concert)
+      void b
+    })
+
+    it('a payment completes the ACTIVE token admitted before it, once; the member may queue again', async () => {
+      const store = await open()
+      const concert = randomUUID()
+      const first = await join(store, concert, 'ann')
+      await store.admit(concert, 1, at(10), at(60_000))
+      expect(await store.complete(concert, 'ann', at(5), at(11))).toBe(false) // paid before this token was admitted
+      expect(await store.complete(concert, 'ann', at(20), at(21))).toBe(true)
+      expect(await store.complete(concert, 'ann', at(20), at(21))).toBe(false)
+      expect((await store.find(first.token.token))?.status).toBe('COMPLETED')
+      const again = await join(store, concert, 'ann', 30)
+      expect([again.created, again.token.token === first.token.token, again.token.status]).toEqual([true, false, 'WAITING'])
+    })
+
+    it('a sweep ends ACTIVE tokens past their time and waiters not seen since the idle limit, and says where places freed', async () => {
+      const store = await open()
+      const concert = randomUUID()
+      const active = await join(store, concert, 'active')
+      await store.admit(concert, 1, at(0), at(1_000))
+      const present = await join(store, concert, 'present')
+      const idle = await join(store, concert, 'idle')
+      await store.seen([present.token.token], at(5_000))
+      expect(await store.sweep(at(2_000), at(-1))).toEqual([concert]) // only the active one's time is up
+      expect((await store.find(active.token.token))?.status).toBe('EXPIRED')
+      expect(await store.sweep(at(6_000), at(4_000))).toEqual([concert])
+      expect([(await store.find(present.token.token))?.status, (await store.find(idle.token.token))?.status]).toEqual(['WAITING', 'EXPIRED'])
+      expect(await store.position(present.token)).toBe(1)
+      expect(await store.sweep(at(6_000), at(4_000))).toEqual([])
+    })
+
+    it('a pre-queue has no places until the line opens, in the order given, ahead of those who came since; nothing in it is admitted before', async () => {
+      const store = await open()
+      const concert = randomUUID()
+      const early = await Promise.all(['a', 'b', 'c', 'd'].map((m) => store.join(concert, m, newQueueToken(), at(0), true)))
+      expect(await Promise.all(early.map((j) => store.position(j.token)))).toEqual([null, null, null, null])
+      expect(await store.admit(concert, 10, at(1), at(60_000))).toEqual([])
+      expect(await store.concertsWaiting()).toContain(concert)
+      const late = await join(store, concert, 'late', 2)
+      expect([...(await store.preQueued(concert))].sort()).toEqual(early.map((j) => j.token.token).sort())
+      const order = [early[2]!, early[0]!, early[3]!, early[1]!].map((j) => j.token.token)
+      await store.openLine(concert, order)
+      const positionOf = async (token: string) => store.position((await store.find(token))!)
+      expect(await Promise.all(order.map(positionOf))).toEqual([1, 2, 3, 4])
+      expect(await store.position(late.token)).toBe(5)
+      expect(await store.preQueued(concert)).toEqual([])
+      // One who joined the pre-queue as it opened goes behind everyone.
+      const straggler = await store.join(concert, 'straggler', newQueueToken(), at(3), true)
+      await store.openLine(concert, [straggler.token.token])
+      expect(await store.position((await store.find(straggler.token.token))!)).toBe(6)
+      expect((await store.admit(concert, 2, at(4), at(60_000))).map((t) => t.memberId)).toEqual(['c', 'a'])
+    })
+
+    it('knows no token it did not make', async () => {
+      const store = await open()
+      expect(await store.find(newQueueToken())).toBeUndefined()
+    })
+  })
+}
