@@ -51,11 +51,18 @@ for (const engine of await testEngines()) {
     it('signs up through the form: a 303 home and an HttpOnly, SameSite=Lax session cookie for the token’s hour', async () => {
       const browser = new TestBrowser(baseUrl)
       const nickname = unique('new')
+      const sentAt = Date.now() / 1000
       const answer = await browser.post('/signup', { email: `${nickname}@example.com`, password: 'correct horse', nickname })
+      const answeredAt = Date.now() / 1000
       expect(answer.status).toBe(303)
       expect(answer.location).toBe('/')
       const session = answer.setCookies.find((c) => c.startsWith('tidings_session='))
-      expect(session).toMatch(/^tidings_session=[\w-]+\.[\w-]+\.[\w-]+; Max-Age=(3599|3600); Path=\/; HttpOnly; SameSite=Lax$/)
+      const [, token, maxAge] = /^tidings_session=([\w-]+\.[\w-]+\.[\w-]+); Max-Age=(\d+); Path=\/; HttpOnly; SameSite=Lax$/.exec(session ?? '') ?? []
+      // The cookie lives as long as its token (an hour), counted from when the page set it.
+      const { exp, iat } = JSON.parse(Buffer.from(token!.split('.')[1]!, 'base64url').toString()) as { exp: number; iat: number }
+      expect(exp - iat).toBe(3600)
+      expect(Number(maxAge)).toBeGreaterThanOrEqual(Math.floor(exp - answeredAt) - 1)
+      expect(Number(maxAge)).toBeLessThanOrEqual(Math.ceil(exp - sentAt))
       const home = await browser.get('/')
       expect(home.status).toBe(200)
       expect(home.contentType).toBe('text/html; charset=UTF-8')
