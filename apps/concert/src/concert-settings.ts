@@ -1,3 +1,4 @@
+import type { QueueChannelSettings } from './waiting/queue-channel'
 import type { WaitingRoomSettings } from './waiting/waiting-room'
 
 /** The concert system's settings a deployment may change, from the environment. */
@@ -8,6 +9,8 @@ export interface ConcertSettings {
   waitingRoom?: Partial<WaitingRoomSettings> | undefined
   /** Keep the waiting room's tokens in Redis at this URL (`REDIS_URL`, or `WAITING_ROOM=redis` for the default one). */
   waitingRoomRedisUrl?: string | undefined
+  /** The client channel's (`CONCERT_CHANNEL_MAX_CONNECTIONS`: connections one channel process takes). */
+  channel?: Partial<QueueChannelSettings> | undefined
 }
 
 const SETTINGS = { holdTtlMs: 'CONCERT_HOLD_TTL_MS' } as const
@@ -26,9 +29,10 @@ export function concertSettingsFromEnv(env: Record<string, string | undefined>):
     const value = positive(env, name)
     if (value !== undefined) waitingRoom[key] = value
   }
+  const maxConnections = positive(env, 'CONCERT_CHANNEL_MAX_CONNECTIONS')
   const redisUrl = env.WAITING_ROOM === 'redis' || env.REDIS_URL ? env.REDIS_URL || 'redis://127.0.0.1:6379' : undefined
   if (env.WAITING_ROOM && env.WAITING_ROOM !== 'redis' && env.WAITING_ROOM !== 'database') throw new Error(`WAITING_ROOM must be redis or database, not "${env.WAITING_ROOM}"`)
-  return { ...(holdTtlMs !== undefined ? { holdTtlMs } : {}), waitingRoom, ...(redisUrl && env.WAITING_ROOM !== 'database' ? { waitingRoomRedisUrl: redisUrl } : {}) }
+  return { ...(holdTtlMs !== undefined ? { holdTtlMs } : {}), waitingRoom, ...(maxConnections !== undefined ? { channel: { maxConnections } } : {}), ...(redisUrl && env.WAITING_ROOM !== 'database' ? { waitingRoomRedisUrl: redisUrl } : {}) }
 }
 
 function positive(env: Record<string, string | undefined>, name: string): number | undefined {

@@ -1,4 +1,4 @@
-import type { Clock, EvictionBus, Logger } from '@tidings/core'
+import { inProcessEvictionBus, type Clock, type EvictionBus, type Logger } from '@tidings/core'
 import { hostServices, serviceContext, type AnyService, type Host, type ServiceContext } from '@tidings/http'
 import type { TokenVerifier } from '@tidings/auth'
 import { identityService, type IdentityOptions } from '@tidings/identity'
@@ -9,6 +9,8 @@ import { SeatCache } from './concert/seat-cache'
 import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 import { waitingService } from './waiting/waiting.service'
+import { channelService } from './waiting/channel.service'
+import type { QueueChannelSettings } from './waiting/queue-channel'
 import { RedisWaitingRoomStore } from './waiting/redis-waiting-room.store'
 import type { WaitingRoomSettings } from './waiting/waiting-room'
 
@@ -26,6 +28,7 @@ export interface ConcertOptions {
   verify?: TokenVerifier
   evictions?: EvictionBus
   waitingRoom?: Partial<WaitingRoomSettings>
+  channel?: Partial<QueueChannelSettings>
   paymentStepTimeoutMs?: number
 }
 
@@ -38,7 +41,7 @@ export type Concert = Host & { services: AnyService[] }
 export async function composeConcert(options: ConcertOptions): Promise<Concert> {
   const ctx = serviceContext(options)
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
-  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs, evictions: options.evictions, waitingRoom: options.waitingRoom, paymentStepTimeoutMs: options.paymentStepTimeoutMs }))]
+  const services = [identity, ...(await concertServices(ctx, { verify: options.verify ?? identity.verifier, operatorToken: options.operatorToken, holdTtlMs: options.holdTtlMs, evictions: options.evictions, waitingRoom: options.waitingRoom, channel: options.channel, paymentStepTimeoutMs: options.paymentStepTimeoutMs }))]
   return { ...hostServices(ctx, services), services }
 }
 
@@ -57,6 +60,8 @@ export interface ConcertServicesOptions {
   paymentStepTimeoutMs?: number | undefined
   /** Keep the waiting room's tokens in Redis at this URL (default: the application's database). */
   waitingRoomRedisUrl?: string | undefined
+  /** The client channel's limits and pace. */
+  channel?: Partial<QueueChannelSettings> | undefined
 }
 
 /** The concert system's services (so far: the catalog with seats and holds, the wallet, payments and the waiting room). */
@@ -67,12 +72,15 @@ export async function concertServices(ctx: ServiceContext, options: ConcertServi
   const payment = await openPaymentProducer(ctx)
   const reservations = new ReservationRepository(CONCERT_SCHEMA)
   const store = options.waitingRoomRedisUrl ? new RedisWaitingRoomStore(options.waitingRoomRedisUrl) : undefined
-  const waiting = await waitingService(ctx, { verify: options.verify, concerts: concert.feed, payments: payment.feed, settings: options.waitingRoom, store })
+  // The room tells the channel beside it which rooms changed; across processes the deployment's bus does.
+  const changes = options.evictions ?? inProcessEvictionBus({ logger: ctx.logger })
+  const waiting = await waitingService(ctx, { verify: options.verify, concerts: concert.feed, payments: payment.feed, settings: options.waitingRoom, store, changes })
   const passes = (token: string) => waiting.room.pass(token)
   return [
     await concertService(ctx, concert, { ...options, payments: payment.feed, seats, passes }),
     await walletService(ctx, wallet, { ...options, payments: payment.feed }),
     await paymentService(ctx, payment, { ...options, participants: [wallet.feed, concert.feed], sales: concert.feed, reservation: (id) => reservations.find(ctx.db, id), passes }),
     waiting,
+    channelService(ctx, { store: waiting.store, changes, settings: options.channel }),
   ]
 }

@@ -64,11 +64,11 @@ export { stateRoutes, type StateRoutesOptions } from './state-routes'
 
 // Hosting: services in one process, its metrics, the HTTP server and the process's life from config to signal
 export { openProducer, openSubscription, type AnyService, type Producer, type Service, type ServiceContext, type Worker } from './host/service'
-export { hostServices, serviceContext, type Host } from './host/host'
+export { hostServices, serviceContext, servingOf, type Host } from './host/host'
 export { openSagas, type OpenedSagas, type SagaHostOptions } from './host/sagas'
 export { sagaMetrics, type SagaMetrics } from './host/saga-metrics'
 export { createMetrics, type FeedReadersTable, type Metrics, type MetricsOptions, type WatchedSubscription } from './host/metrics'
-export { serveHttp, type FastPath, type RunningServer, type ServeOptions } from './host/serve'
+export { serveHttp, type FastPath, type RunningServer, type ServeOptions, type Upgrade } from './host/serve'
 export { processConfig, type ProcessConfig } from './host/process-config'
 export { runUntilSignalled } from './host/run-process'
 export { followedFeed, serviceUrl } from './host/service-opener'

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { expect } from 'vitest'
 import { tokenVerifier } from '@tidings/auth'
 import { testIssuer, type TestIssuer } from '@tidings/auth/test-kit'
-import { serveHttp } from '@tidings/http'
+import { serveHttp, servingOf } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
 import { TEST_CONSISTENCY_TIMEOUT_MS, type TestEngine } from '@tidings/testing'
 import { composeConcert, type Concert, type ConcertOptions } from '../concerts'
@@ -24,6 +24,8 @@ export const OPERATOR_SECRET = 'concert-kit-operator-secret'
 export interface ConcertOverHttp {
   concert: Concert
   db: Database
+  /** Where it is served, e.g. `http://127.0.0.1:41234`. */
+  baseUrl: string
   /** The test issuer whose tokens it trusts (with `crowd`). */
   issuer: TestIssuer | undefined
   call(method: string, path: string, token: string | undefined, body?: unknown, headers?: Record<string, string>): Promise<Answer>
@@ -62,7 +64,7 @@ export async function concertOverHttp(
     ...concertOptions,
   })
   await concert.start()
-  const server = await serveHttp(concert.http, 0, { hostname: '127.0.0.1' })
+  const server = await serveHttp(concert.http, 0, { hostname: '127.0.0.1', ...servingOf(concert) })
   const base = `http://127.0.0.1:${server.port}`
 
   /** Each admitted member's queue token, by their bearer token. */
@@ -124,6 +126,7 @@ export async function concertOverHttp(
   return {
     concert,
     db,
+    baseUrl: base,
     issuer,
     call,
     member,

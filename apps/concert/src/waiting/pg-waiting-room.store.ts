@@ -58,6 +58,18 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     return rows[0]!.n
   }
 
+  /** One pass over the concert's line (its index, in order), whatever the number of tokens asked. */
+  async lineOf(concertId: string, tokens: readonly string[]) {
+    if (tokens.length === 0) return new Map<string, number | null>()
+    const { rows } = await this.db.query<{ token: string; position: number | null }>(
+      `SELECT t.token, l.position FROM ${this.s}.tokens t
+       LEFT JOIN (SELECT token, row_number() OVER (ORDER BY seq)::int AS position FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' AND seq IS NOT NULL) l USING (token)
+       WHERE t.token = ANY($2::text[]) AND t.concert_id = $1 AND t.status = 'WAITING'`,
+      [concertId, tokens],
+    )
+    return new Map(rows.map((r) => [r.token, r.position]))
+  }
+
   async preQueued(concertId: string) {
     const { rows } = await this.db.query<{ token: string }>(`SELECT token FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' AND seq IS NULL`, [concertId])
     return rows.map((r) => r.token)

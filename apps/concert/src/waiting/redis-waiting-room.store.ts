@@ -15,6 +15,15 @@ interface WaitingRoomLink extends ReturnType<typeof commandConnection> {
   waitingOpenLine(...args: Arg[]): Promise<number>
 }
 
+/** Sends the commands in one round trip; the first failure among them is thrown. */
+async function pipelined(redis: WaitingRoomLink, commands: string[][]): Promise<unknown[]> {
+  const results = (await redis.pipeline(commands).exec()) ?? []
+  return results.map(([error, value]) => {
+    if (error) throw error
+    return value
+  })
+}
+
 /** Admissions are kept this long for the rate (longer than any window asked for). */
 const ACTIVATIONS_KEPT_MS = 3_600_000
 
@@ -53,6 +62,19 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     if (rank !== null) return rank + 1
     const pre = await attempt('read a pre-queue', () => this.redis.sismember(`${this.prefix}:c:${token.concertId}:prequeue`, token.token))
     return pre === 1 ? null : 0
+  }
+
+  /** A pipelined `ZRANK` per token (then `SISMEMBER` for those not in line): logarithmic in the line's length each. */
+  async lineOf(concertId: string, tokens: readonly string[]) {
+    const line = new Map<string, number | null>()
+    if (tokens.length === 0) return line
+    const c = `${this.prefix}:c:${concertId}`
+    const ranks = await attempt('read positions', () => pipelined(this.redis, tokens.map((t) => ['zrank', `${c}:waiting`, t])))
+    const outOfLine = tokens.filter((t, i) => (ranks[i] === null ? true : (line.set(t, (ranks[i] as number) + 1), false)))
+    if (outOfLine.length === 0) return line
+    const pre = await attempt('read a pre-queue', () => pipelined(this.redis, outOfLine.map((t) => ['sismember', `${c}:prequeue`, t])))
+    outOfLine.forEach((t, i) => pre[i] === 1 && line.set(t, null))
+    return line
   }
 
   async preQueued(concertId: string) {

@@ -101,6 +101,20 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
       expect((await store.admit(concert, 2, at(4), at(60_000))).map((t) => t.memberId)).toEqual(['c', 'a'])
     })
 
+    it('reads where many tokens stand at once: positions of those in line, null in the pre-queue, nothing for the others', async () => {
+      const store = await open()
+      const concert = randomUUID()
+      const other = randomUUID()
+      const [a, b, c, d] = [await join(store, concert, 'a'), await join(store, concert, 'b'), await join(store, concert, 'c'), await join(store, concert, 'd')]
+      const pre = await store.join(concert, 'pre', newQueueToken(), at(0), true)
+      const elsewhere = await join(store, other, 'a')
+      await store.admit(concert, 1, at(1), at(60_000))
+      await store.leave(c.token.token, at(2))
+      const line = await store.lineOf(concert, [a, b, c, d, pre, elsewhere].map((j) => j.token.token).concat(newQueueToken()))
+      expect(Object.fromEntries(line)).toEqual({ [b.token.token]: 1, [d.token.token]: 2, [pre.token.token]: null })
+      expect(await store.lineOf(concert, [])).toEqual(new Map())
+    })
+
     it('knows no token it did not make', async () => {
       const store = await open()
       expect(await store.find(newQueueToken())).toBeUndefined()

@@ -1,15 +1,28 @@
 import { randomInt } from 'node:crypto'
-import type { Clock, Logger } from '@tidings/core'
+import type { Clock, EvictionBus, Logger } from '@tidings/core'
 import type { Worker } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
+import { AdmissionRates } from './admission-rates'
 import type { QueuePass } from './queue-pass'
 import { newQueueToken, viewOf, type QueueView, type WaitingRoomSettings } from './waiting-room'
 import type { WaitingRoomStore } from './waiting-room.store'
 
-/** Admission rates are measured over this window (the estimated wait divides by it). */
-const RATE_WINDOW_MS = 5 * 60_000
-/** A concert's admission rate is read at most this often. */
-const RATE_CACHE_MS = 1_000
+/** The eviction bus topic of the rooms' changes (ids are concert ids): the channel pushes what they changed. */
+export const ROOM_CHANGES_TOPIC = 'concert.waiting'
+
+export interface WaitingRoomDeps {
+  store: WaitingRoomStore
+  settings: WaitingRoomSettings
+  clock: Clock
+  logger: Logger
+  /** When the concert's sales open (null: they are open); members who join before wait in a pre-queue. Default: open. */
+  salesOpenAt?: (concertId: string) => Promise<Date | null>
+  /**
+   * Told which rooms changed for someone already there (admitted, left, ended, put in line), on
+   * `ROOM_CHANGES_TOPIC`; a join changes no one else's place and is not told.
+   */
+  changes?: EvictionBus | undefined
+}
 
 /**
  * The waiting, active and expiration parts of the waiting room over one store: joining, status, leaving,
@@ -17,20 +30,23 @@ const RATE_CACHE_MS = 1_000
  * (which also ends tokens past their time and idle waiters, so positions count people who are there).
  */
 export class WaitingRoom implements Worker {
-  private readonly rates = new Map<string, { perSecond: number; at: number }>()
+  private readonly rates: AdmissionRates
   /** Holders seen here since the last tick, written by it in one statement. */
   private present = new Set<string>()
   private timer?: NodeJS.Timeout
   private ticking?: Promise<void>
 
-  constructor(
-    private readonly store: WaitingRoomStore,
-    private readonly settings: WaitingRoomSettings,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /** When the concert's sales open (null: they are open); members who join before wait in a pre-queue. */
-    private readonly salesOpenAt: (concertId: string) => Promise<Date | null> = async () => null,
-  ) {}
+  private readonly store: WaitingRoomStore
+  private readonly settings: WaitingRoomSettings
+  private readonly clock: Clock
+  private readonly logger: Logger
+  private readonly salesOpenAt: (concertId: string) => Promise<Date | null>
+
+  constructor(private readonly deps: WaitingRoomDeps) {
+    ;({ store: this.store, settings: this.settings, clock: this.clock, logger: this.logger } = deps)
+    this.salesOpenAt = deps.salesOpenAt ?? (async () => null)
+    this.rates = new AdmissionRates(this.store, this.clock)
+  }
 
   async join(concertId: string, memberId: string): Promise<{ view: QueueView; created: boolean }> {
     const opens = await this.salesOpenAt(concertId)
@@ -49,7 +65,7 @@ export class WaitingRoom implements Worker {
     const position = await this.store.position(found)
     // Admitted or ended since it was read: read it again.
     if (position === 0) return this.status(token)
-    return viewOf(found, position, await this.admittedPerSecond(found.concertId))
+    return viewOf(found, position, await this.rates.perSecond(found.concertId))
   }
 
   /** What the concert and payment services need to know of a token. */
@@ -62,13 +78,22 @@ export class WaitingRoom implements Worker {
   async leave(token: string, memberId: string): Promise<QueueView | undefined> {
     const found = await this.store.find(token)
     if (!found || found.memberId !== memberId) return undefined
-    if (await this.store.leave(token, this.clock.now())) await this.admit(found.concertId)
+    if (await this.store.leave(token, this.clock.now())) {
+      this.changed([found.concertId])
+      await this.admit(found.concertId)
+    }
     return this.status(token)
   }
 
-  /** The member's payment completed: their token is done (in the inbox's transaction); `admit` once it commits. */
+  /** The member's payment completed: their token is done (in the inbox's transaction); `afterPayments` once it commits. */
   async paid(concertId: string, memberId: string, paidAt: Date, via: Queryable): Promise<boolean> {
     return this.store.complete(concertId, memberId, paidAt, this.clock.now(), via)
+  }
+
+  /** The payments of these concerts' members committed: their tokens are done, so places are free. */
+  async afterPayments(concertIds: readonly string[]): Promise<void> {
+    this.changed(concertIds)
+    for (const concertId of concertIds) await this.admit(concertId)
   }
 
   /** One tick: end what is past its time, then admit wherever anyone waits. */
@@ -78,6 +103,7 @@ export class WaitingRoom implements Worker {
     this.present = new Set()
     await this.store.seen(seen, now)
     const freed = await this.store.sweep(now, new Date(now.getTime() - this.settings.waitingIdleMs))
+    this.changed(freed)
     const waiting = await this.store.concertsWaiting()
     for (const concertId of new Set([...freed, ...waiting])) await this.admit(concertId)
   }
@@ -100,7 +126,8 @@ export class WaitingRoom implements Worker {
   async admit(concertId: string): Promise<void> {
     await this.openLineIfDue(concertId)
     const now = this.clock.now()
-    await this.store.admit(concertId, this.settings.activeCapacity, now, new Date(now.getTime() + this.settings.activeTtlMs))
+    const admitted = await this.store.admit(concertId, this.settings.activeCapacity, now, new Date(now.getTime() + this.settings.activeTtlMs))
+    if (admitted.length > 0) this.changed([concertId])
   }
 
   /**
@@ -111,16 +138,15 @@ export class WaitingRoom implements Worker {
     const opens = await this.salesOpenAt(concertId)
     if (opens === null || opens.getTime() > this.clock.now().getTime()) return
     const preQueued = await this.store.preQueued(concertId)
-    if (preQueued.length > 0) await this.store.openLine(concertId, shuffled(preQueued))
+    if (preQueued.length === 0) return
+    await this.store.openLine(concertId, shuffled(preQueued))
+    this.changed([concertId])
   }
 
-  private async admittedPerSecond(concertId: string): Promise<number> {
-    const cached = this.rates.get(concertId)
-    const now = this.clock.now()
-    if (cached && now.getTime() - cached.at < RATE_CACHE_MS) return cached.perSecond
-    const perSecond = await this.store.admittedPerSecond(concertId, now, RATE_WINDOW_MS)
-    this.rates.set(concertId, { perSecond, at: now.getTime() })
-    return perSecond
+  /** Tells the channel (wherever it runs) which rooms changed; a notice lost is caught up by its own rounds. */
+  private changed(concertIds: readonly string[]): void {
+    if (concertIds.length === 0 || !this.deps.changes) return
+    this.deps.changes.publish({ topic: ROOM_CHANGES_TOPIC, ids: concertIds }).catch((error: unknown) => this.logger.warn({ err: error, concertIds }, 'waiting room: a change was not announced'))
   }
 }
 

@@ -15,6 +15,11 @@ export interface WaitingRoomStore {
   find(token: string): Promise<QueueToken | undefined>
   /** 1-based, among the concert's WAITING tokens in line; null in the pre-queue; 0 when it is not waiting any more. */
   position(token: QueueToken): Promise<number | null>
+  /**
+   * Where these tokens of the concert stand, in one read for them all (the channel's push): for each still
+   * WAITING, its 1-based position, or null in the pre-queue; the others are left out.
+   */
+  lineOf(concertId: string, tokens: readonly string[]): Promise<Map<string, number | null>>
   /** The tokens in the concert's pre-queue (joined before sales opened). */
   preQueued(concertId: string): Promise<string[]>
   /** Puts the pre-queue in line in `order`, ahead of everyone who joined since; tokens no longer pre-queued are skipped. */

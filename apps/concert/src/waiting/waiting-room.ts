@@ -62,13 +62,11 @@ export function estimatedWaitSeconds(position: number, admittedPerSecond: number
 }
 
 export function viewOf(token: QueueToken, position: number | null, admittedPerSecond: number): QueueView {
-  const waiting = token.status === 'WAITING' && position !== null
-  return {
-    token: token.token,
-    concertId: token.concertId,
-    status: token.status,
-    position: waiting ? position : null,
-    estimatedWaitSeconds: waiting ? estimatedWaitSeconds(position, admittedPerSecond) : null,
-    activeUntil: token.status === 'ACTIVE' ? token.activeUntil : null,
-  }
+  if (token.status === 'WAITING') return waitingView(token.token, token.concertId, position, admittedPerSecond)
+  return { token: token.token, concertId: token.concertId, status: token.status, position: null, estimatedWaitSeconds: null, activeUntil: token.status === 'ACTIVE' ? token.activeUntil : null }
+}
+
+/** A WAITING token's view: at `position` in line (null in the pre-queue). */
+export function waitingView(token: string, concertId: string, position: number | null, admittedPerSecond: number): QueueView {
+  return { token, concertId, status: 'WAITING', position, estimatedWaitSeconds: position === null ? null : estimatedWaitSeconds(position, admittedPerSecond), activeUntil: null }
 }

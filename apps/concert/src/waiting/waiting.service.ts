@@ -1,5 +1,5 @@
 import type { TokenVerifier } from '@tidings/auth'
-import { consumer, type FeedReader } from '@tidings/core'
+import { consumer, type EvictionBus, type FeedReader } from '@tidings/core'
 import { Hono } from 'hono'
 import type { MemberEnv } from '@tidings/auth'
 import { awaitOutcome, openSubscription, type AnyService, type ServiceContext } from '@tidings/http'
@@ -28,6 +28,8 @@ export interface WaitingServiceDeps {
   settings?: Partial<WaitingRoomSettings> | undefined
   /** Where the tokens are kept: Redis (`RedisWaitingRoomStore`) when given, else the application's database. */
   store?: (WaitingRoomStore & { close?(): void }) | undefined
+  /** Where the room announces its changes to the channel (`ROOM_CHANGES_TOPIC`). */
+  changes?: EvictionBus | undefined
 }
 
 /**
@@ -35,7 +37,7 @@ export interface WaitingServiceDeps {
  * Redis (`store`). It follows the catalog (the concerts a room may open for, and when their sales open)
  * and the payments (a completed one frees its payer's place).
  */
-export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDeps): Promise<AnyService & { room: WaitingRoom }> {
+export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDeps): Promise<AnyService & { room: WaitingRoom; store: WaitingRoomStore }> {
   const { db, clock, logger } = ctx
   await migrate(db, WAITING_SCHEMA, 'tidings', platformMigrations)
   await migrate(db, WAITING_SCHEMA, WAITING_SERVICE, waitingRoomMigrations)
@@ -69,7 +71,7 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
   // A concert scheduled a moment ago may not have reached the room yet: wait for the catalog a little.
   const concertExists = (concertId: string) => awaitOutcome(() => known(concertId), Boolean, { progress: [catalog], timeoutMs: CATALOG_WAIT_MS })
   const store = deps.store ?? new PgWaitingRoomStore(db, WAITING_SCHEMA)
-  const room = new WaitingRoom(store, { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger, salesOpenAt)
+  const room = new WaitingRoom({ store, settings: { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger, salesOpenAt, changes: deps.changes })
   const payments = await openSubscription(
     ctx,
     WAITING_SCHEMA,
@@ -83,7 +85,7 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
       },
       afterCommit(messages) {
         const concerts = new Set(messages.filter((m) => m.type === PAYMENT_COMPLETED).map((m) => (m.data as PaymentCompleted).concertId))
-        for (const concertId of concerts) room.admit(concertId).catch((error: unknown) => logger.warn({ err: error, concertId }, 'waiting room: admission after a payment failed (the tick will admit)'))
+        room.afterPayments([...concerts]).catch((error: unknown) => logger.warn({ err: error, concerts: [...concerts] }, 'waiting room: admission after a payment failed (the tick will admit)'))
       },
     }),
     [deps.payments],
@@ -91,6 +93,7 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
   return {
     name: WAITING_SERVICE,
     room,
+    store,
     routes: new Hono<MemberEnv>()
       .route('/', waitingRoutes({ room, verify: deps.verify, concertExists, clock }))
       .route('/', queuePassRoutes(room)),

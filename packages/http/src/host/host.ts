@@ -7,13 +7,15 @@ import { AlertNotifier } from '../alerts/alert-notifier'
 import { ConsumerBehindWatcher } from '../alerts/consumer-behind'
 import { processOnlyCredential, requireServiceCredential, SERVICE_ROUTES } from './service-credential'
 import { FeedSignals, forwardNotifications, Housekeeping, Relay, type Database } from '@tidings/postgres'
-import type { FastPath } from './serve'
+import type { FastPath, ServeOptions, Upgrade } from './serve'
 import type { AnyService, Service, ServiceContext } from './service'
 
 export interface Host {
   http: Hono
   /** The services' fast paths, for `serveHttp`. */
   fastPath?: FastPath
+  /** The services' protocol switches, for `serveHttp`. */
+  upgrade?: Upgrade
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -77,9 +79,11 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
   let stopListening: (() => Promise<void>) | undefined
 
   const fastPaths = services.flatMap((s) => (s.fastPath ? [s.fastPath] : []))
+  const upgrades = services.flatMap((s) => (s.upgrade ? [s.upgrade] : []))
   return {
     http,
     ...(fastPaths.length > 0 ? { fastPath: (req, res) => fastPaths.some((answer) => answer(req, res)) } : {}),
+    ...(upgrades.length > 0 ? { upgrade: (req, socket, head) => upgrades.some((take) => take(req, socket, head)) } : {}),
     async start() {
       if (transport) {
         const sources = new Set([...Object.keys(feeds), ...subscriptions.flatMap((s) => s.sources)])
@@ -99,4 +103,9 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
       await stopListening?.()
     },
   }
+}
+
+/** What `serveHttp` needs of a host besides its app: the fast paths and protocol switches of its services. */
+export function servingOf(host: Pick<Host, 'fastPath' | 'upgrade'>): Pick<ServeOptions, 'fastPath' | 'upgrade'> {
+  return { ...(host.fastPath ? { fastPath: host.fastPath } : {}), ...(host.upgrade ? { upgrade: host.upgrade } : {}) }
 }

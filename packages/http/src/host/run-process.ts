@@ -1,7 +1,7 @@
 import type { Logger } from '@tidings/core'
 import { serveHttp } from './serve'
 import type { Database } from '@tidings/postgres'
-import type { Host } from './host'
+import { servingOf, type Host } from './host'
 
 /**
  * Serves a host until SIGTERM or SIGINT, then shuts down gracefully: no new requests, messages in flight
@@ -20,7 +20,7 @@ export async function runUntilSignalled(options: {
 }): Promise<void> {
   const { host, db, logger } = options
   await host.start()
-  const server = await serveHttp(host.http, options.port, { ...(host.fastPath ? { fastPath: host.fastPath } : {}), ...(options.hostname ? { hostname: options.hostname } : {}) })
+  const server = await serveHttp(host.http, options.port, { ...servingOf(host), ...(options.hostname ? { hostname: options.hostname } : {}) })
   // The bound address is logged too: `localhost` in the URL says nothing of who else can connect.
   logger.info({ port: server.port, address: options.hostname ?? 'every interface', storage: options.storage }, `${options.name} listening on http://localhost:${server.port}`)
   // A supervisor over an IPC channel (the board cluster) learns the port whatever the log level.

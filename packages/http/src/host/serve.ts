@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { getRequestListener, RequestError } from '@hono/node-server'
 import { PayloadTooLarge } from '@tidings/core'
 import type { Hono } from 'hono'
@@ -17,6 +18,11 @@ export interface ServeOptions {
    */
   fastPath?: FastPath
   /**
+   * Takes a request to switch protocols (a WebSocket) when it is for it (returns true); any other is
+   * answered 404 and closed. An upgraded connection is the taker's: it must end it before the server closes.
+   */
+  upgrade?: Upgrade
+  /**
    * The largest request body, in bytes: a request that declares more and asks `Expect: 100-continue` is
    * refused with 413 before the client is told to send it. Default: the limit of the app when
    * `createHttpApp` made it, else 1 MiB.
@@ -27,6 +33,8 @@ export interface ServeOptions {
 }
 
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
+
+export type Upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean
 
 export interface RunningServer {
   /** The port actually bound: pass 0 to get a free one. */
@@ -46,6 +54,9 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
     const listener = getRequestListener(app.fetch, { ...(options.hostname ? { hostname: options.hostname } : {}), errorHandler: requestFailed })
     const server = createHttpServer((req, res) => {
       if (!fastPath?.(req, res)) void listener(req, res)
+    })
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (closing || !options.upgrade?.(req, socket, head)) refuseUpgrade(socket)
     })
     server.once('error', reject)
     server.listen(port, options.hostname, () => {
@@ -76,6 +87,12 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
 function requestFailed(error: unknown): Response {
   if (error instanceof RequestError) return problemResponse(problem(400, 'MALFORMED_REQUEST', 'The request line or its Host header is malformed'))
   return problemResponse(problemOf(error))
+}
+
+/** No one takes this protocol switch here: a plain 404, and the connection ends. */
+function refuseUpgrade(socket: Duplex): void {
+  socket.on('error', () => {})
+  socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
 }
 
 const DEFAULT_LINGER_MS = 2_000

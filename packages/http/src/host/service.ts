@@ -18,7 +18,7 @@ import {
 } from '@tidings/postgres'
 import type { Metrics } from './metrics'
 import type { AlertNotifier } from '../alerts/alert-notifier'
-import type { FastPath } from './serve'
+import type { FastPath, Upgrade } from './serve'
 
 /** What every service of a process shares: the database, the clock, logs, metrics and feed wake-ups. */
 export interface ServiceContext {
@@ -60,6 +60,8 @@ export interface Service<E extends Env = Env> {
   consumerSchemas: string[]
   /** Requests it can answer before the app (see `serveHttp`'s `fastPath`). */
   fastPath?: FastPath
+  /** Protocol switches it takes (a WebSocket route; see `serveHttp`'s `upgrade`). */
+  upgrade?: Upgrade
   /** Background loops the host starts and stops with the service (e.g. a scheduler of its timeouts). */
   workers?: Worker[]
   /** The sagas it orchestrates (`openSagas`), for the console. */
