@@ -8,7 +8,9 @@ import { PAYMENT_SOURCE } from './payment/payment.contracts'
 import { openPaymentProducer, paymentService } from './payment/payment.service'
 import { WALLET_SOURCE } from './wallet/wallet.contracts'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
-import { WAITING_SERVICE, waitingService } from './waiting/waiting.service'
+import { WAITING_SCHEMA, WAITING_SERVICE, waitingService } from './waiting/waiting.service'
+import { CHANNEL_SERVICE, channelService } from './waiting/channel.service'
+import { PgWaitingRoomStore } from './waiting/pg-waiting-room.store'
 import { RedisWaitingRoomStore } from './waiting/redis-waiting-room.store'
 import { queuePassLookupOverHttp } from './waiting/queue-pass.routes'
 
@@ -56,7 +58,7 @@ export const concertProcesses: ServiceOpeners = {
       passes: queuePassLookupOverHttp(serviceUrl(env, CONCERT_WAITING_URL), ctx.serviceCredential),
     })
   },
-  [WAITING_SERVICE]: (ctx, env) => {
+  [WAITING_SERVICE]: async (ctx, env, resources) => {
     const settings = concertSettingsFromEnv(env)
     return waitingService(ctx, {
       verify: remoteIdentity(ctx, env).verify,
@@ -64,6 +66,15 @@ export const concertProcesses: ServiceOpeners = {
       payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
       settings: settings.waitingRoom,
       ...(settings.waitingRoomRedisUrl ? { store: new RedisWaitingRoomStore(settings.waitingRoomRedisUrl) } : {}),
+      changes: await resources.evictions(),
     })
+  },
+  // The channel reads the room's store (its tables, migrated by the waiting room, or Redis) and hears its changes on the eviction bus.
+  [CHANNEL_SERVICE]: async (ctx, env, resources) => {
+    const settings = concertSettingsFromEnv(env)
+    const changes = await resources.evictions()
+    if (!changes) throw new Error('The channel hears the waiting room through the eviction bus: set EVICTIONS=redis')
+    const store = settings.waitingRoomRedisUrl ? new RedisWaitingRoomStore(settings.waitingRoomRedisUrl) : new PgWaitingRoomStore(ctx.db, WAITING_SCHEMA)
+    return channelService(ctx, { store, changes, settings: settings.channel, ownsStore: true })
   },
 }

@@ -2,6 +2,7 @@ import type { Hono } from 'hono'
 import type { Logger } from '@tidings/core'
 import { serveHttp } from '@tidings/http'
 import { gateway, type GatewayApi, type GatewayRoutes } from './gateway'
+import { gatewayUpgrade } from './gateway-upgrade'
 import { ServiceProcess } from './service-process'
 
 export interface ClusterService {
@@ -66,8 +67,10 @@ export async function startCluster(plan: ClusterPlan): Promise<RunningCluster> {
     await stopAll()
     throw error
   }
-  const entry = gateway({ routes: plan.routes, instances: (service) => running.get(service)?.map((p) => p.url) ?? [], logger: plan.logger, ...(plan.pages ? { pages: plan.pages } : {}) })
-  const server = await serveHttp(entry, plan.port, plan.hostname ? { hostname: plan.hostname } : {})
+  const instances = (service: string) => running.get(service)?.map((p) => p.url) ?? []
+  const entry = gateway({ routes: plan.routes, instances, logger: plan.logger, ...(plan.pages ? { pages: plan.pages } : {}) })
+  const upgrade = gatewayUpgrade({ routes: plan.routes, instances, logger: plan.logger })
+  const server = await serveHttp(entry, plan.port, { upgrade, ...(plan.hostname ? { hostname: plan.hostname } : {}) })
   return {
     port: server.port,
     instances: Object.fromEntries([...running].map(([name, processes]) => [name, processes.map((p) => p.url)])),

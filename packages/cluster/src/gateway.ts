@@ -46,10 +46,9 @@ export function gateway(options: GatewayOptions): Hono {
   const answerTimeoutMs = options.answerTimeoutMs ?? 30_000
   const app = createHttpApp({ logger })
   const turns = new Map<string, number>()
-  const serviceOf = (path: string): string | undefined => options.routes.find(([pattern]) => pattern.test(path))?.[1]
 
   app.all('*', async (c, next) => {
-    const service = serviceOf(c.req.path)
+    const service = serviceOf(options.routes, c.req.path)
     if (!service) return next()
     if (!METHODS.has(c.req.method)) return problemResponse(problem(405, 'METHOD_NOT_ALLOWED', `${c.req.method} is not a method this API answers`))
     const instances = options.instances(service)
@@ -86,6 +85,11 @@ export function gateway(options: GatewayOptions): Hono {
 
   if (options.pages) app.route('/', options.pages((path, init) => app.request(path, init)))
   return app
+}
+
+/** The service that owns a public path: the first pattern that matches; none for a path that stays inside. */
+export function serviceOf(routes: GatewayRoutes, path: string): string | undefined {
+  return routes.find(([pattern]) => pattern.test(path))?.[1]
 }
 
 /** Whether fetch failed because nothing listened: the request never reached the service. */

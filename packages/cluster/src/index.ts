@@ -5,4 +5,5 @@ export type { ClusterPlan, ClusterService, RunningCluster } from './cluster'
 
 // The one entry point in front of them.
 export { gateway } from './gateway'
+export { gatewayUpgrade } from './gateway-upgrade'
 export type { GatewayApi, GatewayOptions, GatewayRoutes } from './gateway'

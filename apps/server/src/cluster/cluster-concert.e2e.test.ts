@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BoardClient, type Member } from '@tidings/board/test-kit'
-import { eventually, serverInstalled, testEngines } from '@tidings/testing'
+import { openQueueSocket } from '@tidings/concert/test-kit'
+import { eventually, openEventStream, serverInstalled, testEngines } from '@tidings/testing'
 import { startAppCluster, type AppCluster } from './app-cluster'
 
 /**
@@ -52,6 +53,28 @@ describe.runIf(engine !== undefined && serverInstalled('nats-server'))('the conc
     expect(await gateway.call('GET', `/api/payments/${paid.body.paymentId}`, { token: eve.token })).toMatchObject({ status: 404 })
     expect(await gateway.call('GET', '/api/wallet', { token: ann.token })).toMatchObject({ body: { balance: 60_000 - performance!.price } })
   }, 60_000)
+
+  it('pushes a holder its status over WebSocket and SSE through the gateway, from the channel process, told of changes over Redis', async () => {
+    const joe = await gateway.newMember('joe')
+    const concerts = await gateway.call<{ items: Array<{ concertId: string }> }>('GET', '/api/concerts')
+    const queued = await gateway.call<{ token: string }>('POST', `/api/concerts/${concerts.body.items[0]!.concertId}/queue`, { token: joe.token })
+    expect(queued).toMatchObject({ status: 201, body: { status: 'ACTIVE' } })
+    const path = `/api/queue/${queued.body.token}`
+    const socket = openQueueSocket(`${gateway.baseUrl.replace('http', 'ws')}${path}/ws`)
+    const stream = await openEventStream(`${gateway.baseUrl}${path}/events`)
+    try {
+      expect(await socket.next()).toMatchObject({ token: queued.body.token, status: 'ACTIVE' })
+      expect(JSON.parse((await stream.next('status')).data)).toMatchObject({ status: 'ACTIVE' })
+      // The waiting room (another process) ends the token; the channel hears it and pushes the end.
+      expect(await gateway.call('DELETE', path, { token: joe.token })).toMatchObject({ status: 200, body: { status: 'EXPIRED' } })
+      expect(await socket.next()).toMatchObject({ status: 'EXPIRED' })
+      expect(await socket.closed).toEqual({ code: 1000, reason: 'DONE' })
+      expect(JSON.parse((await stream.next('status')).data)).toMatchObject({ status: 'EXPIRED' })
+    } finally {
+      socket.close()
+      stream.close()
+    }
+  }, 30_000)
 
   it('passes on only the public paths: no internal route or feed of the concert system is reachable through it', async () => {
     for (const path of ['/internal/reservations/00000000-0000-7000-8000-000000000000', '/internal/reservations?ids=x', `/internal/queue-tokens/${'A'.repeat(32)}`, '/api/feeds/concert.payment?after=0', '/api/feeds/concert.wallet?after=0']) {

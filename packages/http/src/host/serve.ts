@@ -55,8 +55,12 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
     const server = createHttpServer((req, res) => {
       if (!fastPath?.(req, res)) void listener(req, res)
     })
+    // Upgraded connections are no longer the HTTP server's to close: kept here, cut when the grace period ends.
+    const upgraded = new Set<Duplex>()
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      if (closing || !options.upgrade?.(req, socket, head)) refuseUpgrade(socket)
+      if (closing || !options.upgrade?.(req, socket, head)) return refuseUpgrade(socket)
+      upgraded.add(socket)
+      socket.once('close', () => upgraded.delete(socket))
     })
     server.once('error', reject)
     server.listen(port, options.hostname, () => {
@@ -65,7 +69,7 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
         port: (server.address() as AddressInfo).port,
         close: once(() => {
           closing = true
-          return closeGracefully(server, graceMs)
+          return closeGracefully(server, graceMs, () => upgraded.forEach((socket) => socket.destroy()))
         }),
       })
     })
@@ -154,9 +158,12 @@ function guardRequestBodies(server: Server, limit: number, lingerMs: number): vo
   })
 }
 
-function closeGracefully(server: Server, graceMs: number): Promise<void> {
+function closeGracefully(server: Server, graceMs: number, cutUpgraded: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const force = setTimeout(() => server.closeAllConnections(), graceMs)
+    const force = setTimeout(() => {
+      server.closeAllConnections()
+      cutUpgraded()
+    }, graceMs)
     force.unref()
     server.close((error) => {
       clearTimeout(force)
