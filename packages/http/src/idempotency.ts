@@ -3,6 +3,7 @@ import { silentLogger, TidingsError, type Logger } from '@tidings/core'
 import { KeyAlreadyUsed, KeyedCommand, runKeyed, type IdempotencyKeys, type KeyedRequest, type StoredResponse, type UsedKey } from '@tidings/postgres'
 import type { Context, MiddlewareHandler } from 'hono'
 import { POSITION_HEADER } from './consistency'
+import { problemOf, problemResponse } from './problem'
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key'
 /** On an answer given again from a key's stored response or outcome (as Stripe names it). */
@@ -89,12 +90,14 @@ export function idempotent(uow: { idempotencyKeys: IdempotencyKeys }, options: I
     if (used) return replay(c, next, request, used)
     const command = new KeyedCommand(keys, request)
     await runKeyed(command, next)
-    if (c.error instanceof KeyAlreadyUsed) {
-      // Another request with this key committed between our look and our claim: its answer if it has been
-      // given, else 409 IN_USE as rendered (it is still being answered).
+    if (c.error instanceof TidingsError) {
+      // Another request with this key committed between our look and our claim, or its command's effects
+      // refused ours (a conflict its own retry caused): its answer if it has been given, else 409 IN_USE
+      // (it is still being answered). A refusal with no such request is the answer.
       const committed = await keys.find(caller, key)
-      if (committed && committed.fingerprint !== request.fingerprint) throw new IdempotencyKeyReused()
-      if (committed?.response) c.res = replayOf(committed.response)
+      if (!committed) return
+      if (committed.fingerprint !== request.fingerprint) throw new IdempotencyKeyReused()
+      c.res = committed.response ? replayOf(committed.response) : problemResponse(problemOf(new KeyAlreadyUsed()))
       return
     }
     if (command.recorded) await keep(c, request)

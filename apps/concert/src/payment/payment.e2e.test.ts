@@ -167,6 +167,31 @@ for (const engine of await testEngines()) {
       expect((await reservation(app, member, reservationId)).status).toBe('HELD')
     })
 
+    it('two payments of one reservation with different keys at once: one takes the money, the other is refused before taking any', async () => {
+      const { concertId, performanceId } = await app.performance(10, 8_000)
+      const member = await charged(app, 20_000, concertId)
+      const reservationId = await holdSeat(app, member, performanceId)
+      const answers = await Promise.all([pay(app, member, reservationId), pay(app, member, reservationId), pay(app, member, reservationId)])
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(1)
+      const paymentId = answers.find((a) => a.status === 201)!.body.paymentId as string
+      // Refused while the first ran, or (the first done by then) because the seat is no longer held.
+      for (const refused of answers.filter((a) => a.status !== 201)) {
+        expect(`${refused.status} ${refused.body.code as string}`).toMatch(/^(409 (PAYMENT_IN_PROGRESS|RESERVATION_NOT_HELD)|403 QUEUE_TOKEN_NOT_ACTIVE)$/)
+      }
+      // Taken once, never taken and given back.
+      expect(await ledger(app, member)).toEqual([['CHARGE', 20_000, null], ['PAYMENT', -8_000, paymentId]])
+    })
+
+    it('a payment refused with nothing taken gives the reservation up to the next one', async () => {
+      const { concertId, performanceId } = await app.performance(10, 30_000)
+      const member = await charged(app, 10_000, concertId)
+      const reservationId = await holdSeat(app, member, performanceId)
+      expect((await pay(app, member, reservationId)).body.code).toBe('INSUFFICIENT_BALANCE')
+      expect((await app.call('POST', '/api/wallet/charges', member.token, { amount: 20_000 })).status).toBe(200)
+      const paid = await pay(app, member, reservationId)
+      expect([paid.status, paid.body.status]).toEqual([201, 'COMPLETED'])
+    })
+
     it('insufficient balance: 409 INSUFFICIENT_BALANCE, nothing taken, the seat still held, the payment FAILED', async () => {
       const { concertId, performanceId } = await app.performance(10, 30_000)
       const member = await charged(app, 29_999, concertId)

@@ -10,6 +10,7 @@ import { PaymentNotFound, paymentView, refusal, stepsOf } from './payment'
 import type { SeatPayment } from './pay-for-seat'
 import { presentedPass, QUEUE_TOKEN_HEADER, requireActivePass, type QueuePassLookup } from '../waiting/queue-pass'
 import { refundIdOf } from './refund-sale'
+import { claimReservation } from './payment-claims'
 
 /** A payment for a held seat (exported for the fuzz suite): the amount is the seat's price, never the client's. */
 export const PayBody = z.strictObject({ reservationId: uuid })
@@ -19,6 +20,8 @@ const PRIVATE = { 'Cache-Control': 'no-store' }
 
 export interface PaymentRoutesDeps {
   uow: UnitOfWork
+  /** The orchestrator's schema (its sagas, and the claims of reservations by payments). */
+  schema: string
   runner: SagaRunner
   payForSeat: SagaDefinition<SeatPayment>
   /** The participants' replies: a payment's answer waits on them. */
@@ -63,6 +66,7 @@ export function paymentRoutes(deps: PaymentRoutesDeps): Hono<MemberEnv> {
       if (reservation.status === 'EXPIRED' || (reservation.status === 'HELD' && holdExpired(reservation, clock.now()))) throw new ReservationExpired()
       if (reservation.status !== 'HELD') throw new ReservationNotHeld(reservation.status)
       const payment: SeatPayment = { paymentId: deps.newId(), memberId, concertId: reservation.concertId, reservationId, amount: reservation.price }
+      await claimReservation(tx, deps.schema, reservationId, payment.paymentId)
       await runner.start(tx, deps.payForSeat, payment, { id: payment.paymentId })
       return payment.paymentId
     })

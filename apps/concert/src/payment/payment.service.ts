@@ -4,6 +4,7 @@ import { openProducer, openSagas, openSubscription, type AnyService, type Produc
 import type { ReservationLookup } from '../concert/concert.contracts'
 import type { QueuePassLookup } from '../waiting/queue-pass'
 import { payForSeat } from './pay-for-seat'
+import { paymentClaimMigrations } from './payment-claims'
 import { refundSale } from './refund-sale'
 import { saleRefunds } from './sale-refunds'
 import { PAYMENT_SOURCE } from './payment.contracts'
@@ -13,7 +14,7 @@ export const PAYMENT_SCHEMA = 'concert_payment'
 
 /** The orchestrator's feed: the commands its sagas send, and every payment's outcome. */
 export function openPaymentProducer(ctx: ServiceContext): Promise<Producer> {
-  return openProducer(ctx, PAYMENT_SCHEMA, PAYMENT_SOURCE, [])
+  return openProducer(ctx, PAYMENT_SCHEMA, PAYMENT_SOURCE, paymentClaimMigrations)
 }
 
 export interface PaymentServiceDeps {
@@ -44,6 +45,7 @@ export async function paymentService(ctx: ServiceContext, producer: Producer, de
     name: PAYMENT_SOURCE,
     routes: paymentRoutes({
       uow: producer.uow,
+      schema: PAYMENT_SCHEMA,
       runner: sagas.runner,
       payForSeat: definition,
       progress: [sagas.replies],
