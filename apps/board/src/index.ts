@@ -1,5 +1,18 @@
 export { boardServices, composeBoard, type Board, type BoardOptions } from './board'
-export { boardWeb, type BoardApi, type BoardWebOptions } from './web/board-web.routes'
+export { boardWeb, consoleLogger, type BoardApi, type BoardWebOptions } from './web/board-web.routes'
+
+// The pages' building blocks, for other apps' pages (the concert system's) to look, sign in and fail alike.
+export type { ApiProblem } from './web/api-types'
+export { Alert, ButtonForm, Field, formatTime, Time } from './web/components'
+export { ErrorPage, headingOf } from './web/error.page'
+export { formFields, INVALID_FORM } from './web/form-fields'
+export { formGuard } from './web/form-guard'
+export { isId } from './web/post-pages.routes'
+export { loginPath } from './web/safe-next'
+export { sessionCookies } from './web/session-cookies'
+export { WebApi } from './web/web-api'
+export { webErrors } from './web/web-errors'
+export { webOf, type WebDeps, type WebRequest } from './web/web-request'
 
 // The services as processes of their own, behind a gateway.
 export { BOARD_COMMENT_URL, BOARD_POST_URL, boardProcesses } from './board.processes'

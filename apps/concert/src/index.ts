@@ -3,6 +3,9 @@ export { concertSettingsFromEnv, type ConcertSettings } from './concert-settings
 export { CONCERT_CONCERT_URL, CONCERT_PAYMENT_URL, CONCERT_WAITING_URL, CONCERT_WALLET_URL, concertProcesses } from './concert.processes'
 export { concertGatewayRoutes } from './concert.gateway-routes'
 
+// The web pages (concerts, queue, seats, payment), in the board's layout and session.
+export { concertWeb, type ConcertWebOptions } from './web/concert-web.routes'
+
 // The commands' request bodies, as the routes check them.
 export { ChargeBody } from './wallet/wallet.routes'
 export { ScheduleConcertBody } from './concert/concert.routes'

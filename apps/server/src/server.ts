@@ -1,5 +1,5 @@
 import { boardServices, boardWeb } from '@tidings/board'
-import { concertServices, type ConcertSettings } from '@tidings/concert'
+import { concertServices, concertWeb, type ConcertSettings } from '@tidings/concert'
 import { consoleRoutes, Operations } from '@tidings/console'
 import { type AnyService, type Host, hostServices, type ServiceContext } from '@tidings/http'
 import { identityService, type IdentityOptions } from '@tidings/identity'
@@ -26,7 +26,7 @@ export type Server = Host & { services: AnyService[] }
 
 /**
  * Every app in one process on one HTTP app: one identity (the same members and log-in for every app), the
- * board's, orders' and the concert system's services, the board's pages at `/` and the operations console at `/console`.
+ * board's, orders' and the concert system's services, the board's and the concert system's pages at `/` and the operations console at `/console`.
  */
 export async function composeServer(ctx: ServiceContext, options: ServerOptions = {}): Promise<Server> {
   const identity = await identityService(ctx, { ...options.identity, operatorToken: options.operatorToken })
@@ -36,7 +36,9 @@ export async function composeServer(ctx: ServiceContext, options: ServerOptions 
   const services: AnyService[] = [identity, ...Object.values(board), ...orders.services, ...concert, ...(options.extraServices ?? [])]
   const host = hostServices(ctx, services)
   // The pages are a client of the same app's API, called in process with the page request's bindings (its address).
-  host.http.route('/', boardWeb({ api: (path, init, bindings) => host.http.request(path, init, bindings), logger: ctx.logger }))
+  const api = (path: string, init?: RequestInit, bindings?: object) => host.http.request(path, init, bindings)
+  host.http.route('/', boardWeb({ api, logger: ctx.logger }))
+  host.http.route('/', concertWeb({ api, logger: ctx.logger }))
   host.http.route(
     '/',
     consoleRoutes({ operations: Operations.of(ctx.db, services, { alerts: ctx.alerts }), operatorToken: options.operatorToken, explorers: [orderStatusExplorer(orders.store)], logger: ctx.logger }),

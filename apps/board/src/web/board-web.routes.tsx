@@ -22,7 +22,7 @@ export interface BoardWebOptions {
 }
 
 /** Failures must be seen somewhere even when the host passes no logger. */
-const consoleLogger: Logger = {
+export const consoleLogger: Logger = {
   info: () => {},
   warn: (obj, msg) => console.warn(msg, obj),
   error: (obj, msg) => console.error(msg, obj),
