@@ -10,6 +10,7 @@ import { WALLET_SOURCE } from './wallet/wallet.contracts'
 import { openWalletProducer, walletService } from './wallet/wallet.service'
 import { WAITING_SCHEMA, WAITING_SERVICE, waitingService } from './waiting/waiting.service'
 import { CHANNEL_SERVICE, channelService } from './waiting/channel.service'
+import type { WaitingRoomPart } from './waiting/waiting-room.service'
 import { PgWaitingRoomStore } from './waiting/pg-waiting-room.store'
 import { RedisWaitingRoomStore } from './waiting/redis-waiting-room.store'
 import { queuePassLookupOverHttp } from './waiting/queue-pass.routes'
@@ -23,6 +24,22 @@ export const CONCERT_CONCERT_URL = 'CONCERT_CONCERT_URL'
 export const CONCERT_WALLET_URL = 'CONCERT_WALLET_URL'
 export const CONCERT_PAYMENT_URL = 'CONCERT_PAYMENT_URL'
 export const CONCERT_WAITING_URL = 'CONCERT_WAITING_URL'
+
+/** One part of the waiting room as a process of its own; the parts hear each other's changes on the eviction bus. */
+function waitingRoomPart(part: WaitingRoomPart): ServiceOpeners[string] {
+  return async (ctx, env, resources) => {
+    const settings = concertSettingsFromEnv(env)
+    return waitingService(ctx, {
+      verify: remoteIdentity(ctx, env).verify,
+      concerts: followedFeed(ctx, env, CONCERT_SOURCE, CONCERT_CONCERT_URL),
+      payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
+      settings: settings.waitingRoom,
+      ...(settings.waitingRoomRedisUrl ? { store: new RedisWaitingRoomStore(settings.waitingRoomRedisUrl) } : {}),
+      changes: await resources.evictions(),
+      parts: new Set([part]),
+    })
+  }
+}
 
 /**
  * The concert system's services, each as a process of its own: members' tokens are checked with the
@@ -58,17 +75,9 @@ export const concertProcesses: ServiceOpeners = {
       passes: queuePassLookupOverHttp(serviceUrl(env, CONCERT_WAITING_URL), ctx.serviceCredential),
     })
   },
-  [WAITING_SERVICE]: async (ctx, env, resources) => {
-    const settings = concertSettingsFromEnv(env)
-    return waitingService(ctx, {
-      verify: remoteIdentity(ctx, env).verify,
-      concerts: followedFeed(ctx, env, CONCERT_SOURCE, CONCERT_CONCERT_URL),
-      payments: followedFeed(ctx, env, PAYMENT_SOURCE, CONCERT_PAYMENT_URL),
-      settings: settings.waitingRoom,
-      ...(settings.waitingRoomRedisUrl ? { store: new RedisWaitingRoomStore(settings.waitingRoomRedisUrl) } : {}),
-      changes: await resources.evictions(),
-    })
-  },
+  [WAITING_SERVICE]: waitingRoomPart('waiting'),
+  'concert.active': waitingRoomPart('active'),
+  'concert.expiration': waitingRoomPart('expiration'),
   // The channel reads the room's store (its tables, migrated by the waiting room, or Redis) and hears its changes on the eviction bus.
   [CHANNEL_SERVICE]: async (ctx, env, resources) => {
     const settings = concertSettingsFromEnv(env)

@@ -22,7 +22,18 @@ export interface WaitingRoomDeps {
    * `ROOM_CHANGES_TOPIC`; a join changes no one else's place and is not told.
    */
   changes?: EvictionBus | undefined
+  /** What this process does of the room (default: all of it); see `WaitingRoomPart`. */
+  parts?: ReadonlySet<WaitingRoomPart> | undefined
 }
+
+/**
+ * The room's parts, which may run in one process or each in its own: `waiting` (joins, status, leaving),
+ * `active` (admissions: after payments, on every tick, and whenever the room changed) and `expiration`
+ * (ends tokens past their time and idle waiters). Admitting is one atomic operation of the store, so a
+ * join or a leave admits at once wherever it runs; the active part is what makes sure it happens.
+ */
+export type WaitingRoomPart = 'waiting' | 'active' | 'expiration'
+export const ALL_PARTS: ReadonlySet<WaitingRoomPart> = new Set(['waiting', 'active', 'expiration'])
 
 /**
  * The waiting, active and expiration parts of the waiting room over one store: joining, status, leaving,
@@ -41,11 +52,14 @@ export class WaitingRoom implements Worker {
   private readonly clock: Clock
   private readonly logger: Logger
   private readonly salesOpenAt: (concertId: string) => Promise<Date | null>
+  private readonly parts: ReadonlySet<WaitingRoomPart>
+  private unfollow?: () => void
 
   constructor(private readonly deps: WaitingRoomDeps) {
     ;({ store: this.store, settings: this.settings, clock: this.clock, logger: this.logger } = deps)
     this.salesOpenAt = deps.salesOpenAt ?? (async () => null)
     this.rates = new AdmissionRates(this.store, this.clock)
+    this.parts = deps.parts ?? ALL_PARTS
   }
 
   async join(concertId: string, memberId: string): Promise<{ view: QueueView; created: boolean }> {
@@ -96,19 +110,28 @@ export class WaitingRoom implements Worker {
     for (const concertId of concertIds) await this.admit(concertId)
   }
 
-  /** One tick: end what is past its time, then admit wherever anyone waits. */
+  /** One tick: the holders seen since the last; end what is past its time (expiration); admit wherever anyone waits (active). */
   async tick(): Promise<void> {
     const now = this.clock.now()
     const seen = [...this.present]
     this.present = new Set()
     await this.store.seen(seen, now)
-    const freed = await this.store.sweep(now, new Date(now.getTime() - this.settings.waitingIdleMs))
+    const freed = this.parts.has('expiration') ? await this.store.sweep(now, new Date(now.getTime() - this.settings.waitingIdleMs)) : []
     this.changed(freed)
+    if (!this.parts.has('active')) return
     const waiting = await this.store.concertsWaiting()
     for (const concertId of new Set([...freed, ...waiting])) await this.admit(concertId)
   }
 
   start(): void {
+    // The active part runs apart from the expiration: it admits as soon as the room says places freed.
+    if (this.parts.has('active') && !this.parts.has('expiration')) {
+      this.unfollow ??= this.deps.changes?.subscribe(
+        ROOM_CHANGES_TOPIC,
+        (notice) => notice.ids.forEach((concertId) => this.admit(concertId).catch((error: unknown) => this.logger.warn({ err: error, concertId }, 'waiting room: an admission failed (the tick will admit)'))),
+        () => {},
+      )
+    }
     this.timer ??= setInterval(() => {
       this.ticking ??= this.tick()
         .catch((error: unknown) => this.logger.warn({ err: error }, 'waiting room: a tick failed'))
@@ -119,6 +142,8 @@ export class WaitingRoom implements Worker {
   async stop(): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
+    this.unfollow?.()
+    this.unfollow = undefined
     await this.ticking
   }
 

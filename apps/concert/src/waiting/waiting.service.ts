@@ -10,7 +10,7 @@ import { queuePassRoutes } from './queue-pass.routes'
 import { PAYMENT_COMPLETED, PAYMENT_SOURCE, type PaymentCompleted } from '../payment/payment.contracts'
 import { PgWaitingRoomStore, waitingRoomMigrations } from './pg-waiting-room.store'
 import { DEFAULT_WAITING_ROOM, type WaitingRoomSettings } from './waiting-room'
-import { WaitingRoom } from './waiting-room.service'
+import { ALL_PARTS, WaitingRoom, type WaitingRoomPart } from './waiting-room.service'
 import type { WaitingRoomStore } from './waiting-room.store'
 import { waitingRoutes } from './waiting.routes'
 
@@ -28,8 +28,10 @@ export interface WaitingServiceDeps {
   settings?: Partial<WaitingRoomSettings> | undefined
   /** Where the tokens are kept: Redis (`RedisWaitingRoomStore`) when given, else the application's database. */
   store?: (WaitingRoomStore & { close?(): void }) | undefined
-  /** Where the room announces its changes to the channel (`ROOM_CHANGES_TOPIC`). */
+  /** Where the room announces its changes to the channel (`ROOM_CHANGES_TOPIC`), and the active part hears the expiration's. */
   changes?: EvictionBus | undefined
+  /** The parts this process runs (default all): `waiting` serves the routes and follows the catalog, `active` the payments. */
+  parts?: ReadonlySet<WaitingRoomPart> | undefined
 }
 
 /**
@@ -39,23 +41,11 @@ export interface WaitingServiceDeps {
  */
 export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDeps): Promise<AnyService & { room: WaitingRoom; store: WaitingRoomStore }> {
   const { db, clock, logger } = ctx
+  const parts = deps.parts ?? ALL_PARTS
   await migrate(db, WAITING_SCHEMA, 'tidings', platformMigrations)
   await migrate(db, WAITING_SCHEMA, WAITING_SERVICE, waitingRoomMigrations)
   const w = schemaName(WAITING_SCHEMA)
-  const catalog = await openSubscription(
-    ctx,
-    WAITING_SCHEMA,
-    consumer<Queryable>({
-      name: 'concert.waiting-catalog',
-      follows: [CONCERT_SOURCE],
-      async handle(tx, message) {
-        if (message.type !== 'concert.ConcertScheduled.v1') return
-        const concert = message.data as Concert
-        await tx.query(`INSERT INTO ${w}.concerts (concert_id, sales_open_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [concert.concertId, concert.salesOpenAt])
-      },
-    }),
-    [deps.concerts],
-  )
+  const catalog = parts.has('waiting') ? await followCatalog(ctx, deps.concerts) : undefined
   const known = async (concertId: string) => (await db.query(`SELECT 1 FROM ${w}.concerts WHERE concert_id = $1`, [concertId])).rowCount > 0
   /** When each concert's sales open, as scheduled (it never changes once known). */
   const opening = new Map<string, Date | null>()
@@ -69,10 +59,49 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
     return opens
   }
   // A concert scheduled a moment ago may not have reached the room yet: wait for the catalog a little.
-  const concertExists = (concertId: string) => awaitOutcome(() => known(concertId), Boolean, { progress: [catalog], timeoutMs: CATALOG_WAIT_MS })
+  const concertExists = (concertId: string) => awaitOutcome(() => known(concertId), Boolean, { progress: catalog ? [catalog] : [], timeoutMs: CATALOG_WAIT_MS })
   const store = deps.store ?? new PgWaitingRoomStore(db, WAITING_SCHEMA)
-  const room = new WaitingRoom({ store, settings: { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger, salesOpenAt, changes: deps.changes })
-  const payments = await openSubscription(
+  const room = new WaitingRoom({ store, settings: { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger, salesOpenAt, changes: deps.changes, parts })
+  const payments = parts.has('active') ? await followPayments(ctx, room, deps.payments) : undefined
+  const routes = new Hono<MemberEnv>()
+  if (parts.has('waiting')) routes.route('/', waitingRoutes({ room, verify: deps.verify, concertExists, clock })).route('/', queuePassRoutes(room))
+  return {
+    name: parts.size === 1 ? `concert.${[...parts][0]!}` : WAITING_SERVICE,
+    room,
+    store,
+    routes,
+    feeds: {},
+    subscriptions: [catalog, payments].filter((s) => s !== undefined),
+    workers: [room],
+    producerSchemas: [],
+    consumerSchemas: [WAITING_SCHEMA],
+    close: () => deps.store?.close?.(),
+  }
+}
+
+/** The concerts a room may open for, and when their sales open, as the catalog schedules them. */
+function followCatalog(ctx: ServiceContext, concerts: FeedReader) {
+  const w = schemaName(WAITING_SCHEMA)
+  return openSubscription(
+    ctx,
+    WAITING_SCHEMA,
+    consumer<Queryable>({
+      name: 'concert.waiting-catalog',
+      follows: [CONCERT_SOURCE],
+      async handle(tx, message) {
+        if (message.type !== 'concert.ConcertScheduled.v1') return
+        const concert = message.data as Concert
+        await tx.query(`INSERT INTO ${w}.concerts (concert_id, sales_open_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [concert.concertId, concert.salesOpenAt])
+      },
+    }),
+    [concerts],
+  )
+}
+
+/** A completed payment ends its payer's token and frees the place. */
+function followPayments(ctx: ServiceContext, room: WaitingRoom, payments: FeedReader) {
+  const { logger } = ctx
+  return openSubscription(
     ctx,
     WAITING_SCHEMA,
     consumer<Queryable>({
@@ -88,20 +117,6 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
         room.afterPayments([...concerts]).catch((error: unknown) => logger.warn({ err: error, concerts: [...concerts] }, 'waiting room: admission after a payment failed (the tick will admit)'))
       },
     }),
-    [deps.payments],
+    [payments],
   )
-  return {
-    name: WAITING_SERVICE,
-    room,
-    store,
-    routes: new Hono<MemberEnv>()
-      .route('/', waitingRoutes({ room, verify: deps.verify, concertExists, clock }))
-      .route('/', queuePassRoutes(room)),
-    feeds: {},
-    subscriptions: [catalog, payments],
-    workers: [room],
-    producerSchemas: [],
-    consumerSchemas: [WAITING_SCHEMA],
-    close: () => deps.store?.close?.(),
-  }
 }

@@ -11,7 +11,7 @@ import { TRANSPORTS } from '../transport-config'
 /**
  * `npm run start:cluster`: every service as its own process — the identity service, the board's four
  * (board.query as `BOARD_QUERY_INSTANCES`, default 2, competing instances), orders' four (the view in
- * MariaDB with `VIEW_DATABASE_URL`) and the concert system's five (waiting, channel, concert, wallet, payment);
+ * MariaDB with `VIEW_DATABASE_URL`) and the concert system's seven (waiting, active, expiration, channel, concert, wallet, payment);
  * `TIDINGS_APPS=board`, `orders` or `concert` (or a list) runs those apps only — against PostgreSQL
  * (`DATABASE_URL`; one service may have its own, e.g. `BOARD_QUERY_DATABASE_URL`), the broker chosen by
  * `TRANSPORT` (nats | redis | rabbitmq; default nats) and Redis (`REDIS_URL`) for the read side's cache
@@ -58,7 +58,7 @@ await runCluster(
       ],
       // The concert and payment services ask the waiting room what a queue token allows; the payment
       // service reads reservations from the concert service.
-      ...(concert ? [[{ name: 'concert.concert', urlVariable: CONCERT_CONCERT_URL }, { name: 'concert.channel' }], [{ name: 'concert.wallet' }, { name: 'concert.payment' }]] : []),
+      ...(concert ? [[{ name: 'concert.concert', urlVariable: CONCERT_CONCERT_URL }, { name: 'concert.active' }, { name: 'concert.expiration' }, { name: 'concert.channel' }], [{ name: 'concert.wallet' }, { name: 'concert.payment' }]] : []),
       ...(board ? [[{ name: 'board.comment', urlVariable: BOARD_COMMENT_URL }], [{ name: 'board.query', instances: queryInstances }, { name: 'board.notification' }]] : []),
     ],
     env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', WAITING_ROOM: env.WAITING_ROOM || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL, ...identityEnv },
