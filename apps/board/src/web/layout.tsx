@@ -10,7 +10,7 @@ export interface Viewer {
 }
 
 /** The nav entry a page belongs to, marked `aria-current="page"`. */
-export type Section = 'home' | 'new' | 'notifications' | 'login' | 'signup'
+export type Section = 'home' | 'new' | 'concerts' | 'notifications' | 'login' | 'signup'
 
 export interface LayoutProps {
   title: string
@@ -44,6 +44,11 @@ export function Layout({ title, viewer, section, children }: LayoutProps) {
                 <li>
                   <a href="/posts/new" aria-current={current(section, 'new')}>
                     New post
+                  </a>
+                </li>
+                <li>
+                  <a href="/concerts" aria-current={current(section, 'concerts')}>
+                    Concerts
                   </a>
                 </li>
                 {viewer ? <MemberNav viewer={viewer} section={section} /> : <GuestNav section={section} />}

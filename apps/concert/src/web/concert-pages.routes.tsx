@@ -16,7 +16,7 @@ export function concertPages(deps: ConcertWebDeps): Hono {
     const after = c.req.query('after')
     const [list, viewer] = await Promise.all([web.api.call<ConcertList>('GET', `/api/concerts?limit=20${isId(after) ? `&after=${after}` : ''}`), web.viewer()])
     if (!list.ok) return refused(web, list.problem)
-    return web.render({ title: 'Concerts' }, <ConcertListPage concerts={list.body.items} signedIn={!!viewer} later={list.body.nextCursor} now={new Date()} />)
+    return web.render({ title: 'Concerts', section: 'concerts' }, <ConcertListPage concerts={list.body.items} signedIn={!!viewer} later={list.body.nextCursor} now={new Date()} />)
   })
 
   routes.get('/concerts/:concertId', async (c) => {

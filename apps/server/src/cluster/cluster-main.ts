@@ -5,7 +5,8 @@ import { runCluster, type GatewayApi } from '@tidings/cluster'
 import { processConfig, processOnlyCredential, SERVICE_TOKEN } from '@tidings/http'
 import { ABUSE_LIMIT_VARIABLES, IDENTITY_URL, identityGatewayRoutes, TRUST_PROXY } from '@tidings/identity'
 import { ordersGatewayRoutes } from '@tidings/orders'
-import { CONCERT_CONCERT_URL, CONCERT_WAITING_URL, concertGatewayRoutes } from '@tidings/concert'
+import { CONCERT_CONCERT_URL, CONCERT_WAITING_URL, concertGatewayRoutes, concertWeb } from '@tidings/concert'
+import { Hono } from 'hono'
 import { TRANSPORTS } from '../transport-config'
 
 /**
@@ -44,6 +45,14 @@ const { loginFailuresPerAccount: _perAccount, ...perAddressLimits } = ABUSE_LIMI
 const addressesUnknown = !(Number(env[TRUST_PROXY] || 0) > 0)
 const identityEnv = addressesUnknown ? Object.fromEntries(Object.values(perAddressLimits).map((name) => [name, env[name] || 'off'])) : {}
 
+/** The pages of the apps that run, served by the gateway as a client of the API it passes on (the concert's use the board's sign-in). */
+function webPages(api: GatewayApi): Hono {
+  const pages = new Hono()
+  if (board || concert) pages.route('/', boardWeb({ api, logger }))
+  if (concert) pages.route('/', concertWeb({ api, logger }))
+  return pages
+}
+
 await runCluster(
   {
     script: fileURLToPath(new URL('../service-main.ts', import.meta.url)),
@@ -64,7 +73,7 @@ await runCluster(
     env: { TRANSPORT: transport, EVICTIONS: env.EVICTIONS || 'redis', WAITING_ROOM: env.WAITING_ROOM || 'redis', VIEW_DATABASE_URL: env.VIEW_DATABASE_URL, ...identityEnv },
     databaseOf: (service) => env[`${service.replace('.', '_').toUpperCase()}_DATABASE_URL`] || config.databaseUrl!,
     routes: [...identityGatewayRoutes, ...(board ? boardGatewayRoutes : []), ...(orders ? ordersGatewayRoutes : []), ...(concert ? concertGatewayRoutes : [])],
-    ...(board ? { pages: (api: GatewayApi) => boardWeb({ api, logger }) } : {}),
+    ...(board || concert ? { pages: (api: GatewayApi) => webPages(api) } : {}),
     port: config.port,
     ...(config.host ? { hostname: config.host } : {}),
     logger,
