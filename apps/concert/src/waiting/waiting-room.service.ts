@@ -66,7 +66,10 @@ export class WaitingRoom implements Worker {
     const opens = await this.salesOpenAt(concertId)
     const preQueue = opens !== null && opens.getTime() > this.clock.now().getTime()
     const { token, created } = await this.store.join(concertId, memberId, newQueueToken(), this.clock.now(), preQueue)
-    if (created) await this.admit(concertId)
+    const view = (await this.status(token.token))!
+    // Only one within the capacity of the head of the line can be admitted now: the rest need no admission's lock.
+    if (!created || view.position === null || view.position > this.settings.activeCapacity) return { view, created }
+    await this.admit(concertId)
     return { view: (await this.status(token.token))!, created }
   }
 

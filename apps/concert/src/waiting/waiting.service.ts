@@ -13,6 +13,7 @@ import { DEFAULT_WAITING_ROOM, type WaitingRoomSettings } from './waiting-room'
 import { ALL_PARTS, WaitingRoom, type WaitingRoomPart } from './waiting-room.service'
 import type { WaitingRoomStore } from './waiting-room.store'
 import { waitingRoutes } from './waiting.routes'
+import { sharedReads } from './shared-reads'
 
 export const WAITING_SCHEMA = 'concert_waiting'
 export const WAITING_SERVICE = 'concert.waiting'
@@ -46,18 +47,17 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
   await migrate(db, WAITING_SCHEMA, WAITING_SERVICE, waitingRoomMigrations)
   const w = schemaName(WAITING_SCHEMA)
   const catalog = parts.has('waiting') ? await followCatalog(ctx, deps.concerts) : undefined
-  const known = async (concertId: string) => (await db.query(`SELECT 1 FROM ${w}.concerts WHERE concert_id = $1`, [concertId])).rowCount > 0
-  /** When each concert's sales open, as scheduled (it never changes once known). */
-  const opening = new Map<string, Date | null>()
-  const salesOpenAt = async (concertId: string): Promise<Date | null> => {
-    if (opening.has(concertId)) return opening.get(concertId)!
-    const { rows } = await db.query<{ sales_open_at: Date | string | null }>(`SELECT sales_open_at FROM ${w}.concerts WHERE concert_id = $1`, [concertId])
-    if (!rows[0]) return null
-    const opens = rows[0].sales_open_at === null ? null : new Date(rows[0].sales_open_at)
-    if (opening.size >= 10_000) opening.clear()
-    opening.set(concertId, opens)
-    return opens
-  }
+  /** Whether the room has heard of the concert (once it has, always: a scheduled concert is never taken back). */
+  const known = sharedReads(async (concertId) => (await db.query(`SELECT 1 FROM ${w}.concerts WHERE concert_id = $1`, [concertId])).rowCount > 0, (found) => found)
+  /** When the concert's sales open, as scheduled (it never changes once known); null: open, or not heard of yet. */
+  const opening = sharedReads(
+    async (concertId): Promise<Date | null | undefined> => {
+      const { rows } = await db.query<{ sales_open_at: Date | string | null }>(`SELECT sales_open_at FROM ${w}.concerts WHERE concert_id = $1`, [concertId])
+      return rows[0] && (rows[0].sales_open_at === null ? null : new Date(rows[0].sales_open_at))
+    },
+    (opens) => opens !== undefined,
+  )
+  const salesOpenAt = async (concertId: string) => (await opening(concertId)) ?? null
   // A concert scheduled a moment ago may not have reached the room yet: wait for the catalog a little.
   const concertExists = (concertId: string) => awaitOutcome(() => known(concertId), Boolean, { progress: catalog ? [catalog] : [], timeoutMs: CATALOG_WAIT_MS })
   const store = deps.store ?? new PgWaitingRoomStore(db, WAITING_SCHEMA)
