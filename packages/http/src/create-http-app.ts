@@ -26,6 +26,8 @@ export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024
 
 /** Browsers take every response for the type it declares: no script or style guessed out of JSON or text. */
 export const NOSNIFF = 'nosniff'
+/** For answers that are one caller's own (their money, their place in line): no cache on the way keeps them. */
+export const NO_STORE = { 'Cache-Control': 'no-store' } as const
 
 /** Each app's body limit, for the server that serves it (`serveHttp` refuses oversized uploads before they start). */
 const bodyLimits = new WeakMap<object, number>()

@@ -14,7 +14,7 @@ export {
 } from './problem'
 
 // The app: body limit, health, readiness and /metrics around a service's routes
-export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, NOSNIFF, type HttpAppOptions, type ReadinessCheck } from './create-http-app'
+export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, NO_STORE, NOSNIFF, type HttpAppOptions, type ReadinessCheck } from './create-http-app'
 
 // Validation: request bodies, queries and parameters against zod schemas, and user-entered text
 export { check, utf8Text, validBody, validParams, validQuery } from './validation'

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, testEngines } from '@tidings/testing'
+import { randomUUID } from 'node:crypto'
 import { concertOverHttp, type ConcertOverHttp, type Member } from '../test-kit/concert-over-http'
+import { CONCERT_SCHEMA } from './concert.service'
+import { ReservationRepository } from './reservation.repository'
 
 for (const engine of await testEngines()) {
   describe(`seats and holds over HTTP on ${engine.name}`, () => {
@@ -69,6 +72,10 @@ for (const engine of await testEngines()) {
       const again = await app.call('DELETE', path, holder!.token)
       expect([again.status, again.body.code]).toEqual([409, 'RESERVATION_ALREADY_CANCELED'])
       expect((await app.call('POST', '/api/reservations', other!.token, { performanceId, seatNo: 3 })).status).toBe(201)
+      // What the payment service reads of many at once (the batch internal route): those that exist, in one statement.
+      const repository = new ReservationRepository(CONCERT_SCHEMA)
+      const found = await repository.findMany(app.db, [held.body.reservationId as string, randomUUID()])
+      expect(found.map((r) => [r.reservationId, r.status])).toEqual([[held.body.reservationId, 'CANCELED']])
     })
 
     it('a hold expires by its scheduled message: the seat is AVAILABLE again', async () => {

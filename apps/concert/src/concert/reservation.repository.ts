@@ -104,6 +104,12 @@ export class ReservationRepository {
     return rows[0] && reservationOf(rows[0])
   }
 
+  /** Those of `reservationIds` that exist, in one statement. */
+  async findMany(db: Queryable, reservationIds: readonly string[]): Promise<Reservation[]> {
+    const { rows } = await db.query<ReservationRow>(`SELECT ${COLUMNS} FROM ${this.s}.reservations WHERE reservation_id = ANY($1::uuid[])`, [reservationIds])
+    return rows.map(reservationOf)
+  }
+
   async forUpdate(tx: Queryable, reservationId: string): Promise<Reservation | undefined> {
     const { rows } = await tx.query<ReservationRow>(`SELECT ${COLUMNS} FROM ${this.s}.reservations WHERE reservation_id = $1 FOR UPDATE`, [reservationId])
     return rows[0] && reservationOf(rows[0])

@@ -47,8 +47,8 @@ export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> 
   const routes = new Hono<MemberEnv>()
   const member = requireMember(verify)
 
-  const owned = async (db: Pick<Database, 'query'>, memberId: string, reservationId: string, lock = false) => {
-    const reservation = lock ? await reservations.forUpdate(db, reservationId) : await reservations.find(db, reservationId)
+  const owned = async (via: Pick<Database, 'query'>, memberId: string, reservationId: string, lock = false) => {
+    const reservation = lock ? await reservations.forUpdate(via, reservationId) : await reservations.find(via, reservationId)
     if (!reservation || reservation.memberId !== memberId) throw new ReservationNotFound(reservationId)
     return reservation
   }
@@ -118,7 +118,7 @@ export function reservationRoutes(deps: ReservationRoutesDeps): Hono<MemberEnv> 
       path: reservationStatePath,
       batchPath: reservationStatesPath,
       id: uuid,
-      states: async (ids) => (await Promise.all(ids.map((id) => reservations.find(db, id)))).filter((r) => r !== undefined),
+      states: (ids) => reservations.findMany(db, ids),
       notFound: (id) => new ReservationNotFound(id),
     }),
   )

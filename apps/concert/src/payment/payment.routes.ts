@@ -1,11 +1,10 @@
 import { Hono } from 'hono'
 import * as z from 'zod'
 import { requireMember, type MemberEnv, type TokenVerifier } from '@tidings/auth'
-import { FINAL_SAGA_STATUSES, type Clock, type IdGenerator } from '@tidings/core'
-import { awaitOutcome, idempotent, problemResponse, uuid, validBody, validParams, withPosition, type ProgressSource } from '@tidings/http'
+import { FINAL_SAGA_STATUSES, type Clock, type IdGenerator, type SagaDefinition } from '@tidings/core'
+import { awaitOutcome, idempotent, NO_STORE, problemResponse, type ProgressSource, uuid, validBody, validParams, withPosition } from '@tidings/http'
 import type { SagaRunner, StoredSaga, UnitOfWork } from '@tidings/postgres'
 import { holdExpired, ReservationExpired, ReservationNotFound, ReservationNotHeld, type Reservation } from '../concert/reservation'
-import type { SagaDefinition } from '@tidings/core'
 import { PaymentNotFound, paymentView, refusal, stepsOf } from './payment'
 import type { SeatPayment } from './pay-for-seat'
 import { presentedPass, QUEUE_TOKEN_HEADER, requireActivePass, type QueuePassLookup } from '../waiting/queue-pass'
@@ -15,8 +14,6 @@ import { claimReservation } from './payment-claims'
 /** A payment for a held seat (exported for the fuzz suite): the amount is the seat's price, never the client's. */
 export const PayBody = z.strictObject({ reservationId: uuid })
 const PaymentParams = z.object({ paymentId: uuid })
-/** A member's own money: never kept by a cache on the way. */
-const PRIVATE = { 'Cache-Control': 'no-store' }
 
 export interface PaymentRoutesDeps {
   uow: UnitOfWork
@@ -77,17 +74,17 @@ export function paymentRoutes(deps: PaymentRoutesDeps): Hono<MemberEnv> {
       { progress: deps.progress, ...(deps.outcomeWaitMs !== undefined ? { timeoutMs: deps.outcomeWaitMs } : {}) },
     )
     const view = paymentView(saga!)
-    if (view.status === 'COMPLETED') return c.json(view, 201, PRIVATE)
+    if (view.status === 'COMPLETED') return c.json(view, 201, NO_STORE)
     if (view.status !== 'PENDING') return problemResponse(refusal(view))
     c.header('Location', `/api/payments/${paymentId}`)
-    return c.json(view, 202, PRIVATE)
+    return c.json(view, 202, NO_STORE)
   })
 
   routes.get('/api/payments/:paymentId', member, validParams(PaymentParams), async (c) => {
     const saga = await ownPayment(c.get('memberId'), c.req.valid('param').paymentId)
     const refund = await runner.find(refundIdOf(saga.id))
     const history = [...(await runner.history(saga.id)), ...(refund ? await runner.history(refund.id) : [])]
-    return c.json({ ...paymentView(saga, refund), steps: stepsOf(history) }, 200, PRIVATE)
+    return c.json({ ...paymentView(saga, refund), steps: stepsOf(history) }, 200, NO_STORE)
   })
 
   return routes

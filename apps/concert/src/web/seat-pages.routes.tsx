@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono'
 import { type ApiProblem, formFields, formGuard, isId, webOf, type WebRequest } from '@tidings/board'
+import { NO_STORE } from '@tidings/http'
 import type { ListedConcert, ListedPerformance, ReservationView, SeatView } from './api-types'
 import { wordsFor } from './concert-words'
 import { type ConcertWebDeps, concertOf, NO_CONCERT, notFound, refused, status, visitApi } from './concert-web-request'
@@ -7,8 +8,6 @@ import { turnOf } from './queue-turn'
 import { SeatMapPage } from './seat-map.page'
 
 const NO_PERFORMANCE = 'There is no such performance of this concert.'
-/** The seats change every moment: no cache keeps them. */
-const NO_STORE = { 'Cache-Control': 'no-store' }
 /** A seat number as a form sends it; which numbers exist is the API's to say. */
 const SEAT_NO = /^[0-9]{1,9}$/
 

@@ -62,6 +62,12 @@ export function serveHttp(app: Pick<Hono, 'fetch'>, port: number, options: Serve
       upgraded.add(socket)
       socket.once('close', () => upgraded.delete(socket))
     })
+    // A client (the cluster's gateway, a load balancer) must give up an idle connection before the
+    // server does: a request sent on a connection the server is closing is lost, and a write cannot
+    // be sent again (it may have been applied). Clients keep idle connections a few seconds (fetch:
+    // the server's hint less a second or two); the server keeps them a minute.
+    server.keepAliveTimeout = KEEP_ALIVE_MS
+    server.headersTimeout = KEEP_ALIVE_MS + 1_000
     server.once('error', reject)
     server.listen(port, options.hostname, () => {
       server.off('error', reject)
@@ -100,6 +106,8 @@ function refuseUpgrade(socket: Duplex): void {
 }
 
 const DEFAULT_LINGER_MS = 2_000
+/** How long an idle keep-alive connection stays open (Node's default is 5 s, as short as its clients'). */
+const KEEP_ALIVE_MS = 65_000
 
 /** The last request each connection carried: whether its body was read to the end decides how it closes. */
 const lastRequest = new WeakMap<Socket, IncomingMessage>()
