@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config'
  */
 const MACHINE_LOADS = [
   'apps/server/src/cluster/chaos.e2e.test.ts',
+  'apps/server/src/cluster/concert-chaos.e2e.test.ts',
   'apps/server/src/fuzz/**/*.e2e.test.ts',
   'apps/orders/src/cancel-or-ship.e2e.test.ts',
   'packages/postgres/src/consumers/crash-recovery*.e2e.test.ts',

@@ -14,6 +14,7 @@ import {
 } from '@tidings/testing'
 import { BOARD_QUERY_SCHEMA, COMMENT_SCHEMA, NOTIFICATION_SCHEMA } from '@tidings/board'
 import { BoardClient, type Member } from '@tidings/board/test-kit'
+import { chaosTimeline } from './chaos-timeline'
 
 /**
  * Comments written in all, the issue's figure (BOARD_CHAOS_COMMENTS changes it). On a 2-core machine the
@@ -46,14 +47,12 @@ interface Listening {
 describe.runIf(engine !== undefined && installed)(`the board cluster under faults: ${COMMENTS} comments`, () => {
   const servers: ThrowawayServer[] = []
   let cluster: ManagedProcess | undefined
-  const t0 = Date.now()
-  const timeline: string[] = []
-  const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`)
+  const { mark, print } = chaosTimeline()
 
   afterAll(async () => {
     await cluster?.kill('SIGTERM')
     for (const server of servers) await server.cleanup()
-    console.log(`[board] chaos:\n  ${timeline.join('\n  ')}`)
+    print('board')
   })
 
   it('converges with every count exact after broker restarts, a database restart and killed read-side instances', async () => {

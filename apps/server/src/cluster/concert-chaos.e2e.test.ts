@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BoardClient, type Member } from '@tidings/board/test-kit'
 import { eventually, serverInstalled, startNatsServer, startProcess, startRedisServer, TEST_DATABASE_POOL, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
+import { chaosTimeline } from './chaos-timeline'
 
 /** Members in all, the issue's figure (CONCERT_CHAOS_MEMBERS changes it); half of them find a seat. */
 const MEMBERS = Number(process.env.CONCERT_CHAOS_MEMBERS ?? 1_000)
@@ -52,14 +53,12 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 describe.runIf(engine !== undefined && installed)(`the concert cluster under faults: ${MEMBERS} members, ${KILLS} kills, a Redis restart`, () => {
   const servers: ThrowawayServer[] = []
   let cluster: ManagedProcess | undefined
-  const t0 = Date.now()
-  const timeline: string[] = []
-  const mark = (what: string) => timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`)
+  const { mark, print } = chaosTimeline()
 
   afterAll(async () => {
     await cluster?.kill('SIGTERM')
     for (const server of servers) await server.cleanup()
-    console.log(`[concert] chaos:\n  ${timeline.join('\n  ')}`)
+    print('concert')
     // What the services logged as errors (a fault the test did not cause shows here).
     const errors = (cluster?.lines ?? []).filter((l) => /"level":(50|60)/.test(l) || (/exited/.test(l) && !l.includes('"signal":"SIGKILL"')))
     if (errors.length > 0) console.log(`[concert] chaos, errors logged:\n  ${errors.slice(-40).join('\n  ')}`)
