@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openEventStream, testEngines } from '@tidings/testing'
 import { concertOverHttp, type ConcertOverHttp, type Member } from '../test-kit/concert-over-http'
@@ -74,6 +75,35 @@ for (const engine of await testEngines()) {
       const malformed = await fetch(`${app.baseUrl}/api/queue/not-a-token/events`)
       expect([malformed.status, malformed.headers.get('content-type')]).toEqual([404, 'application/problem+json'])
       expect(await openQueueSocket(`${app.baseUrl.replace('http', 'ws')}/api/queue/x/ws`).closed).toMatchObject({ code: 1006 })
+    })
+
+    it('a client gone while its stream was opening does not keep a place: twenty such, then a stream opens', async () => {
+      const { concertId } = await app.performance(10, 1_000)
+      const [a, b] = await app.crowd(2)
+      await join(concertId, a!)
+      const { token } = await join(concertId, b!)
+      const { port } = new URL(app.baseUrl)
+      // The room's tokens locked for a moment: each stream's opening waits on them while its client hangs up.
+      const locked = app.db.transaction(async (tx) => {
+        await tx.query('LOCK TABLE concert_waiting.tokens IN ACCESS EXCLUSIVE MODE')
+        await tx.query('SELECT pg_sleep(0.6)')
+      })
+      await Promise.all(
+        Array.from({ length: 20 }, () => new Promise<void>((resolve) => {
+          const socket = connect(Number(port), '127.0.0.1', () => {
+            socket.write(`GET /api/queue/${token}/events HTTP/1.1\r\nHost: x\r\n\r\n`)
+            setTimeout(() => socket.destroy(), 200)
+          })
+          socket.on('close', () => resolve())
+          socket.on('error', () => {})
+        })),
+      )
+      await locked
+      await expect.poll(async () => {
+        const stream = await openEventStream(sseUrl(token))
+        stream.close()
+        return stream.response.status
+      }, { timeout: 10_000 }).toBe(200)
     })
 
     it('takes at most four connections per token: the fifth is refused (429 / close 4429)', async () => {

@@ -37,7 +37,7 @@ export class QueueChannelTransports implements Worker {
   readonly fastPath: FastPath = (req, res) => {
     const token = streamToken(req, 'events')
     if (!token || req.method !== 'GET') return false
-    void this.openStream(token, req, res)
+    void this.openStream(token, res)
     return true
   }
 
@@ -60,8 +60,15 @@ export class QueueChannelTransports implements Worker {
     for (const ws of this.sockets.clients) ws.close(1001, 'SERVER_CLOSING')
   }
 
-  private async openStream(token: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let subscription: Subscription
+  private async openStream(token: string, res: ServerResponse): Promise<void> {
+    // Listened for before the subscription is made: a client gone while it was made must not keep its place.
+    let closed = false
+    let subscription: Subscription | undefined
+    res.once('close', () => {
+      closed = true
+      this.streams.delete(res)
+      if (typeof subscription === 'object') subscription.unsubscribe()
+    })
     try {
       subscription = await this.channel.subscribe(token, {
         send: (view) => {
@@ -75,12 +82,8 @@ export class QueueChannelTransports implements Worker {
       return writeProblem(res, problem(503, 'CHANNEL_UNAVAILABLE', 'The waiting room cannot be read now: try again'))
     }
     if (typeof subscription === 'string') return writeProblem(res, problem(REFUSALS[subscription].status, REFUSALS[subscription].code, REFUSALS[subscription].detail))
-    this.streams.add(res)
-    res.once('close', () => {
-      this.streams.delete(res)
-      subscription.unsubscribe()
-    })
-    if (req.destroyed) res.destroy()
+    if (closed) subscription.unsubscribe()
+    else this.streams.add(res)
   }
 
   private async openSocket(token: string, ws: WebSocket): Promise<void> {
@@ -114,6 +117,7 @@ function streamToken(req: IncomingMessage, kind: 'events' | 'ws'): string | unde
 }
 
 function writeProblem(res: ServerResponse, p: Problem): void {
+  if (res.destroyed) return
   const body = JSON.stringify(p)
   res.writeHead(p.status, { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' })
   res.end(body)

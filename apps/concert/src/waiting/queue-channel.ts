@@ -76,6 +76,8 @@ export class QueueChannel implements Worker {
     if (this.connections >= settings.maxConnections) return 'full'
     const view = await this.viewOf(token)
     if (!view) return 'unknown'
+    // Counted again after the read: others may have connected meanwhile.
+    if (this.connections >= settings.maxConnections) return 'full'
     const clients = this.rooms.get(view.concertId)?.get(token)
     if (clients && clients.size >= settings.maxPerToken) return 'token-full'
     client.send(view)
