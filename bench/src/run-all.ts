@@ -10,6 +10,7 @@ import { partitionThroughput } from './benches/partition-throughput'
 import { sagas } from './benches/sagas'
 import { commands } from './benches/commands'
 import { concert } from './benches/concert'
+import { waiting } from './benches/waiting/waiting'
 import { webPages } from './benches/web-pages'
 import { embeddedProjection, serverProjection } from './benches/projection'
 import { relayBench } from './benches/relay/relay'
@@ -33,9 +34,10 @@ import { Workbench } from './lib/workbench'
  * 17b (sagas completed per second across processes / W, the console's saga list over a million rows);
  * `commands` figures 18 and 18b (an idempotent command / without a key; a failing route with alerts / without);
  * `concert` figures 19 and 20 (1,000 members on 50 seats: holds/s and p99; payments through the saga / W);
- * none means all.
+ * `waiting` figures 21–25 (the waiting room: a 100,000-member spike, status polling, the push channel,
+ * estimated waits, capacity in use under churn); none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas', 'commands', 'concert'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas', 'commands', 'concert', 'waiting'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -141,6 +143,11 @@ async function main(): Promise<void> {
     if (only.has('concert')) {
       console.log('Concert: 1,000 members on 50 seats, and payments through the saga over HTTP (PostgreSQL)')
       await concert(bench, report)
+    }
+
+    if (only.has('waiting')) {
+      console.log('Waiting room: 100,000 members join and poll, 20,000 connections pushed to, estimated waits, capacity under churn (Redis, PostgreSQL)')
+      await waiting(bench, report)
     }
 
     if (only.has('sagas')) {

@@ -18,7 +18,9 @@ const server = http.createServer((req, res) => {
   res.writeHead(found ? 200 : 404, { ...headers, 'Content-Length': body.length })
   res.end(body)
 })
-// The keep-alive timeout of @hono/node-server's server is Node's default as well (5 s).
+// As serveHttp's: idle connections are kept 65 s (so the Keep-Alive header is the same too).
+server.keepAliveTimeout = 65_000
+server.headersTimeout = 66_000
 
 server.listen(0, '127.0.0.1', () => {
   serveParent({
