@@ -1,7 +1,7 @@
 import { schemaName, type Database, type Migration, type Queryable } from '@tidings/postgres'
 import { isoTimeOrNull } from '@tidings/postgres'
 import type { QueueStatus, QueueToken } from './waiting-room'
-import type { WaitingRoomStore } from './waiting-room.store'
+import type { Standing, WaitingRoomStore } from './waiting-room.store'
 
 interface TokenRow {
   token: string
@@ -30,17 +30,18 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     this.s = schemaName(schema)
   }
 
-  async join(concertId: string, memberId: string, token: string, now: Date, preQueue = false): Promise<{ token: QueueToken; created: boolean }> {
+  async join(concertId: string, memberId: string, token: string, now: Date, preQueue = false): Promise<Standing & { created: boolean }> {
     const inserted = await this.db.query<TokenRow>(
       `INSERT INTO ${this.s}.tokens (token, concert_id, member_id, status, joined_at, seq)
        VALUES ($1, $2, $3, 'WAITING', $4, CASE WHEN $5::boolean THEN NULL ELSE nextval('${this.s}.arrivals') END)
        ON CONFLICT (concert_id, member_id) WHERE status IN ('WAITING', 'ACTIVE') DO NOTHING RETURNING ${COLUMNS}`,
       [token, concertId, memberId, now.toISOString(), preQueue],
     )
-    if (inserted.rows[0]) return { token: tokenOf(inserted.rows[0]), created: true }
-    const live = await this.db.query<TokenRow>(`SELECT ${COLUMNS} FROM ${this.s}.tokens WHERE concert_id = $1 AND member_id = $2 AND status IN ('WAITING', 'ACTIVE')`, [concertId, memberId])
-    // Ended between the two statements: join again.
-    return live.rows[0] ? { token: tokenOf(live.rows[0]), created: false } : this.join(concertId, memberId, token, now, preQueue)
+    // Where it stands is read after the commit: earlier arrivals still committing are counted then.
+    const live = inserted.rows[0]?.token ?? (await this.db.query<{ token: string }>(`SELECT token FROM ${this.s}.tokens WHERE concert_id = $1 AND member_id = $2 AND status IN ('WAITING', 'ACTIVE')`, [concertId, memberId])).rows[0]?.token
+    const standing = live === undefined ? undefined : await this.standing(live)
+    // Ended between the statements: join again.
+    return standing ? { ...standing, created: inserted.rows.length > 0 } : this.join(concertId, memberId, token, now, preQueue)
   }
 
   async find(token: string) {
@@ -48,14 +49,14 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     return rows[0] && tokenOf(rows[0])
   }
 
-  async position(token: QueueToken): Promise<number | null> {
-    if (token.seq === null) {
-      // Still pre-queued, or put in line since it was read.
-      const now = await this.find(token.token)
-      return now?.status !== 'WAITING' ? 0 : now.seq === null ? null : this.position(now)
-    }
-    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.s}.tokens WHERE concert_id = $1 AND status = 'WAITING' AND seq <= $2`, [token.concertId, token.seq])
-    return rows[0]!.n
+  async standing(token: string) {
+    const { rows } = await this.db.query<TokenRow & { position: number | null }>(
+      `SELECT ${COLUMNS}, CASE WHEN t.status <> 'WAITING' THEN 0 WHEN t.seq IS NULL THEN NULL
+         ELSE (SELECT count(*)::int FROM ${this.s}.tokens w WHERE w.concert_id = t.concert_id AND w.status = 'WAITING' AND w.seq <= t.seq) END AS position
+       FROM ${this.s}.tokens t WHERE t.token = $1`,
+      [token],
+    )
+    return rows[0] && { token: tokenOf(rows[0]), position: rows[0].position }
   }
 
   /** One pass over the concert's line (its index, in order), whatever the number of tokens asked. */
@@ -120,7 +121,9 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
        RETURNING t.concert_id`,
       [now.toISOString(), idleBefore.toISOString()],
     )
-    return [...new Set(rows.map((r) => r.concert_id))]
+    const next = await this.db.query<{ at: Date | string | null }>(`SELECT min(active_until) AS at FROM ${this.s}.tokens WHERE status = 'ACTIVE'`)
+    const nextEnd = isoTimeOrNull(next.rows[0]?.at ?? null)
+    return { freed: [...new Set(rows.map((r) => r.concert_id))], nextEnd: nextEnd === null ? null : new Date(nextEnd) }
   }
 
   async admit(concertId: string, capacity: number, now: Date, activeUntil: Date) {

@@ -6,12 +6,39 @@
  * token), and `<p>:concerts` (the concerts with anyone waiting or active).
  */
 
-/** ARGV: prefix, concert, member, token, now (ms), preQueue (1|0). → {token, created (1|0)} */
-export const JOIN = `
+/**
+ * A token and where it stands, as the store's `standingOf` reads it: {token, concert, member, status, seq,
+ * activeUntil, position} — the position 1-based in line, -1 in the pre-queue, 0 when not waiting; {} when
+ * there is no such token. Shared by the scripts below.
+ */
+const STANDING = `
+local function standing(p, token)
+  local h = redis.call('HMGET', p .. ':t:' .. token, 'concert', 'member', 'status', 'seq', 'activeUntil')
+  if not h[1] then return {} end
+  local position = 0
+  if h[3] == 'WAITING' then
+    local rank = redis.call('ZRANK', p .. ':c:' .. h[1] .. ':waiting', token)
+    if rank then position = rank + 1 else position = -1 end
+  end
+  return {token, h[1], h[2], h[3], h[4] or '', h[5] or '', position}
+end
+`
+
+/** ARGV: prefix, token. → the token's standing (see STANDING) */
+export const STANDING_OF = `${STANDING}
+return standing(ARGV[1], ARGV[2])
+`
+
+/** ARGV: prefix, concert, member, token, now (ms), preQueue (1|0). → the live token's standing (see STANDING), then created (1|0) */
+export const JOIN = `${STANDING}
 local p, concert, member, token, now, preQueue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6] == '1'
 local c = p .. ':c:' .. concert
 local live = redis.call('GET', c .. ':live:' .. member)
-if live then return {live, 0} end
+if live then
+  local found = standing(p, live)
+  found[#found + 1] = 0
+  return found
+end
 if preQueue then
   redis.call('HSET', p .. ':t:' .. token, 'concert', concert, 'member', member, 'status', 'WAITING', 'seq', '', 'joinedAt', now)
   redis.call('SADD', c .. ':prequeue', token)
@@ -23,7 +50,22 @@ end
 redis.call('SET', c .. ':live:' .. member, token)
 redis.call('ZADD', c .. ':seen', now, token)
 redis.call('SADD', p .. ':concerts', concert)
-return {token, 1}
+local found = standing(p, token)
+found[#found + 1] = 1
+return found
+`
+
+/** ARGV: prefix, concert, token… → for each token its position: 1-based in line, -1 in the pre-queue, 0 when not waiting there */
+export const LINE_OF = `
+local c = ARGV[1] .. ':c:' .. ARGV[2]
+local positions = {}
+for i = 3, #ARGV do
+  local rank = redis.call('ZRANK', c .. ':waiting', ARGV[i])
+  if rank then positions[#positions + 1] = rank + 1
+  elseif redis.call('SISMEMBER', c .. ':prequeue', ARGV[i]) == 1 then positions[#positions + 1] = -1
+  else positions[#positions + 1] = 0 end
+end
+return positions
 `
 
 /** Ends a live token (status given) and takes it out of every set. Shared by the scripts below. */
@@ -63,19 +105,21 @@ finish(p, token, 'COMPLETED', now)
 return 1
 `
 
-/** ARGV: prefix, now, idleBefore. → the concerts where places freed */
+/** ARGV: prefix, now, idleBefore. → {the end of the first ACTIVE token's time (ms; '' when none), the concerts where places freed…} */
 export const SWEEP = `${END}
 local p, now, idleBefore = ARGV[1], ARGV[2], ARGV[3]
-local freed = {}
+local swept = {''}
 for _, concert in ipairs(redis.call('SMEMBERS', p .. ':concerts')) do
   local c = p .. ':c:' .. concert
   local ended = 0
   for _, token in ipairs(redis.call('ZRANGEBYSCORE', c .. ':active', '-inf', now)) do finish(p, token, 'EXPIRED', now); ended = ended + 1 end
   for _, token in ipairs(redis.call('ZRANGEBYSCORE', c .. ':seen', '-inf', '(' .. idleBefore)) do finish(p, token, 'EXPIRED', now); ended = ended + 1 end
-  if ended > 0 then freed[#freed + 1] = concert end
+  if ended > 0 then swept[#swept + 1] = concert end
+  local first = redis.call('ZRANGE', c .. ':active', 0, 0, 'WITHSCORES')[2]
+  if first and (swept[1] == '' or tonumber(first) < tonumber(swept[1])) then swept[1] = first end
   if redis.call('ZCARD', c .. ':waiting') == 0 and redis.call('ZCARD', c .. ':active') == 0 and redis.call('SCARD', c .. ':prequeue') == 0 then redis.call('SREM', p .. ':concerts', concert) end
 end
-return freed
+return swept
 `
 
 /** ARGV: prefix, concert, capacity, now, activeUntil, keepActivationsSince. → the tokens admitted, in arrival order */

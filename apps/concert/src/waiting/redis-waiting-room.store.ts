@@ -1,11 +1,15 @@
 import { attempt, commandConnection } from '@tidings/redis'
-import type { QueueStatus, QueueToken } from './waiting-room'
-import type { WaitingRoomStore } from './waiting-room.store'
-import { ADMIT, COMPLETE, JOIN, LEAVE, OPEN_LINE, SEEN, SWEEP, WAITING_CONCERTS } from './redis-waiting-room.scripts'
+import type { QueueStatus } from './waiting-room'
+import type { Standing, WaitingRoomStore } from './waiting-room.store'
+import { ADMIT, COMPLETE, JOIN, LEAVE, LINE_OF, OPEN_LINE, SEEN, STANDING_OF, SWEEP, WAITING_CONCERTS } from './redis-waiting-room.scripts'
 
 type Arg = string | number
+/** A token's standing as the scripts answer it (see STANDING in the scripts): empty when there is no such token. */
+type StandingReply = [] | [token: string, concert: string, member: string, status: string, seq: string, activeUntil: string, position: number]
 interface WaitingRoomLink extends ReturnType<typeof commandConnection> {
-  waitingJoin(...args: Arg[]): Promise<[string, number]>
+  waitingJoin(...args: Arg[]): Promise<[...StandingReply, created: number]>
+  waitingStanding(...args: Arg[]): Promise<StandingReply>
+  waitingLineOf(...args: Arg[]): Promise<number[]>
   waitingLeave(...args: Arg[]): Promise<number>
   waitingComplete(...args: Arg[]): Promise<number>
   waitingSweep(...args: Arg[]): Promise<string[]>
@@ -15,14 +19,17 @@ interface WaitingRoomLink extends ReturnType<typeof commandConnection> {
   waitingOpenLine(...args: Arg[]): Promise<number>
 }
 
-/** Sends the commands in one round trip; the first failure among them is thrown. */
-async function pipelined(redis: WaitingRoomLink, commands: string[][]): Promise<unknown[]> {
-  const results = (await redis.pipeline(commands).exec()) ?? []
-  return results.map(([error, value]) => {
-    if (error) throw error
-    return value
-  })
+function standingOf(reply: StandingReply): Standing | undefined {
+  if (reply.length === 0) return undefined
+  const [token, concertId, memberId, status, seq, activeUntil, position] = reply
+  return {
+    token: { token, concertId, memberId, status: status as QueueStatus, seq: seq === '' ? null : Number(seq), activeUntil: activeUntil === '' ? null : new Date(Number(activeUntil)).toISOString() },
+    position: position === -1 ? null : position,
+  }
 }
+
+/** Tokens asked in one `lineOf` script at most (Redis runs nothing else meanwhile: a few ms). */
+const LINE_CHUNK = 5_000
 
 /** Admissions are kept this long for the rate (longer than any window asked for). */
 const ACTIVATIONS_KEPT_MS = 3_600_000
@@ -41,39 +48,32 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     private readonly prefix = 'tidings:waiting',
   ) {
     const redis = commandConnection(url, 'tidings:waiting-room')
-    const scripts = { waitingJoin: JOIN, waitingLeave: LEAVE, waitingComplete: COMPLETE, waitingSweep: SWEEP, waitingAdmit: ADMIT, waitingSeen: SEEN, waitingConcerts: WAITING_CONCERTS, waitingOpenLine: OPEN_LINE }
+    const scripts = { waitingJoin: JOIN, waitingStanding: STANDING_OF, waitingLineOf: LINE_OF, waitingLeave: LEAVE, waitingComplete: COMPLETE, waitingSweep: SWEEP, waitingAdmit: ADMIT, waitingSeen: SEEN, waitingConcerts: WAITING_CONCERTS, waitingOpenLine: OPEN_LINE }
     for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys: 0 })
     this.redis = redis as WaitingRoomLink
   }
 
   async join(concertId: string, memberId: string, token: string, now: Date, preQueue = false) {
-    const [live, created] = await attempt('join a waiting room', () => this.redis.waitingJoin(this.prefix, concertId, memberId, token, now.getTime(), preQueue ? 1 : 0))
-    return { token: (await this.find(live))!, created: created === 1 }
+    const reply = await attempt('join a waiting room', () => this.redis.waitingJoin(this.prefix, concertId, memberId, token, now.getTime(), preQueue ? 1 : 0))
+    return { ...standingOf(reply.slice(0, -1) as StandingReply)!, created: reply.at(-1) === 1 }
   }
 
-  async find(token: string): Promise<QueueToken | undefined> {
-    const h = await attempt('read a queue token', () => this.redis.hgetall(`${this.prefix}:t:${token}`))
-    if (!h.concert) return undefined
-    return { token, concertId: h.concert, memberId: h.member!, status: h.status as QueueStatus, seq: h.seq ? Number(h.seq) : null, activeUntil: h.activeUntil ? new Date(Number(h.activeUntil)).toISOString() : null }
+  async standing(token: string) {
+    return standingOf(await attempt('read a queue token', () => this.redis.waitingStanding(this.prefix, token)))
   }
 
-  async position(token: QueueToken): Promise<number | null> {
-    const rank = await attempt('read a position', () => this.redis.zrank(`${this.prefix}:c:${token.concertId}:waiting`, token.token))
-    if (rank !== null) return rank + 1
-    const pre = await attempt('read a pre-queue', () => this.redis.sismember(`${this.prefix}:c:${token.concertId}:prequeue`, token.token))
-    return pre === 1 ? null : 0
+  async find(token: string) {
+    return (await this.standing(token))?.token
   }
 
-  /** A pipelined `ZRANK` per token (then `SISMEMBER` for those not in line): logarithmic in the line's length each. */
+  /** One script per 5,000 tokens: a `ZRANK` each (then `SISMEMBER` for those not in line), logarithmic in the line's length. */
   async lineOf(concertId: string, tokens: readonly string[]) {
     const line = new Map<string, number | null>()
-    if (tokens.length === 0) return line
-    const c = `${this.prefix}:c:${concertId}`
-    const ranks = await attempt('read positions', () => pipelined(this.redis, tokens.map((t) => ['zrank', `${c}:waiting`, t])))
-    const outOfLine = tokens.filter((t, i) => (ranks[i] === null ? true : (line.set(t, (ranks[i] as number) + 1), false)))
-    if (outOfLine.length === 0) return line
-    const pre = await attempt('read a pre-queue', () => pipelined(this.redis, outOfLine.map((t) => ['sismember', `${c}:prequeue`, t])))
-    outOfLine.forEach((t, i) => pre[i] === 1 && line.set(t, null))
+    for (let from = 0; from < tokens.length; from += LINE_CHUNK) {
+      const chunk = tokens.slice(from, from + LINE_CHUNK)
+      const positions = await attempt('read positions', () => this.redis.waitingLineOf(this.prefix, concertId, ...chunk))
+      chunk.forEach((t, i) => positions[i] !== 0 && line.set(t, positions[i] === -1 ? null : positions[i]!))
+    }
     return line
   }
 
@@ -98,7 +98,8 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
   }
 
   async sweep(now: Date, idleBefore: Date) {
-    return attempt('sweep the waiting rooms', () => this.redis.waitingSweep(this.prefix, now.getTime(), idleBefore.getTime()))
+    const [nextEnd, ...freed] = await attempt('sweep the waiting rooms', () => this.redis.waitingSweep(this.prefix, now.getTime(), idleBefore.getTime()))
+    return { freed, nextEnd: nextEnd ? new Date(Number(nextEnd)) : null }
   }
 
   async admit(concertId: string, capacity: number, now: Date, activeUntil: Date) {

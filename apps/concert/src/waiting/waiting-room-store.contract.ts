@@ -12,6 +12,7 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
     const t0 = new Date('2030-01-01T10:00:00Z')
     const at = (ms: number) => new Date(t0.getTime() + ms)
     const join = (store: WaitingRoomStore, concert: string, member: string, ms = 0) => store.join(concert, member, newQueueToken(), at(ms))
+    const positionOf = async (store: WaitingRoomStore, token: string) => (await store.standing(token))?.position
 
     it('the same member ten times at once: one token, the same for all', async () => {
       const store = await open()
@@ -26,10 +27,12 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
       const store = await open()
       const concert = randomUUID()
       const joins = await Promise.all(Array.from({ length: 1_000 }, (_, i) => join(store, concert, `m${i}`)))
-      const positions = await Promise.all(joins.map((j) => store.position(j.token)))
+      const positions = await Promise.all(joins.map((j) => positionOf(store, j.token.token)))
       expect([...positions].sort((a, b) => a! - b!)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1))
       const bySeq = joins.map((j, i) => ({ seq: j.token.seq!, position: positions[i]! })).sort((a, b) => a.seq - b.seq)
       expect(bySeq.map((x) => x.position)).toEqual(Array.from({ length: 1_000 }, (_, i) => i + 1))
+      // A join answers where it stood then: never behind where it stands once everyone is in.
+      expect(joins.every((j, i) => j.position! >= 1 && j.position! <= positions[i]!)).toBe(true)
     })
 
     it('admits in arrival order up to the capacity; a place freed goes to the next; positions only go down', async () => {
@@ -40,11 +43,12 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
       expect(admitted.map((t) => t.memberId)).toEqual(['a', 'b'])
       expect(await store.find(a.token.token)).toMatchObject({ status: 'ACTIVE', activeUntil: at(60_000).toISOString() })
       expect(await store.admit(concert, 2, at(2), at(60_000))).toEqual([])
-      expect([await store.position(c.token), await store.position(d.token)]).toEqual([1, 2])
+      expect([await positionOf(store, c.token.token), await positionOf(store, d.token.token)]).toEqual([1, 2])
+      expect((await store.standing(a.token.token))?.position).toBe(0)
       expect(await store.leave(a.token.token, at(3))).toBe(true)
       expect(await store.leave(a.token.token, at(3))).toBe(false)
       expect((await store.admit(concert, 2, at(4), at(60_000))).map((t) => t.memberId)).toEqual(['c'])
-      expect(await store.position(d.token)).toBe(1)
+      expect(await positionOf(store, d.token.token)).toBe(1)
       expect(await store.admittedPerSecond(concert, at(5), 60_000)).toBeCloseTo(3 / 60)
       expect(await store.concertsWaiting()).toContain(concert)
       void b
@@ -71,33 +75,34 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
       const present = await join(store, concert, 'present')
       const idle = await join(store, concert, 'idle')
       await store.seen([present.token.token], at(5_000))
-      expect(await store.sweep(at(2_000), at(-1))).toEqual([concert]) // only the active one's time is up
+      expect(await store.sweep(at(500), at(-1))).toEqual({ freed: [], nextEnd: at(1_000) }) // when the next place frees
+      expect(await store.sweep(at(2_000), at(-1))).toEqual({ freed: [concert], nextEnd: null }) // only the active one's time is up
       expect((await store.find(active.token.token))?.status).toBe('EXPIRED')
-      expect(await store.sweep(at(6_000), at(4_000))).toEqual([concert])
+      expect(await store.sweep(at(6_000), at(4_000))).toEqual({ freed: [concert], nextEnd: null })
       expect([(await store.find(present.token.token))?.status, (await store.find(idle.token.token))?.status]).toEqual(['WAITING', 'EXPIRED'])
-      expect(await store.position(present.token)).toBe(1)
-      expect(await store.sweep(at(6_000), at(4_000))).toEqual([])
+      expect(await positionOf(store, present.token.token)).toBe(1)
+      expect(await store.sweep(at(6_000), at(4_000))).toEqual({ freed: [], nextEnd: null })
     })
 
     it('a pre-queue has no places until the line opens, in the order given, ahead of those who came since; nothing in it is admitted before', async () => {
       const store = await open()
       const concert = randomUUID()
       const early = await Promise.all(['a', 'b', 'c', 'd'].map((m) => store.join(concert, m, newQueueToken(), at(0), true)))
-      expect(await Promise.all(early.map((j) => store.position(j.token)))).toEqual([null, null, null, null])
+      expect(early.map((j) => j.position)).toEqual([null, null, null, null])
+      expect(await Promise.all(early.map((j) => positionOf(store, j.token.token)))).toEqual([null, null, null, null])
       expect(await store.admit(concert, 10, at(1), at(60_000))).toEqual([])
       expect(await store.concertsWaiting()).toContain(concert)
       const late = await join(store, concert, 'late', 2)
       expect([...(await store.preQueued(concert))].sort()).toEqual(early.map((j) => j.token.token).sort())
       const order = [early[2]!, early[0]!, early[3]!, early[1]!].map((j) => j.token.token)
       await store.openLine(concert, order)
-      const positionOf = async (token: string) => store.position((await store.find(token))!)
-      expect(await Promise.all(order.map(positionOf))).toEqual([1, 2, 3, 4])
-      expect(await store.position(late.token)).toBe(5)
+      expect(await Promise.all(order.map((token) => positionOf(store, token)))).toEqual([1, 2, 3, 4])
+      expect(await positionOf(store, late.token.token)).toBe(5)
       expect(await store.preQueued(concert)).toEqual([])
       // One who joined the pre-queue as it opened goes behind everyone.
       const straggler = await store.join(concert, 'straggler', newQueueToken(), at(3), true)
       await store.openLine(concert, [straggler.token.token])
-      expect(await store.position((await store.find(straggler.token.token))!)).toBe(6)
+      expect(await positionOf(store, straggler.token.token)).toBe(6)
       expect((await store.admit(concert, 2, at(4), at(60_000))).map((t) => t.memberId)).toEqual(['c', 'a'])
     })
 
@@ -118,6 +123,7 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
     it('knows no token it did not make', async () => {
       const store = await open()
       expect(await store.find(newQueueToken())).toBeUndefined()
+      expect(await store.standing(newQueueToken())).toBeUndefined()
     })
   })
 }

@@ -4,7 +4,7 @@ import type { Worker } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 import { AdmissionRates } from './admission-rates'
 import type { QueuePass } from './queue-pass'
-import { newQueueToken, viewOf, type QueueView, type WaitingRoomSettings } from './waiting-room'
+import { newQueueToken, viewOf, type QueueToken, type QueueView, type WaitingRoomSettings } from './waiting-room'
 import type { WaitingRoomStore } from './waiting-room.store'
 
 /** The eviction bus topic of the rooms' changes (ids are concert ids): the channel pushes what they changed. */
@@ -45,6 +45,8 @@ export class WaitingRoom implements Worker {
   /** Holders seen here since the last tick, written by it in one statement. */
   private present = new Set<string>()
   private timer?: NodeJS.Timeout
+  /** A tick due before the next regular one: when the first ACTIVE token's time ends. */
+  private early?: NodeJS.Timeout
   private ticking?: Promise<void>
 
   private readonly store: WaitingRoomStore
@@ -65,8 +67,8 @@ export class WaitingRoom implements Worker {
   async join(concertId: string, memberId: string): Promise<{ view: QueueView; created: boolean }> {
     const opens = await this.salesOpenAt(concertId)
     const preQueue = opens !== null && opens.getTime() > this.clock.now().getTime()
-    const { token, created } = await this.store.join(concertId, memberId, newQueueToken(), this.clock.now(), preQueue)
-    const view = (await this.status(token.token))!
+    const { token, position, created } = await this.store.join(concertId, memberId, newQueueToken(), this.clock.now(), preQueue)
+    const view = await this.viewOf(token, position)
     // Only one within the capacity of the head of the line can be admitted now: the rest need no admission's lock.
     if (!created || view.position === null || view.position > this.settings.activeCapacity) return { view, created }
     await this.admit(concertId)
@@ -75,14 +77,14 @@ export class WaitingRoom implements Worker {
 
   /** The token as its holder sees it; undefined when there is none. Reading it counts as the holder being present. */
   async status(token: string): Promise<QueueView | undefined> {
-    const found = await this.store.find(token)
-    if (!found) return undefined
-    if (found.status !== 'WAITING') return viewOf(found, null, 0)
-    this.present.add(token)
-    const position = await this.store.position(found)
-    // Admitted or ended since it was read: read it again.
-    if (position === 0) return this.status(token)
-    return viewOf(found, position, await this.rates.perSecond(found.concertId))
+    const standing = await this.store.standing(token)
+    return standing && this.viewOf(standing.token, standing.position)
+  }
+
+  private async viewOf(token: QueueToken, position: number | null): Promise<QueueView> {
+    if (token.status !== 'WAITING') return viewOf(token, null, 0)
+    this.present.add(token.token)
+    return viewOf(token, position, await this.rates.perSecond(token.concertId))
   }
 
   /** What the concert and payment services need to know of a token. */
@@ -113,13 +115,22 @@ export class WaitingRoom implements Worker {
     for (const concertId of concertIds) await this.admit(concertId)
   }
 
-  /** One tick: the holders seen since the last; end what is past its time (expiration); admit wherever anyone waits (active). */
+  /**
+   * One tick: the holders seen since the last; end what is past its time (expiration); admit wherever
+   * anyone waits (active). When an ACTIVE token's time ends before the next tick, one more tick runs as it
+   * ends: its place is given out at once, not up to a tick later.
+   */
   async tick(): Promise<void> {
     const now = this.clock.now()
     const seen = [...this.present]
     this.present = new Set()
     await this.store.seen(seen, now)
-    const freed = this.parts.has('expiration') ? await this.store.sweep(now, new Date(now.getTime() - this.settings.waitingIdleMs)) : []
+    const { freed, nextEnd } = this.parts.has('expiration') ? await this.store.sweep(now, new Date(now.getTime() - this.settings.waitingIdleMs)) : { freed: [], nextEnd: null }
+    const untilEnd = nextEnd === null ? Infinity : nextEnd.getTime() - now.getTime()
+    if (untilEnd < this.settings.admitIntervalMs && this.timer) {
+      clearTimeout(this.early)
+      this.early = setTimeout(() => this.runTick(), Math.max(0, untilEnd) + 1).unref()
+    }
     this.changed(freed)
     if (!this.parts.has('active')) return
     const waiting = await this.store.concertsWaiting()
@@ -135,19 +146,23 @@ export class WaitingRoom implements Worker {
         () => {},
       )
     }
-    this.timer ??= setInterval(() => {
-      this.ticking ??= this.tick()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'waiting room: a tick failed'))
-        .finally(() => (this.ticking = undefined))
-    }, this.settings.admitIntervalMs).unref()
+    this.timer ??= setInterval(() => this.runTick(), this.settings.admitIntervalMs).unref()
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer)
+    clearTimeout(this.early)
     this.timer = undefined
     this.unfollow?.()
     this.unfollow = undefined
     await this.ticking
+  }
+
+  /** A tick, unless one is running. */
+  private runTick(): void {
+    this.ticking ??= this.tick()
+      .catch((error: unknown) => this.logger.warn({ err: error }, 'waiting room: a tick failed'))
+      .finally(() => (this.ticking = undefined))
   }
 
   /** Gives the concert's free places to the next ones in line (once sales opened: the pre-queue is put in line first). */
