@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { noAlerts, PayloadTooLarge, silentLogger, type Alerts, type Logger } from '@tidings/core'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
@@ -83,12 +84,18 @@ export function createHttpApp(options: HttpAppOptions = {}): Hono {
   // Declared sizes are refused before a byte is read; chunked bodies are counted as they stream in. The
   // unread rest of the body leaves the connection unusable, so the refusal closes it: a client that kept it
   // alive for its next request would otherwise have that request cut off ("socket hang up").
-  // GET and HEAD handlers never read a body, and checking one costs a full Request object per read.
-  const limitBody = bodyLimit({
-    maxSize: limit,
-    onError: () => problemResponse(problemOf(new PayloadTooLarge(limit)), { Connection: 'close' }),
+  // GET and HEAD handlers never read a body. On Node's server, a declared length (Node's parser holds the
+  // body to it) or no body at all is checked on the incoming headers: Hono's check reads `req.raw.body`,
+  // which builds a full Request and its stream for every write, even one without a body, and makes
+  // `req.json()` read through them instead of straight from the socket.
+  const tooLarge = () => problemResponse(problemOf(new PayloadTooLarge(limit)), { Connection: 'close' })
+  const limitBody = bodyLimit({ maxSize: limit, onError: tooLarge })
+  app.use('*', (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+    if (incoming?.headers['transfer-encoding'] !== undefined || incoming === undefined) return limitBody(c, next)
+    return Number(incoming.headers['content-length'] ?? 0) > limit ? Promise.resolve(tooLarge()) : next()
   })
-  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)))
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
 

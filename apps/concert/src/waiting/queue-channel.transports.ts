@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { WebSocketServer, type WebSocket } from 'ws'
 import type { Logger } from '@tidings/core'
-import { problem, PROBLEM_CONTENT_TYPE, type FastPath, type Problem, type Upgrade, type Worker } from '@tidings/http'
+import { problem, writeProblem, type FastPath, type Upgrade, type Worker } from '@tidings/http'
 import type { QueueChannel, Subscription } from './queue-channel'
 
 /** `/api/queue/<token>/events` (SSE) and `/api/queue/<token>/ws` (WebSocket): the token is all a holder needs, as for polling. */
@@ -114,11 +114,4 @@ export class QueueChannelTransports implements Worker {
 function streamToken(req: IncomingMessage, kind: 'events' | 'ws'): string | undefined {
   const match = STREAM_PATH.exec(req.url ?? '')
   return match?.[2] === kind ? match[1] : undefined
-}
-
-function writeProblem(res: ServerResponse, p: Problem): void {
-  if (res.destroyed) return
-  const body = JSON.stringify(p)
-  res.writeHead(p.status, { 'Content-Type': PROBLEM_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' })
-  res.end(body)
 }

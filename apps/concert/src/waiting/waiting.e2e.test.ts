@@ -72,6 +72,22 @@ for (const engine of await testEngines()) {
       const again = viewOf(await join(concertId, a!))
       expect([again.status, again.position, again.token === first.token]).toEqual(['WAITING', 2, false])
     })
+    it('a status poll is answered before the app exactly as the app answers it: the view, or the problem of an unknown token', async () => {
+      const { concertId } = await app.performance(10, 1_000)
+      const [a, b] = await app.crowd(2)
+      await join(concertId, a!)
+      const waiting = viewOf(await join(concertId, b!))
+      const unknown = 'A'.repeat(32)
+      const shown = (answer: Answer) => [answer.status, answer.headers.get('content-type'), answer.headers.get('cache-control'), answer.headers.get('x-content-type-options'), answer.body]
+      for (const token of [waiting.token, unknown]) {
+        // The fast path takes the bare path; a query sends the same request to the app's route.
+        const [fast, routed] = [await app.call('GET', `/api/queue/${token}`, undefined), await app.call('GET', `/api/queue/${token}?via=app`, undefined)]
+        expect(shown(fast)).toEqual(shown(routed))
+      }
+      expect((await app.call('GET', `/api/queue/${waiting.token}`, undefined)).body).toMatchObject({ status: 'WAITING', position: 1 })
+      expect((await app.call('GET', `/api/queue/${unknown}`, undefined)).body).toMatchObject({ code: 'QUEUE_TOKEN_NOT_FOUND' })
+    })
+
 
     it('an ACTIVE token expires after its time, and the next one is admitted; a waiter who stops polling expires too', async () => {
       const { concertId } = await brisk.performance(10, 1_000)

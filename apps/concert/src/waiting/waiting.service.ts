@@ -13,6 +13,7 @@ import { DEFAULT_WAITING_ROOM, type WaitingRoomSettings } from './waiting-room'
 import { ALL_PARTS, WaitingRoom, type WaitingRoomPart } from './waiting-room.service'
 import type { WaitingRoomStore } from './waiting-room.store'
 import { waitingRoutes } from './waiting.routes'
+import { queueStatusFastPath } from './queue-status.fast-path'
 import { sharedReads } from './shared-reads'
 
 export const WAITING_SCHEMA = 'concert_waiting'
@@ -70,6 +71,7 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
     room,
     store,
     routes,
+    ...(parts.has('waiting') ? { fastPath: queueStatusFastPath(room, ctx) } : {}),
     feeds: {},
     subscriptions: [catalog, payments].filter((s) => s !== undefined),
     workers: [room],
