@@ -175,6 +175,11 @@ describe(`the console over HTTP on ${engine.name}`, () => {
     // A body that is not a form (a multipart without its boundary) is a 400, not a failure of ours.
     const broken = await fetch(`${base}/console/session`, { method: 'POST', headers: { 'Content-Type': 'multipart/form-data', Origin: base }, body: 'x' })
     expect(await problem(broken)).toEqual({ status: 400, code: 'VALIDATION' })
+    // A token that is not UTF-8 is refused as such, not compared with U+FFFD in its place.
+    for (const body of ['token=%FF', Buffer.from([...Buffer.from('token='), 0xff])]) {
+      const notUtf8 = await fetch(`${base}/console/session`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: base }, body })
+      expect(await problem(notUtf8)).toEqual({ status: 400, code: 'INVALID_UTF8' })
+    }
 
     const signedIn = await signIn(TOKEN)
     expect(signedIn.status).toBe(303)

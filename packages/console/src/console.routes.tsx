@@ -6,7 +6,7 @@ import { deleteCookie, setCookie } from 'hono/cookie'
 import { streamSSE } from 'hono/streaming'
 import * as z from 'zod'
 import { silentLogger, TidingsError, UnknownFeed, ValidationFailed, type Envelope, type Logger } from '@tidings/core'
-import { problem, problemResponse, validParams, validQuery } from '@tidings/http'
+import { problem, problemResponse, utf8FormBody, validParams, validQuery } from '@tidings/http'
 import { ConsolePage } from './console.page'
 import { EventTails } from './event-tail'
 import type { ConsoleExplorer } from './explorer'
@@ -101,9 +101,8 @@ export function consoleRoutes({ operations, operatorToken, explorers = [], logge
 
   // A form posted from this origin only; the session cookie is HttpOnly, SameSite=Strict and for /console.
   routes.post('/console/session', csrf(), async (c) => {
-    const form = await c.req.parseBody().catch(() => {
-      throw new ValidationFailed([{ path: '', message: 'The body must be a form (application/x-www-form-urlencoded or multipart/form-data)' }])
-    })
+    const form = await utf8FormBody(c)
+    if (!form) throw new ValidationFailed([{ path: '', message: 'The body must be a form (application/x-www-form-urlencoded or multipart/form-data)' }])
     const session = typeof form.token === 'string' ? auth.signIn(form.token) : undefined
     if (!session) return signInPage(c, auth.enabled ? 401 : 403, auth.enabled)
     const secure = new URL(c.req.url).protocol === 'https:'

@@ -16,8 +16,9 @@ export {
 // The app: body limit, health, readiness and /metrics around a service's routes
 export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, NO_STORE, NOSNIFF, type HttpAppOptions, type ReadinessCheck } from './create-http-app'
 
-// Validation: request bodies, queries and parameters against zod schemas, and user-entered text
+// Validation: request bodies, queries and parameters against zod schemas, form bodies, and user-entered text
 export { check, utf8Text, validBody, validParams, validQuery } from './validation'
+export { utf8FormBody, type FormFields, type FormValue } from './form-body'
 export { hasVisible, userText, uuid } from './user-text'
 
 // Feeds over HTTP: the producer's feed endpoint and the consumer's reader of it

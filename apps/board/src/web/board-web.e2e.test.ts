@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, openEventStream, testEngines } from '@tidings/testing'
 import { strangerToken } from '@tidings/auth/test-kit'
-import { documentOnceReady } from '../test-kit/problems'
+import type { Database } from '@tidings/postgres'
+import { documentOnceReady, feedLengths } from '../test-kit/problems'
 import { serveBoard, type ServedBoard } from '../test-kit/serve-board'
 import type { BoardClient, Member } from '../test-kit/board-client'
 import { inputValue, TestBrowser } from './test-browser'
@@ -16,6 +17,7 @@ const unique = (name: string) => `${name}${process.pid % 10_000}w${++counter}`
 for (const engine of await testEngines()) {
   describe(`the board's web pages on ${engine.name}`, () => {
     let served: ServedBoard
+    let db: Database
     let api: BoardClient
     let baseUrl: string
     let ann: TestBrowser
@@ -40,7 +42,8 @@ for (const engine of await testEngines()) {
     }
 
     beforeAll(async () => {
-      served = await serveBoard((await engine.freshDatabase()).db)
+      ;({ db } = await engine.freshDatabase())
+      served = await serveBoard(db)
       api = served.client
       baseUrl = api.baseUrl
       ;({ browser: ann, nickname: annName } = await signedUp('ann'))
@@ -335,6 +338,34 @@ for (const engine of await testEngines()) {
       file.append('content', new Blob(['file content']), 'content.txt')
       const multipart = await fetch(`${baseUrl}/posts`, { method: 'POST', body: file, headers: { Cookie: ann.cookieHeader(), Origin: baseUrl }, redirect: 'manual' })
       expect(multipart.status).toBe(400)
+    })
+
+    it('refuses a form whose text is not UTF-8 (%FF or a raw 0xFF byte, url-encoded or multipart) with 400, storing nothing', async () => {
+      const tag = unique('utf')
+      const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
+      const boundary = 'utf8Boundary'
+      const multipart = bytes(`--${boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\n${tag} `, [0xff], `\r\n--${boundary}\r\nContent-Disposition: form-data; name="content"\r\n\r\nx\r\n--${boundary}--\r\n`)
+      const before = await feedLengths(baseUrl, db)
+      const refused: Array<[string, TestBrowser, string | Uint8Array, Record<string, string>?]> = [
+        ['a post, %FF', ann, `title=${tag}%FF&content=x`],
+        ['a post, raw 0xFF', ann, bytes(`title=${tag}`, [0xff], '&content=x')],
+        ['a post, multipart', ann, multipart, { 'Content-Type': `multipart/form-data; boundary=${boundary}` }],
+        ['a sign-up, %FF in the nickname', new TestBrowser(baseUrl), `email=${tag}%40example.com&password=correct+horse&nickname=${tag}%FF`],
+      ]
+      for (const [label, browser, body, headers] of refused) {
+        const answer = await browser.post(label.startsWith('a sign-up') ? '/signup' : '/posts', body, headers)
+        expect(answer.status, `${label}: ${answer.text}`).toBe(400)
+        expect(answer.contentType, label).toBe('text/html; charset=UTF-8')
+        expect(answer.text, label).toContain('The request body is not valid UTF-8')
+        expect(answer.html, label).not.toMatch(LEAK)
+      }
+      expect(await feedLengths(baseUrl, db)).toEqual(before)
+      expect((await db.query(`SELECT title FROM board_post.posts WHERE title LIKE $1`, [`${tag}%`])).rows).toEqual([])
+      expect((await db.query(`SELECT nickname FROM identity_member.members WHERE email LIKE $1`, [`${tag}%`])).rows).toEqual([])
+      // UTF-8, percent-encoded or not, still goes through as it was typed.
+      const created = await ann.post('/posts', bytes(`title=${tag}+caf%C3%A9+`, [0xe2, 0x82, 0xac], '&content=x'))
+      expect(created.status, created.text).toBe(303)
+      expect((await db.query(`SELECT title FROM board_post.posts WHERE title LIKE $1`, [`${tag}%`])).rows).toEqual([{ title: `${tag} café €` }])
     })
 
     it('lists notifications, marks them read, and relays the live stream of them', async () => {

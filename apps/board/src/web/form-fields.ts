@@ -1,22 +1,21 @@
 import type { Context } from 'hono'
+import { utf8FormBody } from '@tidings/http'
 
 /**
  * The named fields of a submitted form (`application/x-www-form-urlencoded` or multipart), each exactly
  * one string; undefined when any is missing, given more than once or a file. Which values are acceptable
- * is the API's to say: the pages only make sure they forward what the form meant.
+ * is the API's to say: the pages only make sure they forward what the form meant. Text that is not UTF-8
+ * is refused (`400 INVALID_UTF8`, thrown: the pages answer it like any other refusal), never forwarded
+ * with U+FFFD in its place.
  */
 export async function formFields<K extends string, O extends string = never>(
   c: Context,
   names: readonly K[],
   optional: readonly O[] = [],
 ): Promise<(Record<K, string> & Partial<Record<O, string>>) | undefined> {
-  let body: Record<string, unknown>
-  try {
-    body = await c.req.parseBody({ all: true })
-  } catch {
-    // A malformed multipart body is bad input like any other, not a server error.
-    return undefined
-  }
+  const body = await utf8FormBody(c)
+  // A malformed multipart body is bad input like any other, not a server error.
+  if (!body) return undefined
   const required = pickFields(body, names)
   if (!required) return undefined
   const present = optional.filter((name) => Object.hasOwn(body, name))

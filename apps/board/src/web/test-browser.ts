@@ -27,9 +27,9 @@ export class TestBrowser {
     return this.send('GET', path, undefined, headers)
   }
 
-  /** Posts a form; a string body is sent as is (oversized or hand-made bodies). */
-  post(path: string, form: Record<string, string | string[]> | string, headers: Record<string, string> = {}): Promise<PageAnswer> {
-    const body = typeof form === 'string' ? form : encodeForm(form)
+  /** Posts a form; a string or bytes are sent as they are (oversized or hand-made bodies). */
+  post(path: string, form: Record<string, string | string[]> | string | Uint8Array, headers: Record<string, string> = {}): Promise<PageAnswer> {
+    const body = typeof form === 'string' || form instanceof Uint8Array ? form : encodeForm(form)
     return this.send('POST', path, body, { 'Content-Type': 'application/x-www-form-urlencoded', Origin: this.origin, ...headers })
   }
 
@@ -37,7 +37,7 @@ export class TestBrowser {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
   }
 
-  private async send(method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<PageAnswer> {
+  private async send(method: string, path: string, body: string | Uint8Array | undefined, headers: Record<string, string>): Promise<PageAnswer> {
     const cookie = this.cookieHeader()
     const response = await fetch(`${this.baseUrl}${path}`, {
       method,
