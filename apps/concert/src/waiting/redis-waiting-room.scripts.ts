@@ -29,30 +29,40 @@ export const STANDING_OF = `${STANDING}
 return standing(ARGV[1], ARGV[2])
 `
 
-/** ARGV: prefix, concert, member, token, now (ms), preQueue (1|0). → the live token's standing (see STANDING), then created (1|0) */
+/**
+ * ARGV: prefix, then joins of five each: concert, member, token, now (ms), preQueue (1|0). → for each, in
+ * order, the member's live token's standing (see STANDING) and created (1|0): eight values a join. Joins in
+ * one call are applied one after the other, as separate calls would be.
+ */
 export const JOIN = `${STANDING}
-local p, concert, member, token, now, preQueue = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6] == '1'
-local c = p .. ':c:' .. concert
-local live = redis.call('GET', c .. ':live:' .. member)
-if live then
-  local found = standing(p, live)
-  found[#found + 1] = 0
-  return found
-end
-if preQueue then
-  redis.call('HSET', p .. ':t:' .. token, 'concert', concert, 'member', member, 'status', 'WAITING', 'seq', '', 'joinedAt', now)
-  redis.call('SADD', c .. ':prequeue', token)
-else
-  local seq = redis.call('INCR', p .. ':seq')
+local function join(p, concert, member, token, now, preQueue)
+  local c = p .. ':c:' .. concert
+  local live = redis.call('GET', c .. ':live:' .. member)
+  if live then
+    local found = standing(p, live)
+    found[#found + 1] = 0
+    return found
+  end
+  local seq, position = '', -1
+  if preQueue then
+    redis.call('SADD', c .. ':prequeue', token)
+  else
+    seq = redis.call('INCR', p .. ':seq')
+    redis.call('ZADD', c .. ':waiting', seq, token)
+    position = redis.call('ZRANK', c .. ':waiting', token) + 1
+  end
   redis.call('HSET', p .. ':t:' .. token, 'concert', concert, 'member', member, 'status', 'WAITING', 'seq', seq, 'joinedAt', now)
-  redis.call('ZADD', c .. ':waiting', seq, token)
+  redis.call('SET', c .. ':live:' .. member, token)
+  redis.call('ZADD', c .. ':seen', now, token)
+  redis.call('SADD', p .. ':concerts', concert)
+  return {token, concert, member, 'WAITING', tostring(seq), '', position, 1}
 end
-redis.call('SET', c .. ':live:' .. member, token)
-redis.call('ZADD', c .. ':seen', now, token)
-redis.call('SADD', p .. ':concerts', concert)
-local found = standing(p, token)
-found[#found + 1] = 1
-return found
+local p = ARGV[1]
+local joined = {}
+for i = 2, #ARGV, 5 do
+  for _, value in ipairs(join(p, ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4] == '1')) do joined[#joined + 1] = value end
+end
+return joined
 `
 
 /** ARGV: prefix, concert, token… → for each token its position: 1-based in line, -1 in the pre-queue, 0 when not waiting there */

@@ -1,3 +1,4 @@
+import { CallBatches } from '@tidings/core'
 import { attempt, commandConnection } from '@tidings/redis'
 import type { QueueStatus } from './waiting-room'
 import type { Standing, WaitingRoomStore } from './waiting-room.store'
@@ -7,7 +8,7 @@ type Arg = string | number
 /** A token's standing as the scripts answer it (see STANDING in the scripts): empty when there is no such token. */
 type StandingReply = [] | [token: string, concert: string, member: string, status: string, seq: string, activeUntil: string, position: number]
 interface WaitingRoomLink extends ReturnType<typeof commandConnection> {
-  waitingJoin(...args: Arg[]): Promise<[...StandingReply, created: number]>
+  waitingJoin(...args: Arg[]): Promise<Array<string | number>>
   waitingStanding(...args: Arg[]): Promise<StandingReply>
   waitingLineOf(...args: Arg[]): Promise<number[]>
   waitingLeave(...args: Arg[]): Promise<number>
@@ -42,6 +43,7 @@ const ACTIVATIONS_KEPT_MS = 3_600_000
  */
 export class RedisWaitingRoomStore implements WaitingRoomStore {
   private readonly redis: WaitingRoomLink
+  private readonly joins = new CallBatches((joins: Arg[][]) => this.joinAll(joins))
 
   constructor(
     url: string,
@@ -53,9 +55,17 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     this.redis = redis as WaitingRoomLink
   }
 
-  async join(concertId: string, memberId: string, token: string, now: Date, preQueue = false) {
-    const reply = await attempt('join a waiting room', () => this.redis.waitingJoin(this.prefix, concertId, memberId, token, now.getTime(), preQueue ? 1 : 0))
-    return { ...standingOf(reply.slice(0, -1) as StandingReply)!, created: reply.at(-1) === 1 }
+  /** Joins made at about the same time go to Redis together: one script for up to 256 of them (a spike is many small writes). */
+  join(concertId: string, memberId: string, token: string, now: Date, preQueue = false) {
+    return this.joins.call([concertId, memberId, token, now.getTime(), preQueue ? 1 : 0])
+  }
+
+  private async joinAll(joins: Arg[][]): Promise<Array<Standing & { created: boolean }>> {
+    const reply = await attempt('join a waiting room', () => this.redis.waitingJoin(this.prefix, ...joins.flat()))
+    return joins.map((_, i) => {
+      const [token, concert, member, status, seq, activeUntil, position, created] = reply.slice(i * 8, i * 8 + 8)
+      return { ...standingOf([token, concert, member, status, seq, activeUntil, position] as StandingReply)!, created: created === 1 }
+    })
   }
 
   async standing(token: string) {
