@@ -16,7 +16,7 @@ export const identityProcesses: ServiceOpeners = {
 
 /**
  * What the environment says of the identity service: its abuse limits (`abuseLimitsFromEnv`: the defaults
- * unless `TIDINGS_LOGIN_*`, `TIDINGS_SIGNUPS_PER_ADDRESS` or `TIDINGS_TRUST_PROXY` say otherwise) and how
+ * unless `TIDINGS_LOGIN_*`, `TIDINGS_SIGNUPS_*` or `TIDINGS_TRUST_PROXY` say otherwise) and how
  * long its verifier remembers a member's token version (`TIDINGS_MEMBER_CHECK_TTL_MS`).
  */
 export function identityOptionsFromEnv(env: NodeJS.ProcessEnv): Pick<IdentityOptions, 'limits' | 'memberCheckTtlMs'> {

@@ -25,7 +25,7 @@ const ctx = serviceContext({
   ...(process.env[SERVICE_TOKEN] ? { serviceCredential: serviceCredential(process.env) } : {}),
 })
 const host = await composeServer(ctx, {
-  // Abuse limits on sign-up and log-in (TIDINGS_LOGIN_*, TIDINGS_SIGNUPS_PER_ADDRESS, TIDINGS_TRUST_PROXY).
+  // Abuse limits on sign-up and log-in (TIDINGS_LOGIN_*, TIDINGS_SIGNUPS_*, TIDINGS_TRUST_PROXY).
   identity: identityOptionsFromEnv(process.env),
   viewDatabaseUrl: process.env.VIEW_DATABASE_URL || undefined,
   operatorToken: process.env.TIDINGS_OPERATOR_TOKEN || undefined,

@@ -9,6 +9,7 @@ describe('abuseLimitsFromEnv', () => {
       loginFailuresPerAccount: { limit: 100, windowMs: 3_600_000 },
       loginAttemptsPerAddress: { limit: 30, windowMs: 60_000 },
       signUpsPerAddress: { limit: 5, windowMs: 10 * 60_000 },
+      signUpsPerAccount: { limit: 5, windowMs: 3_600_000 },
       trustedProxies: 0,
     })
   })
@@ -20,6 +21,7 @@ describe('abuseLimitsFromEnv', () => {
         TIDINGS_LOGIN_FAILURES_PER_ACCOUNT: 'off',
         TIDINGS_LOGIN_ATTEMPTS_PER_ADDRESS: '1000/m',
         TIDINGS_SIGNUPS_PER_ADDRESS: '2 / 1h',
+        TIDINGS_SIGNUPS_PER_ACCOUNT: '3/30m',
         TIDINGS_TRUST_PROXY: '1',
       }),
     ).toEqual({
@@ -27,6 +29,7 @@ describe('abuseLimitsFromEnv', () => {
       loginFailuresPerAccount: undefined,
       loginAttemptsPerAddress: { limit: 1000, windowMs: 60_000 },
       signUpsPerAddress: { limit: 2, windowMs: 3_600_000 },
+      signUpsPerAccount: { limit: 3, windowMs: 30 * 60_000 },
       trustedProxies: 1,
     })
   })

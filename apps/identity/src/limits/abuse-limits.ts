@@ -4,7 +4,8 @@ import type { Rate } from './attempt-limiter'
  * How often sign-in and sign-up may be tried. A limit left out is not applied. Password checks count
  * against an account *from an address*, so a stranger guessing cannot lock the member out from where they
  * sign in; the slower per-account limit holds a guesser with many addresses; the per-address limits hold
- * one address trying many accounts (or making many).
+ * one address trying many accounts (or making many). Sign-ups are held per account too: from many
+ * addresses, one email can be tried (is it taken?) or flooded only so often.
  */
 export interface AbuseLimits {
   /** Wrong passwords for one account (email) from one address. */
@@ -15,6 +16,8 @@ export interface AbuseLimits {
   loginAttemptsPerAddress?: Rate | undefined
   /** Sign-ups from one address (ones the form accepted, taken emails included). */
   signUpsPerAddress?: Rate | undefined
+  /** Sign-ups for one account (email, as sign-up stores it) from anywhere, taken or not. */
+  signUpsPerAccount?: Rate | undefined
   /** How many proxies of ours in front append to `X-Forwarded-For` (default 0: the socket's peer is the client). */
   trustedProxies?: number | undefined
 }
@@ -27,6 +30,7 @@ export const DEFAULT_ABUSE_LIMITS = {
   loginFailuresPerAccount: { limit: 100, windowMs: 60 * MINUTE },
   loginAttemptsPerAddress: { limit: 30, windowMs: MINUTE },
   signUpsPerAddress: { limit: 5, windowMs: 10 * MINUTE },
+  signUpsPerAccount: { limit: 5, windowMs: 60 * MINUTE },
   trustedProxies: 0,
 } as const satisfies Required<AbuseLimits>
 
@@ -36,6 +40,7 @@ export const ABUSE_LIMIT_VARIABLES = {
   loginFailuresPerAccount: 'TIDINGS_LOGIN_FAILURES_PER_ACCOUNT',
   loginAttemptsPerAddress: 'TIDINGS_LOGIN_ATTEMPTS_PER_ADDRESS',
   signUpsPerAddress: 'TIDINGS_SIGNUPS_PER_ADDRESS',
+  signUpsPerAccount: 'TIDINGS_SIGNUPS_PER_ACCOUNT',
 } as const
 
 /** How many proxies in front append the client's address to `X-Forwarded-For`; set it only behind such proxies. */

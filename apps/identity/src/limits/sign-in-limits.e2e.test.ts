@@ -13,6 +13,7 @@ const LIMITS: AbuseLimits = {
   loginFailuresPerAccount: { limit: 8, windowMs: HOUR },
   loginAttemptsPerAddress: { limit: 20, windowMs: HOUR },
   signUpsPerAddress: { limit: 2, windowMs: HOUR },
+  signUpsPerAccount: { limit: 2, windowMs: HOUR },
 }
 const PASSWORD = 'correct horse'
 
@@ -105,6 +106,16 @@ for (const engine of await testEngines()) {
       expect(taken).toMatchObject({ status: 409, body: { code: 'EMAIL_TAKEN' } })
       expectTooMany(await signUp('127.0.0.14'))
       expect((await signUp('127.0.0.15')).status).toBe(201)
+    })
+
+    it('limits sign-ups per account from any address, its email in any case, taken or not, and answers another account', async () => {
+      const name = `dora${++members}`
+      const signUpAs = (from: string, email: string, nickname: string) => call(served.baseUrl, 'POST', '/api/members', { from, body: { email, password: PASSWORD, nickname } })
+      expect((await signUpAs('127.0.2.1', `${name}@example.com`, name)).status).toBe(201)
+      expect(await signUpAs('127.0.2.2', `${name}@example.com`, `${name}b`)).toMatchObject({ status: 409, body: { code: 'EMAIL_TAKEN' } })
+      // The same account as sign-up stores it (lower case): held, from a third address that has signed nobody up.
+      expectTooMany(await signUpAs('127.0.2.3', `${name.toUpperCase()}@EXAMPLE.COM`, `${name}c`))
+      expect((await signUp('127.0.2.3')).status).toBe(201)
     })
 
     it('does not count a sign-up the form refuses (refused before any work)', async () => {

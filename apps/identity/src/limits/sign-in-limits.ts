@@ -19,6 +19,7 @@ export class SignInLimits {
   private readonly account?: AttemptLimiter
   private readonly address?: AttemptLimiter
   private readonly signUps?: AttemptLimiter
+  private readonly accountSignUps?: AttemptLimiter
   readonly trustedProxies: number
 
   constructor(limits: AbuseLimits = {}) {
@@ -26,6 +27,7 @@ export class SignInLimits {
     if (limits.loginFailuresPerAccount) this.account = new AttemptLimiter(limits.loginFailuresPerAccount)
     if (limits.loginAttemptsPerAddress) this.address = new AttemptLimiter(limits.loginAttemptsPerAddress)
     if (limits.signUpsPerAddress) this.signUps = new AttemptLimiter(limits.signUpsPerAddress)
+    if (limits.signUpsPerAccount) this.accountSignUps = new AttemptLimiter(limits.signUpsPerAccount)
     this.trustedProxies = limits.trustedProxies ?? 0
   }
 
@@ -47,9 +49,16 @@ export class SignInLimits {
     }
   }
 
-  /** A sign-up from `address`: undefined when it may go ahead, else how many seconds to wait. */
-  signUp(address: string, now: number): number | undefined {
-    const waitMs = takeAll(this.signUps ? [[this.signUps, address]] : [], now)
+  /**
+   * A sign-up for `account` (an email key) from `address`: undefined when it may go ahead, else how many
+   * seconds to wait. Counted whether or not the email turns out taken, so that the answer (201 or
+   * EMAIL_TAKEN) cannot be asked for one account more often than the limit allows, from however many addresses.
+   */
+  signUp(account: string, address: string, now: number): number | undefined {
+    const counted: Counted = []
+    if (this.signUps) counted.push([this.signUps, address])
+    if (this.accountSignUps) counted.push([this.accountSignUps, account])
+    const waitMs = takeAll(counted, now)
     return waitMs > 0 ? seconds(waitMs) : undefined
   }
 }

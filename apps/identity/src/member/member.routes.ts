@@ -72,7 +72,7 @@ export function memberRoutes({ db, uow, members, tokens, limits, clock }: Member
 
   routes.post('/api/members', validBody(SignUpBody), async (c) => {
     const input = c.req.valid('json')
-    const wait = limits.signUp(addressOf(c), clock.now().getTime())
+    const wait = limits.signUp(emailKey(input.email), addressOf(c), clock.now().getTime())
     if (wait !== undefined) return tooManyAttempts(wait)
     if (await members.byEmail(db, emailKey(input.email))) throw new EmailTaken()
     if (await members.nicknameTaken(db, input.nickname)) throw new NicknameTaken(input.nickname)

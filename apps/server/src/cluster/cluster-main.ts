@@ -40,8 +40,8 @@ const concert = apps.includes('concert')
 // The gateway passes requests on without adding the client's address, so the identity service sees every
 // client as the gateway: limits counted per address would be one limit for everybody, and one account's
 // failures "from the gateway" a lockout anyone could trigger. Unless a proxy in front appends the address
-// (TIDINGS_TRUST_PROXY), they are off, and the per-account limit holds guessers (unless set explicitly).
-const { loginFailuresPerAccount: _perAccount, ...perAddressLimits } = ABUSE_LIMIT_VARIABLES
+// (TIDINGS_TRUST_PROXY), they are off, and the per-account limits hold guessers (unless set explicitly).
+const { loginFailuresPerAccount: _perAccount, signUpsPerAccount: _signUpsPerAccount, ...perAddressLimits } = ABUSE_LIMIT_VARIABLES
 const addressesUnknown = !(Number(env[TRUST_PROXY] || 0) > 0)
 const identityEnv = addressesUnknown ? Object.fromEntries(Object.values(perAddressLimits).map((name) => [name, env[name] || 'off'])) : {}
 

@@ -43,6 +43,7 @@ export async function startSystem(env: Record<string, string>): Promise<RunningS
     TIDINGS_LOGIN_FAILURES_PER_ACCOUNT: '',
     TIDINGS_LOGIN_ATTEMPTS_PER_ADDRESS: '',
     TIDINGS_SIGNUPS_PER_ADDRESS: '',
+    TIDINGS_SIGNUPS_PER_ACCOUNT: '',
     TIDINGS_TRUST_PROXY: '',
     ...env,
   })
