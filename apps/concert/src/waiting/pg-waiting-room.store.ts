@@ -91,7 +91,7 @@ export class PgWaitingRoomStore implements WaitingRoomStore {
     })
   }
 
-  async seen(tokens: readonly string[], now: Date) {
+  async seen(_concertId: string, tokens: readonly string[], now: Date) {
     if (tokens.length === 0) return
     await this.db.query(
       `INSERT INTO ${this.s}.presence (token, seen_at) SELECT t, $2 FROM unnest($1::text[]) AS t

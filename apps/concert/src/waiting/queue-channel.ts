@@ -45,7 +45,7 @@ const pushKey = (view: QueueView) => `${view.status}|${view.position}|${view.act
  *   connected tokens (Redis: a pipelined `ZRANK` each; the database: one pass over the line), plus a
  *   lookup of each connected token that left the line (at most the active capacity and those ending);
  * - a holder is sent a message only when their status or position moved;
- * - every connected waiter is marked present in one write per `presenceMs` (an open connection keeps a
+ * - every connected waiter is marked present in one write per room each `presenceMs` (an open connection keeps a
  *   place as polling does), and every room is read again each `roundMs` in case a notice was lost.
  */
 export class QueueChannel implements Worker {
@@ -166,10 +166,10 @@ export class QueueChannel implements Worker {
     return waitingView(token, found.concertId, line.get(token)!, await this.rates.perSecond(found.concertId))
   }
 
-  /** An open connection counts as its holder being there: every connected waiter, in one write. */
+  /** An open connection counts as its holder being there: every connected waiter, in one write per room. */
   private async markPresent(): Promise<void> {
-    const tokens = [...this.rooms.values()].flatMap((room) => [...room.keys()])
-    if (tokens.length > 0) await this.deps.store.seen(tokens, this.deps.clock.now())
+    const now = this.deps.clock.now()
+    for (const [concertId, room] of this.rooms) await this.deps.store.seen(concertId, [...room.keys()], now)
   }
 
   private add(concertId: string, token: string, client: ChannelClient): void {

@@ -169,18 +169,6 @@ end
 return 0
 `
 
-/** ARGV: prefix, now, token… → marks the WAITING ones present */
-export const SEEN = `
-local p, now = ARGV[1], ARGV[2]
-for i = 3, #ARGV do
-  local t = p .. ':t:' .. ARGV[i]
-  if redis.call('HGET', t, 'status') == 'WAITING' then
-    redis.call('ZADD', p .. ':c:' .. redis.call('HGET', t, 'concert') .. ':seen', 'GT', now, ARGV[i])
-  end
-end
-return 0
-`
-
 /** ARGV: prefix. → the concerts with anyone waiting (in line or in the pre-queue) */
 export const WAITING_CONCERTS = `
 local p = ARGV[1]

@@ -2,7 +2,7 @@ import { CallBatches } from '@tidings/core'
 import { attempt, commandConnection } from '@tidings/redis'
 import type { QueueStatus } from './waiting-room'
 import type { Standing, WaitingRoomStore } from './waiting-room.store'
-import { ADMIT, COMPLETE, JOIN, LEAVE, LINE_OF, OPEN_LINE, SEEN, STANDING_OF, SWEEP, WAITING_CONCERTS } from './redis-waiting-room.scripts'
+import { ADMIT, COMPLETE, JOIN, LEAVE, LINE_OF, OPEN_LINE, STANDING_OF, SWEEP, WAITING_CONCERTS } from './redis-waiting-room.scripts'
 
 type Arg = string | number
 /** A token's standing as the scripts answer it (see STANDING in the scripts): empty when there is no such token. */
@@ -15,7 +15,6 @@ interface WaitingRoomLink extends ReturnType<typeof commandConnection> {
   waitingComplete(...args: Arg[]): Promise<number>
   waitingSweep(...args: Arg[]): Promise<string[]>
   waitingAdmit(...args: Arg[]): Promise<string[]>
-  waitingSeen(...args: Arg[]): Promise<number>
   waitingConcerts(...args: Arg[]): Promise<string[]>
   waitingOpenLine(...args: Arg[]): Promise<number>
 }
@@ -29,7 +28,7 @@ function standingOf(reply: StandingReply): Standing | undefined {
   }
 }
 
-/** Tokens asked in one `lineOf` script at most (Redis runs nothing else meanwhile: a few ms). */
+/** Tokens in one `lineOf` script or presence write at most (Redis runs nothing else meanwhile: a few ms). */
 const LINE_CHUNK = 5_000
 
 /** Admissions are kept this long for the rate (longer than any window asked for). */
@@ -50,7 +49,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     private readonly prefix = 'tidings:waiting',
   ) {
     const redis = commandConnection(url, 'tidings:waiting-room')
-    const scripts = { waitingJoin: JOIN, waitingStanding: STANDING_OF, waitingLineOf: LINE_OF, waitingLeave: LEAVE, waitingComplete: COMPLETE, waitingSweep: SWEEP, waitingAdmit: ADMIT, waitingSeen: SEEN, waitingConcerts: WAITING_CONCERTS, waitingOpenLine: OPEN_LINE }
+    const scripts = { waitingJoin: JOIN, waitingStanding: STANDING_OF, waitingLineOf: LINE_OF, waitingLeave: LEAVE, waitingComplete: COMPLETE, waitingSweep: SWEEP, waitingAdmit: ADMIT, waitingConcerts: WAITING_CONCERTS, waitingOpenLine: OPEN_LINE }
     for (const [name, lua] of Object.entries(scripts)) redis.defineCommand(name, { lua, numberOfKeys: 0 })
     this.redis = redis as WaitingRoomLink
   }
@@ -95,8 +94,13 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
     if (order.length > 0) await attempt('open a line', () => this.redis.waitingOpenLine(this.prefix, concertId, ...order))
   }
 
-  async seen(tokens: readonly string[], now: Date) {
-    if (tokens.length > 0) await attempt('mark waiters present', () => this.redis.waitingSeen(this.prefix, now.getTime(), ...tokens))
+  async seen(concertId: string, tokens: readonly string[], now: Date) {
+    // The presence set holds exactly the WAITING tokens (admitted and ended ones leave it): XX touches only those.
+    const key = `${this.prefix}:c:${concertId}:seen`
+    for (let from = 0; from < tokens.length; from += LINE_CHUNK) {
+      const members = tokens.slice(from, from + LINE_CHUNK).flatMap((token) => [now.getTime(), token])
+      await attempt('mark waiters present', () => this.redis.zadd(key, 'XX', 'GT', ...members))
+    }
   }
 
   async leave(token: string, now: Date) {

@@ -63,6 +63,10 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
       expect(await store.complete(concert, 'ann', at(20), at(21))).toBe(true)
       expect(await store.complete(concert, 'ann', at(20), at(21))).toBe(false)
       expect((await store.find(first.token.token))?.status).toBe('COMPLETED')
+      // Seen after it ended (a poll racing the payment): an ended token is not made a waiter again, nor swept.
+      await store.seen(concert, [first.token.token], at(22))
+      expect(await store.sweep(at(100_000), at(99_000))).toEqual({ freed: [], nextEnd: null })
+      expect((await store.find(first.token.token))?.status).toBe('COMPLETED')
       const again = await join(store, concert, 'ann', 30)
       expect([again.created, again.token.token === first.token.token, again.token.status]).toEqual([true, false, 'WAITING'])
     })
@@ -74,7 +78,7 @@ export function waitingRoomStoreContract(name: string, open: () => Promise<Waiti
       await store.admit(concert, 1, at(0), at(1_000))
       const present = await join(store, concert, 'present')
       const idle = await join(store, concert, 'idle')
-      await store.seen([present.token.token], at(5_000))
+      await store.seen(concert, [present.token.token], at(5_000))
       expect(await store.sweep(at(500), at(-1))).toEqual({ freed: [], nextEnd: at(1_000) }) // when the next place frees
       expect(await store.sweep(at(2_000), at(-1))).toEqual({ freed: [concert], nextEnd: null }) // only the active one's time is up
       expect((await store.find(active.token.token))?.status).toBe('EXPIRED')

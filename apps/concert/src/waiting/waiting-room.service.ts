@@ -43,7 +43,7 @@ export const ALL_PARTS: ReadonlySet<WaitingRoomPart> = new Set(['waiting', 'acti
 export class WaitingRoom implements Worker {
   private readonly rates: AdmissionRates
   /** Holders seen here since the last tick, written by it in one statement. */
-  private present = new Set<string>()
+  private present = new Map<string, Set<string>>()
   private timer?: NodeJS.Timeout
   /** A tick due before the next regular one: when the first ACTIVE token's time ends. */
   private early?: NodeJS.Timeout
@@ -83,7 +83,9 @@ export class WaitingRoom implements Worker {
 
   private async viewOf(token: QueueToken, position: number | null): Promise<QueueView> {
     if (token.status !== 'WAITING') return viewOf(token, null, 0)
-    this.present.add(token.token)
+    let present = this.present.get(token.concertId)
+    if (!present) this.present.set(token.concertId, (present = new Set()))
+    present.add(token.token)
     return viewOf(token, position, await this.rates.perSecond(token.concertId))
   }
 
@@ -122,9 +124,9 @@ export class WaitingRoom implements Worker {
    */
   async tick(): Promise<void> {
     const now = this.clock.now()
-    const seen = [...this.present]
-    this.present = new Set()
-    await this.store.seen(seen, now)
+    const seen = this.present
+    this.present = new Map()
+    for (const [concertId, tokens] of seen) await this.store.seen(concertId, [...tokens], now)
     const { freed, nextEnd } = this.parts.has('expiration') ? await this.store.sweep(now, new Date(now.getTime() - this.settings.waitingIdleMs)) : { freed: [], nextEnd: null }
     const untilEnd = nextEnd === null ? Infinity : nextEnd.getTime() - now.getTime()
     if (untilEnd < this.settings.admitIntervalMs && this.timer) {

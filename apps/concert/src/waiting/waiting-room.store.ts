@@ -30,8 +30,8 @@ export interface WaitingRoomStore {
   preQueued(concertId: string): Promise<string[]>
   /** Puts the pre-queue in line in `order`, ahead of everyone who joined since; tokens no longer pre-queued are skipped. */
   openLine(concertId: string, order: readonly string[]): Promise<void>
-  /** These holders were present (a poll, an open connection) by `now`: their WAITING tokens do not go idle. */
-  seen(tokens: readonly string[], now: Date): Promise<void>
+  /** These holders of the concert's tokens were present (a poll, an open connection) by `now`: their WAITING tokens do not go idle. */
+  seen(concertId: string, tokens: readonly string[], now: Date): Promise<void>
   /** The holder leaves: a live token ends (EXPIRED). False when it was not live. */
   leave(token: string, now: Date): Promise<boolean>
   /**
