@@ -24,9 +24,15 @@ local function standing(p, token)
 end
 `
 
-/** ARGV: prefix, token. → the token's standing (see STANDING) */
+/** ARGV: prefix, token… → each token's standing (see STANDING), seven values a token: seven '' for no such token */
 export const STANDING_OF = `${STANDING}
-return standing(ARGV[1], ARGV[2])
+local found = {}
+for i = 2, #ARGV do
+  local one = standing(ARGV[1], ARGV[i])
+  if #one == 0 then one = {'', '', '', '', '', '', ''} end
+  for _, value in ipairs(one) do found[#found + 1] = value end
+end
+return found
 `
 
 /**
