@@ -54,6 +54,8 @@ export class QueueChannel implements Worker {
   /** What each connected token was last pushed (`pushKey`). */
   private readonly pushed = new Map<string, string>()
   private readonly changed = new Set<string>()
+  /** Tokens connected since the last push, by concert: read once more (alone, not with their whole room). */
+  private readonly arrived = new Map<string, Set<string>>()
   private connections = 0
   private timer?: NodeJS.Timeout
   private pushing?: Promise<void>
@@ -89,8 +91,10 @@ export class QueueChannel implements Worker {
     }
     this.add(view.concertId, token, client)
     this.pushed.set(token, pushKey(view))
-    // A change between the read above and now may have been pushed without this connection: read the room again.
-    this.changed.add(view.concertId)
+    // A change between the read above and now may have been pushed without this connection: read its token again.
+    let arrived = this.arrived.get(view.concertId)
+    if (!arrived) this.arrived.set(view.concertId, (arrived = new Set()))
+    arrived.add(token)
     return { unsubscribe: () => this.remove(view.concertId, token, client) }
   }
 
@@ -124,26 +128,30 @@ export class QueueChannel implements Worker {
       this.rooms.forEach((_, id) => this.changed.add(id))
     }
     const due = [...this.changed].filter((id) => this.rooms.has(id))
+    const arrived = [...this.arrived].filter(([id]) => !this.changed.has(id))
     this.changed.clear()
-    for (const concertId of due) await this.pushRoom(concertId)
+    this.arrived.clear()
+    for (const concertId of due) await this.pushRoom(concertId, [...(this.rooms.get(concertId)?.keys() ?? [])])
+    for (const [concertId, tokens] of arrived) await this.pushRoom(concertId, [...tokens])
     if (now - this.lastPresence >= this.deps.settings.presenceMs) {
       this.lastPresence = now
       await this.markPresent()
     }
   }
 
-  private async pushRoom(concertId: string): Promise<void> {
+  /** Pushes the new views of these connected tokens of the concert (one who connects meanwhile got theirs as they connected). */
+  private async pushRoom(concertId: string, asked: string[]): Promise<void> {
     const tokens = this.rooms.get(concertId)
     if (!tokens) return
     const { store } = this.deps
-    // Those connected by now: one who connects meanwhile got their view as they connected.
-    const asked = [...tokens.keys()]
     const line = await store.lineOf(concertId, asked)
     const rate = line.size > 0 ? await this.rates.perSecond(concertId) : 0
+    // Those out of line (admitted, ended) are looked up all at once.
+    const outOfLine = asked.filter((token) => !line.has(token) && tokens.has(token))
+    const found = new Map(await Promise.all(outOfLine.map(async (token) => [token, await store.find(token)] as const)))
     for (const token of asked) {
-      const inLine = line.has(token)
-      const found = inLine || !tokens.has(token) ? undefined : await store.find(token)
-      const view = inLine ? waitingView(token, concertId, line.get(token)!, rate) : found && viewOf(found, null, 0)
+      const outside = found.get(token)
+      const view = line.has(token) ? waitingView(token, concertId, line.get(token)!, rate) : outside && viewOf(outside, null, 0)
       const clients = tokens.get(token)
       if (!view || !clients) continue // no such token, or its connections went meanwhile
       const key = pushKey(view)
