@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ValidationFailed } from '@tidings/core'
 import { createHttpApp, hostServices, serveHttp, serviceContext, type Host } from '@tidings/http'
 import { eventually, openEventStream, testEngines } from '@tidings/testing'
-import { consoleRoutes, MAX_LIVE_STREAMS } from './console.routes'
+import { consoleRoutes, MAX_LIVE_STREAMS, tailsOf } from './console.routes'
+import type { EventTails } from './event-tail'
 import type { ConsoleExplorer } from './explorer'
 import { Operations } from './operations'
 import { WeakOperatorToken } from './operator-auth'
@@ -26,6 +27,8 @@ const engine = (await testEngines())[0]!
 
 describe(`the console over HTTP on ${engine.name}`, () => {
   let fragile: FragileService
+  /** The console's own tails, counted: its live streams must share one per feed. */
+  let tails: EventTails
   let host: Host
   let base: string
   let stopServer: () => Promise<void>
@@ -46,7 +49,9 @@ describe(`the console over HTTP on ${engine.name}`, () => {
     const ctx = serviceContext({ db })
     fragile = await fragileService(ctx)
     host = hostServices(ctx, [fragile.service])
-    host.http.route('/', consoleRoutes({ operations: Operations.of(db, [fragile.service], { alerts: ctx.alerts }), operatorToken: TOKEN, explorers: [animals] }))
+    const operations = Operations.of(db, [fragile.service], { alerts: ctx.alerts })
+    tails = tailsOf(operations)
+    host.http.route('/', consoleRoutes({ operations, operatorToken: TOKEN, explorers: [animals], tails }))
     await host.start()
     const server = await serveHttp(host.http, 0, { hostname: '127.0.0.1' })
     base = `http://127.0.0.1:${server.port}`
@@ -219,9 +224,13 @@ describe(`the console over HTTP on ${engine.name}`, () => {
       await parcel({ label: 'seen by all', parcelId: 'parcel-9' })
       const ids = await Promise.all(streams.map(async (stream) => (JSON.parse((await stream.next('event')).data) as { id: string }).id))
       expect(new Set(ids).size).toBe(1)
+      // Seen by all five through one reader of the feed (a tail per stream would be five).
+      expect(tails.running).toBe(1)
     } finally {
       for (const stream of streams) stream.close()
     }
+    // And the tail stops with its last watcher.
+    await eventually(async () => tails.running, (running) => running === 0, { what: 'the tail to stop' })
     // A closed stream's place is free again once the server has noticed it went away.
     await eventually(async () => {
       const again = await view(`/console/api/events?source=${PARCELS}`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined)

@@ -25,6 +25,11 @@ export interface ConsoleOptions {
   maxLiveStreams?: number
   explorers?: readonly ConsoleExplorer[]
   logger?: Logger
+  /**
+   * The tails the live streams share (default: over every feed of `operations`). Given by a test that
+   * counts them: the streams must cost one reader per feed, however many are open.
+   */
+  tails?: EventTails
 }
 
 const asset = (name: string): string => readFileSync(new URL(`./assets/${name}`, import.meta.url), 'utf8')
@@ -73,17 +78,21 @@ const notFoundAs =
     throw error
   }
 
+/** Live tails over every feed the console shows, one per feed. */
+export function tailsOf(operations: Operations): EventTails {
+  return new EventTails(operations.sources.flatMap((source) => operations.feed(source) ?? []))
+}
+
 /**
  * `/console`: the page, its refreshed overview fragment, the same overview as JSON, the live event stream,
  * and the two actions (replay a dead letter, rebuild a subscription). All of it needs the operator token:
  * the data with the token or a session signed in with it (`POST /console/session`), the actions with the
  * token itself. Without a configured token the console is disabled.
  */
-export function consoleRoutes({ operations, operatorToken, explorers = [], logger = silentLogger, maxLiveStreams = MAX_LIVE_STREAMS }: ConsoleOptions): Hono {
+export function consoleRoutes({ operations, operatorToken, explorers = [], logger = silentLogger, maxLiveStreams = MAX_LIVE_STREAMS, tails = tailsOf(operations) }: ConsoleOptions): Hono {
   const routes = new Hono()
   const auth = operatorAuth(operatorToken)
   const actions = { enabled: auth.enabled }
-  const tails = new EventTails(operations.sources.flatMap((source) => operations.feed(source) ?? []))
   let liveStreams = 0
   const signInPage = (c: Context, status: 401 | 403, refused = false) =>
     c.html(html`<!doctype html>${<SignInPage styles={STYLES} enabled={auth.enabled} refused={refused} />}`, status, PAGE_HEADERS)

@@ -37,12 +37,16 @@ interface Tail {
  */
 export class EventTails {
   private readonly tails = new Map<OutboxFeed, Tail>()
+  private reading = 0
 
   constructor(private readonly feeds: readonly OutboxFeed[]) {}
 
-  /** Tails watched now (one per feed at most); for tests and metrics. */
+  /**
+   * Tails reading their feed now: counted by the reading loops themselves, so it says how many readers the
+   * watchers cost the database (one per watched feed, however many watch it), not how they are filed.
+   */
   get running(): number {
-    return this.tails.size
+    return this.reading
   }
 
   /**
@@ -89,6 +93,7 @@ export class EventTails {
 
   private async follow(feed: OutboxFeed, tail: Tail): Promise<void> {
     const { signal } = tail.stop
+    this.reading++
     try {
       let after = await feed.head()
       while (!signal.aborted) {
@@ -103,6 +108,8 @@ export class EventTails {
         watcher.wake?.()
       }
       if (this.tails.get(feed) === tail) this.tails.delete(feed)
+    } finally {
+      this.reading--
     }
   }
 }
