@@ -84,7 +84,7 @@ for (const engine of await testEngines()) {
       const standby = await boardQueryService(second, feeds, sources, { evictions })
       const other = await serve(hostServices(second, [standby]))
       expect(standby.subscriptions[0]!.isActive()).toBe(false)
-      return { api, other, evictions, standby, leader: services.query.subscriptions[0]! }
+      return { api, other, evictions, standby, leader: services.query.subscriptions[0]!, leaderHot: services.query.hot }
     }
 
     it('never serves a read with the edit token from a copy the late eviction has not dropped yet', async () => {
@@ -127,6 +127,37 @@ for (const engine of await testEngines()) {
       // Now it applies every change itself; its copy of the post is older than the token it is asked for.
       expect((await other.document(postId, edited.position)).body.title).toBe('after')
       expect((await other.document(postId)).body.title).toBe('after')
+    })
+
+    it('drops every hot copy, its own and the other instance\'s, the moment a rebuild clears the documents', async () => {
+      const { api, other, evictions, standby, leader, leaderHot } = await setup()
+      const ann = await api.newMember('ann')
+      const created = await api.createPost(ann, { title: 'before the rebuild', content: '…' })
+      const postId = created.body.postId
+      await eventually(() => other.document(postId, created.position), (a) => a.status === 200, { what: 'the post on the standby' })
+      // Without a token: hot on both instances.
+      expect((await api.document(postId)).body.title).toBe('before the rebuild')
+      expect((await other.document(postId)).body.title).toBe('before the rebuild')
+      expect([leaderHot.stats().size, standby.hot.stats().size]).toEqual([1, 1])
+      // A rebuild caught before it replays anything: neither instance applies (the standby stops first, so
+      // that it does not take over), and the reset clears the documents. Its eviction to the other
+      // instance is late.
+      await standby.subscriptions[0]!.stop()
+      await leader.stop()
+      evictions.hold()
+      await leader.reset()
+      // The post is gone from the read model until the replay brings it back: no instance may answer it
+      // from the copy it held (for up to hotMaxAgeMs, 10 s, had the rebuild not dropped it) — the one that
+      // rebuilt at once, whatever the bus does; the other once the eviction for all arrives.
+      expect(leaderHot.stats().size).toBe(0)
+      expect((await api.document(postId)).status).toBe(404)
+      expect(standby.hot.stats().size).toBe(1)
+      await evictions.release()
+      expect(standby.hot.stats().size).toBe(0)
+      expect((await other.document(postId)).status).toBe(404)
+      leader.start()
+      await eventually(() => api.document(postId), (a) => a.status === 200, { what: 'the rebuild to bring the post back' })
+      expect((await other.document(postId)).body.title).toBe('before the rebuild')
     })
 
     it('drops every hot copy when evictions may have been missed', async () => {
