@@ -8,8 +8,8 @@ export class PasswordChecksBusy extends TidingsError {
 
 /**
  * Runs at most `concurrent` password hashes at once, with at most `waiting` more queued; past that a hash
- * is refused at once (`PasswordChecksBusy`, 503). Each scrypt at OWASP's cost holds 128 MiB and hundreds of
- * milliseconds of a libuv thread: unbounded, a burst of log-ins within every limit (from many addresses)
+ * is refused at once (`PasswordChecksBusy`, 503). Each scrypt at OWASP's cost holds 128 MiB and about 0.6 s
+ * of a libuv thread (more when the threads outnumber the cores): unbounded, a burst of log-ins within every limit (from many addresses)
  * would grow memory and make every member's log-in wait behind it for tens of seconds.
  */
 export function hashingSlots(concurrent: number, waiting: number): <T>(work: () => Promise<T>) => Promise<T> {
