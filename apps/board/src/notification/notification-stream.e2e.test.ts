@@ -11,8 +11,8 @@ import { notificationRoutes } from './notification.routes'
 
 /**
  * The notification stream's limits over HTTP: streams per member, and a stream that lives only as long as
- * its token (its expiry; a revocation, seen at the next keep-alive). Tokens come from the test kit's
- * issuer, whose key the routes trust.
+ * its token (its expiry; a revocation, seen before the next notification or at the next keep-alive).
+ * Tokens come from the test kit's issuer, whose key the routes trust.
  */
 const issuer = await testIssuer()
 
@@ -141,6 +141,27 @@ for (const engine of await testEngines()) {
       const refused = await fetch(`${baseUrl}/api/notifications/stream?access_token=${await issuer.sign(member)}`)
       expect(refused.status).toBe(401)
       expect(((await refused.json()) as { code: string }).code).toBe('TOKEN_REVOKED')
+    })
+
+    it('delivers nothing after its member signed out: the next notification ends the stream instead, without waiting for a keep-alive', async () => {
+      const versions = new Map<string, number>()
+      const verify = liveMemberVerifier(tokenVerifier(issuer.keys), async (memberId) => (versions.has(memberId) ? { tokenVersion: versions.get(memberId)! } : undefined), { ttlMs: 0 })
+      // Keep-alives every 15 s (the default): only the check before a delivery can end the stream here.
+      const { hub, baseUrl } = await serve(verify)
+      const member = uuidv7()
+      versions.set(member, 0)
+      const notification = (postTitle: string) => ({ notificationId: uuidv7(), recipientId: member, kind: 'comment' as const, postId: uuidv7(), postTitle, commentId: uuidv7(), actor: { memberId: uuidv7(), nickname: 'x' }, createdAt: new Date().toISOString(), read: false })
+      const stream = await openStream(baseUrl, await issuer.sign(member))
+      await stream.until('event: ready')
+      hub.publish(notification('before the sign-out'))
+      await stream.until('before the sign-out')
+      versions.set(member, 1)
+      hub.publish(notification('after the sign-out'))
+      const said = await stream.ended()
+      expect(said).not.toContain('after the sign-out')
+      expect(said.match(/event: notification/g)).toHaveLength(1)
+      expect(said.endsWith('event: signed-out\ndata: {"code":"TOKEN_REVOKED"}\n\n')).toBe(true)
+      expect(said).not.toContain(': keep-alive')
     })
 
     it('ends a busy stream after its member signed out too: a steady flow of notifications does not keep it open', async () => {

@@ -45,9 +45,9 @@ export function notificationRoutes({ db, notifications, hub, verify, waiter, clo
   })
 
   // EventSource cannot send headers, so this one route also takes the token as ?access_token=. A stream
-  // lives as long as its token: it ends at the token's expiry, or within a keep-alive interval after the
-  // member signed out or changed password (the token is checked again that often, busy or idle), with a
-  // `signed-out` event saying why.
+  // lives as long as its token: it ends at the token's expiry, or after the member signed out or changed
+  // password — before the next notification would go out, or within a keep-alive interval when none comes
+  // (the token is checked again that often, busy or idle) — with a `signed-out` event saying why.
   routes.get('/api/notifications/stream', requireMember(verify, { allowQueryToken: true }), (c) => {
     const memberId = c.get('memberId')
     const token = c.get('token')
@@ -74,11 +74,13 @@ export function notificationRoutes({ db, notifications, hub, verify, waiter, clo
         }).finally(() => (wake = undefined))
       try {
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ unread: await notifications.unreadCount(db, memberId) }) })
-        // The token is checked again every `heartbeatMs` whether or not notifications keep the stream busy:
-        // a steady flow (anyone may comment on the member's post) must not keep a revoked token's stream open.
+        // The token is checked again before notifications go out, so that none is delivered on a token
+        // revoked meanwhile (in the identity service's process at once; elsewhere within its member check's
+        // TTL), and every `heartbeatMs` when none come: a revoked token's stream ends busy or idle.
         let checkedAt = clock.now().getTime()
         while (!ended.aborted && !stream.aborted) {
-          if (clock.now().getTime() - checkedAt >= heartbeatMs) {
+          if (token.expiresAt.getTime() <= clock.now().getTime()) return await signedOut(stream, 'TOKEN_EXPIRED')
+          if (queued.length > 0 || clock.now().getTime() - checkedAt >= heartbeatMs) {
             const refused = await refusalOf(token)
             if (refused) return await signedOut(stream, refused)
             checkedAt = clock.now().getTime()
