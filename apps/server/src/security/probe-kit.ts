@@ -1,8 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { connect } from 'node:net'
 import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect } from 'vitest'
+import { serviceContext } from '@tidings/http'
+import { identityService } from '@tidings/identity'
+import { openDatabase } from '@tidings/postgres'
 import { openEventStream, startProcess, type EventStreamReader, type ManagedProcess } from '@tidings/testing'
 
 /**
@@ -22,13 +26,24 @@ export interface RunningSystem {
   stop(): Promise<void>
 }
 
+export interface StartOptions {
+  /** Runs on the fresh data directory before the process opens it (only one process may have it open). */
+  beforeStart?: (dataDir: string) => Promise<void>
+}
+
 /**
  * Starts `npm start`'s entry point on a fresh embedded data directory and a free port. `env` is laid over
  * a clean slate of every setting the probes rely on (whatever the caller's environment says), so that
  * the defaults under test are `npm start`'s own.
  */
-export async function startSystem(env: Record<string, string>): Promise<RunningSystem> {
+export async function startSystem(env: Record<string, string>, options: StartOptions = {}): Promise<RunningSystem> {
   const dataDir = mkdtempSync(join(tmpdir(), 'tidings-probes-'))
+  try {
+    await options.beforeStart?.(dataDir)
+  } catch (error) {
+    rmSync(dataDir, { recursive: true, force: true })
+    throw error
+  }
   const child = startProcess('npm start (security probes)', MAIN, {
     PORT: '0',
     TIDINGS_DATA_DIR: dataDir,
@@ -65,6 +80,23 @@ export async function startSystem(env: Record<string, string>): Promise<RunningS
     await child.kill('SIGKILL')
     rmSync(dataDir, { recursive: true, force: true })
     throw error
+  }
+}
+
+/**
+ * A genuine token — signed by the identity service's own key — of a member that exists nowhere: what a
+ * deleted member's token, or a database restored from before the member joined, would present. Made on
+ * the data directory before `npm start` opens it: the identity service (its own code, here) makes the
+ * signing key the process then loads and signs with, and the key's holder mints a token for a random id.
+ */
+export async function genuineTokenOfNobody(dataDir: string): Promise<{ memberId: string; token: string }> {
+  const db = await openDatabase({ dataDir })
+  try {
+    const identity = await identityService(serviceContext({ db }))
+    const memberId = randomUUID()
+    return { memberId, token: (await identity.issue(memberId)).token }
+  } finally {
+    await db.close()
   }
 }
 

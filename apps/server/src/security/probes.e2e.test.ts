@@ -6,6 +6,7 @@ import {
   connectionFails,
   expectRefused,
   expectRetryAfter,
+  genuineTokenOfNobody,
   nonLoopbackAddresses,
   oneMoreStream,
   openStreams,
@@ -25,8 +26,10 @@ import {
  * The process runs as `npm start` does (PGlite in a fresh data directory, the loopback, the default abuse
  * limits), with an operator secret so that there is a console and an operator to make. The limits count
  * per client address, and every request here comes from 127.0.0.1: the members that need a token log in
- * once, up front (5 of the 30 log-ins per minute per address), and the log-in probe's own accounts are
- * only signed up, so that its counts are exactly the defaults'.
+ * once, up front (7 of the 30 log-ins per minute per address), and the log-in probe's own accounts are
+ * only signed up, so that its counts are exactly the defaults'. Before the process starts, its data
+ * directory is given the identity's signing key, with which a genuine token of a member that exists
+ * nowhere is made (`genuineTokenOfNobody`).
  */
 const OPERATOR_SECRET = `probe-operator-${randomBytes(18).toString('base64url')}`
 const VICTIM_ADDRESS = '2 Victim Road'
@@ -56,6 +59,11 @@ describe('issue #16: the security probes, replayed against npm start', () => {
   let ann: Member
   let vic: Member
   let carl: Member
+  /** Dora watches her notifications when she logs out; pat changes his password. */
+  let dora: Member
+  let pat: Member
+  /** Signed by the process's own key, for a member id that exists nowhere. */
+  let nobody: { memberId: string; token: string }
   /** Ann's order from probe 1: paid, not shipped. */
   let annOrderId: string
   /** Vic's order from probe 1: the one ann went after. */
@@ -90,19 +98,24 @@ describe('issue #16: the security probes, replayed against npm start', () => {
   }
 
   beforeAll(async () => {
-    system = await startSystem({
-      TIDINGS_OPERATOR_TOKEN: OPERATOR_SECRET,
-      // Sign-ups stay limited, but more loosely than the default 5 per 10 min: this suite signs up 7 members
-      // plus a few the probes expect refused, all from 127.0.0.1. The log-in limits stay the defaults:
-      // probe 7 is about them.
-      TIDINGS_SIGNUPS_PER_ADDRESS: '50/10m',
-    })
+    system = await startSystem(
+      {
+        TIDINGS_OPERATOR_TOKEN: OPERATOR_SECRET,
+        // Sign-ups stay limited, but more loosely than the default 5 per 10 min: this suite signs up 9 members
+        // plus a few the probes expect refused, all from 127.0.0.1. The log-in limits stay the defaults:
+        // probe 7 is about them.
+        TIDINGS_SIGNUPS_PER_ADDRESS: '50/10m',
+      },
+      { beforeStart: async (dataDir) => void (nobody = await genuineTokenOfNobody(dataDir)) },
+    )
     api = new BoardClient(system.baseUrl)
     operator = await api.newMember('op', { roles: ['operator'], operatorSecret: OPERATOR_SECRET })
     staff = await api.newMember('staff', { roles: ['staff'], operatorSecret: OPERATOR_SECRET })
     ann = await api.newMember('ann')
     vic = await api.newMember('vic')
     carl = await api.newMember('carl')
+    dora = await api.newMember('dora')
+    pat = await api.newMember('pat')
     for (const [member, amount] of [
       [ann, 10_000],
       [vic, 1_000],
@@ -244,6 +257,35 @@ describe('issue #16: the security probes, replayed against npm start', () => {
     expect(await connectionFails('127.0.0.1', system.port)).toBe(false)
     for (const address of [...nonLoopbackAddresses(), '::1']) {
       expect(await connectionFails(address, system.port), `connecting to ${address}:${system.port}`).toBe(true)
+    }
+  })
+
+  it("probes 2 and 3 — the concert app's service routes too: a reservation, a queue token and the concert feeds answer nobody outside the process (401 SERVICE_CREDENTIAL_REQUIRED)", async () => {
+    // Real ones to protect: vic's queue token for the demo concert, and the seat she holds with it.
+    const concerts = await call('GET', '/api/concerts')
+    expect(concerts.status, concerts.text).toBe(200)
+    const concert = (concerts.body.items as Array<{ concertId: string; performances: Array<{ performanceId: string }> }>)[0]!
+    const joined = await call('POST', `/api/concerts/${concert.concertId}/queue`, { token: vic.token })
+    expect([200, 201], joined.text).toContain(joined.status)
+    const queueToken = joined.body.token as string
+    await eventually(() => call('GET', `/api/queue/${queueToken}`), (r) => r.body?.status === 'ACTIVE', { timeoutMs: 30_000, what: "vic's turn" })
+    const held = await call('POST', '/api/reservations', { token: vic.token, body: { performanceId: concert.performances[0]!.performanceId, seatNo: 1 }, headers: { 'Queue-Token': queueToken } })
+    expect(held.status, held.text).toBe(201)
+    const reservationId = held.body.reservationId as string
+
+    const paths = [
+      `/internal/reservations/${reservationId}`,
+      `/internal/reservations?ids=${reservationId}`,
+      `/internal/queue-tokens/${queueToken}`,
+      ...['concert.concert', 'concert.wallet', 'concert.payment'].flatMap((source) => [`/api/feeds/${source}?after=0`, `/api/feeds/${source}/lag?after=0`]),
+    ]
+    const presented = { none: undefined, 'a member token': vic.token, 'the operator secret': OPERATOR_SECRET, 'a guess': 'x'.repeat(43) }
+    for (const path of paths) {
+      for (const [label, token] of Object.entries(presented)) {
+        const reply = await call('GET', path, token === undefined ? {} : { token })
+        expectRefused(reply, 401, 'SERVICE_CREDENTIAL_REQUIRED', `${path} with ${label}`)
+        expect(reply.text).not.toContain(vic.memberId)
+      }
     }
   })
 
@@ -391,6 +433,68 @@ describe('issue #16: the security probes, replayed against npm start', () => {
       expect(doc.body.commentCount).toBe(0)
     })
 
+    it('probe 8 — "a validly signed token of a member that does not exist could post and comment": 401 TOKEN_REVOKED for posting, commenting, ordering and the stream; nothing stored', async () => {
+      const target = await api.createPost(ann, { title: `Commented on by nobody ${TAG}`, content: 'x' })
+      expect(target.status).toBe(201)
+      // Genuine: the same token with its signature altered is refused as a forgery instead.
+      const forged = `${nobody.token.slice(0, -10)}${nobody.token.at(-10) === 'A' ? 'B' : 'A'}${nobody.token.slice(-9)}`
+      expectRefused(await call('GET', '/api/members/me', { token: forged }), 401, 'INVALID_TOKEN', 'the token, its signature altered')
+
+      expectRefused(await call('GET', '/api/members/me', { token: nobody.token }), 401, 'TOKEN_REVOKED', 'who am I')
+      expectRefused(await call('POST', '/api/posts', { token: nobody.token, body: { title: `nobody ${TAG}`, content: 'refused' } }), 401, 'TOKEN_REVOKED', 'a post')
+      expectRefused(await call('POST', `/api/posts/${target.body.postId}/comments`, { token: nobody.token, body: { content: `nobody ${TAG}` } }), 401, 'TOKEN_REVOKED', 'a comment')
+      expectRefused(await call('GET', `/api/notifications/stream?access_token=${nobody.token}`), 401, 'TOKEN_REVOKED', 'the notification stream')
+      expectRefused(await call('POST', '/api/orders', { token: nobody.token, body: ORDER(1) }), 401, 'TOKEN_REVOKED', 'an order')
+      expectRefused(await call('GET', '/api/wallet', { token: nobody.token }), 401, 'TOKEN_REVOKED', 'a wallet')
+
+      const marker = await api.createPost(ann, { title: `After nobody ${TAG}`, content: 'marker' })
+      const titles = await boardTitlesOnceItShows(marker.body.postId, marker.position)
+      expect(titles.filter((t) => t.startsWith('nobody'))).toEqual([])
+      const doc = await eventually(() => api.document(target.body.postId, marker.position), (r) => r.status === 200, { what: 'the post nobody commented on' })
+      expect(doc.body.commentCount).toBe(0)
+    })
+
+    it('probe 8 — "Notification streams kept delivering after the token was no longer good": once its member logs out, an open stream delivers nothing more and ends with signed-out TOKEN_REVOKED', async () => {
+      const post = await api.createPost(dora, { title: `Dora's post ${TAG}`, content: 'to be commented on' })
+      expect(post.status).toBe(201)
+      const [stream] = await openStreams(`${system.baseUrl}/api/notifications/stream?access_token=${dora.token}`, 1)
+      try {
+        const before = await api.addComment(ann, post.body.postId, `before the log-out ${TAG}`)
+        expect(before.status).toBe(201)
+        expect(JSON.parse((await stream!.next('notification')).data)).toMatchObject({ commentId: before.body.commentId, postId: post.body.postId })
+        expect((await call('POST', '/api/auth/logout', { token: dora.token })).status).toBe(204)
+        // Ann comments again: the notification is made (a later login would list it), but this stream's token is spent.
+        const after = await api.addComment(ann, post.body.postId, `after the log-out ${TAG}`)
+        expect(after.status).toBe(201)
+        const next = await stream!.next()
+        expect({ event: next.event, data: JSON.parse(next.data) as unknown }).toEqual({ event: 'signed-out', data: { code: 'TOKEN_REVOKED' } })
+        await expect(stream!.next()).rejects.toThrow(/the stream ended/)
+        expect(stream!.received.map((e) => e.event)).toEqual(['ready', 'notification', 'signed-out'])
+      } finally {
+        stream!.close()
+      }
+    })
+
+    it("probe 8 — \"tokens could not be revoked\": a password change refuses the member's earlier tokens (401 TOKEN_REVOKED) and answers a new one that works", async () => {
+      const changed = await call('PUT', '/api/members/me/password', { token: pat.token, body: { currentPassword: 'correct horse', newPassword: 'another horse, longer' } })
+      expect(changed.status, changed.text).toBe(200)
+      const fresh = changed.body.token as string
+      expect(fresh).not.toBe(pat.token)
+
+      expectRefused(await call('GET', '/api/members/me', { token: pat.token }), 401, 'TOKEN_REVOKED', 'who am I')
+      expectRefused(await call('POST', '/api/posts', { token: pat.token, body: { title: `old token ${TAG}`, content: 'refused' } }), 401, 'TOKEN_REVOKED', 'a post')
+      expectRefused(await call('GET', `/api/notifications/stream?access_token=${pat.token}`), 401, 'TOKEN_REVOKED', 'the notification stream')
+      expectRefused(await call('POST', '/api/orders', { token: pat.token, body: ORDER(1) }), 401, 'TOKEN_REVOKED', 'an order')
+      expectRefused(await call('PUT', '/api/members/me/password', { token: pat.token, body: { currentPassword: 'another horse, longer', newPassword: 'a third horse' } }), 401, 'TOKEN_REVOKED', 'another password change')
+
+      // The new token is the member's: it reads and writes.
+      expect(await call('GET', '/api/members/me', { token: fresh })).toMatchObject({ status: 200, body: { memberId: pat.memberId } })
+      const written = await call('POST', '/api/posts', { token: fresh, body: { title: `new token ${TAG}`, content: 'accepted' } })
+      expect(written.status, written.text).toBe(201)
+      const titles = await boardTitlesOnceItShows(written.body.postId as string, written.position)
+      expect(titles.filter((t) => t.startsWith('old token'))).toEqual([])
+    })
+
     it('probe 8 — a command whose consistency wait times out: 503 NOT_CAUGHT_UP with Retry-After, and it does nothing', async () => {
       const before = await creditOf(ann)
       // A delivery-feed position far ahead of anything written: the order's wait for it cannot succeed.
@@ -456,8 +560,10 @@ describe('issue #16: the security probes, replayed against npm start', () => {
     const path = '/console/api/subscriptions/board-query.post-document/reset'
     expectRefused(await call('POST', path), 401, 'OPERATOR_UNAUTHORIZED', 'a rebuild without the token')
     expectRefused(await call('POST', path, { token: staff.token }), 401, 'OPERATOR_UNAUTHORIZED', 'a rebuild with a member token')
-    // The refusal past retention needs a feed that retention has trimmed, i.e. aged data: it is the
-    // subscription contract's "refuses a rebuild once retention has trimmed its feed (the model unchanged)…"
+    // The refusal past retention (409 REBUILD_PAST_RETENTION) needs a feed that retention has trimmed,
+    // i.e. aged data, which no request can make: npm start keeps events 7 days and trims them first an
+    // hour after it starts, neither of them configurable. It is the subscription contract's "refuses a
+    // rebuild once retention has trimmed its feed (the model unchanged)…"
     // (packages/testing/src/contracts/subscription.contract.ts), run on both engines. Here, nothing is
     // trimmed yet: the rebuild goes ahead, and the read side comes back.
     const reset = await call('POST', path, { token: OPERATOR_SECRET })
