@@ -13,7 +13,7 @@ export const presentsServiceCredential = (auth: AuthSpec | undefined): boolean =
 /** Whether a request aims at the service routes, however its path is spelled. */
 export const isServiceRoute = (route: string): boolean => route.startsWith('service ')
 
-const FEEDS = ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery']
+const FEEDS = ['identity.member', 'board.post', 'board.comment', 'orders.order', 'orders.payment', 'orders.delivery', 'concert.concert', 'concert.wallet', 'concert.payment']
 
 /**
  * `/internal/*` and `/api/feeds/*` answer only the deployment's service credential: without it (no
@@ -44,7 +44,7 @@ export function serviceRouteRequests(world: World): fc.Arbitrary<FuzzRequest> {
     { arbitrary: fc.constant(undefined), weight: 2 },
     { arbitrary: fc.record({ credential: fc.oneof(fc.constant(service), credential({ secrets: 3 })), placement: placements }), weight: 8 },
   )
-  const things = fc.constantFrom('members', 'posts', 'comments')
+  const things = fc.constantFrom('members', 'posts', 'comments', 'reservations', 'queue-tokens')
   const internalPath = fc.oneof(
     { arbitrary: fc.tuple(things, idSegment(ids)).map(([t, id]) => `/internal/${t}/${id}`), weight: 4 },
     { arbitrary: idSegment(world.ids.memberIds).map((id) => `/internal/members/${id}/tokens`), weight: 2 },
