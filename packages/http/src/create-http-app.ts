@@ -87,13 +87,15 @@ export function createHttpApp(options: HttpAppOptions = {}): Hono {
   // GET and HEAD handlers never read a body. On Node's server, a declared length (Node's parser holds the
   // body to it) or no body at all is checked on the incoming headers: Hono's check reads `req.raw.body`,
   // which builds a full Request and its stream for every write, even one without a body, and makes
-  // `req.json()` read through them instead of straight from the socket.
+  // `req.json()` read through them instead of straight from the socket. Only the request Node received is
+  // judged by its headers: a call in process with that request's bindings (the pages call the API so) has a
+  // body of its own, which the body-limit check counts.
   const tooLarge = () => problemResponse(problemOf(new PayloadTooLarge(limit)), { Connection: 'close' })
   const limitBody = bodyLimit({ maxSize: limit, onError: tooLarge })
   app.use('*', (c, next) => {
     if (c.req.method === 'GET' || c.req.method === 'HEAD') return next()
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-    if (incoming?.headers['transfer-encoding'] !== undefined || incoming === undefined) return limitBody(c, next)
+    if (incoming === undefined || !isIncomingOf(incoming, c.req.method, c.req.url) || incoming.headers['transfer-encoding'] !== undefined) return limitBody(c, next)
     return Number(incoming.headers['content-length'] ?? 0) > limit ? Promise.resolve(tooLarge()) : next()
   })
 
@@ -144,4 +146,11 @@ async function runCheck(name: string, check: ReadinessCheck, timeoutMs: number, 
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** Whether `incoming` is this request as Node received it (not one made in process with its bindings). */
+function isIncomingOf(incoming: IncomingMessage, method: string, url: string): boolean {
+  if (incoming.method !== method) return false
+  const path = url.indexOf('/', url.indexOf('//') + 2)
+  return path >= 0 && url.slice(path) === incoming.url
 }

@@ -1,5 +1,6 @@
 import { request } from 'node:http'
 import { afterAll, describe, expect, it } from 'vitest'
+import type { Hono } from 'hono'
 import { START, type FeedPage, type FeedReader, type ReadOptions } from '@tidings/core'
 import { PgDatabase } from '@tidings/postgres'
 import * as z from 'zod'
@@ -58,9 +59,10 @@ describe('serveHttp', () => {
     await Promise.all(servers.map((s) => s.close()))
   })
 
-  async function start(options: Parameters<typeof createHttpApp>[0] = {}, feed = new SilentFeed()) {
+  async function start(options: Parameters<typeof createHttpApp>[0] = {}, feed = new SilentFeed(), more: (app: Hono) => void = () => {}) {
     const app = createHttpApp({ bodyLimitBytes: 1024, ...options })
     app.post('/notes', validBody(z.object({ text: z.string().max(2000) })), (c) => c.json({ length: c.req.valid('json').text.length }, 201))
+    more(app)
     app.route('/', feedRoutes({ feeds: { 'quiet.feed': feed } }))
     const server = await serveHttp(app, 0, { hostname: '127.0.0.1', graceMs: 100 })
     servers.push(server)
@@ -92,6 +94,16 @@ describe('serveHttp', () => {
     expect(JSON.parse(streamed.body)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
     const small = await post(server.port, '/notes', ['{"text":', '"hello"}'], { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' })
     expect(small.status).toBe(201)
+  })
+
+  it('counts the body of a call made in process with the request’s bindings (as the pages call the API), not the request’s own length', async () => {
+    const { base } = await start({}, new SilentFeed(), (app) =>
+      // A small form whose text the page expands (JSON escapes a control byte into six) past the limit.
+      app.post('/page', async (c) => app.request('/notes', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: '\u0001'.repeat(300) }) }, c.env)),
+    )
+    const answer = await fetch(`${base}/page`, { method: 'POST', body: 'x'.repeat(300) })
+    expect(answer.status).toBe(413)
+    expect(await answer.json()).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' })
   })
 
   it("refuses a declared body over the app's limit before 100 Continue, and lets one within it continue", async () => {
