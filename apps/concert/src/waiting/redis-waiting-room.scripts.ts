@@ -46,8 +46,11 @@ local function join(p, concert, member, token, now, preQueue)
   local live = redis.call('GET', c .. ':live:' .. member)
   if live then
     local found = standing(p, live)
-    found[#found + 1] = 0
-    return found
+    -- A live token whose hash is gone (evicted, deleted by hand) is no token: the member joins anew.
+    if #found > 0 then
+      found[#found + 1] = 0
+      return found
+    end
   end
   local seq, position = '', -1
   if preQueue then

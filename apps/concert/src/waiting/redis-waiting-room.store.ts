@@ -27,6 +27,11 @@ function standingOf(reply: StandingReply): Standing {
   }
 }
 
+/** A batch's reply must have every caller's values: one misread would shift the answers of all after it. */
+function answered(reply: unknown[], length: number): void {
+  if (reply.length !== length) throw new Error(`The waiting room's script answered ${reply.length} values where ${length} were due`)
+}
+
 /** Tokens in one `lineOf` script or presence write at most (Redis runs nothing else meanwhile: a few ms). */
 const LINE_CHUNK = 5_000
 
@@ -61,6 +66,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
 
   private async joinAll(joins: Arg[][]): Promise<Array<Standing & { created: boolean }>> {
     const reply = await attempt('join a waiting room', () => this.redis.waitingJoin(this.prefix, ...joins.flat()))
+    answered(reply, joins.length * 8)
     return joins.map((_, i) => ({ ...standingOf(reply.slice(i * 8, i * 8 + 7) as StandingReply), created: reply[i * 8 + 7] === 1 }))
   }
 
@@ -71,6 +77,7 @@ export class RedisWaitingRoomStore implements WaitingRoomStore {
 
   private async standingsOf(tokens: string[]): Promise<Array<Standing | undefined>> {
     const reply = await attempt('read queue tokens', () => this.redis.waitingStanding(this.prefix, ...tokens))
+    answered(reply, tokens.length * 7)
     return tokens.map((_, i) => (reply[i * 7] === '' ? undefined : standingOf(reply.slice(i * 7, i * 7 + 7) as StandingReply)))
   }
 
