@@ -166,12 +166,9 @@ export class QueueChannel implements Worker {
 
   /** The token's view now; undefined when there is no such token. */
   private async viewOf(token: string): Promise<QueueView | undefined> {
-    const found = await this.deps.store.find(token)
-    if (found?.status !== 'WAITING') return found && viewOf(found, null, 0)
-    const line = await this.deps.store.lineOf(found.concertId, [token])
-    // Admitted or ended since it was read: read it again.
-    if (!line.has(token)) return this.viewOf(token)
-    return waitingView(token, found.concertId, line.get(token)!, await this.rates.perSecond(found.concertId))
+    const standing = await this.deps.store.standing(token)
+    if (standing?.token.status !== 'WAITING') return standing && viewOf(standing.token, null, 0)
+    return viewOf(standing.token, standing.position, await this.rates.perSecond(standing.token.concertId))
   }
 
   /** An open connection counts as its holder being there: every connected waiter, in one write per room. */

@@ -42,7 +42,7 @@ export const ALL_PARTS: ReadonlySet<WaitingRoomPart> = new Set(['waiting', 'acti
  */
 export class WaitingRoom implements Worker {
   private readonly rates: AdmissionRates
-  /** Holders seen here since the last tick, written by it in one statement. */
+  /** Holders seen here since the last tick, by concert: written by it in one statement per concert. */
   private present = new Map<string, Set<string>>()
   private timer?: NodeJS.Timeout
   /** A tick due before the next regular one: when the first ACTIVE token's time ends. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { comparePositions, parseToken, partitionSource, START, type Position } from '@tidings/core'
 import { listCheckpoints, lowestSourcePosition, readCheckpoint, readSourceCheckpoint, type Database } from '@tidings/postgres'
-import { eventually, startProcess, TEST_DATABASE_POOL, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
+import { eventually, seededRandom, startProcess, TEST_DATABASE_POOL, testEngines, type ManagedProcess, type ThrowawayServer } from '@tidings/testing'
 import { BOARD_QUERY_SCHEMA, COMMENT_NOTIFICATIONS_CONSUMER, COMMENT_SOURCE, NOTIFICATION_SCHEMA, POST_DOCUMENT_CONSUMER, POST_SOURCE } from '@tidings/board'
 import { BoardClient, type Answer, type Member } from '@tidings/board/test-kit'
 import { MEMBER_SOURCE } from '@tidings/identity'
@@ -63,18 +63,6 @@ interface NotificationItem {
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-/** A small seeded generator, so that a failing run's choice of commands can be replayed with the seed it printed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Over the services' feeds (HTTP), and over each broker the board can run on. */
 const variants: Array<TestBroker | undefined> = [undefined, ...installedTestBrokers()]
@@ -198,7 +186,7 @@ for (const broker of variants) {
     it('keeps every document exact while board.query is SIGKILLed twice and board.notification once, mid-stream', async () => {
       const seed = Number(process.env.BOARD_PROCESSES_SEED ?? Date.now() % 1_000_000)
       mark(`writing with BOARD_PROCESSES_SEED=${seed}`)
-      const rng = random(seed)
+      const rng = seededRandom(seed)
       const pick = <T>(items: readonly T[]): T => items[Math.floor(rng() * items.length)]!
       const memberList = [...members.values()]
       const postIds = [...posts.keys()]

@@ -5,7 +5,8 @@ import { silentLogger, systemClock } from '@tidings/core'
 import { seconds } from '../../lib/env'
 import type { Report } from '../../lib/report'
 import { REDIS_URL, RedisWaitingRoomStore, roomKeys, WaitingRoom } from '../../lib/waiting-room'
-import { lowPercentile, pct, seeded } from './measure'
+import { lowPercentile, pct } from './measure'
+import { seededRandom } from '@tidings/testing'
 
 const CAPACITY = 100
 /** Short lives, so that a 20-s run sees hundreds of places change hands. */
@@ -39,7 +40,7 @@ export async function capacityInUse(report: Report, redis: Redis, prefix: string
   })
   const concertId = randomUUID()
   const { active } = roomKeys(roomPrefix, concertId)
-  const random = seeded(25)
+  const random = seededRandom(25)
   const counts = { joined: 0, idleWaiting: 0, left: 0, idleActive: 0 }
   let stopping = false
   let failure: unknown

@@ -6,7 +6,8 @@ import { SCALE } from '../../lib/env'
 import type { Report } from '../../lib/report'
 import { distribution } from '../../lib/stats'
 import { REDIS_URL, RedisWaitingRoomStore, roomKeys, WaitingRoom } from '../../lib/waiting-room'
-import { pct, seeded } from './measure'
+import { pct } from './measure'
+import { seededRandom } from '@tidings/testing'
 
 /** The room's clock runs this many times faster than the wall clock: 5 minutes of admissions in 12 s. */
 const SPEED = 25
@@ -51,7 +52,7 @@ export async function estimateAccuracy(report: Report, redis: Redis, prefix: str
   try {
     for (let i = 0; i < CAPACITY + LINE; i += 50) await Promise.all(Array.from({ length: 50 }, join))
     joins.length = 0 // the initial line joined before anyone was admitted: no estimate
-    const random = seeded(24)
+    const random = seededRandom(24)
     const gap = () => (-Math.log(1 - random()) / PER_SECOND) * 1000 // exponential, room ms
     const steadyFrom = roomTime()
     const joinsUntil = steadyFrom + (WARM_UP_S + MEASURED_S) * 1000

@@ -60,18 +60,6 @@ export function pct(fraction: number): string {
   return `${(fraction * 100).toFixed(1)} %`
 }
 
-/** A small seeded generator (mulberry32), so that a run's random crowd is the same every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** Connections the kernel dropped since boot because a listening socket's accept queue was full (TcpExt ListenOverflows). */
 export function listenOverflows(): number {
   try {

@@ -10,7 +10,8 @@ import { redisPid } from '../../lib/waiting-room'
 import type { Workbench } from '../../lib/workbench'
 import { WRK_SCRIPTS, wrkFor, type WrkResult } from '../../lib/wrk'
 import { tokensFile, type HttpRoom } from './http-room'
-import { cpuSince, headersOf, perOp, seeded } from './measure'
+import { cpuSince, headersOf, perOp } from './measure'
+import { seededRandom } from '@tidings/testing'
 
 const CONNECTIONS = 100
 /** The admission rate behind `estimatedWaitSeconds` is counted over this window (admission-rates.ts). */
@@ -37,7 +38,7 @@ export async function statusPolling(bench: Workbench, report: Report, room: Http
   const bare = await ChildServer.start('./bare-server.ts', 'bare node:http', {})
   bench.adopt(() => bare.stop())
   await bare.call('documents', line.map((token, i) => [`/api/queue/${token}`, body(token, i + 1), headers]))
-  const random = seeded(22)
+  const random = seededRandom(22)
   const sample = Array.from({ length: 20 }, () => Math.floor(random() * line.length))
   const served = await Promise.all(sample.map(async (i) => ({ path: `/api/queue/${line[i]}`, answer: await room.api.request('GET', `/api/queue/${line[i]}`) })))
   await sameAnswers(bare.url, served)
