@@ -76,8 +76,10 @@ export { runAsLeader, whileLeading } from './leadership/leadership'
 
 // Scheduler: messages scheduled in the caller's transaction, delivered as commands when due
 export {
+  cancelAllScheduled,
   cancelScheduled,
   scheduleMessage,
+  scheduleMessages,
   Scheduler,
   SCHEDULER_CONSUMER,
   type ScheduledHandler,

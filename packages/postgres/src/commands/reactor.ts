@@ -1,12 +1,23 @@
-import { consumer, type ConsumerDefinition, type Envelope, type RetryPolicy } from '@tidings/core'
+import { consumer, type ConsumerDefinition, type Envelope, type EnvelopeMeta, type RetryPolicy } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import type { CommandTx, UnitOfWork } from './unit-of-work'
 
-export interface ReactorDefinition {
+/**
+ * What a reactor keeps for one page of messages: `open` runs before the page's first message (e.g. lock, in
+ * one statement, what they all touch), `close` after its last (e.g. write what they changed, one statement
+ * per table). A page may hold a single message.
+ */
+export interface ReactorPage<P> {
+  open(q: Queryable, messages: readonly Envelope[]): Promise<P>
+  close(q: Queryable, page: P): Promise<void>
+}
+
+export interface ReactorDefinition<P = undefined> {
   name: string
   follows: readonly string[]
   /** Runs this service's commands in reaction to another service's event; records events as a command does. */
-  react(tx: CommandTx, message: Envelope): Promise<void>
+  react(tx: CommandTx, message: Envelope, page: P): Promise<void>
+  page?: ReactorPage<P>
   retry?: Partial<RetryPolicy>
 }
 
@@ -15,19 +26,27 @@ export interface ReactorDefinition {
  * charge it"). The inbox row, the state change and the events it records commit in one transaction, so a
  * redelivered event changes nothing and a reaction is never lost. Its events carry the cause
  * (`causationId`, and the same `correlationId`), and wake the feed's readers once committed.
- * Run its subscription in the same database as the unit of work.
+ * A page of messages is applied together: each reacts on its own, and the events of all go to the outbox
+ * in one statement. Run its subscription in the same database as the unit of work.
  */
-export function reactor(uow: UnitOfWork, definition: ReactorDefinition): ConsumerDefinition<Queryable> {
+export function reactor<P = undefined>(uow: UnitOfWork, definition: ReactorDefinition<P>): ConsumerDefinition<Queryable> {
   const recordedBy = new Map<string, Envelope[]>()
+  const reactAll = async (q: Queryable, messages: Envelope[]): Promise<void> => {
+    const shared = uow.sharing(q)
+    const page = definition.page ? await definition.page.open(q, messages) : (undefined as P)
+    for (const message of messages) await shared.run((tx) => definition.react(tx, message, page), causedBy(message))
+    if (definition.page) await definition.page.close(q, page)
+    const recorded = await shared.append()
+    messages.forEach((message, i) => {
+      if (recorded[i]!.length > 0) recordedBy.set(message.id, recorded[i]!)
+    })
+  }
   return consumer<Queryable>({
     name: definition.name,
     follows: definition.follows,
     ...(definition.retry ? { retry: definition.retry } : {}),
-    async handle(tx, message) {
-      const meta = { causationId: message.id, correlationId: message.meta.correlationId ?? message.id }
-      const { events } = await uow.within(tx, (commandTx) => definition.react(commandTx, message), meta)
-      if (events.length > 0) recordedBy.set(message.id, events)
-    },
+    handle: (q, message) => reactAll(q, [message]),
+    handleBatch: reactAll,
     afterCommit(messages) {
       const events = messages.flatMap((m) => {
         const recorded = recordedBy.get(m.id) ?? []
@@ -37,4 +56,8 @@ export function reactor(uow: UnitOfWork, definition: ReactorDefinition): Consume
       if (events.length > 0) void uow.committed(events)
     },
   })
+}
+
+function causedBy(message: Envelope): EnvelopeMeta {
+  return { causationId: message.id, correlationId: message.meta.correlationId ?? message.id }
 }

@@ -28,6 +28,14 @@ export interface CommandTx extends Queryable {
   dependsOn(...positions: Array<ConsistencyToken | string | undefined>): void
 }
 
+/** Units of work sharing a transaction: see `UnitOfWork.sharing`. */
+export interface SharedTransaction {
+  /** Runs one unit of work now; its events wait for `append`. */
+  run<T>(work: (tx: CommandTx) => Promise<T>, meta?: EnvelopeMeta): Promise<T>
+  /** Appends every unit's events to the outbox in one statement; returns them per unit, in the order the units ran. */
+  append(): Promise<Envelope[][]>
+}
+
 export interface Committed<T> {
   result: T
   events: Envelope[]
@@ -95,18 +103,40 @@ export class UnitOfWork {
    * `afterCommit`), so the feed is signalled and after-commit handlers run.
    */
   async within<T>(q: Queryable, work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<{ result: T; events: Envelope[] }> {
-    const { schema, dispatcher } = this.options
-    const recorded: Event[] = []
-    const after: Array<ConsistencyToken | string> = [...(meta.after ?? [])]
-    const tx: CommandTx = {
-      query: (sql, params) => q.query(sql, params),
-      record: (...e) => recorded.push(...e),
-      dependsOn: (...positions) => after.push(...positions.filter((p) => p !== undefined)),
+    const shared = this.sharing(q)
+    const result = await shared.run(work, meta)
+    const [events] = await shared.append()
+    return { result, events: events! }
+  }
+
+  /**
+   * Several units of work in one transaction someone else owns (a consumer's page, one per message): each
+   * runs with its own meta and its in-transaction handlers as `within` would, and their events go to the
+   * outbox together, in one statement, when `append` is called.
+   */
+  sharing(q: Queryable): SharedTransaction {
+    const units: Envelope[][] = []
+    return {
+      run: async (work, meta = {}) => {
+        const recorded: Event[] = []
+        const after: Array<ConsistencyToken | string> = [...(meta.after ?? [])]
+        const tx: CommandTx = {
+          query: (sql, params) => q.query(sql, params),
+          record: (...e) => recorded.push(...e),
+          dependsOn: (...positions) => after.push(...positions.filter((p) => p !== undefined)),
+        }
+        const result = await work(tx)
+        const envelopes = recorded.map((e) => this.stamp(e, meta, after))
+        if (this.options.dispatcher) await this.options.dispatcher.dispatchInTransaction(q, envelopes)
+        units.push(envelopes)
+        return result
+      },
+      append: async () => {
+        const appended = await appendToOutbox(q, this.options.schema, units.flat(), this.options.maxEventBytes)
+        let from = 0
+        return units.map((unit) => appended.slice(from, (from += unit.length)))
+      },
     }
-    const result = await work(tx)
-    const envelopes = recorded.map((e) => this.stamp(e, meta, after))
-    if (dispatcher) await dispatcher.dispatchInTransaction(q, envelopes)
-    return { result, events: await appendToOutbox(q, schema, envelopes, this.options.maxEventBytes) }
   }
 
   /** After the commit: wakes the feed's readers, runs after-commit handlers, returns the consistency token. */

@@ -199,5 +199,37 @@ for (const engine of await testEngines()) {
       expect(await w.outcomes(id)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent'])
       expect((await w.orchestratorEvents()).filter((e) => e.type === 'seats.Confirm' && e.meta.correlationId === id)).toHaveLength(1)
     })
+
+    it('a page of replies is applied together as one at a time would: each saga moves once, a second copy of a reply in the same page changes nothing', async () => {
+      const w = await world()
+      await w.subscriptions.replies.stop()
+      const members = Array.from({ length: 40 }, (_, n) => `m${n}`)
+      for (const member of members.slice(0, 36)) await w.deposit(member, 100) // the last four cannot pay
+      // 40 payments for 30 seats: the last ten want a seat someone paid for before them.
+      const ids: string[] = []
+      for (const [n, member] of members.entries()) ids.push((await w.pay({ paymentId: `p-${n}`, member, seat: `S${n % 30}`, amount: 10 })).id)
+      const walletFeed = new OutboxFeed(w.db, w.schemas.wallet, 'test.wallet')
+      const walletReplies = await eventually(() => readAll(walletFeed), (replies) => replies.length === 40, { what: 'the wallet to answer every debit' })
+      const copy = { ...walletReplies[0]!, id: '00000000-0000-7000-8000-000000000001' }
+      const replies = w.runner.replies('test.page-of-replies', ['test.wallet'])
+      await w.db.transaction((tx) => replies.handleBatch!(tx, [...walletReplies, copy]))
+
+      const after = await Promise.all(ids.map((id) => w.runner.find(id)))
+      expect(after.slice(0, 36).map((s) => [s!.status, s!.step])).toEqual(Array(36).fill(['RUNNING', 1]))
+      expect(after.slice(36).map((s) => s!.status)).toEqual(Array(4).fill('COMPENSATED'))
+      expect(await w.outcomes(ids[0]!)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent'])
+      expect(await w.outcomes(ids[39]!)).toEqual(['debit sent', 'debit refused: insufficient balance'])
+      const confirms = (await w.orchestratorEvents()).filter((e) => e.type === 'seats.Confirm')
+      expect(confirms.map((e) => e.meta.correlationId).sort()).toEqual(ids.slice(0, 36).sort())
+      expect(new Set(confirms.map((e) => e.meta.causationId)).size).toBe(36) // each caused by its own reply
+
+      // The saga's own consumer sees those replies again (its inbox has not): they are stale now, and the sagas go on.
+      w.subscriptions.replies.start()
+      for (const id of ids.slice(0, 30)) await w.settled(id, 'COMPLETED')
+      for (const id of ids.slice(30, 36)) await w.settled(id, 'COMPENSATED')
+      expect(await w.outcomes(ids[0]!)).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent', 'confirm replied: seats.Confirmed', 'confirm completed'])
+      expect(await Promise.all(members.slice(30, 36).map((m) => w.balance(m)))).toEqual(Array(6).fill(100))
+      expect(await w.appliedTwice()).toEqual([])
+    })
   })
 }

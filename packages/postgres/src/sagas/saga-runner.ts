@@ -18,10 +18,10 @@ import {
 } from '@tidings/core'
 import type { Database, Queryable } from '../database/database'
 import { migrate } from '../database/migrations'
-import { schemaName } from '../database/sql'
 import { reactor } from '../commands/reactor'
 import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
-import { scheduleMessage, type ScheduledHandler } from '../scheduler/scheduler'
+import { cancelAllScheduled, scheduleMessages, type ScheduledHandler } from '../scheduler/scheduler'
+import { SagaChanges } from './saga-changes'
 import { sagaMigrations, SagaStore, type SagaHistoryLine, type SagaListFilter, type StoredSaga } from './saga-store'
 
 /** The scheduled message type of every saga timer (a step's timeout, a compensation's timeout or resend). */
@@ -109,8 +109,10 @@ export class SagaRunner {
     const machine = this.machineOf(definition.name)
     const id = options.id ?? uuidv7(this.clock.now().getTime())
     const transition = machine.begin(id, state) as SagaTransition<S>
-    const existing = await this.apply(tx, { ...transition.instance, status: 'RUNNING', history: 0 }, transition, { timersCancelled: true, starts: true })
+    const changes = new SagaChanges()
+    const { existing } = await this.apply(tx, changes, { ...transition.instance, status: 'RUNNING', history: 0 }, transition, { timersCancelled: true, starts: true })
     if (existing) return { id, started: false, saga: existing as SagaInstance<S> }
+    await this.write(tx, changes)
     this.options.observer?.started?.(definition.name)
     return { id, started: true, saga: transition.instance }
   }
@@ -118,10 +120,23 @@ export class SagaRunner {
   /**
    * The consumer of the participants' replies: each is matched to its saga by correlation id and applied
    * exactly once (the reply's inbox row commits with the saga's change). Events of those feeds that belong to
-   * no saga pass by.
+   * no saga pass by. A page of replies locks its sagas in one statement and writes what they changed in a
+   * few, however many replies it holds.
    */
   replies(name: string, follows: readonly string[], retry?: Partial<RetryPolicy>): ConsumerDefinition<Queryable> {
-    return reactor(this.options.uow, { name, follows, ...(retry ? { retry } : {}), react: (tx, message) => this.onReply(tx, message) })
+    return reactor<RepliesPage>(this.options.uow, {
+      name,
+      follows,
+      ...(retry ? { retry } : {}),
+      page: {
+        open: async (q, messages) => {
+          const ids = [...new Set(messages.map((m) => m.meta.correlationId).filter((id) => id !== undefined))]
+          return { sagas: await this.store.lockAll(q, ids), changes: new SagaChanges() }
+        },
+        close: (q, page) => this.write(q, page.changes),
+      },
+      react: (tx, message, page) => this.onReply(tx, message, page),
+    })
   }
 
   /** Merge into the orchestrator's scheduler's handlers: the sagas' timers. */
@@ -137,7 +152,9 @@ export class SagaRunner {
         if (!saga || !this.machines.has(saga.type)) throw new SagaNotFound(id)
         const transition = this.machineOf(saga.type).retry(saga)
         if (!transition) throw new SagaNotFailed(id, saga.status)
-        await this.apply(tx, saga, transition)
+        const changes = new SagaChanges()
+        await this.apply(tx, changes, saga, transition)
+        await this.write(tx, changes)
         return transition.instance
       },
       { correlationId: id },
@@ -161,51 +178,60 @@ export class SagaRunner {
     return this.store.open(this.options.db)
   }
 
-  private async onReply(tx: CommandTx, reply: Envelope): Promise<void> {
-    const { saga, machine } = await this.locked(tx, reply.meta.correlationId)
+  /** A reply, applied to its saga as earlier replies of the page left it (the page writes the changes). */
+  private async onReply(tx: CommandTx, reply: Envelope, page: RepliesPage): Promise<void> {
+    const id = reply.meta.correlationId
+    const saga = id === undefined ? undefined : page.sagas.get(id)
+    const machine = saga && this.machines.get(saga.type)
     if (!saga || !machine) return
     const transition = machine.reply(saga, reply)
     if (!transition) return
-    if (saga.status === 'RUNNING') this.options.observer?.stepDone?.(saga.type, machine.definition.steps[saga.step]!.name, this.clock.now().getTime() - saga.updatedAt.getTime())
-    await this.apply(tx, saga, transition)
+    const now = this.clock.now()
+    if (saga.status === 'RUNNING') this.options.observer?.stepDone?.(saga.type, machine.definition.steps[saga.step]!.name, now.getTime() - saga.updatedAt.getTime())
+    const { after } = await this.apply(tx, page.changes, saga, transition)
+    const final = FINAL_SAGA_STATUSES.includes(after.status)
+    page.sagas.set(saga.id, { ...after, startedAt: saga.startedAt, updatedAt: now, endedAt: final ? now : null })
   }
 
   private async onTimer(tx: CommandTx, timer: TimerData): Promise<void> {
-    const { saga, machine } = await this.locked(tx, timer.sagaId)
+    const saga = await this.store.lock(tx, timer.sagaId)
+    const machine = saga && this.machines.get(saga.type)
     if (!saga || !machine) return
     const transition = machine.timer(saga, timer)
+    if (!transition) return
+    const changes = new SagaChanges()
     // The saga's one timer is this one, deleted as it was claimed: there is none to cancel.
-    if (transition) await this.apply(tx, saga, transition, { timersCancelled: true })
-  }
-
-  /** The saga, locked for this transaction, and its rules; neither when it is none of this runner's. */
-  private async locked(tx: CommandTx, id: string | undefined) {
-    const saga = id === undefined ? undefined : await this.store.lock(tx, id)
-    return { saga, machine: saga && this.machines.get(saga.type) }
+    await this.apply(tx, changes, saga, transition, { timersCancelled: true })
+    await this.write(tx, changes)
   }
 
   /**
-   * Writes a transition in the transaction of its cause: the row and history, the commands, the timers, then
-   * says so. The first transition (`starts`) inserts the row, unless the saga exists: then nothing is
-   * written and the saga is returned.
+   * Applies a transition in the transaction of its cause: the commands and events it sends are recorded,
+   * its row, history and timers gathered in `changes` (see `write`), and it is reported. The first
+   * transition (`starts`) inserts the row at once, unless the saga exists: then nothing is done and the
+   * `existing` saga is returned. Returns the saga as the transition left it (`after`).
    */
   private async apply(
     tx: CommandTx,
+    changes: SagaChanges,
     before: SagaInstance & { history: number },
     transition: SagaTransition<unknown>,
     cause: { timersCancelled?: boolean; starts?: boolean } = {},
-  ): Promise<StoredSaga | undefined> {
-    const awaiting = transition.command ? uuidv7(this.clock.now().getTime()) : undefined
+  ): Promise<{ after: SagaInstance & { history: number }; existing?: StoredSaga }> {
+    const now = this.clock.now()
+    const awaiting = transition.command ? uuidv7(now.getTime()) : undefined
     const instance: SagaInstance = { ...transition.instance, ...(awaiting ? { awaiting } : {}) }
     const final = FINAL_SAGA_STATUSES.includes(instance.status)
+    const history = before.history + transition.history.length
     if (cause.starts) {
-      const existing = await this.store.insert(tx, instance, transition.history, this.clock.now(), final)
-      if (existing) return existing
-    } else await this.store.update(tx, instance, before.history, transition.history, this.clock.now(), final)
+      const existing = await this.store.insert(tx, instance, history, now, final)
+      if (existing) return { after: existing, existing }
+      changes.appended(instance.id, 0, transition.history, now)
+    } else changes.changed(instance, before.history, transition.history, now, final)
     const meta = { correlationId: instance.id }
     if (transition.command) tx.record({ id: awaiting!, type: transition.command.type, key: transition.command.key ?? instance.id, data: transition.command.data, meta })
     for (const event of transition.events) tx.record({ type: event.type, key: event.key ?? instance.id, data: event.data, meta })
-    if (transition.timers) await this.replaceTimers(tx, before, transition.timers, cause.timersCancelled ?? false)
+    if (transition.timers) this.replaceTimers(changes, before, transition.timers, cause.timersCancelled ?? false, now)
     if (final && before.status !== instance.status) this.options.observer?.ended?.(instance.type, instance.status)
     if (transition.parked) {
       ;(this.options.alerts ?? noAlerts).raise({
@@ -216,19 +242,24 @@ export class SagaRunner {
         details: { sagaId: instance.id, step: instance.step },
       })
     }
+    return { after: { ...instance, history } }
   }
 
   /** Cancels the timers the saga had in its previous step and attempt, and schedules the ones it needs now. */
-  private async replaceTimers(tx: CommandTx, before: SagaInstance, timers: readonly SagaTimer[], cancelled: boolean): Promise<void> {
-    if (!cancelled) {
-      const previous = TIMER_KINDS.map((kind) => timerId(before.id, { kind, step: before.step, attempt: before.attempt }))
-      await tx.query(`DELETE FROM ${schemaName(this.options.schema)}.scheduled_messages WHERE id = ANY($1::text[])`, [previous])
-    }
-    const now = this.clock.now().getTime()
+  private replaceTimers(changes: SagaChanges, before: SagaInstance, timers: readonly SagaTimer[], cancelled: boolean, now: Date): void {
+    if (!cancelled) changes.cancel(TIMER_KINDS.map((kind) => timerId(before.id, { kind, step: before.step, attempt: before.attempt })))
     for (const timer of timers) {
       const data: TimerData = { sagaId: before.id, kind: timer.kind, step: timer.step, attempt: timer.attempt }
-      await scheduleMessage(tx, this.options.schema, { id: timerId(before.id, timer), type: SAGA_TIMER, key: before.id, data, dueAt: new Date(now + timer.dueInMs) })
+      changes.schedule({ id: timerId(before.id, timer), type: SAGA_TIMER, key: before.id, data, dueAt: new Date(now.getTime() + timer.dueInMs) })
     }
+  }
+
+  /** Writes what the transitions of this transaction changed: rows, history, then timers (cancelled before scheduled). */
+  private async write(tx: Queryable, changes: SagaChanges): Promise<void> {
+    const { schema } = this.options
+    await this.store.write(tx, changes)
+    await cancelAllScheduled(tx, schema, [...changes.cancelled])
+    await scheduleMessages(tx, schema, [...changes.scheduled.values()])
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -237,6 +268,12 @@ export class SagaRunner {
     if (!machine) throw new Error(`saga ${type} is not one this runner runs`)
     return machine
   }
+}
+
+/** A page of replies: its sagas, locked at its start and kept as its replies change them, and what they changed. */
+interface RepliesPage {
+  sagas: Map<string, StoredSaga & { history: number }>
+  changes: SagaChanges
 }
 
 interface TimerData {

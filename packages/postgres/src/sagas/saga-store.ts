@@ -2,6 +2,7 @@ import type { SagaHistoryEntry, SagaInstance, SagaStatus } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import type { Migration } from '../database/migrations'
 import { schemaName, storableJson } from '../database/sql'
+import type { SagaChanges } from './saga-changes'
 
 /** The orchestrator's tables, in its own schema: one row per saga, one per line of its history. */
 export const sagaMigrations: readonly Migration[] = [
@@ -116,24 +117,27 @@ export class SagaStore {
   }
 
   /**
-   * A new saga as its first transition left it, with its history: one row, unless one with this id exists
-   * (then nothing is written, and that one is returned).
+   * A new saga's row as its first transition left it (its history lines are written with `write`), unless
+   * one with this id exists: then nothing is written, and that one is returned.
    */
-  async insert(tx: Queryable, instance: SagaInstance, history: readonly SagaHistoryEntry[], now: Date, final: boolean): Promise<StoredSaga | undefined> {
+  async insert(tx: Queryable, instance: SagaInstance, history: number, now: Date, final: boolean): Promise<(StoredSaga & { history: number }) | undefined> {
     const inserted = await tx.query(
       `INSERT INTO ${this.s}.sagas (id, type, status, state, step, attempt, reason, history, awaiting, started_at, updated_at, ended_at)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $10, CASE WHEN $11::boolean THEN $10::timestamptz END) ON CONFLICT (id) DO NOTHING`,
-      [instance.id, instance.type, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, history.length, instance.awaiting ?? null, now.toISOString(), final],
+      [instance.id, instance.type, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, history, instance.awaiting ?? null, now.toISOString(), final],
     )
-    if (inserted.rowCount !== 1) return this.find(tx, instance.id)
-    await this.appendHistory(tx, instance.id, 0, history, now)
-    return undefined
+    return inserted.rowCount === 1 ? undefined : this.find(tx, instance.id)
   }
 
   /** The saga, locked for this transaction (replies to one saga apply one at a time). */
   async lock(tx: Queryable, id: string): Promise<(StoredSaga & { history: number }) | undefined> {
-    const { rows } = await tx.query<SagaRow>(`SELECT ${COLUMNS} FROM ${this.s}.sagas WHERE id = $1 FOR UPDATE`, [id])
-    return rows[0] && toSaga(rows[0])
+    return (await this.lockAll(tx, [id])).get(id)
+  }
+
+  /** These sagas (those that exist), locked for this transaction in one statement, in the order of their ids. */
+  async lockAll(tx: Queryable, ids: readonly string[]): Promise<Map<string, StoredSaga & { history: number }>> {
+    const { rows } = await tx.query<SagaRow>(`SELECT ${COLUMNS} FROM ${this.s}.sagas WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids])
+    return new Map(rows.map((row) => [row.id, toSaga(row)]))
   }
 
   async find(q: Queryable, id: string): Promise<(StoredSaga & { history: number }) | undefined> {
@@ -141,23 +145,46 @@ export class SagaStore {
     return rows[0] && toSaga(rows[0])
   }
 
-  /** Stores the instance after a transition and appends its history lines after the `seen` ones. */
-  async update(tx: Queryable, instance: SagaInstance, seen: number, history: readonly SagaHistoryEntry[], now: Date, final: boolean): Promise<void> {
-    await tx.query(
-      `UPDATE ${this.s}.sagas SET status = $2, state = $3::jsonb, step = $4, attempt = $5, reason = $6, history = $7, updated_at = $8,
-         ended_at = CASE WHEN $9::boolean THEN $8::timestamptz ELSE NULL END, awaiting = $10
-       WHERE id = $1`,
-      [instance.id, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, seen + history.length, now.toISOString(), final, instance.awaiting ?? null],
-    )
-    await this.appendHistory(tx, instance.id, seen, history, now)
-  }
-
-  private async appendHistory(tx: Queryable, id: string, seen: number, history: readonly SagaHistoryEntry[], now: Date): Promise<void> {
-    if (history.length === 0) return
-    const values = history.map((_, i) => `($1, $${i * 5 + 3}, $${i * 5 + 4}, $${i * 5 + 5}, $${i * 5 + 6}, $${i * 5 + 7}, $2)`)
-    const params: unknown[] = [id, now.toISOString()]
-    history.forEach((line, i) => params.push(seen + i + 1, line.step, line.outcome, line.attempt, line.detail ?? null))
-    await tx.query(`INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at) VALUES ${values.join(', ')}`, params)
+  /** Writes the changed rows (one statement) and the new history lines (one statement). */
+  async write(tx: Queryable, changes: SagaChanges): Promise<void> {
+    const rows = [...changes.rows.values()]
+    if (rows.length > 0) {
+      await tx.query(
+        `UPDATE ${this.s}.sagas AS g SET status = u.status, state = u.state::jsonb, step = u.step, attempt = u.attempt, reason = u.reason, history = u.history,
+           updated_at = u.at, ended_at = CASE WHEN u.final THEN u.at END, awaiting = u.awaiting
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[], $8::timestamptz[], $9::boolean[], $10::text[])
+           AS u(id, status, state, step, attempt, reason, history, at, final, awaiting)
+         WHERE g.id = u.id`,
+        [
+          rows.map((r) => r.instance.id),
+          rows.map((r) => r.instance.status),
+          rows.map((r) => storableJson(r.instance.state, 'saga state')),
+          rows.map((r) => r.instance.step),
+          rows.map((r) => r.instance.attempt),
+          rows.map((r) => r.instance.reason ?? null),
+          rows.map((r) => r.history),
+          rows.map((r) => r.at.toISOString()),
+          rows.map((r) => r.final),
+          rows.map((r) => r.instance.awaiting ?? null),
+        ],
+      )
+    }
+    const lines = changes.lines
+    if (lines.length > 0) {
+      await tx.query(
+        `INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[])`,
+        [
+          lines.map((l) => l.sagaId),
+          lines.map((l) => l.seq),
+          lines.map((l) => l.step),
+          lines.map((l) => l.outcome),
+          lines.map((l) => l.attempt),
+          lines.map((l) => l.detail ?? null),
+          lines.map((l) => l.at.toISOString()),
+        ],
+      )
+    }
   }
 
   async history(q: Queryable, id: string): Promise<SagaHistoryLine[]> {

@@ -31,16 +31,29 @@ export const SCHEDULER_CONSUMER = 'tidings.scheduler'
 
 /** Schedules a message in the caller's transaction, so it exists exactly when the state that needs it does. */
 export async function scheduleMessage(tx: Queryable, schema: string, message: ScheduledMessage): Promise<void> {
+  await scheduleMessages(tx, schema, [message])
+}
+
+/** Schedules messages (ids all different) in one statement: `scheduleMessage` for each. */
+export async function scheduleMessages(tx: Queryable, schema: string, messages: readonly ScheduledMessage[]): Promise<void> {
+  if (messages.length === 0) return
   await tx.query(
-    `INSERT INTO ${schemaName(schema)}.scheduled_messages (id, type, key, data, due_at) VALUES ($1, $2, $3, $4::jsonb, $5)
+    `INSERT INTO ${schemaName(schema)}.scheduled_messages (id, type, key, data, due_at)
+     SELECT m.id, m.type, m.key, m.data::jsonb, m.due_at::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS m(id, type, key, data, due_at)
      ON CONFLICT (id) DO UPDATE SET type = excluded.type, key = excluded.key, data = excluded.data, due_at = excluded.due_at, attempts = 0, last_error = NULL`,
-    [message.id, message.type, message.key, JSON.stringify(message.data ?? null), message.dueAt.toISOString()],
+    [messages.map((m) => m.id), messages.map((m) => m.type), messages.map((m) => m.key), messages.map((m) => JSON.stringify(m.data ?? null)), messages.map((m) => m.dueAt.toISOString())],
   )
 }
 
 export async function cancelScheduled(tx: Queryable, schema: string, id: string): Promise<boolean> {
-  const result = await tx.query(`DELETE FROM ${schemaName(schema)}.scheduled_messages WHERE id = $1`, [id])
-  return result.rowCount > 0
+  return (await cancelAllScheduled(tx, schema, [id])) > 0
+}
+
+/** Cancels the messages of these ids in one statement; how many there were. */
+export async function cancelAllScheduled(tx: Queryable, schema: string, ids: readonly string[]): Promise<number> {
+  if (ids.length === 0) return 0
+  const result = await tx.query(`DELETE FROM ${schemaName(schema)}.scheduled_messages WHERE id = ANY($1::text[])`, [ids])
+  return result.rowCount
 }
 
 export interface SchedulerOptions {
