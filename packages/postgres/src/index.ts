@@ -4,6 +4,7 @@ export { PgDatabase, type PgDatabaseOptions } from './database/pg-database'
 export { PgliteDatabase } from './database/pglite-database'
 export { openDatabase, type DatabaseConfig } from './database/open-database'
 export { schemaForService, schemaName, storableJson } from './database/sql'
+export { runWrites, type Write } from './database/writes'
 export { isoTime, isoTimeOrNull } from './database/timestamps'
 export { isInfrastructureError } from './database/infrastructure-error'
 export { migrate, type Migration } from './database/migrations'
@@ -76,10 +77,11 @@ export { runAsLeader, whileLeading } from './leadership/leadership'
 
 // Scheduler: messages scheduled in the caller's transaction, delivered as commands when due
 export {
-  cancelAllScheduled,
+  cancelling,
   cancelScheduled,
   scheduleMessage,
   scheduleMessages,
+  scheduling,
   Scheduler,
   SCHEDULER_CONSUMER,
   type ScheduledHandler,

@@ -20,7 +20,9 @@ const running = new Set<ManagedProcess>()
  */
 export function startProcess(name: string, script: string | URL, env: Record<string, string | undefined> = {}): ManagedProcess {
   const path = script instanceof URL ? fileURLToPath(script) : script
-  const child = spawn(process.execPath, ['--import', 'tsx', path], {
+  // BENCH_PROFILE_DIR=dir: the process writes a V8 CPU profile there when it exits (as the bench's servers do).
+  const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`] : []
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

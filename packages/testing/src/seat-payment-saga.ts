@@ -1,9 +1,10 @@
-import { command, fail, saga, step, type Alerts, type ConsumerDefinition, type SagaDefinition } from '@tidings/core'
+import { command, fail, saga, step, type Alerts, type ConsumerDefinition, type Envelope, type SagaDefinition } from '@tidings/core'
 import {
   migrate,
   OutboxFeed,
   platformMigrations,
   reactor,
+  runWrites,
   SagaRunner,
   Scheduler,
   schemaName,
@@ -15,6 +16,7 @@ import {
   type FeedSignals,
   type Queryable,
   type SagaObserver,
+  type Write,
 } from '@tidings/postgres'
 
 /** Paying for a seat: debit the wallet, then confirm the seat; a refused confirmation refunds the debit. */
@@ -75,70 +77,139 @@ export interface WalletFaults {
 /**
  * The wallet: a balance per member and one row per payment reference. A debit applies once per reference; a
  * refund gives back a debit once, and a refund of a debit that never came leaves a tombstone that refuses it
- * if it comes late — so a compensation after a timeout is safe either way.
+ * if it comes late — so a compensation after a timeout is safe either way. A page of commands reads the
+ * balances and payments it touches in two statements, works on them in memory, and writes them back in one.
  */
 export function walletParticipant(uow: UnitOfWork, schema: string, faults: WalletFaults) {
   const s = schemaName(schema)
+  type Movement = { member: string; amount: number; status: string; refunds: number }
+  type Command = { member: string; amount: number; reference: string }
+  const commandsIn = (messages: readonly Envelope[]) => messages.filter((m) => m.type === 'wallet.Debit' || m.type === 'wallet.Refund')
   return reactor(uow, {
     name: 'test.wallet-commands',
     follows: [PAYMENTS],
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20 },
-    async react(tx: CommandTx, message) {
+    page: {
+      async open(q, messages) {
+        const commands = commandsIn(messages).map((m) => m.data as Command)
+        const balances = await q.query<{ member: string; balance: string }>(`SELECT member, balance FROM ${s}.balances WHERE member = ANY($1::text[]) ORDER BY member FOR UPDATE`, [commands.map((c) => c.member)])
+        const movements = await q.query<Movement & { reference: string }>(
+          `SELECT reference, member, amount, status, refunds FROM ${s}.movements WHERE reference = ANY($1::text[]) ORDER BY reference FOR UPDATE`,
+          [commands.map((c) => c.reference)],
+        )
+        return {
+          applied: [] as Envelope[],
+          balances: new Map(balances.rows.map((r) => [r.member, Number(r.balance)])),
+          movements: new Map(movements.rows.map((r) => [r.reference, { member: r.member, amount: Number(r.amount), status: r.status, refunds: Number(r.refunds) }])),
+          changed: { balances: new Set<string>(), movements: new Set<string>() },
+        }
+      },
+      async close(q, page) {
+        const balances = [...page.changed.balances]
+        const movements = [...page.changed.movements].map((reference) => ({ reference, ...page.movements.get(reference)! }))
+        const writes: Write[] = [{ sql: `INSERT INTO ${s}.applied (message_id, type) SELECT * FROM unnest($1::text[], $2::text[])`, params: [page.applied.map((m) => m.id), page.applied.map((m) => m.type)] }]
+        if (balances.length > 0) {
+          writes.push({
+            sql: `UPDATE ${s}.balances AS b SET balance = u.balance FROM unnest($1::text[], $2::bigint[]) AS u(member, balance) WHERE b.member = u.member`,
+            params: [balances, balances.map((m) => page.balances.get(m)!)],
+          })
+        }
+        if (movements.length > 0) {
+          writes.push({
+            sql: `INSERT INTO ${s}.movements (reference, member, amount, status, refunds) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[])
+                  ON CONFLICT (reference) DO UPDATE SET status = excluded.status, refunds = excluded.refunds`,
+            params: [movements.map((m) => m.reference), movements.map((m) => m.member), movements.map((m) => m.amount), movements.map((m) => m.status), movements.map((m) => m.refunds)],
+          })
+        }
+        if (page.applied.length > 0) await runWrites(q, writes)
+      },
+    },
+    async react(tx: CommandTx, message, page) {
       if (message.type !== 'wallet.Debit' && message.type !== 'wallet.Refund') return
-      await tx.query(`INSERT INTO ${s}.applied (message_id, type) VALUES ($1, $2)`, [message.id, message.type])
-      const { member, amount, reference } = message.data as { member: string; amount: number; reference: string }
+      page.applied.push(message)
+      const { member, amount, reference } = message.data as Command
       const reply = (type: string, data: Record<string, unknown> = {}) => tx.record({ type, key: member, data: { reference, ...data } })
+      const move = (movement: Movement) => {
+        page.movements.set(reference, movement)
+        page.changed.movements.add(reference)
+      }
+      const credit = (delta: number) => {
+        page.balances.set(member, page.balances.get(member)! + delta)
+        page.changed.balances.add(member)
+      }
+      const prior = page.movements.get(reference)
       if (message.type === 'wallet.Debit') {
         if (faults.debitsDown) throw new Error('the wallet cannot debit now')
-        const prior = await tx.query<{ status: string }>(`SELECT status FROM ${s}.movements WHERE reference = $1 FOR UPDATE`, [reference])
-        if (prior.rows[0]) return reply('wallet.DebitRefused', { reason: `payment ${reference} was ${prior.rows[0].status.toLowerCase()}` })
-        const debited = await tx.query(`UPDATE ${s}.balances SET balance = balance - $2 WHERE member = $1 AND balance >= $2`, [member, amount])
-        if (debited.rowCount === 0) return reply('wallet.DebitRefused', { reason: 'insufficient balance' })
-        await tx.query(`INSERT INTO ${s}.movements (reference, member, amount, status) VALUES ($1, $2, $3, 'DEBITED')`, [reference, member, amount])
+        if (prior) return reply('wallet.DebitRefused', { reason: `payment ${reference} was ${prior.status.toLowerCase()}` })
+        const balance = page.balances.get(member)
+        if (balance === undefined || balance < amount) return reply('wallet.DebitRefused', { reason: 'insufficient balance' })
+        credit(-amount)
+        move({ member, amount, status: 'DEBITED', refunds: 0 })
         return reply('wallet.Debited')
       }
-      if (message.type === 'wallet.Refund') {
-        if (faults.refundsDown) throw new Error('the wallet cannot refund now')
-        if (faults.refundFailures > 0) {
-          faults.refundFailures--
-          return reply('wallet.RefundFailed', { reason: 'ledger locked' })
-        }
-        const prior = await tx.query<{ status: string }>(`SELECT status FROM ${s}.movements WHERE reference = $1 FOR UPDATE`, [reference])
-        const status = prior.rows[0]?.status
-        if (status === 'DEBITED') {
-          await tx.query(`UPDATE ${s}.balances SET balance = balance + $2 WHERE member = $1`, [member, amount])
-          await tx.query(`UPDATE ${s}.movements SET status = 'REFUNDED', refunds = refunds + 1 WHERE reference = $1`, [reference])
-        } else if (status === undefined) {
-          await tx.query(`INSERT INTO ${s}.movements (reference, member, amount, status) VALUES ($1, $2, 0, 'VOIDED')`, [reference, member])
-        }
-        return reply('wallet.Refunded')
+      if (faults.refundsDown) throw new Error('the wallet cannot refund now')
+      if (faults.refundFailures > 0) {
+        faults.refundFailures--
+        return reply('wallet.RefundFailed', { reason: 'ledger locked' })
       }
+      if (prior?.status === 'DEBITED') {
+        credit(prior.amount)
+        move({ ...prior, status: 'REFUNDED', refunds: prior.refunds + 1 })
+      } else if (!prior) move({ member, amount: 0, status: 'VOIDED', refunds: 0 })
+      return reply('wallet.Refunded')
     },
   })
 }
 
 /**
  * Seats: a seat is confirmed for the first payment that asks; any other is refused. A release gives the
- * seat back and leaves a tombstone, so a confirmation of that payment that comes later is refused.
+ * seat back and leaves a tombstone, so a confirmation of that payment that comes later is refused. A page
+ * of commands reads its seats and tombstones in two statements and writes them back in one.
  */
 export function seatsParticipant(uow: UnitOfWork, schema: string) {
   const s = schemaName(schema)
+  type Command = { seat: string; reference: string }
+  const commandsIn = (messages: readonly Envelope[]) => messages.filter((m) => m.type === 'seats.Confirm' || m.type === 'seats.Release')
   return reactor(uow, {
     name: 'test.seat-commands',
     follows: [PAYMENTS],
-    async react(tx: CommandTx, message) {
+    page: {
+      async open(q, messages) {
+        const commands = commandsIn(messages).map((m) => m.data as Command)
+        const seats = await q.query<{ seat: string; reference: string }>(`SELECT seat, reference FROM ${s}.seats WHERE seat = ANY($1::text[]) ORDER BY seat FOR UPDATE`, [commands.map((c) => c.seat)])
+        const released = await q.query<{ reference: string }>(`SELECT reference FROM ${s}.released WHERE reference = ANY($1::text[])`, [commands.map((c) => c.reference)])
+        const before = new Map(seats.rows.map((r) => [r.seat, r.reference]))
+        return { applied: [] as Envelope[], before, seats: new Map<string, string | undefined>(before), released: new Set(released.rows.map((r) => r.reference)), newlyReleased: new Set<string>() }
+      },
+      async close(q, page) {
+        const taken = [...page.seats].filter(([seat, reference]) => reference !== undefined && page.before.get(seat) !== reference) as Array<[string, string]>
+        const freed = [...page.seats].filter(([seat, reference]) => reference === undefined && page.before.has(seat)).map(([seat]) => seat)
+        const writes: Write[] = [{ sql: `INSERT INTO ${s}.applied (message_id, type) SELECT * FROM unnest($1::text[], $2::text[])`, params: [page.applied.map((m) => m.id), page.applied.map((m) => m.type)] }]
+        if (taken.length > 0) {
+          writes.push({
+            sql: `INSERT INTO ${s}.seats (seat, reference) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (seat) DO UPDATE SET reference = excluded.reference`,
+            params: [taken.map(([seat]) => seat), taken.map(([, reference]) => reference)],
+          })
+        }
+        if (freed.length > 0) writes.push({ sql: `DELETE FROM ${s}.seats WHERE seat = ANY($1::text[])`, params: [freed] })
+        if (page.newlyReleased.size > 0) writes.push({ sql: `INSERT INTO ${s}.released (reference) SELECT unnest($1::text[])`, params: [[...page.newlyReleased]] })
+        if (page.applied.length > 0) await runWrites(q, writes)
+      },
+    },
+    async react(tx: CommandTx, message, page) {
       if (message.type !== 'seats.Confirm' && message.type !== 'seats.Release') return
-      await tx.query(`INSERT INTO ${s}.applied (message_id, type) VALUES ($1, $2)`, [message.id, message.type])
-      const { seat, reference } = message.data as { seat: string; reference: string }
+      page.applied.push(message)
+      const { seat, reference } = message.data as Command
       if (message.type === 'seats.Release') {
-        await tx.query(`INSERT INTO ${s}.released (reference) VALUES ($1) ON CONFLICT DO NOTHING`, [reference])
-        await tx.query(`DELETE FROM ${s}.seats WHERE seat = $1 AND reference = $2`, [seat, reference])
+        if (!page.released.has(reference)) page.newlyReleased.add(reference)
+        page.released.add(reference)
+        if (page.seats.get(seat) === reference) page.seats.set(seat, undefined)
         return tx.record({ type: 'seats.Released', key: seat, data: { reference } })
       }
-      const released = await tx.query(`SELECT 1 FROM ${s}.released WHERE reference = $1`, [reference])
-      if (released.rowCount > 0) return tx.record({ type: 'seats.ConfirmationRefused', key: seat, data: { reference, reason: `payment ${reference} was canceled` } })
-      const taken = await tx.query(`INSERT INTO ${s}.seats (seat, reference) VALUES ($1, $2) ON CONFLICT (seat) DO NOTHING`, [seat, reference])
-      tx.record(taken.rowCount === 1 ? { type: 'seats.Confirmed', key: seat, data: { reference } } : { type: 'seats.ConfirmationRefused', key: seat, data: { reference, reason: `seat ${seat} is taken` } })
+      if (page.released.has(reference)) return tx.record({ type: 'seats.ConfirmationRefused', key: seat, data: { reference, reason: `payment ${reference} was canceled` } })
+      if (page.seats.get(seat) !== undefined) return tx.record({ type: 'seats.ConfirmationRefused', key: seat, data: { reference, reason: `seat ${seat} is taken` } })
+      page.seats.set(seat, reference)
+      tx.record({ type: 'seats.Confirmed', key: seat, data: { reference } })
     },
   })
 }

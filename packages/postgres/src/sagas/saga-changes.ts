@@ -17,10 +17,10 @@ export interface SagaHistoryRow extends SagaHistoryEntry {
 }
 
 /**
- * What the transitions of one transaction changed, gathered to be written at once (a page of replies is a
- * handful of statements, not a handful per reply): each saga's row as its last transition left it, every
- * history line, the timers cancelled and those scheduled. A timer scheduled and then cancelled in the
- * same transaction is never written; one cancelled and then scheduled again is.
+ * What the transitions of one transaction changed, gathered to be written at once (a page of replies is one
+ * statement, not a handful per reply): each saga's row as its last transition left it, every history
+ * line, the timers cancelled and those scheduled. A timer scheduled and then cancelled in the same
+ * transaction is never written; one cancelled and then scheduled again is.
  */
 export class SagaChanges {
   readonly rows = new Map<string, SagaRowChange>()

@@ -20,7 +20,8 @@ import type { Database, Queryable } from '../database/database'
 import { migrate } from '../database/migrations'
 import { reactor } from '../commands/reactor'
 import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
-import { cancelAllScheduled, scheduleMessages, type ScheduledHandler } from '../scheduler/scheduler'
+import { cancelling, scheduling, type ScheduledHandler } from '../scheduler/scheduler'
+import { runWrites } from '../database/writes'
 import { SagaChanges } from './saga-changes'
 import { sagaMigrations, SagaStore, type SagaHistoryLine, type SagaListFilter, type StoredSaga } from './saga-store'
 
@@ -254,12 +255,14 @@ export class SagaRunner {
     }
   }
 
-  /** Writes what the transitions of this transaction changed: rows, history, then timers (cancelled before scheduled). */
+  /**
+   * Writes what the transitions of this transaction changed in one statement: rows, history, timers. A
+   * timer cancelled and scheduled again is only scheduled (that replaces it), so no two writes touch a row.
+   */
   private async write(tx: Queryable, changes: SagaChanges): Promise<void> {
     const { schema } = this.options
-    await this.store.write(tx, changes)
-    await cancelAllScheduled(tx, schema, [...changes.cancelled])
-    await scheduleMessages(tx, schema, [...changes.scheduled.values()])
+    const cancelled = [...changes.cancelled].filter((id) => !changes.scheduled.has(id))
+    await runWrites(tx, [...this.store.writes(changes), ...cancelling(schema, cancelled), ...scheduling(schema, [...changes.scheduled.values()])])
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -2,6 +2,7 @@ import type { SagaHistoryEntry, SagaInstance, SagaStatus } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import type { Migration } from '../database/migrations'
 import { schemaName, storableJson } from '../database/sql'
+import type { Write } from '../database/writes'
 import type { SagaChanges } from './saga-changes'
 
 /** The orchestrator's tables, in its own schema: one row per saga, one per line of its history. */
@@ -145,17 +146,18 @@ export class SagaStore {
     return rows[0] && toSaga(rows[0])
   }
 
-  /** Writes the changed rows (one statement) and the new history lines (one statement). */
-  async write(tx: Queryable, changes: SagaChanges): Promise<void> {
+  /** The writes of these changes: the changed rows, the new history lines (see `runWrites`). */
+  writes(changes: SagaChanges): Write[] {
+    const writes: Write[] = []
     const rows = [...changes.rows.values()]
     if (rows.length > 0) {
-      await tx.query(
-        `UPDATE ${this.s}.sagas AS g SET status = u.status, state = u.state::jsonb, step = u.step, attempt = u.attempt, reason = u.reason, history = u.history,
-           updated_at = u.at, ended_at = CASE WHEN u.final THEN u.at END, awaiting = u.awaiting
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[], $8::timestamptz[], $9::boolean[], $10::text[])
-           AS u(id, status, state, step, attempt, reason, history, at, final, awaiting)
-         WHERE g.id = u.id`,
-        [
+      writes.push({
+        sql: `UPDATE ${this.s}.sagas AS g SET status = u.status, state = u.state::jsonb, step = u.step, attempt = u.attempt, reason = u.reason, history = u.history,
+                updated_at = u.at, ended_at = CASE WHEN u.final THEN u.at END, awaiting = u.awaiting
+              FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[], $8::timestamptz[], $9::boolean[], $10::text[])
+                AS u(id, status, state, step, attempt, reason, history, at, final, awaiting)
+              WHERE g.id = u.id`,
+        params: [
           rows.map((r) => r.instance.id),
           rows.map((r) => r.instance.status),
           rows.map((r) => storableJson(r.instance.state, 'saga state')),
@@ -167,14 +169,14 @@ export class SagaStore {
           rows.map((r) => r.final),
           rows.map((r) => r.instance.awaiting ?? null),
         ],
-      )
+      })
     }
     const lines = changes.lines
     if (lines.length > 0) {
-      await tx.query(
-        `INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[])`,
-        [
+      writes.push({
+        sql: `INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at)
+              SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[])`,
+        params: [
           lines.map((l) => l.sagaId),
           lines.map((l) => l.seq),
           lines.map((l) => l.step),
@@ -183,8 +185,9 @@ export class SagaStore {
           lines.map((l) => l.detail ?? null),
           lines.map((l) => l.at.toISOString()),
         ],
-      )
+      })
     }
+    return writes
   }
 
   async history(q: Queryable, id: string): Promise<SagaHistoryLine[]> {

@@ -14,6 +14,7 @@ import { addDeadLetter, describeError } from '../consumers/dead-letters'
 import { isInfrastructureError } from '../database/infrastructure-error'
 import { sleep } from '../sleep'
 import { schemaName } from '../database/sql'
+import { runWrites, type Write } from '../database/writes'
 import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
 
 export interface ScheduledMessage<D = unknown> {
@@ -36,24 +37,27 @@ export async function scheduleMessage(tx: Queryable, schema: string, message: Sc
 
 /** Schedules messages (ids all different) in one statement: `scheduleMessage` for each. */
 export async function scheduleMessages(tx: Queryable, schema: string, messages: readonly ScheduledMessage[]): Promise<void> {
-  if (messages.length === 0) return
-  await tx.query(
-    `INSERT INTO ${schemaName(schema)}.scheduled_messages (id, type, key, data, due_at)
+  await runWrites(tx, scheduling(schema, messages))
+}
+
+/** The write that schedules these messages (ids all different), if any: to send with others (`runWrites`). */
+export function scheduling(schema: string, messages: readonly ScheduledMessage[]): Write[] {
+  if (messages.length === 0) return []
+  const sql = `INSERT INTO ${schemaName(schema)}.scheduled_messages (id, type, key, data, due_at)
      SELECT m.id, m.type, m.key, m.data::jsonb, m.due_at::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS m(id, type, key, data, due_at)
-     ON CONFLICT (id) DO UPDATE SET type = excluded.type, key = excluded.key, data = excluded.data, due_at = excluded.due_at, attempts = 0, last_error = NULL`,
-    [messages.map((m) => m.id), messages.map((m) => m.type), messages.map((m) => m.key), messages.map((m) => JSON.stringify(m.data ?? null)), messages.map((m) => m.dueAt.toISOString())],
-  )
+     ON CONFLICT (id) DO UPDATE SET type = excluded.type, key = excluded.key, data = excluded.data, due_at = excluded.due_at, attempts = 0, last_error = NULL`
+  const params = [messages.map((m) => m.id), messages.map((m) => m.type), messages.map((m) => m.key), messages.map((m) => JSON.stringify(m.data ?? null)), messages.map((m) => m.dueAt.toISOString())]
+  return [{ sql, params }]
 }
 
 export async function cancelScheduled(tx: Queryable, schema: string, id: string): Promise<boolean> {
-  return (await cancelAllScheduled(tx, schema, [id])) > 0
+  const result = await tx.query(`DELETE FROM ${schemaName(schema)}.scheduled_messages WHERE id = $1`, [id])
+  return result.rowCount > 0
 }
 
-/** Cancels the messages of these ids in one statement; how many there were. */
-export async function cancelAllScheduled(tx: Queryable, schema: string, ids: readonly string[]): Promise<number> {
-  if (ids.length === 0) return 0
-  const result = await tx.query(`DELETE FROM ${schemaName(schema)}.scheduled_messages WHERE id = ANY($1::text[])`, [ids])
-  return result.rowCount
+/** The write that cancels the messages of these ids, if any: to send with others (`runWrites`). */
+export function cancelling(schema: string, ids: readonly string[]): Write[] {
+  return ids.length === 0 ? [] : [{ sql: `DELETE FROM ${schemaName(schema)}.scheduled_messages WHERE id = ANY($1::text[])`, params: [ids] }]
 }
 
 export interface SchedulerOptions {

@@ -1,0 +1,28 @@
+import type { Queryable } from './database'
+
+/** One INSERT, UPDATE or DELETE with its parameters ($1, $2, … of its own), to be sent alone or with others. */
+export interface Write {
+  sql: string
+  params: unknown[]
+}
+
+/**
+ * Runs writes in one round trip: several become one statement of data-modifying CTEs (`WITH w0 AS (…),
+ * w1 AS (…) SELECT 1`), their parameters renumbered. They run on one snapshot and none sees another's
+ * rows, so give it only writes that touch different rows (the caller's to ensure). Their SQL must not hold
+ * `$n` in a literal.
+ */
+export async function runWrites(tx: Queryable, writes: readonly Write[]): Promise<void> {
+  if (writes.length === 0) return
+  if (writes.length === 1) {
+    await tx.query(writes[0]!.sql, writes[0]!.params)
+    return
+  }
+  const params: unknown[] = []
+  const parts = writes.map((write, i) => {
+    const offset = params.length
+    params.push(...write.params)
+    return `w${i} AS (${write.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`
+  })
+  await tx.query(`WITH ${parts.join(', ')} SELECT 1`, params)
+}
