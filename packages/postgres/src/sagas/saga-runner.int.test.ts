@@ -200,6 +200,15 @@ for (const engine of await testEngines()) {
       expect((await w.orchestratorEvents()).filter((e) => e.type === 'seats.Confirm' && e.meta.correlationId === id)).toHaveLength(1)
     })
 
+    it('reads asked for at once (one query) each answer their own saga, or none', async () => {
+      const w = await world()
+      await w.deposit('ona', 100)
+      const first = await w.pay({ paymentId: 'p-ona-1', member: 'ona', seat: 'F1', amount: 10 })
+      const second = await w.pay({ paymentId: 'p-ona-2', member: 'ona', seat: 'F2', amount: 10 })
+      const found = await Promise.all([first.id, 'no-such-saga', second.id, first.id].map((id) => w.runner.find(id)))
+      expect(found.map((s) => s && (s.state as SeatPayment).paymentId)).toEqual(['p-ona-1', undefined, 'p-ona-2', 'p-ona-1'])
+    })
+
     it('a page of replies is applied together as one at a time would: each saga moves once, a second copy of a reply in the same page changes nothing', async () => {
       const w = await world()
       await w.subscriptions.replies.stop()

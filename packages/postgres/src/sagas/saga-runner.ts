@@ -1,4 +1,5 @@
 import {
+  CallBatches,
   FINAL_SAGA_STATUSES,
   noAlerts,
   SagaMachine,
@@ -82,6 +83,10 @@ export class SagaRunner {
   private readonly machines = new Map<string, SagaMachine<any>>()
   private readonly store: SagaStore
   private readonly clock: Clock
+  private readonly finds = new CallBatches(async (ids: string[]) => {
+    const found = await this.store.findAll(this.options.db, ids)
+    return ids.map((id) => found.get(id))
+  })
 
   constructor(private readonly options: SagaRunnerOptions) {
     for (const definition of options.sagas) {
@@ -163,8 +168,12 @@ export class SagaRunner {
     return result
   }
 
+  /**
+   * The saga as it is now. Reads asked for in one turn of the event loop are one query: the routes that
+   * wait for their sagas' outcomes all read again when a page of replies commits.
+   */
   async find(id: string): Promise<StoredSaga | undefined> {
-    return this.store.find(this.options.db, id)
+    return this.finds.call(id)
   }
 
   async history(id: string): Promise<SagaHistoryLine[]> {

@@ -141,6 +141,11 @@ export class SagaStore {
     return new Map(rows.map((row) => [row.id, toSaga(row)]))
   }
 
+  async findAll(q: Queryable, ids: readonly string[]): Promise<Map<string, StoredSaga & { history: number }>> {
+    const { rows } = await q.query<SagaRow>(`SELECT ${COLUMNS} FROM ${this.s}.sagas WHERE id = ANY($1::text[])`, [ids])
+    return new Map(rows.map((row) => [row.id, toSaga(row)]))
+  }
+
   async find(q: Queryable, id: string): Promise<(StoredSaga & { history: number }) | undefined> {
     const { rows } = await q.query<SagaRow>(`SELECT ${COLUMNS} FROM ${this.s}.sagas WHERE id = $1`, [id])
     return rows[0] && toSaga(rows[0])
