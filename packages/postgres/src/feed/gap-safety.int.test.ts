@@ -74,6 +74,23 @@ describe.runIf(reachable)('gap-safe feed on PostgreSQL', () => {
     expect(after.next).toBe(bEvent!.position)
   })
 
+  it('a waiting read gets events held behind an open transaction as soon as it ends, with no signal to wake it', async () => {
+    const { schema, feed } = await freshFeed()
+    const a = await session()
+    const b = await session()
+    await a.query('BEGIN')
+    await a.query('SELECT pg_current_xact_id()')
+    await b.query('BEGIN')
+    const [bEvent] = await appendToOutbox(b, schema, [envelope('b')])
+    await b.query('COMMIT')
+    // No signals: only the pauses for held events can see A end before the 60 s wait is over.
+    const reading = feed.read(START, 10, { waitMs: 60_000 })
+    const [aEvent] = await appendToOutbox(a, schema, [envelope('a')])
+    await a.query('COMMIT')
+    const page = await reading
+    expect(page.items.map((e) => e.id)).toEqual([aEvent!.id, bEvent!.id])
+  })
+
   it('keeps an aggregate in version order when the transaction with the lower id waited for its lock', async () => {
     const { schema, feed } = await freshFeed()
     await db.query(`INSERT INTO "${schema}".aggregates VALUES ('agg', 1)`)

@@ -57,12 +57,11 @@ export class OutboxFeed implements FeedReader {
     let pauseMs = HORIZON_PAUSE_MS
     for (;;) {
       const seen = this.signals?.count(this.source)
-      const page = await this.readNow(after, limit, reader, session)
+      const { page, held } = await this.readNow(after, limit, reader, session)
       const left = deadline - performance.now()
       if (page.items.length > 0 || left <= 0 || signal?.aborted) return page
       // Committed events held behind an older open transaction: its commit may not signal this feed (it
       // may be another feed's), so look again after a short, growing pause, or at a signal if one comes.
-      const held = await this.heldBehindHorizon(after)
       const waitMs = held ? Math.min(pauseMs, left) : left
       if (this.signals) await this.signals.wait(this.source, waitMs, signal, seen)
       else await sleep(waitMs, signal)
@@ -70,35 +69,32 @@ export class OutboxFeed implements FeedReader {
     }
   }
 
-  /** True when events after `after` are committed but not yet readable (an older transaction is open). */
-  private async heldBehindHorizon(after: Position): Promise<boolean> {
+  /**
+   * The page after `after`: the events below the horizon (committed before every transaction still open
+   * began, so none can commit before them). `held` says that committed events after the page wait behind
+   * the horizon; the query reads them with the page, and the page ends where they start.
+   */
+  private async readNow(after: Position, limit: number, reader?: string, session?: string): Promise<{ page: FeedPage; held: boolean }> {
     const from = parsePosition(after)
-    const result = await this.db.query<{ held: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM ${this.s}.outbox o WHERE (o.feed_xid, o.seq) > ($1::text::xid8, $2::bigint)) AS held`,
-      [from.xid.toString(), from.seq.toString()],
-    )
-    return result.rows[0]!.held
-  }
-
-  private async readNow(after: Position, limit: number, reader?: string, session?: string): Promise<FeedPage> {
-    const from = parsePosition(after)
-    const result = await this.db.query<OutboxRow>(
+    const result = await this.db.query<OutboxRow & { visible: boolean }>(
       `SELECT id::text AS id, type, key, version::text AS version,
               to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
-              data, meta, feed_xid::text AS xid, seq::text AS seq
+              data, meta, feed_xid::text AS xid, seq::text AS seq, o.feed_xid < pg_snapshot_xmin(pg_current_snapshot()) AS visible
        FROM ${this.s}.outbox o
        WHERE (o.feed_xid, o.seq) > ($1::text::xid8, $2::bigint)
-         AND o.feed_xid < pg_snapshot_xmin(pg_current_snapshot())
        ORDER BY o.feed_xid, o.seq -- qualified: the bare names would sort by the text aliases above
        LIMIT $3`,
       [from.xid.toString(), from.seq.toString(), limit],
     )
-    const items = result.rows.map((row) => this.toEnvelope(row))
+    // In feed order, the visible events come first (the horizon is a transaction id).
+    const visible = result.rows.findIndex((row) => !row.visible)
+    const rows = visible === -1 ? result.rows : result.rows.slice(0, visible)
+    const items = rows.map((row) => this.toEnvelope(row))
     const next = items.at(-1)?.position ?? after
     // Report where the reader asked from (what it has applied), not the end of a page it may never commit:
     // retention deletes up to the reported position.
     if (reader) await this.reportReader(reader, after, session)
-    return { items, next }
+    return { page: { items, next }, held: visible !== -1 }
   }
 
   /** The last position retention has deleted (see `cleanupFeed`); undefined while it has deleted none. */
