@@ -13,6 +13,7 @@ export class PgDatabase implements Database {
   private readonly pool: pg.Pool
   private listener?: Promise<pg.Client>
   private notifier?: Promise<pg.Client>
+  private notifying: Promise<void> = Promise.resolve()
   private readonly channels = new Map<string, Set<(payload: string) => void>>()
   private readonly statementNames = new Map<string, string>()
   private closed = false
@@ -93,8 +94,17 @@ export class PgDatabase implements Database {
     }
   }
 
-  /** On a connection of its own, so that notifications never wait for (or take) a pooled connection. */
-  async notify(channel: string, payload: string): Promise<void> {
+  /**
+   * On a connection of its own, so that notifications never wait for (or take) a pooled connection; one at
+   * a time (a client runs one query at a time: pg 9 will refuse a second one sent meanwhile).
+   */
+  notify(channel: string, payload: string): Promise<void> {
+    const sent = this.notifying.then(() => this.sendNotify(channel, payload))
+    this.notifying = sent.catch(() => {})
+    return sent
+  }
+
+  private async sendNotify(channel: string, payload: string): Promise<void> {
     this.notifier ??= this.connectNotifier()
     const notifier = this.notifier
     try {
