@@ -32,6 +32,8 @@ export interface ReactorDefinition<P = undefined> {
 export function reactor<P = undefined>(uow: UnitOfWork, definition: ReactorDefinition<P>): ConsumerDefinition<Queryable> {
   const recordedBy = new Map<string, Envelope[]>()
   const reactAll = async (q: Queryable, messages: Envelope[]): Promise<void> => {
+    // What an earlier attempt recorded (its transaction rolled back after this ran) is not this attempt's.
+    for (const message of messages) recordedBy.delete(message.id)
     const shared = uow.sharing(q)
     const page = definition.page ? await definition.page.open(q, messages) : (undefined as P)
     for (const message of messages) await shared.run((tx) => definition.react(tx, message, page), causedBy(message))
