@@ -133,8 +133,11 @@ export function walletParticipant(uow: UnitOfWork, schema: string, faults: Walle
         page.movements.set(reference, movement)
         page.changed.movements.add(reference)
       }
+      // As an UPDATE of the member's row would: a member with no balance is not credited.
       const credit = (delta: number) => {
-        page.balances.set(member, page.balances.get(member)! + delta)
+        const balance = page.balances.get(member)
+        if (balance === undefined) return
+        page.balances.set(member, balance + delta)
         page.changed.balances.add(member)
       }
       const prior = page.movements.get(reference)
@@ -153,7 +156,7 @@ export function walletParticipant(uow: UnitOfWork, schema: string, faults: Walle
         return reply('wallet.RefundFailed', { reason: 'ledger locked' })
       }
       if (prior?.status === 'DEBITED') {
-        credit(prior.amount)
+        credit(amount)
         move({ ...prior, status: 'REFUNDED', refunds: prior.refunds + 1 })
       } else if (!prior) move({ member, amount: 0, status: 'VOIDED', refunds: 0 })
       return reply('wallet.Refunded')
