@@ -76,11 +76,14 @@ export class OutboxFeed implements FeedReader {
    */
   private async readNow(after: Position, limit: number, reader?: string, session?: string): Promise<{ page: FeedPage; held: boolean }> {
     const from = parsePosition(after)
+    // Rows past the horizon only say that they are there: their columns are not read out, sent or parsed.
     const result = await this.db.query<OutboxRow & { visible: boolean }>(
-      `SELECT id::text AS id, type, key, version::text AS version,
-              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
-              data, meta, feed_xid::text AS xid, seq::text AS seq, o.feed_xid < pg_snapshot_xmin(pg_current_snapshot()) AS visible
-       FROM ${this.s}.outbox o
+      `SELECT CASE WHEN h.visible THEN id::text END AS id, CASE WHEN h.visible THEN type END AS type, CASE WHEN h.visible THEN key END AS key,
+              CASE WHEN h.visible THEN version::text END AS version,
+              CASE WHEN h.visible THEN to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') END AS occurred_at,
+              CASE WHEN h.visible THEN data END AS data, CASE WHEN h.visible THEN meta END AS meta,
+              feed_xid::text AS xid, seq::text AS seq, h.visible
+       FROM ${this.s}.outbox o, LATERAL (SELECT o.feed_xid < pg_snapshot_xmin(pg_current_snapshot()) AS visible) h
        WHERE (o.feed_xid, o.seq) > ($1::text::xid8, $2::bigint)
        ORDER BY o.feed_xid, o.seq -- qualified: the bare names would sort by the text aliases above
        LIMIT $3`,
