@@ -3,6 +3,7 @@ import { uuidv7, type ConsumerDefinition, type Envelope } from '@tidings/core'
 import { OutboxFeed, UnitOfWork, type Queryable } from '@tidings/postgres'
 import { readAll } from './contracts/outbox-feed.contract'
 import { testEngines } from './engines'
+import { transactionsSettled } from './feed-horizon'
 import { PAYMENTS, seatPaymentWorld, seatsParticipant, walletParticipant } from './seat-payment-saga'
 import { seededRandom } from './seeded-random'
 
@@ -24,6 +25,8 @@ for (const engine of await testEngines()) {
         for (const c of consumers) await db.transaction((tx) => (page.length > 1 ? c.handleBatch!(tx, page) : c.handle(tx, page[0]!)))
       }
       const state = async (commands: readonly Envelope[]) => {
+        // The feeds are read up to the horizon: other files' open transactions on the server would hide replies.
+        await transactionsSettled(db)
         const rows = async (sql: string) => (await db.query(sql)).rows
         const replies = async (schema: string, source: string) =>
           (await readAll(new OutboxFeed(db, schema, source))).map((e) => [commands.findIndex((c) => c.id === e.meta.causationId), e.type, e.data]).sort((a, b) => (a[0] as number) - (b[0] as number))
