@@ -31,25 +31,6 @@ for (const engine of await testEngines()) {
       return { db, schema, deposit, deposits, keyRows }
     }
 
-    it('keys looked up at once (one query) each answer for themselves: the used ones replay, the new ones run, per caller', async () => {
-      const { deposit, deposits } = await setup()
-      await deposit('k-a', 10)
-      await deposit('k-b', 20, { caller: 'bob', account: 'b1' })
-      const answers = await Promise.all([
-        deposit('k-a', 10),
-        deposit('k-b', 20, { caller: 'ann', account: 'a2' }), // bob's key, but ann's request: a new one
-        deposit('k-b', 20, { caller: 'bob', account: 'b1' }),
-        deposit('k-c', 5),
-      ])
-      expect(answers.map((a) => [a.status, a.replayed, a.body.balance])).toEqual([
-        [201, 'true', 10],
-        [201, null, 20],
-        [201, 'true', 20],
-        [201, null, 15],
-      ])
-      expect(await deposits()).toBe(4)
-    })
-
     it('runs the command once per key: a retry gets the first answer again, marked as a replay', async () => {
       const { deposit, deposits } = await setup()
       const first = await deposit('k-1', 10)

@@ -1,5 +1,5 @@
 import { deserialize, serialize } from 'node:v8'
-import { CallBatches, systemClock, TidingsError, type Clock, type ConsistencyToken } from '@tidings/core'
+import { systemClock, TidingsError, type Clock, type ConsistencyToken } from '@tidings/core'
 import type { Database, Queryable } from '../database/database'
 
 /** How long a key is remembered unless told otherwise: a day, as Stripe's keys are. */
@@ -57,7 +57,6 @@ export class KeyAlreadyUsed extends TidingsError {
 export class IdempotencyKeys {
   /** Answers given and not yet written, by caller and key; written together, a batch per statement. */
   private readonly unwritten = new Map<string, { request: KeyedRequest; response: StoredResponse }>()
-  private readonly lookups = new CallBatches((keys: Array<{ caller: string; key: string }>) => this.storedAll(keys))
   private writing?: Promise<void>
 
   constructor(
@@ -73,26 +72,16 @@ export class IdempotencyKeys {
     return used
   }
 
-  /** The key's row, read with those of the other keys asked for in this turn of the event loop (one query). */
-  private stored(caller: string, key: string): Promise<UsedKey | undefined> {
-    return this.lookups.call({ caller, key })
-  }
-
-  private async storedAll(keys: ReadonlyArray<{ caller: string; key: string }>): Promise<Array<UsedKey | undefined>> {
-    const { rows } = await this.db.query<Row & { caller: string; key: string }>(
-      `SELECT k.caller, k.key, fingerprint, outcome, status, headers, body FROM ${this.schema}.idempotency_keys k
-       JOIN unnest($1::text[], $2::text[]) AS a(caller, key) ON k.caller = a.caller AND k.key = a.key
-       WHERE k.created_at > $3`,
-      [keys.map((k) => k.caller), keys.map((k) => k.key), this.oldestKept()],
+  private async stored(caller: string, key: string): Promise<UsedKey | undefined> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT fingerprint, outcome, status, headers, body FROM ${this.schema}.idempotency_keys WHERE caller = $1 AND key = $2 AND created_at > $3`,
+      [caller, key, this.oldestKept()],
     )
-    const byKey = new Map(rows.map((row) => [JSON.stringify([row.caller, row.key]), row]))
-    return keys.map(({ caller, key }) => {
-      const row = byKey.get(JSON.stringify([caller, key]))
-      if (!row) return undefined
-      const used: UsedKey = { fingerprint: row.fingerprint, outcome: deserialize(row.outcome) as CommandOutcome }
-      if (row.status !== null) used.response = { status: row.status, headers: row.headers ?? {}, body: row.body ?? new Uint8Array() }
-      return used
-    })
+    const row = rows[0]
+    if (!row) return undefined
+    const used: UsedKey = { fingerprint: row.fingerprint, outcome: deserialize(row.outcome) as CommandOutcome }
+    if (row.status !== null) used.response = { status: row.status, headers: row.headers ?? {}, body: row.body ?? new Uint8Array() }
+    return used
   }
 
   /**
