@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Alert, Envelope } from '@tidings/core'
-import { seatPaymentWorld, testEngines, type SeatPayment, type SeatPaymentTiming, type SeatPaymentWorld } from '@tidings/testing'
+import type { Envelope } from '@tidings/core'
+import { sagaTestWorld, testEngines, type SeatPaymentTiming, type SeatPaymentWorld } from '@tidings/testing'
 
 /** Pages of replies that hold odd mixes: stale and repeated answers, strangers, a failing reply. */
 for (const engine of await testEngines()) {
@@ -11,19 +11,9 @@ for (const engine of await testEngines()) {
     })
 
     async function world(timing: SeatPaymentTiming = {}) {
-      const db = await engine.db()
-      const schemas = { orchestrator: await engine.freshSchema('orch'), wallet: await engine.freshSchema('wallet'), seats: await engine.freshSchema('seats') }
-      const alerts: Alert[] = []
-      const steps: string[] = []
-      const ended: string[] = []
-      const w = await seatPaymentWorld(db, schemas, {
-        timing,
-        alerts: { raise: (a) => alerts.push(a) },
-        observer: { stepDone: (_, step) => steps.push(step), ended: (_, status) => ended.push(status) },
-      })
+      const w = await sagaTestWorld(engine, timing)
+      const { db, schemas } = w
       worlds.push(w)
-      const pay = async (payment: SeatPayment) => (await w.orchestrator.run((tx) => w.runner.start(tx, w.definition, payment))).result
-      const outcomes = async (id: string) => (await w.runner.history(id)).map((h) => `${h.step} ${h.outcome}${h.attempt > 1 ? ` #${h.attempt}` : ''}${h.detail ? `: ${h.detail}` : ''}`)
       const timers = async () =>
         (await db.query<{ id: string }>(`SELECT id FROM "${schemas.orchestrator}".scheduled_messages ORDER BY id`)).rows.map((r) => r.id.replace(/^tidings\.SagaTimer:/, ''))
       let n = 0
@@ -37,7 +27,7 @@ for (const engine of await testEngines()) {
         meta: { correlationId: saga.id, ...(causationId ? { causationId } : {}) },
       })
       const applyPage = (messages: Envelope[]) => db.transaction((tx) => w.runner.replies('test.page', ['test.wallet']).handleBatch!(tx, messages))
-      return { ...w, db, alerts, steps, ended, pay, outcomes, timers, reply, applyPage }
+      return { ...w, timers, reply, applyPage }
     }
 
     it('a stale reply, the awaited one, a copy and a contradicting second answer in one page: the saga moves once, on the awaited one', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Alert, Envelope } from '@tidings/core'
-import { eventually, readAll, seatPaymentWorld, testEngines, transactionsSettled, type SeatPayment, type SeatPaymentTiming, type SeatPaymentWorld } from '@tidings/testing'
+import type { Envelope } from '@tidings/core'
+import { eventually, readAll, sagaTestWorld, testEngines, type SeatPayment, type SeatPaymentTiming, type SeatPaymentWorld } from '@tidings/testing'
 import { OutboxFeed } from '../feed/outbox-feed'
 import { SagaNotFailed, SagaNotFound } from './saga-runner'
 import { listDeadLetters } from '../consumers/dead-letters'
@@ -13,21 +13,10 @@ for (const engine of await testEngines()) {
     })
 
     async function world(timing: SeatPaymentTiming = {}) {
-      const db = await engine.db()
-      const schemas = { orchestrator: await engine.freshSchema('orch'), wallet: await engine.freshSchema('wallet'), seats: await engine.freshSchema('seats') }
-      const alerts: Alert[] = []
-      const w = await seatPaymentWorld(db, schemas, { timing, alerts: { raise: (a) => alerts.push(a) } })
+      const w = await sagaTestWorld(engine, timing)
       worlds.push(w)
       w.start()
-      const pay = async (payment: SeatPayment, id?: string) =>
-        (await w.orchestrator.run((tx) => w.runner.start(tx, w.definition, payment, id ? { id } : {}))).result
-      const settled = (id: string, status: string) => eventually(() => w.runner.find(id), (s) => s?.status === status, { what: `saga ${id} ${status}` })
-      const outcomes = async (id: string) => (await w.runner.history(id)).map((h) => `${h.step} ${h.outcome}${h.attempt > 1 ? ` #${h.attempt}` : ''}${h.detail ? `: ${h.detail}` : ''}`)
-      const orchestratorEvents = async (): Promise<Envelope[]> => {
-        await transactionsSettled(db)
-        return readAll(new OutboxFeed(db, schemas.orchestrator, 'test.payments'))
-      }
-      return { ...w, db, alerts, pay, settled, outcomes, orchestratorEvents }
+      return w
     }
 
     it('runs every step and completes: the debit stays, the seat is taken, PaymentCompleted is published', async () => {
