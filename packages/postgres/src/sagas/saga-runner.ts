@@ -126,8 +126,8 @@ export class SagaRunner {
   /**
    * The consumer of the participants' replies: each is matched to its saga by correlation id and applied
    * exactly once (the reply's inbox row commits with the saga's change). Events of those feeds that belong to
-   * no saga pass by. A page of replies locks its sagas in one statement and writes what they changed in a
-   * few, however many replies it holds.
+   * no saga pass by. A page of replies locks its sagas in one statement and writes what they changed in
+   * one, however many replies it holds.
    */
   replies(name: string, follows: readonly string[], retry?: Partial<RetryPolicy>): ConsumerDefinition<Queryable> {
     return reactor<RepliesPage>(this.options.uow, {
