@@ -132,7 +132,8 @@ export class SagaStore {
 
   /** The saga, locked for this transaction (replies to one saga apply one at a time). */
   async lock(tx: Queryable, id: string): Promise<(StoredSaga & { history: number }) | undefined> {
-    return (await this.lockAll(tx, [id])).get(id)
+    const { rows } = await tx.query<SagaRow>(`SELECT ${COLUMNS} FROM ${this.s}.sagas WHERE id = $1 FOR UPDATE`, [id])
+    return rows[0] && toSaga(rows[0])
   }
 
   /** These sagas (those that exist), locked for this transaction in one statement, in the order of their ids. */
