@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { testEngines } from '@tidings/testing'
-import { runWrites } from './writes'
+import { runWrites, valuesList } from './writes'
 import { schemaName } from './sql'
 
 for (const engine of await testEngines()) {
@@ -31,6 +31,23 @@ for (const engine of await testEngines()) {
       ])
       const u = await db.query<{ id: string; v: number }>(`SELECT id, v FROM ${s}.u ORDER BY id`)
       expect(u.rows.map((r) => [r.id, r.v])).toEqual([['1', 2], ['k', 7]])
+    })
+
+    it('valuesList numbers rows × columns from $1 with the casts asked for, for inserts and for updates from it', async () => {
+      const { db, s } = await table()
+      const rows = Array.from({ length: 12 }, (_, i) => [`r${i}`, `a${i}`, i * 10])
+      const values = valuesList(rows, ['', '', 'int'])
+      expect(values.sql.startsWith('($1, $2, $3::int), ($4, $5, $6::int)')).toBe(true)
+      expect(values.sql.endsWith('($34, $35, $36::int)')).toBe(true)
+      expect(values.params).toEqual(rows.flat())
+      await runWrites(db, [{ sql: `INSERT INTO ${s}.t (id, a, b) VALUES ${values.sql}`, params: values.params }])
+      const changes = valuesList([['r3', 'x', 1], ['r11', 'y', 2]], ['text', 'text', 'int'])
+      await runWrites(db, [
+        { sql: `UPDATE ${s}.t AS t SET a = v.a, b = t.b + v.b FROM (VALUES ${changes.sql}) AS v(id, a, b) WHERE t.id = v.id`, params: changes.params },
+        { sql: `INSERT INTO ${s}.u (id, v) VALUES ($1, $2)`, params: ['after', 1] },
+      ])
+      const { rows: stored } = await db.query<{ id: string; a: string; b: number }>(`SELECT id, a, b FROM ${s}.t WHERE id IN ('r2', 'r3', 'r11') ORDER BY b`)
+      expect(stored.map((r) => [r.id, r.a, r.b])).toEqual([['r2', 'a2', 20], ['r3', 'x', 31], ['r11', 'y', 112]])
     })
 
     it('nothing and one write: no statement and the write as it is', async () => {

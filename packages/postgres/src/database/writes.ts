@@ -26,3 +26,14 @@ export async function runWrites(tx: Queryable, writes: readonly Write[]): Promis
   })
   await tx.query(`WITH ${parts.join(', ')} SELECT 1`, params)
 }
+
+/**
+ * A VALUES list of these rows, each column cast to its type in `types` ('' for none), with parameters
+ * from $1: for `INSERT … VALUES` and `UPDATE … FROM (VALUES …)`. Not `unnest(…)` of arrays, which
+ * PostgreSQL plans several times slower for a few rows: it halved a saga runner's timers per second.
+ */
+export function valuesList(rows: ReadonlyArray<readonly unknown[]>, types: readonly string[]): Write {
+  const width = types.length
+  const sql = rows.map((_, r) => `(${types.map((type, c) => `$${r * width + c + 1}${type ? `::${type}` : ''}`).join(', ')})`).join(', ')
+  return { sql, params: rows.flat() }
+}

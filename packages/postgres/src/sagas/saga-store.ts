@@ -2,7 +2,7 @@ import type { SagaHistoryEntry, SagaInstance, SagaStatus } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import type { Migration } from '../database/migrations'
 import { schemaName, storableJson } from '../database/sql'
-import type { Write } from '../database/writes'
+import { valuesList, type Write } from '../database/writes'
 import type { SagaChanges } from './saga-changes'
 
 /** The orchestrator's tables, in its own schema: one row per saga, one per line of its history. */
@@ -155,43 +155,32 @@ export class SagaStore {
   /** The writes of these changes: the changed rows, the new history lines (see `runWrites`). */
   writes(changes: SagaChanges): Write[] {
     const writes: Write[] = []
-    const rows = [...changes.rows.values()]
-    if (rows.length > 0) {
+    if (changes.rows.size > 0) {
+      const rows = [...changes.rows.values()].map((r) => [
+        r.instance.id,
+        r.instance.status,
+        storableJson(r.instance.state, 'saga state'),
+        r.instance.step,
+        r.instance.attempt,
+        r.instance.reason ?? null,
+        r.history,
+        r.at.toISOString(),
+        r.final,
+        r.instance.awaiting ?? null,
+      ])
+      const values = valuesList(rows, ['text', 'text', 'jsonb', 'int', 'int', 'text', 'int', 'timestamptz', 'boolean', 'text'])
       writes.push({
-        sql: `UPDATE ${this.s}.sagas AS g SET status = u.status, state = u.state::jsonb, step = u.step, attempt = u.attempt, reason = u.reason, history = u.history,
+        sql: `UPDATE ${this.s}.sagas AS g SET status = u.status, state = u.state, step = u.step, attempt = u.attempt, reason = u.reason, history = u.history,
                 updated_at = u.at, ended_at = CASE WHEN u.final THEN u.at END, awaiting = u.awaiting
-              FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::int[], $6::text[], $7::int[], $8::timestamptz[], $9::boolean[], $10::text[])
-                AS u(id, status, state, step, attempt, reason, history, at, final, awaiting)
+              FROM (VALUES ${values.sql}) AS u(id, status, state, step, attempt, reason, history, at, final, awaiting)
               WHERE g.id = u.id`,
-        params: [
-          rows.map((r) => r.instance.id),
-          rows.map((r) => r.instance.status),
-          rows.map((r) => storableJson(r.instance.state, 'saga state')),
-          rows.map((r) => r.instance.step),
-          rows.map((r) => r.instance.attempt),
-          rows.map((r) => r.instance.reason ?? null),
-          rows.map((r) => r.history),
-          rows.map((r) => r.at.toISOString()),
-          rows.map((r) => r.final),
-          rows.map((r) => r.instance.awaiting ?? null),
-        ],
+        params: values.params,
       })
     }
-    const lines = changes.lines
-    if (lines.length > 0) {
-      writes.push({
-        sql: `INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at)
-              SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[])`,
-        params: [
-          lines.map((l) => l.sagaId),
-          lines.map((l) => l.seq),
-          lines.map((l) => l.step),
-          lines.map((l) => l.outcome),
-          lines.map((l) => l.attempt),
-          lines.map((l) => l.detail ?? null),
-          lines.map((l) => l.at.toISOString()),
-        ],
-      })
+    if (changes.lines.length > 0) {
+      const lines = changes.lines.map((l) => [l.sagaId, l.seq, l.step, l.outcome, l.attempt, l.detail ?? null, l.at.toISOString()])
+      const values = valuesList(lines, ['', 'int', '', '', 'int', '', 'timestamptz'])
+      writes.push({ sql: `INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at) VALUES ${values.sql}`, params: values.params })
     }
     return writes
   }

@@ -14,7 +14,7 @@ import { addDeadLetter, describeError } from '../consumers/dead-letters'
 import { isInfrastructureError } from '../database/infrastructure-error'
 import { sleep } from '../sleep'
 import { schemaName } from '../database/sql'
-import { runWrites, type Write } from '../database/writes'
+import { runWrites, valuesList, type Write } from '../database/writes'
 import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
 
 export interface ScheduledMessage<D = unknown> {
@@ -43,11 +43,13 @@ export async function scheduleMessages(tx: Queryable, schema: string, messages: 
 /** The write that schedules these messages (ids all different), if any: to send with others (`runWrites`). */
 export function scheduling(schema: string, messages: readonly ScheduledMessage[]): Write[] {
   if (messages.length === 0) return []
-  const sql = `INSERT INTO ${schemaName(schema)}.scheduled_messages (id, type, key, data, due_at)
-     SELECT m.id, m.type, m.key, m.data::jsonb, m.due_at::timestamptz FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS m(id, type, key, data, due_at)
+  const values = valuesList(
+    messages.map((m) => [m.id, m.type, m.key, JSON.stringify(m.data ?? null), m.dueAt.toISOString()]),
+    ['', '', '', 'jsonb', 'timestamptz'],
+  )
+  const sql = `INSERT INTO ${schemaName(schema)}.scheduled_messages (id, type, key, data, due_at) VALUES ${values.sql}
      ON CONFLICT (id) DO UPDATE SET type = excluded.type, key = excluded.key, data = excluded.data, due_at = excluded.due_at, attempts = 0, last_error = NULL`
-  const params = [messages.map((m) => m.id), messages.map((m) => m.type), messages.map((m) => m.key), messages.map((m) => JSON.stringify(m.data ?? null)), messages.map((m) => m.dueAt.toISOString())]
-  return [{ sql, params }]
+  return [{ sql, params: values.params }]
 }
 
 export async function cancelScheduled(tx: Queryable, schema: string, id: string): Promise<boolean> {
