@@ -20,6 +20,7 @@ export { createHttpApp, DEFAULT_BODY_LIMIT_BYTES, NO_STORE, NOSNIFF, type HttpAp
 export { check, utf8Text, validBody, validParams, validQuery } from './validation'
 export { utf8FormBody, type FormFields, type FormValue } from './form-body'
 export { hasVisible, userText, uuid } from './user-text'
+export { etagOf, holdsCurrent } from './etag'
 
 // Feeds over HTTP: the producer's feed endpoint and the consumer's reader of it
 export { feedRoutes, type FeedLagBody, type FeedPageBody, type FeedRetentionBody, type FeedRoutesOptions } from './feed-routes'

@@ -18,7 +18,7 @@ export const POST_DOCUMENTS_TOPIC = 'board.post-documents'
 export interface BoardQueryOptions {
   /** How many post documents each instance keeps in memory. */
   hotDocuments?: number
-  /** The longest a hot copy is served (default 10 s): how stale a read without a token can be after a lost eviction. */
+  /** The longest a hot copy (document or list page) is served (default 10 s): how stale a read without a token can be after a lost eviction. */
   hotMaxAgeMs?: number
   /**
    * Where instances tell each other which documents changed, so that each drops its hot copies (board.query
@@ -41,21 +41,28 @@ export async function boardQueryService(
   feeds: readonly FeedReader[],
   sources: PostDocumentSources,
   options: BoardQueryOptions = {},
-): Promise<BoardService & { hot: HotDocuments; rows: DocumentStore<StoredPostDocument> }> {
+): Promise<BoardService & { hot: HotDocuments; lists: HotDocuments; rows: DocumentStore<StoredPostDocument> }> {
   const rows = new DocumentStore<StoredPostDocument>(BOARD_QUERY_SCHEMA, POST_DOCUMENTS_COLLECTION)
   const outside = options.documents
   const documents: PostDocumentsOn = outside ? () => outside : (via) => rows.on(via)
   const hot = new HotDocuments({ capacity: options.hotDocuments, maxAgeMs: options.hotMaxAgeMs })
+  // The list's first pages, one per limit asked for: any post's change may change them, so any clears them.
+  const lists = new HotDocuments({ capacity: 100, maxAgeMs: options.hotMaxAgeMs })
+  const forget = (postIds: readonly string[] | 'all'): void => {
+    if (postIds === 'all') hot.clear()
+    else hot.evict(postIds)
+    lists.clear()
+  }
   const { evictions } = options
   // Evictions from every instance, this one's included; after a lost connection, whatever may be missed.
-  const unsubscribe = evictions?.subscribe(POST_DOCUMENTS_TOPIC, (eviction) => (eviction.all ? hot.clear() : hot.evict(eviction.ids)), () => hot.clear())
+  const unsubscribe = evictions?.subscribe(POST_DOCUMENTS_TOPIC, (eviction) => forget(eviction.all ? 'all' : eviction.ids), () => forget('all'))
   const changed = (postIds: string[]): void => {
-    hot.evict(postIds) // here first, before this instance reports its progress
+    forget(postIds) // here first, before this instance reports its progress
     evictions?.publish({ topic: POST_DOCUMENTS_TOPIC, ids: postIds }).catch((error: unknown) => ctx.logger.warn({ err: error, postIds }, 'evictions not sent to the other instances'))
   }
   // A rebuild cleared every document: every instance drops every copy at once, not when they expire.
   const cleared = (): void => {
-    hot.clear()
+    forget('all')
     evictions?.publish({ topic: POST_DOCUMENTS_TOPIC, ids: [], all: true }).catch((error: unknown) => ctx.logger.warn({ err: error }, 'rebuild eviction not sent to the other instances'))
   }
   const projection = postDocumentProjection(documents, sources, changed, cleared)
@@ -68,7 +75,7 @@ export async function boardQueryService(
     if (!subscription.isActive()) return false
     const activation = subscription.activations()
     if (activation !== servingSince) {
-      hot.clear()
+      forget('all')
       servingSince = activation
     }
     return true
@@ -79,16 +86,18 @@ export async function boardQueryService(
       db: ctx.db,
       documents,
       hot,
+      lists,
       waiter: consistencyWaiter([subscription], { timeoutMs: ctx.consistencyTimeoutMs }),
       hotServesTokens,
     }),
     close: () => unsubscribe?.(),
     feeds: {},
-    fastPath: hotReadFastPath(hot),
+    fastPath: hotReadFastPath(hot, lists),
     subscriptions: [subscription],
     producerSchemas: [],
     consumerSchemas: [BOARD_QUERY_SCHEMA],
     hot,
+    lists,
     /** The documents' PostgreSQL rows (unused when `options.documents` keeps them elsewhere). */
     rows,
   }

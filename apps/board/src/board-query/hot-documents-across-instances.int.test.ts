@@ -84,7 +84,7 @@ for (const engine of await testEngines()) {
       const standby = await boardQueryService(second, feeds, sources, { evictions })
       const other = await serve(hostServices(second, [standby]))
       expect(standby.subscriptions[0]!.isActive()).toBe(false)
-      return { api, other, evictions, standby, leader: services.query.subscriptions[0]!, leaderHot: services.query.hot }
+      return { api, other, evictions, standby, leader: services.query.subscriptions[0]!, leaderHot: services.query.hot, leaderLists: services.query.lists }
     }
 
     it('never serves a read with the edit token from a copy the late eviction has not dropped yet', async () => {
@@ -108,6 +108,66 @@ for (const engine of await testEngines()) {
       }
       // Each round: a hit before the release and one at the start of the next (the first round's start filled it).
       expect(standby.hot.stats().hits).toBe(9)
+    })
+
+    it('serves the list\'s first page from memory on both instances, and never past an eviction: a comment\'s token shows it', async () => {
+      const { api, other, evictions, standby, leaderLists } = await setup()
+      const ann = await api.newMember('ann')
+      const created = await api.createPost(ann, { title: 'listed', content: '…' })
+      const postId = created.body.postId
+      await eventually(() => other.list(created.position), (a) => a.body.items[0]?.postId === postId, { what: 'the post in the standby\'s list' })
+      const comments = (answer: Awaited<ReturnType<BoardClient['list']>>) => answer.body.items.find((item) => item.postId === postId)?.commentCount
+      for (let v = 1; v <= 3; v++) {
+        // Cached on both (without a token): loaded, then served from memory.
+        for (const client of [api, api, other, other]) expect(comments(await client.list())).toBe(v - 1)
+        evictions.hold()
+        const comment = await api.addComment(ann, postId, `comment ${v}`)
+        expect(comment.status).toBe(201)
+        // The leader applies the comment and clears its lists before it reports the position the token names.
+        expect(comments(await api.list(comment.position))).toBe(v)
+        // The standby answers the token from the documents (it does not apply every change itself).
+        expect(comments(await other.list(comment.position))).toBe(v)
+        // Without a token the standby serves its copy until the eviction arrives; then the new page.
+        expect(comments(await other.list())).toBe(v - 1)
+        await evictions.release()
+        expect(comments(await other.list())).toBe(v)
+      }
+      expect(leaderLists.stats().hits).toBeGreaterThanOrEqual(3)
+      expect(standby.lists.stats().hits).toBeGreaterThanOrEqual(6)
+    })
+
+    it('answers documents and lists with an ETag, and 304 to a client that holds the current one, with a token or without', async () => {
+      const { api } = await setup()
+      const ann = await api.newMember('ann')
+      const created = await api.createPost(ann, { title: 'tagged', content: '…' })
+      const postId = created.body.postId
+      const reads = [
+        { what: 'document', read: (position?: string | null, headers?: Record<string, string>) => api.document(postId, position, headers) },
+        { what: 'list', read: (position?: string | null, headers?: Record<string, string>) => api.list(position, headers) },
+      ]
+      const tags = new Map<string, string>()
+      for (const { what, read } of reads) {
+        const first = await read(created.position)
+        const etag = first.headers.get('etag')!
+        tags.set(what, etag)
+        expect(etag, what).toMatch(/^"[\w-]{22}"$/)
+        expect(first.headers.get('cache-control')).toBe('no-cache')
+        // From the fast path (hot, no token) and from the app (a token): 304, no body, the same tag.
+        for (const position of [undefined, created.position]) {
+          const held = await read(position, { 'If-None-Match': etag })
+          expect([held.status, held.body, held.headers.get('etag')], what).toEqual([304, undefined, etag])
+          expect((await read(position, { 'If-None-Match': `W/${etag}` })).status).toBe(304)
+          expect((await read(position, { 'If-None-Match': '"someone-else"' })).status).toBe(200)
+        }
+      }
+      const edited = await api.call('PATCH', `/api/posts/${postId}`, { token: ann.token, body: { title: 'retitled' } })
+      for (const { what, read } of reads) {
+        const before = tags.get(what)!
+        const after = await read(edited.position, { 'If-None-Match': before })
+        expect(after.status, what).toBe(200)
+        expect(after.headers.get('etag')).not.toBe(before)
+        expect(JSON.stringify(after.body)).toContain('retitled')
+      }
     })
 
     it('serves no read with a token from a copy cached before it took over, whose eviction never came', async () => {

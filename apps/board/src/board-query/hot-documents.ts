@@ -1,3 +1,11 @@
+import { etagOf } from '@tidings/http'
+
+/** A rendered document as served: its JSON and the validator of those bytes. */
+export interface HotCopy {
+  json: string
+  etag: string
+}
+
 export interface HotDocumentsOptions {
   /** How many documents it keeps (the least recently read go first). */
   capacity?: number | undefined
@@ -11,7 +19,8 @@ export interface HotDocumentsOptions {
 }
 
 /**
- * An in-process cache of rendered documents (as the JSON bytes served), for the posts everyone reads.
+ * An in-process cache of rendered documents (as the JSON bytes served, with their ETag), for the posts
+ * everyone reads and the first pages of the list.
  *
  * The projection evicts a document after the transaction that changed it commits and before its progress
  * is reported. A fill that was started before an eviction never installs what it read: an eviction
@@ -19,8 +28,8 @@ export interface HotDocumentsOptions {
  * So a reader that waited for its consistency token can never be served the older version.
  */
 export class HotDocuments {
-  private readonly entries = new Map<string, { json: string; readAt: number }>()
-  private readonly fills = new Map<string, Promise<string | undefined>>()
+  private readonly entries = new Map<string, { copy: HotCopy; readAt: number }>()
+  private readonly fills = new Map<string, Promise<HotCopy | undefined>>()
   private readonly capacity: number
   private readonly maxAgeMs: number
   private readonly now: () => number
@@ -33,7 +42,8 @@ export class HotDocuments {
     this.now = options.now ?? (() => performance.now())
   }
 
-  async read(id: string, load: () => Promise<string | undefined>): Promise<string | undefined> {
+  /** The copy of `id`, from the cache or else from `load` (its JSON): one load at a time per id. */
+  async read(id: string, load: () => Promise<string | undefined>): Promise<HotCopy | undefined> {
     const hit = this.peek(id)
     if (hit !== undefined) return hit
     this.missCount++
@@ -41,12 +51,13 @@ export class HotDocuments {
     if (inFlight) return inFlight
     const readAt = this.now()
     const fill = load().then(
-      (value) => {
+      (json) => {
+        const copy = json === undefined ? undefined : { json, etag: etagOf(json) }
         if (this.fills.get(id) === fill) {
           this.fills.delete(id)
-          if (value !== undefined) this.install(id, value, readAt)
+          if (copy !== undefined) this.install(id, copy, readAt)
         }
-        return value
+        return copy
       },
       (error: unknown) => {
         if (this.fills.get(id) === fill) this.fills.delete(id)
@@ -58,7 +69,7 @@ export class HotDocuments {
   }
 
   /** The cached document, if there is one not too old; never loads. */
-  peek(id: string): string | undefined {
+  peek(id: string): HotCopy | undefined {
     const hit = this.entries.get(id)
     if (hit === undefined) return undefined
     this.entries.delete(id)
@@ -66,7 +77,7 @@ export class HotDocuments {
     this.hitCount++
     // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
     this.entries.set(id, hit)
-    return hit.json
+    return hit.copy
   }
 
   /** Forgets everything, fills in flight included: for when evictions may have been missed. */
@@ -86,8 +97,8 @@ export class HotDocuments {
     return { size: this.entries.size, hits: this.hitCount, misses: this.missCount }
   }
 
-  private install(id: string, json: string, readAt: number): void {
-    this.entries.set(id, { json, readAt })
+  private install(id: string, copy: HotCopy, readAt: number): void {
+    this.entries.set(id, { copy, readAt })
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
   }
 }

@@ -72,9 +72,19 @@ export class BoardClient {
   }
 
   /** The read side's document; with a position, read-your-writes. */
-  document<T = PostDocumentBody>(postId: string, position?: string | null) {
-    return this.call<T>('GET', `/api/board/posts/${postId}`, position ? { headers: { [POSITION_HEADER]: position } } : {})
+  document<T = PostDocumentBody>(postId: string, position?: string | null, headers: Record<string, string> = {}) {
+    return this.call<T>('GET', `/api/board/posts/${postId}`, { headers: { ...headers, ...(position ? { [POSITION_HEADER]: position } : {}) } })
   }
+
+  /** The list's first page (newest posts); with a position, read-your-writes. */
+  list(position?: string | null, headers: Record<string, string> = {}) {
+    return this.call<PostListBody>('GET', '/api/board/posts', { headers: { ...headers, ...(position ? { [POSITION_HEADER]: position } : {}) } })
+  }
+}
+
+export interface PostListBody {
+  items: Array<{ postId: string; title: string; writer: { memberId: string; nickname: string | null }; commentCount: number; createdAt: string }>
+  nextCursor: string | null
 }
 
 export interface PostDocumentBody {

@@ -142,6 +142,39 @@ for (const engine of await testEngines()) {
       expect((await browser.get('/?before=nope')).status).toBe(400)
     })
 
+    it('serves guests the list and a post as rendered once, with an ETag (304 to a browser that holds it), until what they show changes', async () => {
+      const postId = await newPost(ann, `Guests read ${unique('g')}`)
+      const guest = new TestBrowser(baseUrl)
+      for (const path of ['/', `/posts/${postId}`]) {
+        const first = await eventually(() => guest.get(path), (page) => page.status === 200 && page.html.includes(postId), { what: `${path} with the post` })
+        const etag = first.headers.get('etag')
+        expect(etag).toMatch(/^"[\w-]{22}"$/)
+        expect(first.headers.get('cache-control')).toBe('no-cache')
+        expect(first.headers.get('vary')).toBe('Cookie')
+        expect(first.html).not.toContain('Log out')
+        const again = await guest.get(path)
+        expect([again.status, again.headers.get('etag'), again.html]).toEqual([200, etag, first.html])
+        const held = await guest.get(path, { 'If-None-Match': etag! })
+        expect([held.status, held.html, held.headers.get('etag')]).toEqual([304, '', etag])
+        // A member is never served the guests' page, nor a 304 for it: theirs shows who they are.
+        const mine = await ann.get(path, { 'If-None-Match': etag! })
+        expect(mine.status).toBe(200)
+        expect(mine.text).toContain(`${annName} Log out`)
+        expect(mine.headers.get('etag')).toBeNull()
+        expect(mine.headers.get('cache-control')).toBe('no-store')
+      }
+      // A comment changes both: the browser's copy is no longer current.
+      const [listTag, postTag] = [(await guest.get('/')).headers.get('etag')!, (await guest.get(`/posts/${postId}`)).headers.get('etag')!]
+      const comment = await api.addComment(bob, postId, 'A guest will see this')
+      await documentOnceReady(api, postId, comment.position, (d) => d.commentCount === 1)
+      const post = await eventually(() => guest.get(`/posts/${postId}`, { 'If-None-Match': postTag }), (page) => page.status === 200, { what: 'the post page to change' })
+      expect(post.text).toContain('A guest will see this')
+      expect(post.headers.get('etag')).not.toBe(postTag)
+      const list = await eventually(() => guest.get('/', { 'If-None-Match': listTag }), (page) => page.status === 200, { what: 'the list to change' })
+      expect(list.html).toContain(postId)
+      expect(list.headers.get('etag')).not.toBe(listTag)
+    })
+
     it('shows the comments of other members, each with its anchor', async () => {
       const postId = await newPost(ann, 'Discuss')
       const comment = await api.addComment(bob, postId, 'Bob says <b>hi</b>')

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { Hono } from 'hono'
 import type { Logger } from '@tidings/core'
 import { ErrorPage } from './error.page'
+import { GuestPages } from './guest-pages'
 import { memberPages } from './member-pages.routes'
 import { notificationPages } from './notification-pages.routes'
 import { postPages } from './post-pages.routes'
@@ -38,7 +39,7 @@ const BOARD_JS = readFileSync(new URL('./assets/board.js', import.meta.url), 'ut
  */
 export function boardWeb(options: BoardWebOptions): Hono {
   const logger = options.logger ?? consoleLogger
-  const deps = { api: options.api, cookies: sessionCookies({ secure: options.secureCookies ?? false }), logger }
+  const deps = { api: options.api, cookies: sessionCookies({ secure: options.secureCookies ?? false }), logger, guestPages: new GuestPages() }
   const web = new Hono()
 
   web.get('/assets/board.js', (c) =>

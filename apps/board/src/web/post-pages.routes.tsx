@@ -26,7 +26,8 @@ export function postPages(deps: WebDeps): Hono {
     const query = `limit=20${before ? `&cursor=${encodeURIComponent(before)}` : ''}`
     const [list] = await Promise.all([web.api.call<PostList>('GET', `/api/board/posts?${query}`, { fresh: true }), web.viewer()])
     if (!list.ok) return refused(web, list.problem)
-    return web.render({ title: before ? 'Older posts' : 'Posts', ...(before ? {} : { section: 'home' as const }) }, <PostListPage list={list.body} older={!!before} />)
+    if (before) return web.render({ title: 'Older posts' }, <PostListPage list={list.body} older />)
+    return web.renderForGuests(list.etag, () => ({ title: 'Posts', section: 'home', body: <PostListPage list={list.body} older={false} /> }))
   })
 
   routes.get('/posts/new', async (c) => {
@@ -117,7 +118,9 @@ export function postPages(deps: WebDeps): Hono {
 async function postPage(web: WebRequest, postId: string, errors: PostPageErrors = {}, code = 200): Promise<Response> {
   const [post, viewer] = await Promise.all([documentOf(web, postId), web.viewer()])
   if (!post.ok) return refused(web, post.problem)
-  return web.render({ title: post.body.title }, <PostPage post={post.body} viewer={viewer} errors={errors} />, status(code))
+  const page = () => <PostPage post={post.body} viewer={viewer} errors={errors} />
+  if (code !== 200 || Object.keys(errors).length > 0) return web.render({ title: post.body.title }, page(), status(code))
+  return web.renderForGuests(post.etag, () => ({ title: post.body.title, body: page() }))
 }
 
 /** The post as the read side has it, waiting (briefly) for this browser's own writes to reach it. */

@@ -12,7 +12,8 @@ import type { SessionCookies } from './session-cookies'
  */
 export type BoardApi = (path: string, init?: RequestInit, bindings?: object) => Promise<Response> | Response
 
-export type ApiAnswer<T> = { ok: true; status: number; body: T } | { ok: false; status: number; problem: ApiProblem }
+/** An answer: a success's body (parsed when first read) and its ETag if it had one, or a refusal's problem. */
+export type ApiAnswer<T> = { ok: true; status: number; body: T; etag?: string } | { ok: false; status: number; problem: ApiProblem }
 
 /** This request needs a signed-in member and has none (or the token expired): the error handler sends them to log in. */
 export class SignInRequired extends Error {
@@ -89,7 +90,20 @@ export class WebApi {
     this.remember(response.headers.get(POSITION_HEADER))
     const text = await response.text()
 
-    if (response.ok) return { ok: true, status: response.status, body: (text ? JSON.parse(text) : undefined) as T }
+    if (response.ok) {
+      const etag = response.headers.get('etag')
+      let body: { parsed: T } | undefined
+      return {
+        ok: true,
+        status: response.status,
+        ...(etag ? { etag } : {}),
+        // Parsed on first use: a guest's page served from its rendered bytes never reads it.
+        get body(): T {
+          body ??= { parsed: (text ? JSON.parse(text) : undefined) as T }
+          return body.parsed
+        },
+      }
+    }
     if (response.status === 401 && headers.Authorization) {
       // The token expired (or was never good): drop it, so that the browser stops sending it.
       this.signOut()

@@ -2,6 +2,8 @@ import type { Context } from 'hono'
 import type { Child } from 'hono/jsx'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from '@tidings/core'
+import { etagOf, holdsCurrent } from '@tidings/http'
+import type { GuestPages } from './guest-pages'
 import type { Me, NotificationList } from './api-types'
 import { Layout, type Section, type Viewer } from './layout'
 import type { SessionCookies } from './session-cookies'
@@ -12,6 +14,8 @@ export interface WebDeps {
   api: BoardApi
   cookies: SessionCookies
   logger: Logger
+  /** Pages as guests see them, rendered once per version of what they show (without it, rendered every time). */
+  guestPages?: GuestPages
 }
 
 /**
@@ -25,6 +29,19 @@ const PAGE_HEADERS = {
   'Referrer-Policy': 'same-origin',
 }
 
+/**
+ * A page for guests shows nothing private: a browser may keep it and ask again with `If-None-Match`. It
+ * varies with the cookie, so that no cache hands a guest's copy to a member or back.
+ */
+const GUEST_PAGE_HEADERS = { ...PAGE_HEADERS, 'Cache-Control': 'no-cache', Vary: 'Cookie' }
+
+/** What a page shows: its title, its nav entry, its main content. */
+export interface PageContent {
+  title: string
+  section?: Section
+  body: Child
+}
+
 /** One request to the pages: its API client and who is signed in, asked once and remembered for the error page too. */
 export class WebRequest {
   readonly api: WebApi
@@ -34,7 +51,7 @@ export class WebRequest {
 
   constructor(
     private readonly c: Context,
-    deps: WebDeps,
+    private readonly deps: WebDeps,
   ) {
     this.api = new WebApi(deps.api, c, deps.cookies)
   }
@@ -61,6 +78,36 @@ export class WebRequest {
       status,
       PAGE_HEADERS,
     )
+  }
+
+  /**
+   * A page that shows one API answer (`source`: its ETag) and is the same for every guest: for a guest it
+   * is rendered once per version of that answer and served as bytes after, with an ETag of its own (304 to
+   * a browser that holds it). A member gets it rendered for them, as `render` does.
+   */
+  async renderForGuests(source: string | undefined, content: () => PageContent): Promise<Response> {
+    const pages = this.deps.guestPages
+    if (!pages || source === undefined || (await this.viewer()) !== undefined) {
+      const { body, ...page } = content()
+      return this.render(page, body)
+    }
+    const path = this.c.req.path
+    let shown = pages.get(path, source)
+    if (!shown) {
+      const { body, title, section } = content()
+      const html = String(
+        await (
+          <Layout title={title} section={section}>
+            {body}
+          </Layout>
+        ).toString(),
+      )
+      shown = { source, html, etag: etagOf(html) }
+      pages.set(path, shown)
+    }
+    const headers = { ...GUEST_PAGE_HEADERS, ETag: shown.etag }
+    if (holdsCurrent(this.c.req.header('if-none-match'), shown.etag)) return this.c.body(null, 304, headers)
+    return this.c.html(shown.html, 200, headers)
   }
 
   private async lookUpViewer(): Promise<Viewer | undefined> {
