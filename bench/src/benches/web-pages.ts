@@ -51,6 +51,8 @@ interface Page {
   /** As the figure names it. */
   label: string
   path: string
+  /** What it answers (200 unless given). */
+  status?: number
 }
 
 interface RunningMain {
@@ -69,16 +71,16 @@ export async function webPages(bench: Workbench, report: Report): Promise<void> 
       { id: '12', name: 'list', label: 'GET / (list, 20 posts, signed out)', path: '/' },
       { id: '12p', name: 'post', label: 'GET /posts/:id (20 comments, signed out)', path: `/posts/${postId}` },
       { id: '12l', name: 'login', label: 'GET /login', path: '/login' },
-      // Without TIDINGS_OPERATOR_TOKEN the console shows only how to enable it (its data needs the token).
-      { id: '12c', name: 'console', label: 'GET /console (no operator token: the page that says how to enable it)', path: '/console' },
+      // Without an operator's session the console answers its sign-in page (403).
+      { id: '12c', name: 'console', label: 'GET /console (signed out: its sign-in page, 403)', path: '/console', status: 403 },
     ]
     // What each page loads besides itself: the bare server must answer them too, so both sides load the same.
     const assets = ['/assets/board.js', '/console/assets/console.js']
-    const served = await fetchAll(main.url, [...pages.map((p) => p.path), ...assets])
+    const served = await fetchAll(main.url, [...pages, ...assets.map((path) => ({ path }))])
 
     const bare = await ChildServer.start('./bare-server.ts', 'bare node:http', {})
     bench.adopt(() => bare.stop())
-    await bare.call('documents', served.map(({ path, answer }) => [path, answer.body, replayedHeaders(answer.rawHeaders)]))
+    await bare.call('documents', served.map(({ path, answer }) => [path, answer.body, replayedHeaders(answer.rawHeaders), answer.status]))
     await sameAnswers(bare.url, served)
     const bytes = Object.fromEntries(served.map(({ path, answer }) => [path, Buffer.byteLength(answer.body)]))
     report.detail(`web: pages ${pages.map((p) => `${p.name} ${bytes[p.path]!.toLocaleString('en-US')}`).join(', ')} bytes; assets ${assets.map((a) => `${a} ${bytes[a]!.toLocaleString('en-US')}`).join(', ')} bytes`)
@@ -162,13 +164,13 @@ async function seed(url: string): Promise<string> {
   return postId
 }
 
-async function fetchAll(url: string, paths: string[]): Promise<Array<{ path: string; answer: Answer }>> {
+async function fetchAll(url: string, paths: Array<{ path: string; status?: number }>): Promise<Array<{ path: string; answer: Answer }>> {
   const http = new KeepAliveClient(new URL(url))
   try {
     const served: Array<{ path: string; answer: Answer }> = []
-    for (const path of paths) {
+    for (const { path, status = 200 } of paths) {
       const answer = await http.request('GET', path)
-      if (answer.status !== 200) throw new Error(`GET ${path}: ${answer.status} ${answer.body.slice(0, 200)}`)
+      if (answer.status !== status) throw new Error(`GET ${path}: ${answer.status} ${answer.body.slice(0, 200)}`)
       served.push({ path, answer })
     }
     return served
@@ -218,9 +220,9 @@ async function freshTab(browser: Browser): Promise<{ context: Context; page: Awa
   return { context, page: await context.newPage() }
 }
 
-async function loadOnce({ page }: Awaited<ReturnType<typeof freshTab>>, url: string): Promise<PaintSample> {
+async function loadOnce({ page }: Awaited<ReturnType<typeof freshTab>>, url: string, status = 200): Promise<PaintSample> {
   const response = await page.goto(url, { waitUntil: 'load' })
-  if (response?.status() !== 200) throw new Error(`${url}: ${response?.status()}`)
+  if (response?.status() !== status) throw new Error(`${url}: ${response?.status()}`)
   const timing = (await page.evaluate(PAINT_TIMING)) as { fcp: number | null; ttfb: number | null }
   if (timing.fcp === null || timing.ttfb === null) throw new Error(`${url}: no first-contentful-paint within 10 s`)
   return { fcp: timing.fcp, ttfb: timing.ttfb, cls: await layoutShiftScore(page) }
@@ -264,7 +266,7 @@ async function paint(report: Report, pages: Page[], boardUrl: string, bareUrl: s
       const tab = await next
       await closing
       try {
-        return await loadOnce(tab, `${side === 'board' ? boardUrl : bareUrl}${page.path}`)
+        return await loadOnce(tab, `${side === 'board' ? boardUrl : bareUrl}${page.path}`, page.status)
       } finally {
         closing = tab.context.close()
         next = freshTab(browser)

@@ -9,13 +9,12 @@ import { serveParent, wallNow } from './child'
  * least a server can: one Map lookup.
  */
 const JSON_HEADERS = { 'Content-Type': 'application/json' }
-const documents = new Map<string, { body: Buffer; headers: Record<string, string> }>()
-const notFound = { body: Buffer.from('{"code":"NOT_FOUND"}'), headers: JSON_HEADERS }
+const documents = new Map<string, { body: Buffer; headers: Record<string, string>; status: number }>()
+const notFound = { body: Buffer.from('{"code":"NOT_FOUND"}'), headers: JSON_HEADERS, status: 404 }
 
 const server = http.createServer((req, res) => {
-  const found = documents.get(req.url ?? '')
-  const { body, headers } = found ?? notFound
-  res.writeHead(found ? 200 : 404, { ...headers, 'Content-Length': body.length })
+  const { body, headers, status } = documents.get(req.url ?? '') ?? notFound
+  res.writeHead(status, { ...headers, 'Content-Length': body.length })
   res.end(body)
 })
 // As serveHttp's: idle connections are kept 65 s (so the Keep-Alive header is the same too).
@@ -25,10 +24,10 @@ server.headersTimeout = 66_000
 server.listen(0, '127.0.0.1', () => {
   serveParent({
     now: () => wallNow(),
-    // [path, body] or [path, body, headers] (e.g. an HTML page's Content-Type and the board's other headers).
-    documents: (entries: Array<[string, string, Record<string, string>?]>) => {
+    // [path, body], [path, body, headers] (e.g. an HTML page's Content-Type and the board's other headers) or [path, body, headers, status] (200 unless given).
+    documents: (entries: Array<[string, string, Record<string, string>?, number?]>) => {
       documents.clear()
-      for (const [path, body, headers] of entries) documents.set(path, { body: Buffer.from(body, 'utf8'), headers: headers ?? JSON_HEADERS })
+      for (const [path, body, headers, status] of entries) documents.set(path, { body: Buffer.from(body, 'utf8'), headers: headers ?? JSON_HEADERS, status: status ?? 200 })
       return documents.size
     },
     stop: () => {

@@ -350,6 +350,8 @@ describe('token sessions', () => {
 
   it('are lenient where a client keeps them: what is malformed is dropped, not sent', () => {
     expect(formatSession(parseSessionLeniently('board.post@2-1, nope ,board.post@1-9,board.member@7-0,@1-1,x@y'))).toBe('board.post@2-1,board.member@7-0')
+    expect(parseSessionLeniently('').size).toBe(0)
+    expect(formatSession(parseSessionLeniently(',, board.post@3-0 ,'))).toBe('board.post@3-0')
     expect(formatSession(mergeToken(new Map(), 'garbage'))).toBe('')
   })
 

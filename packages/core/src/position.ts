@@ -106,7 +106,9 @@ export function parseSession(value: string): TokenSession {
 export function parseSessionLeniently(value: string): TokenSession {
   let session: TokenSession = new Map()
   for (const part of value.split(',')) {
-    const token = tokenIn(part.trim())
+    // Empty parts (no cookie at all, a stray comma) are skipped before parsing, which would throw and catch.
+    const trimmed = part.trim()
+    const token = trimmed === '' ? undefined : tokenIn(trimmed)
     if (token) session = mergeToken(session, token)
   }
   return session

@@ -9,18 +9,18 @@ export interface GuestPage {
 /**
  * Rendered pages for visitors who are not signed in, by path: such a page depends only on the API answer
  * it shows, so it is rendered once per version of that answer and served as bytes after. Nothing is
- * evicted: each request asks the API (from its hot copies) and compares ETags. The least recently used go
- * first beyond `capacity`.
+ * evicted: each request asks the API whether the answer a page shows is still current (`If-None-Match`
+ * with the page's `source`). The least recently used go first beyond `capacity`.
  */
 export class GuestPages {
   private readonly pages = new Map<string, GuestPage>()
 
   constructor(private readonly capacity = 1_000) {}
 
-  /** The page at `path` if it was rendered from this version of its API answer. */
-  get(path: string, source: string): GuestPage | undefined {
+  /** The page last rendered at `path`, if any. */
+  get(path: string): GuestPage | undefined {
     const page = this.pages.get(path)
-    if (page?.source !== source) return undefined
+    if (page === undefined) return undefined
     this.pages.delete(path)
     this.pages.set(path, page)
     return page

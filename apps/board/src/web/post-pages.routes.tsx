@@ -24,10 +24,11 @@ export function postPages(deps: WebDeps): Hono {
     const web = webOf(c, deps)
     const before = c.req.query('before')
     const query = `limit=20${before ? `&cursor=${encodeURIComponent(before)}` : ''}`
-    const [list] = await Promise.all([web.api.call<PostList>('GET', `/api/board/posts?${query}`, { fresh: true }), web.viewer()])
+    const held = before ? undefined : web.heldGuestPage()
+    const [list] = await Promise.all([web.api.call<PostList>('GET', `/api/board/posts?${query}`, { fresh: true, ifNoneMatch: held?.source }), web.viewer()])
     if (!list.ok) return refused(web, list.problem)
     if (before) return web.render({ title: 'Older posts' }, <PostListPage list={list.body} older />)
-    return web.renderForGuests(list.etag, () => ({ title: 'Posts', section: 'home', body: <PostListPage list={list.body} older={false} /> }))
+    return web.renderForGuests(list, held, () => ({ title: 'Posts', section: 'home', body: <PostListPage list={list.body} older={false} /> }))
   })
 
   routes.get('/posts/new', async (c) => {
@@ -116,17 +117,19 @@ export function postPages(deps: WebDeps): Hono {
 
 /** The post page, perhaps with a refused form's message and input, answered with the API's status. */
 async function postPage(web: WebRequest, postId: string, errors: PostPageErrors = {}, code = 200): Promise<Response> {
-  const [post, viewer] = await Promise.all([documentOf(web, postId), web.viewer()])
+  const plain = code !== 200 || Object.keys(errors).length > 0
+  const held = plain ? undefined : web.heldGuestPage()
+  const [post, viewer] = await Promise.all([documentOf(web, postId, held?.source), web.viewer()])
   if (!post.ok) return refused(web, post.problem)
   const page = () => <PostPage post={post.body} viewer={viewer} errors={errors} />
-  if (code !== 200 || Object.keys(errors).length > 0) return web.render({ title: post.body.title }, page(), status(code))
-  return web.renderForGuests(post.etag, () => ({ title: post.body.title, body: page() }))
+  if (plain) return web.render({ title: post.body.title }, page(), status(code))
+  return web.renderForGuests(post, held, () => ({ title: post.body.title, body: page() }))
 }
 
-/** The post as the read side has it, waiting (briefly) for this browser's own writes to reach it. */
-async function documentOf(web: WebRequest, postId: string) {
+/** The post as the read side has it, waiting (briefly) for this browser's own writes to reach it; a 304 if it is still `held`. */
+async function documentOf(web: WebRequest, postId: string, held?: string) {
   if (!isId(postId)) return { ok: false as const, status: 404, problem: { status: 404, code: 'POST_NOT_FOUND', detail: 'There is no such post.' } }
-  return web.api.call<PostDocument>('GET', `/api/board/posts/${postId}`, { fresh: true })
+  return web.api.call<PostDocument>('GET', `/api/board/posts/${postId}`, { fresh: true, ifNoneMatch: held })
 }
 
 function refused(web: WebRequest, problem: ApiProblem): Promise<Response> {

@@ -12,7 +12,10 @@ import type { SessionCookies } from './session-cookies'
  */
 export type BoardApi = (path: string, init?: RequestInit, bindings?: object) => Promise<Response> | Response
 
-/** An answer: a success's body (parsed when first read) and its ETag if it had one, or a refusal's problem. */
+/**
+ * An answer: a success's body (parsed when first read) and its ETag if it had one, or a refusal's problem.
+ * A 304 (asked for with `ifNoneMatch`) is a success without a body: the caller's copy is current.
+ */
 export type ApiAnswer<T> = { ok: true; status: number; body: T; etag?: string } | { ok: false; status: number; problem: ApiProblem }
 
 /** This request needs a signed-in member and has none (or the token expired): the error handler sends them to log in. */
@@ -39,6 +42,8 @@ export interface CallOptions {
   auth?: 'required' | 'optional'
   /** Send this browser's positions, so that the read waits until it shows the browser's own writes. */
   fresh?: boolean
+  /** The ETag of the answer the caller holds: if it is still current, the answer is a 304 without a body. */
+  ifNoneMatch?: string | undefined
 }
 
 /** One request's view of the API: carries the session's token and positions, and keeps the positions cookie up to date. */
@@ -85,9 +90,11 @@ export class WebApi {
     if (options.auth === 'required' && this.token === undefined) throw new SignInRequired()
     if (options.auth && this.token !== undefined) headers.Authorization = `Bearer ${this.token}`
     if (options.fresh && this.positions.size > 0) headers[POSITION_HEADER] = formatSession(this.positions)
+    if (options.ifNoneMatch !== undefined) headers['If-None-Match'] = options.ifNoneMatch
     if (options.body !== undefined) headers['Content-Type'] = 'application/json'
     const response = await this.api(path, { method, headers, ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}) }, this.c.env as object | undefined)
     this.remember(response.headers.get(POSITION_HEADER))
+    if (response.status === 304) return { ok: true, status: 304, body: undefined as T, ...(options.ifNoneMatch ? { etag: options.ifNoneMatch } : {}) }
     const text = await response.text()
 
     if (response.ok) {

@@ -3,7 +3,7 @@ import type { Child } from 'hono/jsx'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from '@tidings/core'
 import { etagOf, holdsCurrent } from '@tidings/http'
-import type { GuestPages } from './guest-pages'
+import type { GuestPage, GuestPages } from './guest-pages'
 import type { Me, NotificationList } from './api-types'
 import { Layout, type Section, type Viewer } from './layout'
 import type { SessionCookies } from './session-cookies'
@@ -81,19 +81,27 @@ export class WebRequest {
   }
 
   /**
-   * A page that shows one API answer (`source`: its ETag) and is the same for every guest: for a guest it
-   * is rendered once per version of that answer and served as bytes after, with an ETag of its own (304 to
-   * a browser that holds it). A member gets it rendered for them, as `render` does.
+   * The page guests were last served at this path, when this request is a guest's: ask the API for what
+   * it shows with `ifNoneMatch: held?.source`, and hand both to `renderForGuests`.
    */
-  async renderForGuests(source: string | undefined, content: () => PageContent): Promise<Response> {
+  heldGuestPage(): GuestPage | undefined {
+    return this.api.hasSession ? undefined : this.deps.guestPages?.get(this.c.req.path)
+  }
+
+  /**
+   * A page that shows one API answer and is the same for every guest: for a guest it is rendered once per
+   * version of that answer (its ETag) and served as bytes after, with an ETag of its own (304 to a browser
+   * that holds it). When the API said the `held` page's answer is still current (304), that page is served
+   * as it is. A member gets the page rendered for them, as `render` does.
+   */
+  async renderForGuests(answer: { status: number; etag?: string }, held: GuestPage | undefined, content: () => PageContent): Promise<Response> {
     const pages = this.deps.guestPages
-    if (!pages || source === undefined || (await this.viewer()) !== undefined) {
-      const { body, ...page } = content()
-      return this.render(page, body)
-    }
-    const path = this.c.req.path
-    let shown = pages.get(path, source)
+    let shown = answer.status === 304 ? held : undefined
     if (!shown) {
+      if (!pages || answer.etag === undefined || (await this.viewer()) !== undefined) {
+        const { body, ...page } = content()
+        return this.render(page, body)
+      }
       const { body, title, section } = content()
       const html = String(
         await (
@@ -102,8 +110,8 @@ export class WebRequest {
           </Layout>
         ).toString(),
       )
-      shown = { source, html, etag: etagOf(html) }
-      pages.set(path, shown)
+      shown = { source: answer.etag, html, etag: etagOf(html) }
+      pages.set(this.c.req.path, shown)
     }
     const headers = { ...GUEST_PAGE_HEADERS, ETag: shown.etag }
     if (holdsCurrent(this.c.req.header('if-none-match'), shown.etag)) return this.c.body(null, 304, headers)
