@@ -4,6 +4,7 @@ import { combineLoads, expectClean, httpLoad, KeepAliveClient, PhaseCpu, type Ht
 import type { Report } from '../lib/report'
 import { formatMs, formatRate } from '../lib/stats'
 import type { Workbench } from '../lib/workbench'
+import { wrkInstalled, wrkPaths, type WrkResult } from '../lib/wrk'
 import { ENGINE_NAMES, READ_SHAPE, shuffled, withSeededBoard, type BoardEngine, type SeededBoard } from '../lib/board'
 
 /**
@@ -31,7 +32,7 @@ async function measureReads(bench: Workbench, report: Report, engine: BoardEngin
   for (const { path, answer } of served) if (answer.status !== 200) throw new Error(`GET ${path}: ${answer.status} ${answer.body}`)
   const bare = await ChildServer.start('./bare-server.ts', 'bare node:http', {})
   bench.adopt(() => bare.stop())
-  await bare.call('documents', served.map(({ path, answer }) => [path, answer.body]))
+  await bare.call('documents', served.map(({ path, answer }) => [path, answer.body, replayedHeaders(answer.rawHeaders)]))
   await sameAnswers(bare.url, served)
   const bytes = served.reduce((n, s) => n + Buffer.byteLength(s.answer.body), 0) / served.length
 
@@ -73,6 +74,7 @@ async function measureReads(bench: Workbench, report: Report, engine: BoardEngin
   await recompose(HOT_DEFAULT)
   await run('hot')
   await run('bare')
+  const wrk = wrkInstalled() ? await hotWithWrk(bare.url, board.server.url, paths, { bare: new PhaseCpu(bare.pid), hot: new PhaseCpu(board.server.pid, board.backends) }) : undefined
   await bare.stop()
 
   const [ceiling, hot, cold] = [combineLoads(runs.bare), combineLoads(runs.hot), combineLoads(runs.cold)]
@@ -96,6 +98,28 @@ async function measureReads(bench: Workbench, report: Report, engine: BoardEngin
     ceiling: bareValue,
     ratio: cold.perSecond / ceiling.perSecond,
   })
+  if (wrk) {
+    const wrkRatio = wrk.hot.perSecond / wrk.bare.perSecond
+    report.add({
+      id: `7w${suffix}`,
+      figure: `the same as 7${suffix}, hot, measured with wrk (C, 2 threads: it costs the server's machine less than autocannon) (${where})`,
+      value: `${formatRate(wrk.hot.perSecond, 'req/s')}, p99 ${formatMs(wrk.hot.latency?.p99 ?? Number.NaN)}`,
+      ceiling: `bare node:http ${formatRate(wrk.bare.perSecond, 'req/s')}`,
+      ratio: wrkRatio,
+      goal: '≥ 0.80',
+      met: wrkRatio >= 0.8,
+    })
+    const cpuRatio = wrk.cpu.hot.serverPerOp() / wrk.cpu.bare.serverPerOp()
+    report.add({
+      id: `7c${suffix}`,
+      figure: `server CPU per hot read (server process + database) / the bare server's, under wrk (${where})`,
+      value: `${wrk.cpu.hot.serverPerOp().toFixed(1)} µs`,
+      ceiling: `bare ${wrk.cpu.bare.serverPerOp().toFixed(1)} µs`,
+      ratio: cpuRatio,
+      goal: '≤ 1.3',
+      met: cpuRatio <= 1.3,
+    })
+  } else console.log('     SKIPPED 7w, 7c: wrk is not installed (apt-get install -y wrk)')
   const latency = (r: HttpLoadResult) => `p50 ${formatMs(r.latency.p50)} p99 ${formatMs(r.latency.p99)} max ${formatMs(r.latency.max)}`
   report.detail(
     `read ${name}: document ${Math.round(bytes).toLocaleString('en-US')} bytes on average; bare ${ceiling.ops} req in ${(ceiling.ms / 1000).toFixed(0)} s (${latency(ceiling)}), ` +
@@ -114,6 +138,22 @@ async function measureReads(bench: Workbench, report: Report, engine: BoardEngin
   )
 }
 
+/** Figure 7 again with wrk: bare, hot, hot, bare (2 s each), the server CPU of each side per request. */
+async function hotWithWrk(bareUrl: string, boardUrl: string, paths: string[], cpu: { bare: PhaseCpu; hot: PhaseCpu }) {
+  const phase = Math.max(1, Math.round(seconds(2) / 1000))
+  const runs: Record<'bare' | 'hot', WrkResult[]> = { bare: [], hot: [] }
+  for (const which of ['bare', 'hot', 'hot', 'bare'] as const) {
+    runs[which].push(await cpu[which].measure(() => wrkPaths({ url: which === 'bare' ? bareUrl : boardUrl, connections: READ_CONNECTIONS, seconds: phase, paths })))
+  }
+  const combined = (results: WrkResult[]) => {
+    const requests = results.reduce((n, r) => n + r.requests, 0)
+    const ms = results.reduce((n, r) => n + r.ms, 0)
+    const p99s = results.map((r) => r.latency?.p99 ?? Number.NaN)
+    return { perSecond: (requests * 1000) / ms, latency: { p99: Math.max(...p99s) } }
+  }
+  return { bare: combined(runs.bare), hot: combined(runs.hot), cpu }
+}
+
 interface CacheStats {
   hits: number
   misses: number
@@ -123,6 +163,14 @@ interface CacheStats {
 
 function pct(part: number, whole: number): string {
   return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '—'
+}
+
+/** The board's headers for the bare server to send (Content-Type, Cache-Control, CSP, …); Node adds the per-connection ones. */
+export function replayedHeaders(raw: string[]): Record<string, string> {
+  const perConnection = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+  const headers: Record<string, string> = {}
+  for (let i = 0; i < raw.length; i += 2) if (!perConnection.has(raw[i]!.toLowerCase())) headers[raw[i]!] = raw[i + 1]!
+  return headers
 }
 
 /** The ceiling must answer every path with the board's bytes and headers (Date aside). */

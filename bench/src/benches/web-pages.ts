@@ -12,7 +12,7 @@ import { until } from '../lib/load'
 import type { Report } from '../lib/report'
 import { distribution, formatMs, formatRate } from '../lib/stats'
 import type { Workbench } from '../lib/workbench'
-import { sameAnswers } from './board-read'
+import { replayedHeaders, sameAnswers } from './board-read'
 
 /**
  * Figures 12 and 13: the board's server-rendered pages and the console as `npm start` serves them on the
@@ -177,14 +177,6 @@ async function fetchAll(url: string, paths: Array<{ path: string; status?: numbe
   } finally {
     http.close()
   }
-}
-
-/** The board's headers for the bare server to send (Content-Type, Cache-Control, CSP, …); Node adds the per-connection ones. */
-function replayedHeaders(raw: string[]): Record<string, string> {
-  const perConnection = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
-  const headers: Record<string, string> = {}
-  for (let i = 0; i < raw.length; i += 2) if (!perConnection.has(raw[i]!.toLowerCase())) headers[raw[i]!] = raw[i + 1]!
-  return headers
 }
 
 interface PaintSample {

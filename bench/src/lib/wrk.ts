@@ -1,4 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { cpuMsOf } from './cpu'
@@ -151,3 +154,17 @@ function toMs(value: number, unit: string): number {
   return unit === 'us' ? value / 1000 : unit === 's' ? value * 1000 : unit === 'm' ? value * 60_000 : value
 }
 
+
+/** wrk over these paths (GET, each request a path drawn at random: poll.lua), for `seconds`; its result with `ops` for PhaseCpu. */
+export async function wrkPaths(options: { url: string; connections: number; seconds: number; paths: readonly string[] }): Promise<WrkResult & { ops: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tidings-wrk-'))
+  try {
+    const file = join(dir, 'paths.txt')
+    await writeFile(file, `${options.paths.join('\n')}\n`)
+    const result = await wrkFor({ url: options.url, connections: options.connections, threads: 2, seconds: options.seconds, script: WRK_SCRIPTS.poll, args: [file] })
+    if (result.failed > 0 || result.socketErrors) throw new Error(`wrk ${options.url}: ${result.failed} answers ≥ 400, socket errors ${result.socketErrors ?? 'none'}`)
+    return { ...result, ops: result.requests }
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+}

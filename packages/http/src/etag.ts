@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 
-/** A strong validator of a body: the first 128 bits of its SHA-1, quoted (RFC 9110 §8.8.3). */
-export function etagOf(body: string): string {
+/** A strong validator of a body (its bytes, or a string as UTF-8): the first 128 bits of its SHA-1, quoted (RFC 9110 §8.8.3). */
+export function etagOf(body: string | Uint8Array): string {
   return `"${createHash('sha1').update(body).digest('base64url').slice(0, 22)}"`
 }
 

@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono'
 import * as z from 'zod'
-import { type ConsistencyWaiter, consistentRead, etagOf, holdsCurrent, requestSession, uuid, validParams, validQuery } from '@tidings/http'
+import { type ConsistencyWaiter, consistentRead, holdsCurrent, requestSession, uuid, validParams, validQuery } from '@tidings/http'
 import type { Database } from '@tidings/postgres'
 import { PostNotFound } from '../post/post.contracts'
-import type { HotCopy, HotDocuments } from './hot-documents'
+import { hotCopy, type HotCopy, type HotDocuments } from './hot-documents'
 import { renderListItem, renderPostDocument, type PostListItem } from './post-document'
 import type { PostDocumentsOn } from './post-document.projection'
 import type { MemberEnv } from '@tidings/auth'
@@ -68,7 +68,7 @@ export function boardQueryRoutes({ db, documents, hot, lists, waiter, hotServesT
   return routes
 }
 
-const copyOf = (json: string | undefined): HotCopy | undefined => (json === undefined ? undefined : { json, etag: etagOf(json) })
+const copyOf = (json: string | undefined): HotCopy | undefined => (json === undefined ? undefined : hotCopy(json))
 
 /** Always revalidated (`no-cache`); a client holding these bytes (`If-None-Match`) is answered 304 without them. */
 export const COPY_HEADERS = { 'Cache-Control': 'no-cache' }
@@ -76,5 +76,5 @@ export const COPY_HEADERS = { 'Cache-Control': 'no-cache' }
 function answer(c: Context, copy: HotCopy): Response {
   const headers = { ...COPY_HEADERS, ETag: copy.etag }
   if (holdsCurrent(c.req.header('if-none-match'), copy.etag)) return c.body(null, 304, headers)
-  return c.body(copy.json, 200, { ...headers, 'Content-Type': 'application/json' })
+  return c.body(copy.bytes, 200, { ...headers, 'Content-Type': 'application/json' })
 }

@@ -1,9 +1,14 @@
 import { etagOf } from '@tidings/http'
 
-/** A rendered document as served: its JSON and the validator of those bytes. */
+/** A rendered document as served: its JSON as bytes (encoded once, not per answer) and their validator. */
 export interface HotCopy {
-  json: string
+  bytes: Buffer<ArrayBuffer>
   etag: string
+}
+
+export function hotCopy(json: string): HotCopy {
+  const bytes = Buffer.from(json)
+  return { bytes, etag: etagOf(bytes) }
 }
 
 export interface HotDocumentsOptions {
@@ -19,7 +24,7 @@ export interface HotDocumentsOptions {
 }
 
 /**
- * An in-process cache of rendered documents (as the JSON bytes served, with their ETag), for the posts
+ * An in-process cache of rendered documents (the JSON bytes served, with their ETag), for the posts
  * everyone reads and the first pages of the list.
  *
  * The projection evicts a document after the transaction that changed it commits and before its progress
@@ -52,7 +57,7 @@ export class HotDocuments {
     const readAt = this.now()
     const fill = load().then(
       (json) => {
-        const copy = json === undefined ? undefined : { json, etag: etagOf(json) }
+        const copy = json === undefined ? undefined : hotCopy(json)
         if (this.fills.get(id) === fill) {
           this.fills.delete(id)
           if (copy !== undefined) this.install(id, copy, readAt)

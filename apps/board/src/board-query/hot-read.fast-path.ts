@@ -24,8 +24,8 @@ export function hotReadFastPath(hot: HotDocuments, lists: HotDocuments): FastPat
       res.end()
       return true
     }
-    res.writeHead(200, { ...COPY_HEADERS, ETag: copy.etag, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(copy.json) })
-    res.end(copy.json)
+    res.writeHead(200, { ...COPY_HEADERS, ETag: copy.etag, 'Content-Type': 'application/json', 'Content-Length': copy.bytes.length })
+    res.end(copy.bytes)
     return true
   }
 }
