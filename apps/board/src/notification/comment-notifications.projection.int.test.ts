@@ -82,5 +82,23 @@ for (const engine of await testEngines()) {
       expect(single.calls.length).toBeGreaterThan(6)
       expect(batched.created.sort()).toEqual(expected.map((n) => n.comment_id))
     })
+
+    it('adds a page\'s notifications in one insert: a comment notified before, or twice in the page, is added and pushed once', async () => {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('notifications')
+      await migrate(db, schema, 'board.notification', notificationMigrations)
+      const created: string[] = []
+      const projection = commentNotificationsProjection(new NotificationRepository(schema), lookups(true).sources, manualClock(now), (n) => created.push(n.commentId))
+      const apply = async (page: Envelope[]) => {
+        await db.transaction((tx: Queryable) => projection.handleBatch!(tx, page))
+        projection.afterCommit!(page)
+      }
+      await apply([added(comments[0]!)])
+      // Replays (new message ids, as after a rebuild) of a notified comment, and a new comment twice.
+      await apply([added(comments[0]!), added(comments[3]!), added(comments[3]!)])
+      expect(created).toEqual([comments[0]!.commentId, comments[3]!.commentId])
+      const stored = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${schemaName(schema)}.notifications`)
+      expect(Number(stored.rows[0]!.n)).toBe(2)
+    })
   })
 }

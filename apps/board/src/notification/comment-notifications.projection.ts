@@ -23,6 +23,7 @@ const byId = <T>(states: T[], id: (state: T) => string): Map<string, T> => new M
 /**
  * Tells a post's writer about each new comment. The inbox makes a redelivered event a no-op and the unique
  * comment id makes a replayed one harmless; a notification is pushed to open streams only once committed.
+ * A page of comments is three lookups and one insert.
  */
 export function commentNotificationsProjection(
   notifications: NotificationRepository,
@@ -33,9 +34,15 @@ export function commentNotificationsProjection(
   const createdBy = new Map<string, Notification>()
   const added = (message: Envelope): CommentAdded | undefined => (message.type === 'board.CommentAdded.v1' ? (message as unknown as CommentAdded) : undefined)
 
-  async function notify(tx: Queryable, message: Envelope, comment: CommentState, post: PostState | undefined, actor: MemberState | undefined): Promise<void> {
-    const notification = notificationFor(comment, post, actor, { notificationId: uuidv7(clock.now().getTime()), now: clock.now() })
-    if (notification && (await notifications.add(tx, notification))) createdBy.set(message.id, notification)
+  const notificationOf = (comment: CommentState, post: PostState | undefined, actor: MemberState | undefined) =>
+    notificationFor(comment, post, actor, { notificationId: uuidv7(clock.now().getTime()), now: clock.now() })
+
+  /** Adds the notifications of these messages in one statement; those added go out once the page commits. */
+  async function addAll(tx: Queryable, made: ReadonlyArray<{ message: Envelope; notification: Notification }>): Promise<void> {
+    const added = await notifications.addAll(tx, [...new Map(made.map((m) => [m.notification.commentId, m.notification])).values()])
+    for (const { message, notification } of made) {
+      if (added.delete(notification.commentId)) createdBy.set(message.id, notification)
+    }
   }
 
   async function handle(tx: Queryable, message: Envelope): Promise<void> {
@@ -43,7 +50,8 @@ export function commentNotificationsProjection(
     if (!event) return
     const comment = await sources.comments(event.data.commentId, tx)
     if (!comment) return
-    await notify(tx, message, comment, await sources.posts(event.data.postId, tx), await sources.members(comment.authorId, tx))
+    const notification = notificationOf(comment, await sources.posts(event.data.postId, tx), await sources.members(comment.authorId, tx))
+    if (notification) await addAll(tx, [{ message, notification }])
   }
 
   return consumer<Queryable>({
@@ -63,10 +71,12 @@ export function commentNotificationsProjection(
       const comments = byId(await commentsMany([...new Set(events.map((e) => e.event.data.commentId))], tx), (c) => c.commentId)
       const posts = byId(await postsMany([...new Set(events.map((e) => e.event.data.postId))], tx), (p) => p.postId)
       const actors = byId(await membersMany([...new Set([...comments.values()].map((c) => c.authorId))], tx), (m) => m.memberId)
-      for (const { message, event } of events) {
+      const made = events.flatMap(({ message, event }) => {
         const comment = comments.get(event.data.commentId)
-        if (comment) await notify(tx, message, comment, posts.get(event.data.postId), actors.get(comment.authorId))
-      }
+        const notification = comment && notificationOf(comment, posts.get(event.data.postId), actors.get(comment.authorId))
+        return notification ? [{ message, notification }] : []
+      })
+      await addAll(tx, made)
     },
     afterCommit(messages) {
       for (const m of messages) {

@@ -1,4 +1,4 @@
-import { isoTime, type Migration, type Queryable, schemaName } from '@tidings/postgres'
+import { isoTime, type Migration, type Queryable, schemaName, valuesList } from '@tidings/postgres'
 import type { Notification } from './notification'
 
 interface NotificationRow {
@@ -25,11 +25,21 @@ export class NotificationRepository {
 
   /** False when the comment already has its notification. */
   async add(tx: Queryable, n: Notification): Promise<boolean> {
-    const result = await tx.query(
-      `INSERT INTO ${this.table} (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL) ON CONFLICT (comment_id) DO NOTHING`,
-      [n.notificationId, n.recipientId, n.postId, n.postTitle, n.commentId, n.actor.memberId, n.actor.nickname, n.createdAt],
+    return (await this.addAll(tx, [n])).has(n.commentId)
+  }
+
+  /** Several in one statement; the comment ids of those added (a comment that has its notification already is left out). */
+  async addAll(tx: Queryable, notifications: readonly Notification[]): Promise<Set<string>> {
+    if (notifications.length === 0) return new Set()
+    const values = valuesList(
+      notifications.map((n) => [n.notificationId, n.recipientId, n.postId, n.postTitle, n.commentId, n.actor.memberId, n.actor.nickname, n.createdAt]),
+      ['uuid', 'uuid', 'uuid', '', 'uuid', 'uuid', '', 'timestamptz'],
     )
-    return result.rowCount > 0
+    const result = await tx.query<{ comment_id: string }>(
+      `INSERT INTO ${this.table} (${COLUMNS}) SELECT v.*, NULL::timestamptz FROM (VALUES ${values.sql}) AS v ON CONFLICT (comment_id) DO NOTHING RETURNING comment_id`,
+      values.params,
+    )
+    return new Set(result.rows.map((r) => r.comment_id))
   }
 
   async list(db: Queryable, recipientId: string, options: { limit: number; before?: string }): Promise<Notification[]> {
