@@ -19,7 +19,7 @@ describe('hot documents', () => {
     expect(await hot.read('a', load)).toSatisfy(holding('v1'))
     expect(await hot.read('a', load)).toSatisfy(holding('v1'))
     expect(loads).toBe(1)
-    expect(hot.stats()).toEqual({ size: 1, hits: 1, misses: 1 })
+    expect(hot.stats()).toEqual({ size: 1, bytes: 2, hits: 1, misses: 1 })
   })
 
   it('keeps each copy with the ETag of its JSON, which changes with it', async () => {
@@ -95,6 +95,22 @@ describe('hot documents', () => {
     const none = new HotDocuments({ capacity: 0 })
     await none.read('a', async () => 'a')
     expect(none.stats().size).toBe(0)
+  })
+
+  it('keeps at most maxBytes, the least recently used going first, and no copy over an eighth of them', async () => {
+    const hot = new HotDocuments({ maxBytes: 80 })
+    for (const id of ['a', 'b', 'c', 'd']) await hot.read(id, async () => id.repeat(10))
+    expect(hot.stats()).toMatchObject({ size: 4, bytes: 40 })
+    await hot.read('big', async () => 'x'.repeat(11)) // over 80 / 8: served, not kept
+    expect(hot.peek('big')).toBeUndefined()
+    for (const id of ['e', 'f', 'g', 'h', 'i']) await hot.read(id, async () => id.repeat(10))
+    expect(hot.stats()).toMatchObject({ size: 8, bytes: 80 })
+    expect(hot.peek('a')).toBeUndefined() // the oldest went first
+    hot.evict(['i'])
+    hot.evict(['i'])
+    expect(hot.stats()).toMatchObject({ size: 7, bytes: 70 })
+    hot.clear()
+    expect(hot.stats()).toMatchObject({ size: 0, bytes: 0 })
   })
 
   it('serves a copy for maxAgeMs from when it was read, then loads it again (an eviction that never came)', async () => {

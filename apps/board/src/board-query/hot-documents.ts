@@ -14,6 +14,8 @@ export function hotCopy(json: string): HotCopy {
 export interface HotDocumentsOptions {
   /** How many documents it keeps (the least recently read go first). */
   capacity?: number | undefined
+  /** The bytes it keeps at most, whatever the count (default 128 MiB); a copy over an eighth of them is served but not kept. */
+  maxBytes?: number | undefined
   /**
    * The longest a copy is served, counted from when it was read: it bounds how stale a read without a
    * token can be on an instance whose eviction was lost (its sender crashed, or could not reach the bus).
@@ -36,6 +38,8 @@ export class HotDocuments {
   private readonly entries = new Map<string, { copy: HotCopy; readAt: number }>()
   private readonly fills = new Map<string, Promise<HotCopy | undefined>>()
   private readonly capacity: number
+  private readonly maxBytes: number
+  private bytes = 0
   private readonly maxAgeMs: number
   private readonly now: () => number
   private hitCount = 0
@@ -43,6 +47,7 @@ export class HotDocuments {
 
   constructor(options: HotDocumentsOptions = {}) {
     this.capacity = options.capacity ?? 10_000
+    this.maxBytes = options.maxBytes ?? 128 * 1024 * 1024
     this.maxAgeMs = options.maxAgeMs ?? 10_000
     this.now = options.now ?? (() => performance.now())
   }
@@ -77,8 +82,11 @@ export class HotDocuments {
   peek(id: string): HotCopy | undefined {
     const hit = this.entries.get(id)
     if (hit === undefined) return undefined
+    if (this.now() - hit.readAt >= this.maxAgeMs) {
+      this.drop(id)
+      return undefined
+    }
     this.entries.delete(id)
-    if (this.now() - hit.readAt >= this.maxAgeMs) return undefined
     this.hitCount++
     // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
     this.entries.set(id, hit)
@@ -88,22 +96,33 @@ export class HotDocuments {
   /** Forgets everything, fills in flight included: for when evictions may have been missed. */
   clear(): void {
     this.entries.clear()
+    this.bytes = 0
     this.fills.clear()
   }
 
   evict(ids: Iterable<string>): void {
     for (const id of ids) {
-      this.entries.delete(id)
+      this.drop(id)
       this.fills.delete(id)
     }
   }
 
-  stats(): { size: number; hits: number; misses: number } {
-    return { size: this.entries.size, hits: this.hitCount, misses: this.missCount }
+  stats(): { size: number; bytes: number; hits: number; misses: number } {
+    return { size: this.entries.size, bytes: this.bytes, hits: this.hitCount, misses: this.missCount }
   }
 
   private install(id: string, copy: HotCopy, readAt: number): void {
+    this.drop(id)
+    if (copy.bytes.length > this.maxBytes / 8) return
     this.entries.set(id, { copy, readAt })
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!)
+    this.bytes += copy.bytes.length
+    while (this.entries.size > this.capacity || this.bytes > this.maxBytes) this.drop(this.entries.keys().next().value!)
+  }
+
+  private drop(id: string): void {
+    const entry = this.entries.get(id)
+    if (entry === undefined) return
+    this.entries.delete(id)
+    this.bytes -= entry.copy.bytes.length
   }
 }
