@@ -1,6 +1,6 @@
 import { consumer, type ConsumerDefinition, type Envelope, type EnvelopeMeta, type RetryPolicy } from '@tidings/core'
 import type { Queryable } from '../database/database'
-import type { CommandTx, UnitOfWork } from './unit-of-work'
+import { runHooks, type CommandTx, type UnitOfWork } from './unit-of-work'
 
 /**
  * What a reactor keeps for one page of messages: `open` runs before the page's first message (e.g. lock, in
@@ -31,16 +31,22 @@ export interface ReactorDefinition<P = undefined> {
  */
 export function reactor<P = undefined>(uow: UnitOfWork, definition: ReactorDefinition<P>): ConsumerDefinition<Queryable> {
   const recordedBy = new Map<string, Envelope[]>()
+  const hooksBy = new Map<string, Array<() => void>>()
   const reactAll = async (q: Queryable, messages: Envelope[]): Promise<void> => {
-    // What an earlier attempt recorded (its transaction rolled back after this ran) is not this attempt's.
-    for (const message of messages) recordedBy.delete(message.id)
+    // What an earlier attempt recorded or asked for (its transaction rolled back after this ran) is not this attempt's.
+    for (const message of messages) {
+      recordedBy.delete(message.id)
+      hooksBy.delete(message.id)
+    }
     const shared = uow.sharing(q)
     const page = definition.page ? await definition.page.open(q, messages) : (undefined as P)
     for (const message of messages) await shared.run((tx) => definition.react(tx, message, page), causedBy(message))
     if (definition.page) await definition.page.close(q, page)
     const recorded = await shared.append()
+    const hooks = shared.afterCommit()
     messages.forEach((message, i) => {
       if (recorded[i]!.length > 0) recordedBy.set(message.id, recorded[i]!)
+      if (hooks[i]!.length > 0) hooksBy.set(message.id, hooks[i]!)
     })
   }
   return consumer<Queryable>({
@@ -50,6 +56,13 @@ export function reactor<P = undefined>(uow: UnitOfWork, definition: ReactorDefin
     handle: (q, message) => reactAll(q, [message]),
     handleBatch: reactAll,
     afterCommit(messages) {
+      runHooks(
+        messages.flatMap((m) => {
+          const hooks = hooksBy.get(m.id) ?? []
+          hooksBy.delete(m.id)
+          return hooks
+        }),
+      )
       const events = messages.flatMap((m) => {
         const recorded = recordedBy.get(m.id) ?? []
         recordedBy.delete(m.id)

@@ -26,6 +26,12 @@ export interface CommandTx extends Queryable {
    * those feeds applies them only once it has applied that feed up to there.
    */
   dependsOn(...positions: Array<ConsistencyToken | string | undefined>): void
+  /**
+   * Runs `then` once the transaction this unit of work is in has committed, never if it rolls back (a
+   * report, an alert: what must not go out for a change that did not happen, or twice for one that was
+   * tried again). A failure of `then` is swallowed: the work is done.
+   */
+  afterCommit(then: () => void): void
 }
 
 /** Units of work sharing a transaction: see `UnitOfWork.sharing`. */
@@ -34,6 +40,8 @@ export interface SharedTransaction {
   run<T>(work: (tx: CommandTx) => Promise<T>, meta?: EnvelopeMeta): Promise<T>
   /** Appends every unit's events to the outbox in one statement; returns them per unit, in the order the units ran. */
   append(): Promise<Envelope[][]>
+  /** What each unit asked to run after the commit (`CommandTx.afterCommit`), per unit in the order they ran: run them once it has (`runHooks`). */
+  afterCommit(): Array<Array<() => void>>
 }
 
 export interface Committed<T> {
@@ -88,25 +96,28 @@ export class UnitOfWork {
   async run<T>(work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<Committed<T>> {
     const keyed = takeKeyedCommand()
     if (keyed?.replay) return { ...(keyed.replay as { result: T; token?: ConsistencyToken }), events: [] }
-    const { result, events } = await this.options.db.transaction(async (q) => {
+    const { result, events, afterCommit } = await this.options.db.transaction(async (q) => {
       const done = await this.within(q, work, meta)
       await keyed?.record(q, { result: done.result, ...this.tokenOf(done.events) })
       return done
     })
     if (keyed) keyed.recorded = true
+    afterCommit()
     return { result, ...(await this.committed(events)) }
   }
 
   /**
    * The unit of work inside a transaction someone else owns, e.g. a consumer's page: state and events are
-   * written in it. Call `committed(events)` once that transaction has committed (a consumer's
-   * `afterCommit`), so the feed is signalled and after-commit handlers run.
+   * written in it. Once that transaction has committed (a consumer's `afterCommit`), call the returned
+   * `afterCommit` and `committed(events)`, so the unit's own hooks run, the feed is signalled and
+   * after-commit handlers run.
    */
-  async within<T>(q: Queryable, work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<{ result: T; events: Envelope[] }> {
+  async within<T>(q: Queryable, work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<{ result: T; events: Envelope[]; afterCommit: () => void }> {
     const shared = this.sharing(q)
     const result = await shared.run(work, meta)
     const [events] = await shared.append()
-    return { result, events: events! }
+    const [hooks] = shared.afterCommit()
+    return { result, events: events!, afterCommit: () => runHooks(hooks!) }
   }
 
   /**
@@ -116,19 +127,23 @@ export class UnitOfWork {
    */
   sharing(q: Queryable): SharedTransaction {
     const units: Envelope[][] = []
+    const hooks: Array<Array<() => void>> = []
     return {
       run: async (work, meta = {}) => {
         const recorded: Event[] = []
+        const then: Array<() => void> = []
         const after: Array<ConsistencyToken | string> = [...(meta.after ?? [])]
         const tx: CommandTx = {
           query: (sql, params) => q.query(sql, params),
           record: (...e) => recorded.push(...e),
           dependsOn: (...positions) => after.push(...positions.filter((p) => p !== undefined)),
+          afterCommit: (hook) => then.push(hook),
         }
         const result = await work(tx)
         const envelopes = recorded.map((e) => this.stamp(e, meta, after))
         if (this.options.dispatcher) await this.options.dispatcher.dispatchInTransaction(q, envelopes)
         units.push(envelopes)
+        hooks.push(then)
         return result
       },
       append: async () => {
@@ -136,6 +151,7 @@ export class UnitOfWork {
         let from = 0
         return units.map((unit) => appended.slice(from, (from += unit.length)))
       },
+      afterCommit: () => hooks,
     }
   }
 
@@ -173,5 +189,16 @@ export class UnitOfWork {
     }
     if (e.version !== undefined) envelope.version = e.version
     return envelope
+  }
+}
+
+/** Runs what units of work asked to run after their commit; one that throws does not stop the others. */
+export function runHooks(hooks: ReadonlyArray<() => void>): void {
+  for (const hook of hooks) {
+    try {
+      hook()
+    } catch {
+      // The transaction committed: a report that failed changes nothing of it.
+    }
   }
 }

@@ -26,7 +26,12 @@ for (const engine of await testEngines()) {
         data,
         meta: { correlationId: saga.id, ...(causationId ? { causationId } : {}) },
       })
-      const applyPage = (messages: Envelope[]) => db.transaction((tx) => w.runner.replies('test.page', ['test.wallet']).handleBatch!(tx, messages))
+      // As the subscription applies a page: in one transaction, then what it reports once that has committed.
+      const replies = w.runner.replies('test.page', ['test.wallet'])
+      const applyPage = async (messages: Envelope[]) => {
+        await db.transaction((tx) => replies.handleBatch!(tx, messages))
+        replies.afterCommit!(messages)
+      }
       return { ...w, timers, reply, applyPage }
     }
 
@@ -93,6 +98,43 @@ for (const engine of await testEngines()) {
       expect(w.alerts.map((a) => (a.details as { sagaId: string }).sagaId)).toEqual(ids)
       expect(await w.timers()).toEqual([])
       expect((await w.outcomes(ids[0]!)).slice(-2)).toEqual(['debit compensation_failed: wallet.RefundFailed', 'debit failed: debit could not be undone after 1 attempts (wallet.RefundFailed)'])
+    })
+
+    it('a page that rolls back reports nothing: its steps and alerts come once, from the attempt that commits', async () => {
+      const w = await world({ compensationAttempts: 1, compensationTimeoutMs: 60_000 })
+      const replies = w.runner.replies('test.page', ['test.wallet'])
+      // As the processor does when a page fails after it was applied (a later chunk, the checkpoint, the
+      // commit): the transaction rolls back, then each message is applied alone and committed.
+      const failOnceThenOneByOne = async (page: Envelope[]) => {
+        await expect(
+          w.db.transaction(async (tx) => {
+            await replies.handleBatch!(tx, page)
+            throw new Error('the page fails after it was applied')
+          }),
+        ).rejects.toThrow('the page fails')
+        const reported = [w.steps.length, w.alerts.length]
+        for (const message of page) {
+          await w.db.transaction((tx) => replies.handle(tx, message))
+          replies.afterCommit!([message])
+        }
+        return reported
+      }
+      const ids: string[] = []
+      for (const p of ['p-c', 'p-d']) ids.push((await w.pay({ paymentId: p, member: 'm', seat: 'S', amount: 10 })).id)
+      const debited = await Promise.all(ids.map(async (id, i) => w.reply('wallet.Debited', (await w.runner.find(id))!, { reference: `p-${'cd'[i]}` })))
+      expect(await failOnceThenOneByOne(debited)).toEqual([0, 0])
+      expect(w.steps).toEqual(['debit', 'debit'])
+      for (const [i, id] of ids.entries()) {
+        await w.applyPage([w.reply('seats.ConfirmationRefused', (await w.runner.find(id))!, { reference: `p-${'cd'[i]}`, reason: 'seat S is taken' })])
+      }
+      const compensating = await Promise.all(ids.map(async (id) => (await w.runner.find(id))!))
+      // Two failed refunds of the first saga (the second a copy) and one of the other: both are parked.
+      const failedC = w.reply('wallet.RefundFailed', compensating[0]!, { reference: 'p-c' })
+      const parking = [failedC, w.reply('wallet.RefundFailed', compensating[1]!, { reference: 'p-d' }), { ...failedC, id: '00000000-0000-7000-8000-0000000000fd' }]
+      const [, alertsBefore] = await failOnceThenOneByOne(parking)
+      expect(alertsBefore).toBe(0)
+      expect((await Promise.all(ids.map((id) => w.runner.find(id)))).map((s) => s!.status)).toEqual(['FAILED', 'FAILED'])
+      expect(w.alerts.map((a) => (a.details as { sagaId: string }).sagaId).sort()).toEqual([...ids].sort())
     })
   })
 }

@@ -119,7 +119,7 @@ export class SagaRunner {
     const { existing } = await this.apply(tx, changes, { ...transition.instance, status: 'RUNNING', history: 0 }, transition, { timersCancelled: true, starts: true })
     if (existing) return { id, started: false, saga: existing as SagaInstance<S> }
     await this.write(tx, changes)
-    this.options.observer?.started?.(definition.name)
+    tx.afterCommit(() => this.options.observer?.started?.(definition.name))
     return { id, started: true, saga: transition.instance }
   }
 
@@ -197,7 +197,10 @@ export class SagaRunner {
     const transition = machine.reply(saga, reply)
     if (!transition) return
     const now = this.clock.now()
-    if (saga.status === 'RUNNING') this.options.observer?.stepDone?.(saga.type, machine.definition.steps[saga.step]!.name, now.getTime() - saga.updatedAt.getTime())
+    if (saga.status === 'RUNNING') {
+      const [step, ms] = [machine.definition.steps[saga.step]!.name, now.getTime() - saga.updatedAt.getTime()]
+      tx.afterCommit(() => this.options.observer?.stepDone?.(saga.type, step, ms))
+    }
     const { after } = await this.apply(tx, page.changes, saga, transition)
     const final = FINAL_SAGA_STATUSES.includes(after.status)
     page.sagas.set(saga.id, { ...after, startedAt: saga.startedAt, updatedAt: now, endedAt: final ? now : null })
@@ -217,7 +220,7 @@ export class SagaRunner {
 
   /**
    * Applies a transition in the transaction of its cause: the commands and events it sends are recorded,
-   * its row, history and timers gathered in `changes` (see `write`), and it is reported. The first
+   * its row, history and timers gathered in `changes` (see `write`), and it is reported once that commits. The first
    * transition (`starts`) inserts the row at once, unless the saga exists: then nothing is done and the
    * `existing` saga is returned. Returns the saga as the transition left it (`after`).
    */
@@ -242,15 +245,19 @@ export class SagaRunner {
     if (transition.command) tx.record({ id: awaiting!, type: transition.command.type, key: transition.command.key ?? instance.id, data: transition.command.data, meta })
     for (const event of transition.events) tx.record({ type: event.type, key: event.key ?? instance.id, data: event.data, meta })
     if (transition.timers) this.replaceTimers(changes, before, transition.timers, cause.timersCancelled ?? false, now)
-    if (final && before.status !== instance.status) this.options.observer?.ended?.(instance.type, instance.status)
-    if (transition.parked) {
-      ;(this.options.alerts ?? noAlerts).raise({
-        kind: 'saga_failed',
-        code: 'SAGA_FAILED',
-        where: instance.type,
-        message: `saga ${instance.id} is parked FAILED: ${transition.parked.reason}`,
-        details: { sagaId: instance.id, step: instance.step },
-      })
+    // Reported once committed: never for a change rolled back, nor twice for a page applied again.
+    if (final && before.status !== instance.status) tx.afterCommit(() => this.options.observer?.ended?.(instance.type, instance.status))
+    const parked = transition.parked
+    if (parked) {
+      tx.afterCommit(() =>
+        (this.options.alerts ?? noAlerts).raise({
+          kind: 'saga_failed',
+          code: 'SAGA_FAILED',
+          where: instance.type,
+          message: `saga ${instance.id} is parked FAILED: ${parked.reason}`,
+          details: { sagaId: instance.id, step: instance.step },
+        }),
+      )
     }
     return { after: { ...instance, history } }
   }
