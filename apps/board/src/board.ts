@@ -5,8 +5,10 @@ import { commentService } from './comment/comment.service'
 import { notificationService } from './notification/notification.service'
 import { postService } from './post/post.service'
 import { boardWeb } from './web/board-web.routes'
+import { GuestPages } from './web/guest-pages'
+import { guestPagesFastPath } from './web/guest-pages.fast-path'
 import { identityService, MEMBER_SOURCE, type IdentityOptions, type IdentityService } from '@tidings/identity'
-import { type Host, hostServices, serviceContext, type ServiceContext } from '@tidings/http'
+import { fastPathOf, type Host, hostServices, serviceContext, type ServiceContext } from '@tidings/http'
 
 export interface BoardOptions {
   db: Database
@@ -37,9 +39,11 @@ export async function composeBoard(options: BoardOptions): Promise<Board> {
   const host = hostServices(ctx, Object.values(services))
   const http = host.http
   // The pages are a client of the API; in one process they call it through the app itself, no socket (the
-  // page request's bindings go along, so the API sees the browser's address).
-  http.route('/', boardWeb({ api: (path, init, bindings) => http.request(path, init, bindings), logger: ctx.logger }))
-  return { ...host, services }
+  // page request's bindings go along, so the API sees the browser's address). Guests' pages are served
+  // before the app while the read side's hot copies show they are current.
+  const guestPages = new GuestPages()
+  http.route('/', boardWeb({ api: (path, init, bindings) => http.request(path, init, bindings), logger: ctx.logger, guestPages }))
+  return { ...host, services, fastPath: fastPathOf([host.fastPath, guestPagesFastPath(guestPages, services.query.current)])! }
 }
 
 /**

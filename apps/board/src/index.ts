@@ -1,5 +1,7 @@
 export { boardServices, composeBoard, type Board, type BoardOptions } from './board'
 export { boardWeb, consoleLogger, type BoardApi, type BoardWebOptions } from './web/board-web.routes'
+export { GuestPages } from './web/guest-pages'
+export { guestPagesFastPath, type CurrentAnswers } from './web/guest-pages.fast-path'
 
 // The pages' building blocks, for other apps' pages (the concert system's) to look, sign in and fail alike.
 export type { ApiProblem } from './web/api-types'

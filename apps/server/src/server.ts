@@ -1,7 +1,7 @@
-import { boardServices, boardWeb } from '@tidings/board'
+import { boardServices, boardWeb, GuestPages, guestPagesFastPath } from '@tidings/board'
 import { concertServices, concertWeb, type ConcertSettings } from '@tidings/concert'
 import { consoleRoutes, Operations } from '@tidings/console'
-import { type AnyService, type Host, hostServices, type ServiceContext } from '@tidings/http'
+import { type AnyService, fastPathOf, type Host, hostServices, type ServiceContext } from '@tidings/http'
 import { identityService, type IdentityOptions } from '@tidings/identity'
 import { orderStatusExplorer, ordersServices } from '@tidings/orders'
 
@@ -37,7 +37,9 @@ export async function composeServer(ctx: ServiceContext, options: ServerOptions 
   const host = hostServices(ctx, services)
   // The pages are a client of the same app's API, called in process with the page request's bindings (its address).
   const api = (path: string, init?: RequestInit, bindings?: object) => host.http.request(path, init, bindings)
-  host.http.route('/', boardWeb({ api, logger: ctx.logger }))
+  // Guests' board pages are served before the app while the read side's hot copies show they are current.
+  const guestPages = new GuestPages()
+  host.http.route('/', boardWeb({ api, logger: ctx.logger, guestPages }))
   host.http.route('/', concertWeb({ api, logger: ctx.logger }))
   host.http.route(
     '/',
@@ -45,6 +47,7 @@ export async function composeServer(ctx: ServiceContext, options: ServerOptions 
   )
   return {
     ...host,
+    fastPath: fastPathOf([host.fastPath, guestPagesFastPath(guestPages, board.query.current)])!,
     services,
     async stop() {
       await host.stop()

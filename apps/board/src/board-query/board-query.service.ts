@@ -4,6 +4,7 @@ import { DocumentStore } from '@tidings/postgres'
 import { boardQueryRoutes } from './board-query.routes'
 import { HotDocuments } from './hot-documents'
 import { hotReadFastPath } from './hot-read.fast-path'
+import type { CurrentAnswers } from '../web/guest-pages.fast-path'
 import type { StoredPostDocument } from './post-document'
 import { postDocumentProjection, type PostDocumentSources, type PostDocumentsOn } from './post-document.projection'
 import type { BoardService } from '../shared/board-service'
@@ -41,7 +42,7 @@ export async function boardQueryService(
   feeds: readonly FeedReader[],
   sources: PostDocumentSources,
   options: BoardQueryOptions = {},
-): Promise<BoardService & { hot: HotDocuments; lists: HotDocuments; rows: DocumentStore<StoredPostDocument> }> {
+): Promise<BoardService & { hot: HotDocuments; lists: HotDocuments; current: CurrentAnswers; rows: DocumentStore<StoredPostDocument> }> {
   const rows = new DocumentStore<StoredPostDocument>(BOARD_QUERY_SCHEMA, POST_DOCUMENTS_COLLECTION)
   const outside = options.documents
   const documents: PostDocumentsOn = outside ? () => outside : (via) => rows.on(via)
@@ -93,6 +94,8 @@ export async function boardQueryService(
     close: () => unsubscribe?.(),
     feeds: {},
     fastPath: hotReadFastPath(hot, lists),
+    /** The ETags of what a read without a token is answered now, from the hot copies (for the guests' pages). */
+    current: { postList: (limit) => lists.peek(String(limit))?.etag, post: (postId) => hot.peek(postId)?.etag },
     subscriptions: [subscription],
     producerSchemas: [],
     consumerSchemas: [BOARD_QUERY_SCHEMA],

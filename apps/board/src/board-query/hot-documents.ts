@@ -1,4 +1,5 @@
 import { etagOf } from '@tidings/http'
+import { SizedLru } from '../shared/sized-lru'
 
 /** A rendered document as served: its JSON as bytes (encoded once, not per answer) and their validator. */
 export interface HotCopy {
@@ -35,19 +36,16 @@ export interface HotDocumentsOptions {
  * So a reader that waited for its consistency token can never be served the older version.
  */
 export class HotDocuments {
-  private readonly entries = new Map<string, { copy: HotCopy; readAt: number }>()
+  private readonly entries: SizedLru<{ copy: HotCopy; readAt: number }>
   private readonly fills = new Map<string, Promise<HotCopy | undefined>>()
-  private readonly capacity: number
-  private readonly maxBytes: number
-  private bytes = 0
   private readonly maxAgeMs: number
   private readonly now: () => number
   private hitCount = 0
   private missCount = 0
 
   constructor(options: HotDocumentsOptions = {}) {
-    this.capacity = options.capacity ?? 10_000
-    this.maxBytes = options.maxBytes ?? 128 * 1024 * 1024
+    const maxSize = options.maxBytes ?? 128 * 1024 * 1024
+    this.entries = new SizedLru((entry) => entry.copy.bytes.length, { capacity: options.capacity ?? 10_000, maxSize, maxEntrySize: maxSize / 8 })
     this.maxAgeMs = options.maxAgeMs ?? 10_000
     this.now = options.now ?? (() => performance.now())
   }
@@ -65,7 +63,7 @@ export class HotDocuments {
         const copy = json === undefined ? undefined : hotCopy(json)
         if (this.fills.get(id) === fill) {
           this.fills.delete(id)
-          if (copy !== undefined) this.install(id, copy, readAt)
+          if (copy !== undefined) this.entries.set(id, { copy, readAt })
         }
         return copy
       },
@@ -83,46 +81,28 @@ export class HotDocuments {
     const hit = this.entries.get(id)
     if (hit === undefined) return undefined
     if (this.now() - hit.readAt >= this.maxAgeMs) {
-      this.drop(id)
+      this.entries.delete(id)
       return undefined
     }
-    this.entries.delete(id)
     this.hitCount++
-    // Re-inserted: a Map iterates in insertion order, so the first key is the least recently used.
-    this.entries.set(id, hit)
     return hit.copy
   }
 
   /** Forgets everything, fills in flight included: for when evictions may have been missed. */
   clear(): void {
     this.entries.clear()
-    this.bytes = 0
     this.fills.clear()
   }
 
   evict(ids: Iterable<string>): void {
     for (const id of ids) {
-      this.drop(id)
+      this.entries.delete(id)
       this.fills.delete(id)
     }
   }
 
   stats(): { size: number; bytes: number; hits: number; misses: number } {
-    return { size: this.entries.size, bytes: this.bytes, hits: this.hitCount, misses: this.missCount }
-  }
-
-  private install(id: string, copy: HotCopy, readAt: number): void {
-    this.drop(id)
-    if (copy.bytes.length > this.maxBytes / 8) return
-    this.entries.set(id, { copy, readAt })
-    this.bytes += copy.bytes.length
-    while (this.entries.size > this.capacity || this.bytes > this.maxBytes) this.drop(this.entries.keys().next().value!)
-  }
-
-  private drop(id: string): void {
-    const entry = this.entries.get(id)
-    if (entry === undefined) return
-    this.entries.delete(id)
-    this.bytes -= entry.copy.bytes.length
+    const { entries, size } = this.entries.usage()
+    return { size: entries, bytes: size, hits: this.hitCount, misses: this.missCount }
   }
 }

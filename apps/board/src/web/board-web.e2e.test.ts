@@ -41,6 +41,15 @@ for (const engine of await testEngines()) {
       return postId!
     }
 
+    /** How many requests the board's app has answered (the fast paths are not counted). */
+    async function appAnswers(): Promise<number> {
+      const metrics = await (await fetch(`${baseUrl}/metrics`)).text()
+      const counts = metrics.split('\n').filter((line) => line.startsWith('tidings_http_request_duration_seconds_count{') && !line.includes('route="/metrics"'))
+      return counts.reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+    }
+
+    const headersOf = (page: { headers: Headers }) => Object.fromEntries([...page.headers].filter(([name]) => name !== 'date' && name !== 'keep-alive'))
+
     beforeAll(async () => {
       ;({ db } = await engine.freshDatabase())
       served = await serveBoard(db)
@@ -152,10 +161,19 @@ for (const engine of await testEngines()) {
         expect(first.headers.get('cache-control')).toBe('no-cache')
         expect(first.headers.get('vary')).toBe('Cookie')
         expect(first.html).not.toContain('Log out')
+        // Once held, the page is answered before the app (no dispatch, no API call), byte for byte and
+        // header for header as the app answered it.
+        const dispatched = await appAnswers()
         const again = await guest.get(path)
         expect([again.status, again.headers.get('etag'), again.html]).toEqual([200, etag, first.html])
+        expect(headersOf(again)).toEqual(headersOf(first))
         const held = await guest.get(path, { 'If-None-Match': etag! })
-        expect([held.status, held.html, held.headers.get('etag')]).toEqual([304, '', etag])
+        expect([held.status, held.html, held.headers.get('etag'), held.headers.get('vary')]).toEqual([304, '', etag, 'Cookie'])
+        expect(await appAnswers()).toBe(dispatched)
+        // A browser with a cookie of ours is the app's to answer, even a stale one.
+        const positioned = await guest.get(path, { Cookie: 'tidings_positions=garbage' })
+        expect([positioned.status, positioned.headers.get('etag')]).toEqual([200, etag])
+        expect(await appAnswers()).toBeGreaterThan(dispatched)
         // A member is never served the guests' page, nor a 304 for it: theirs shows who they are.
         const mine = await ann.get(path, { 'If-None-Match': etag! })
         expect(mine.status).toBe(200)

@@ -20,6 +20,8 @@ export interface BoardWebOptions {
   secureCookies?: boolean
   /** Where unexpected failures go (the page itself shows no details); the console by default. */
   logger?: Logger
+  /** The pages as guests see them, kept between requests; pass them to `guestPagesFastPath` as well to serve them before the app. */
+  guestPages?: GuestPages
 }
 
 /** Failures must be seen somewhere even when the host passes no logger. */
@@ -39,7 +41,7 @@ const BOARD_JS = readFileSync(new URL('./assets/board.js', import.meta.url), 'ut
  */
 export function boardWeb(options: BoardWebOptions): Hono {
   const logger = options.logger ?? consoleLogger
-  const deps = { api: options.api, cookies: sessionCookies({ secure: options.secureCookies ?? false }), logger, guestPages: new GuestPages() }
+  const deps = { api: options.api, cookies: sessionCookies({ secure: options.secureCookies ?? false }), logger, guestPages: options.guestPages ?? new GuestPages() }
   const web = new Hono()
 
   web.get('/assets/board.js', (c) =>

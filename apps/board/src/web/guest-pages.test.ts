@@ -1,30 +1,38 @@
 import { describe, expect, it } from 'vitest'
-import { GuestPages, type GuestPage } from './guest-pages'
+import { GuestPages, guestPage } from './guest-pages'
 
-const page = (html: string, source = '"s"'): GuestPage => ({ source, html, etag: `"${html.length}"` })
+const text = (page: { bytes: Buffer } | undefined) => page?.bytes.toString()
 
 describe('guest pages', () => {
   it('keys paths in lower case: every spelling of an id is one page', () => {
     const pages = new GuestPages()
-    pages.set('/posts/01ABCDEF', page('<p>post</p>'))
-    expect(pages.get('/posts/01abcdef')?.html).toBe('<p>post</p>')
-    pages.set('/posts/01AbCdEf', page('<p>again</p>'))
-    expect(pages.size()).toEqual({ pages: 1, chars: '<p>again</p>'.length })
+    pages.set('/posts/01ABCDEF', guestPage('"s"', '<p>post</p>'))
+    expect(text(pages.get('/posts/01abcdef'))).toBe('<p>post</p>')
+    pages.set('/posts/01AbCdEf', guestPage('"s"', '<p>again</p>'))
+    expect(pages.size()).toEqual({ pages: 1, bytes: '<p>again</p>'.length })
   })
 
-  it('holds at most maxChars, the least recently used going first, and keeps no page over maxPageChars', () => {
-    const pages = new GuestPages({ maxChars: 30, maxPageChars: 12 })
-    pages.set('/a', page('a'.repeat(10)))
-    pages.set('/b', page('b'.repeat(10)))
-    pages.set('/c', page('c'.repeat(10)))
+  it('gives a page the ETag of its bytes and keeps the source it shows', () => {
+    const a = guestPage('"v1"', '<p>é</p>')
+    expect(a.bytes.length).toBe(Buffer.byteLength('<p>é</p>'))
+    expect(a.source).toBe('"v1"')
+    expect(guestPage('"v2"', '<p>é</p>').etag).toBe(a.etag)
+    expect(guestPage('"v1"', '<p>e</p>').etag).not.toBe(a.etag)
+  })
+
+  it('holds at most maxBytes, the least recently used going first, and keeps no page over maxPageBytes', () => {
+    const pages = new GuestPages({ maxBytes: 30, maxPageBytes: 12 })
+    pages.set('/a', guestPage('"s"', 'a'.repeat(10)))
+    pages.set('/b', guestPage('"s"', 'b'.repeat(10)))
+    pages.set('/c', guestPage('"s"', 'c'.repeat(10)))
     expect(pages.get('/a')).toBeDefined() // now the most recent
-    pages.set('/d', page('d'.repeat(10))) // /b goes
-    expect([pages.get('/b'), pages.get('/c')?.html.length, pages.get('/a')?.html.length, pages.get('/d')?.html.length]).toEqual([undefined, 10, 10, 10])
-    expect(pages.size()).toEqual({ pages: 3, chars: 30 })
-    pages.set('/huge', page('h'.repeat(13)))
+    pages.set('/d', guestPage('"s"', 'd'.repeat(10))) // /b goes
+    expect([pages.get('/b'), text(pages.get('/c')), text(pages.get('/a')), text(pages.get('/d'))]).toEqual([undefined, 'c'.repeat(10), 'a'.repeat(10), 'd'.repeat(10)])
+    expect(pages.size()).toEqual({ pages: 3, bytes: 30 })
+    pages.set('/huge', guestPage('"s"', 'h'.repeat(13)))
     expect(pages.get('/huge')).toBeUndefined()
-    pages.set('/a', page('h'.repeat(13))) // a page that grew too large is dropped, not kept stale
+    pages.set('/a', guestPage('"s"', 'h'.repeat(13))) // a page that grew too large is dropped, not kept stale
     expect(pages.get('/a')).toBeUndefined()
-    expect(pages.size()).toEqual({ pages: 2, chars: 20 })
+    expect(pages.size()).toEqual({ pages: 2, bytes: 20 })
   })
 })

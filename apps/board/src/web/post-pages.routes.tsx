@@ -4,6 +4,7 @@ import type { ApiProblem, PostDocument, PostList } from './api-types'
 import { ErrorPage, headingOf } from './error.page'
 import { formFields, INVALID_FORM } from './form-fields'
 import { formGuard } from './form-guard'
+import { GUEST_LIST_LIMIT } from './guest-pages.fast-path'
 import { PostFormPage } from './post-form.page'
 import { PostListPage } from './post-list.page'
 import { PostPage, type PostPageErrors } from './post.page'
@@ -23,7 +24,7 @@ export function postPages(deps: WebDeps): Hono {
   routes.get('/', async (c) => {
     const web = webOf(c, deps)
     const before = c.req.query('before')
-    const query = `limit=20${before ? `&cursor=${encodeURIComponent(before)}` : ''}`
+    const query = `limit=${GUEST_LIST_LIMIT}${before ? `&cursor=${encodeURIComponent(before)}` : ''}`
     const held = before ? undefined : web.heldGuestPage()
     const [list] = await Promise.all([web.api.call<PostList>('GET', `/api/board/posts?${query}`, { fresh: true, ifNoneMatch: held?.source }), web.viewer()])
     if (!list.ok) return refused(web, list.problem)

@@ -6,6 +6,12 @@ import { formatSession, parseSessionLeniently, type TokenSession } from '@tiding
 const SESSION = 'tidings_session'
 const POSITIONS = 'tidings_positions'
 
+/**
+ * Whether a Cookie header may carry either cookie, in any of its spellings (`__Host-` included): checked
+ * before any parsing, by those that may only answer requests without them.
+ */
+export const mayCarrySession = (header: string | undefined): boolean => header !== undefined && header.includes('tidings_')
+
 /** A compact JWT and nothing else: the cookie's value goes into an Authorization header, where a stray byte would throw. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/
 const MAX_TOKEN_LENGTH = 4096

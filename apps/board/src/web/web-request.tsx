@@ -2,8 +2,9 @@ import type { Context } from 'hono'
 import type { Child } from 'hono/jsx'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import type { Logger } from '@tidings/core'
-import { etagOf, holdsCurrent } from '@tidings/http'
-import type { GuestPage, GuestPages } from './guest-pages'
+import { holdsCurrent } from '@tidings/http'
+import { type GuestPage, guestPage, type GuestPages } from './guest-pages'
+import { guestPageHeaders, HTML_TYPE, PAGE_HEADERS } from './page-headers'
 import type { Me, NotificationList } from './api-types'
 import { Layout, type Section, type Viewer } from './layout'
 import type { SessionCookies } from './session-cookies'
@@ -17,23 +18,6 @@ export interface WebDeps {
   /** Pages as guests see them, rendered once per version of what they show (without it, rendered every time). */
   guestPages?: GuestPages
 }
-
-/**
- * Pages may show what the member wrote, so no shared cache keeps them; they come from this site only, may
- * not be framed (clickjacking), and may only run our own script and post forms back to us.
- */
-const PAGE_HEADERS = {
-  'Cache-Control': 'no-store',
-  'Content-Security-Policy': "default-src 'self'; style-src 'unsafe-inline'; img-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'X-Content-Type-Options': 'nosniff',
-  'Referrer-Policy': 'same-origin',
-}
-
-/**
- * A page for guests shows nothing private: a browser may keep it and ask again with `If-None-Match`. It
- * varies with the cookie, so that no cache hands a guest's copy to a member or back.
- */
-const GUEST_PAGE_HEADERS = { ...PAGE_HEADERS, 'Cache-Control': 'no-cache', Vary: 'Cookie' }
 
 /** What a page shows: its title, its nav entry, its main content. */
 export interface PageContent {
@@ -110,12 +94,12 @@ export class WebRequest {
           </Layout>
         ).toString(),
       )
-      shown = { source: answer.etag, html, etag: etagOf(html) }
+      shown = guestPage(answer.etag, html)
       pages.set(this.c.req.path, shown)
     }
-    const headers = { ...GUEST_PAGE_HEADERS, ETag: shown.etag }
+    const headers = guestPageHeaders(shown)
     if (holdsCurrent(this.c.req.header('if-none-match'), shown.etag)) return this.c.body(null, 304, headers)
-    return this.c.html(shown.html, 200, headers)
+    return this.c.body(shown.bytes, 200, { ...headers, 'Content-Type': HTML_TYPE })
   }
 
   private async lookUpViewer(): Promise<Viewer | undefined> {

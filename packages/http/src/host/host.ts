@@ -7,7 +7,7 @@ import { AlertNotifier } from '../alerts/alert-notifier'
 import { ConsumerBehindWatcher } from '../alerts/consumer-behind'
 import { processOnlyCredential, requireServiceCredential, SERVICE_ROUTES } from './service-credential'
 import { FeedSignals, forwardNotifications, Housekeeping, Relay, type Database } from '@tidings/postgres'
-import type { FastPath, ServeOptions, Upgrade } from './serve'
+import { type FastPath, fastPathOf, type ServeOptions, type Upgrade } from './serve'
 import type { AnyService, Service, ServiceContext } from './service'
 
 export interface Host {
@@ -78,11 +78,11 @@ export function hostServices(ctx: ServiceContext, services: readonly AnyService[
   const workers = [alerts, behind, ...services.flatMap((s) => s.workers ?? [])]
   let stopListening: (() => Promise<void>) | undefined
 
-  const fastPaths = services.flatMap((s) => (s.fastPath ? [s.fastPath] : []))
+  const fastPath = fastPathOf(services.map((s) => s.fastPath))
   const upgrades = services.flatMap((s) => (s.upgrade ? [s.upgrade] : []))
   return {
     http,
-    ...(fastPaths.length > 0 ? { fastPath: (req, res) => fastPaths.some((answer) => answer(req, res)) } : {}),
+    ...(fastPath ? { fastPath } : {}),
     ...(upgrades.length > 0 ? { upgrade: (req, socket, head) => upgrades.some((take) => take(req, socket, head)) } : {}),
     async start() {
       if (transport) {

@@ -34,6 +34,13 @@ export interface ServeOptions {
 
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean
 
+/** Asks each fast path in turn; none given → none. */
+export function fastPathOf(paths: readonly (FastPath | undefined)[]): FastPath | undefined {
+  const present = paths.filter((path): path is FastPath => path !== undefined)
+  if (present.length <= 1) return present[0]
+  return (req, res) => present.some((answer) => answer(req, res))
+}
+
 export type Upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean
 
 export interface RunningServer {
