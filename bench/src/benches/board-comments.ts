@@ -1,6 +1,7 @@
-import { CLIENTS, seconds } from '../lib/env'
+import { CLIENTS, DATABASE_URL, seconds } from '../lib/env'
 import { combineLoads, expectClean, httpLoad, PhaseCpu, type HttpLoadResult } from '../lib/http-load'
 import { closedLoop, combine, type Throughput } from '../lib/load'
+import { findPgbench, pgbenchRound } from '../lib/pgbench'
 import type { Report } from '../lib/report'
 import { formatMs, formatRate } from '../lib/stats'
 import type { Workbench } from '../lib/workbench'
@@ -15,6 +16,10 @@ import { commentRequests, ENGINE_NAMES, seedBoard, startBoard, type BoardEngine 
  * The two alternate A B A B. The board runs whole (both read sides project every comment); before each
  * round they catch up, so no round pays for an earlier one. A last, shorter round with the read sides
  * stopped (a detail, not a figure) shows the command side alone.
+ *
+ * On PostgreSQL W is also measured with pgbench (9b: the same transaction from 16 connections, rounds as
+ * long as W's, right after each of them), whose client costs less CPU than node-postgres: the comments'
+ * ratio is given against both. Without pgbench, 9b is skipped with the reason.
  */
 const POSTS = 100
 
@@ -34,8 +39,14 @@ export async function boardComments(bench: Workbench, report: Report, engine: Bo
 
   let raw: (ms: number) => Promise<Throughput>
   let rawCpu: PhaseCpu
+  // W by pgbench (PostgreSQL only); undefined when there is none, or once it failed.
+  let pgbench: ((ms: number) => Promise<Throughput>) | undefined
+  let pgbenchSkipped: string | undefined
   if (engine === 'postgres') {
     const schema = await bench.serverSchema('board_raw')
+    const found = await findPgbench()
+    if ('path' in found) pgbench = (ms) => pgbenchRound(found.path, DATABASE_URL, schema, CLIENTS, ms)
+    else pgbenchSkipped = found.missing
     const clients = await bench.clients(CLIENTS)
     const pids = await Promise.all(clients.map(async (c) => Number((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid)))
     raw = (ms) => closedLoop(CLIENTS, ms, (c) => rawOpenAccount(clients[c]!, schema))
@@ -49,6 +60,7 @@ export async function boardComments(bench: Workbench, report: Report, engine: Bo
 
   const round = seconds(engine === 'postgres' ? 4 : 3)
   const rawRuns: Throughput[] = []
+  const pgbenchRuns: Throughput[] = []
   const boardRuns: HttpLoadResult[] = []
   const behind: string[] = []
   const catchUpMs: number[] = []
@@ -69,6 +81,14 @@ export async function boardComments(bench: Workbench, report: Report, engine: Bo
   await boardRound(1, false)
   for (let i = 0; i < 2; i++) {
     rawRuns.push(await rawCpu.measure(() => raw(round)))
+    if (pgbench) {
+      try {
+        pgbenchRuns.push(await pgbench(round))
+      } catch (error) {
+        pgbenchSkipped = `pgbench failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`
+        pgbench = undefined
+      }
+    }
     await boardRound(round / 1000, true)
   }
   // Not a figure: the command side alone, read sides stopped (their backlog is applied afterwards and
@@ -94,6 +114,7 @@ export async function boardComments(bench: Workbench, report: Report, engine: Bo
     goal: '≥ 0.60',
     met: ratio >= 0.6,
   })
+  if (engine === 'postgres') reportPgbench(report, made.perSecond, w, pgbenchRuns, pgbenchSkipped)
   const busy = made.ms + catchUpMs.reduce((a, b) => a + b, 0)
   const sustained = (made.ops * 1000) / busy
   report.detail(
@@ -113,4 +134,25 @@ export async function boardComments(bench: Workbench, report: Report, engine: Bo
       `raw ${rawCpu.perOp('transaction').replace('load generator', engine === 'postgres' ? 'pg clients' : 'this process').replace('server process', engine === 'postgres' ? 'board process (idle)' : 'board process (PGlite)')}`,
   )
   return { perSecond: made.perSecond, sustained }
+}
+
+/** 9b: the comments against W measured by pgbench in the same rounds, or why it was not. */
+function reportPgbench(report: Report, comments: number, w: Throughput, runs: Throughput[], skipped: string | undefined): void {
+  if (runs.length === 0) {
+    report.detail(`comments PostgreSQL: W_pgbench skipped (${skipped ?? 'no rounds'})`)
+    return
+  }
+  const wp = combine(runs)
+  report.add({
+    id: '9b',
+    figure: `comments created over HTTP (9) against W measured by pgbench (${CLIENTS} clients, same transaction, same rounds)`,
+    value: formatRate(comments, 'comments/s'),
+    ceiling: `W_pgbench ${formatRate(wp.perSecond, 'tx/s')}`,
+    ratio: comments / wp.perSecond,
+  })
+  report.detail(
+    `comments PostgreSQL: W (node-postgres) ${formatRate(w.perSecond, 'tx/s')}, W_pgbench ${formatRate(wp.perSecond, 'tx/s')} (${wp.ops} tx in ${(wp.ms / 1000).toFixed(1)} s; ` +
+      `${(wp.perSecond / w.perSecond).toFixed(2)} × W); comments / W ${(comments / w.perSecond).toFixed(2)}, / W_pgbench ${(comments / wp.perSecond).toFixed(2)}` +
+      (skipped ? ` (${skipped} after ${runs.length} round(s))` : ''),
+  )
 }
