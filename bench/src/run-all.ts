@@ -2,6 +2,7 @@ import { boardComments, type CommentRate } from './benches/board-comments'
 import { boardRead } from './benches/board-read'
 import { boardVisibility } from './benches/board-visibility'
 import { brokerLatency } from './benches/broker-latency'
+import { emmettAnchor } from './benches/emmett-anchor'
 import { embeddedLatency, serverLatency } from './benches/latency'
 import { seededBoard } from './lib/board'
 import { feedRead } from './benches/feed-read'
@@ -35,9 +36,10 @@ import { Workbench } from './lib/workbench'
  * `commands` figures 18 and 18b (an idempotent command / without a key; a failing route with alerts / without);
  * `concert` figures 19 and 20 (1,000 members on 50 seats: holds/s and p99; payments through the saga / W);
  * `waiting` figures 21–25 (the waiting room: a 100,000-member spike, status polling, the push channel,
- * estimated waits, capacity in use under churn); none means all.
+ * estimated waits, capacity in use under churn); `emmett` figures 9m, 9ml, 9mc (the board's comment against
+ * Emmett 0.42 on the same PostgreSQL, `bench/anchors/emmett/`); none means all.
  */
-const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas', 'commands', 'concert', 'waiting'] as const
+const BENCHES = ['platform', 'board-read', 'board-comments', 'board-visibility', 'orders-view', 'web', 'relay', 'broker-latency', 'partition-throughput', 'sagas', 'commands', 'concert', 'waiting', 'emmett'] as const
 type BenchName = (typeof BENCHES)[number]
 
 function selected(): Set<BenchName> {
@@ -107,6 +109,11 @@ async function main(): Promise<void> {
         await boardVisibility(bench, report, engine, rate, shared)
       }
       await shared?.board.stop()
+    }
+
+    if (only.has('emmett')) {
+      console.log("Against a peer: the board's comment on Tidings and on Emmett 0.42, in process, on the same PostgreSQL")
+      await emmettAnchor(bench, report)
     }
 
     if (only.has('orders-view')) {
