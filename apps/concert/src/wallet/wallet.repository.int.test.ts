@@ -3,7 +3,7 @@ import { Dispatcher } from '@tidings/core'
 import { migrate, UnitOfWork, type Queryable } from '@tidings/postgres'
 import { testEngines } from '@tidings/testing'
 import { charge, debit, InsufficientBalance } from './wallet'
-import { walletLedger } from './wallet-ledger'
+import { WalletLedger } from './wallet-ledger'
 import { WalletRepository, walletMigrations } from './wallet.repository'
 
 for (const engine of await testEngines()) {
@@ -13,7 +13,7 @@ for (const engine of await testEngines()) {
       const schema = await engine.freshSchema('wallet')
       await migrate(db, schema, 'concert-wallet', walletMigrations)
       const wallets = new WalletRepository(schema)
-      const uow = new UnitOfWork({ db, schema, source: 'concert.wallet', dispatcher: walletLedger(new Dispatcher<Queryable>(), wallets) })
+      const uow = new UnitOfWork({ db, schema, source: 'concert.wallet', dispatcher: new WalletLedger(wallets).register(new Dispatcher<Queryable>()) })
       const move = (memberId: string, change: (w: Awaited<ReturnType<WalletRepository['walletForUpdate']>>) => ReturnType<typeof charge | typeof debit>) =>
         uow.run(async (tx) => {
           const { state, events } = change(await wallets.walletForUpdate(tx, memberId))

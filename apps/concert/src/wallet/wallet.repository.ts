@@ -1,4 +1,5 @@
-import { isoTime, schemaName, type Migration, type Queryable } from '@tidings/postgres'
+import { isoTime, runWrites, schemaName, valuesList, type Migration, type Queryable, type Write } from '@tidings/postgres'
+import { PaymentMarks } from '../payment-marks'
 import type { Movement, MovementType, Wallet } from './wallet'
 
 /** One line of a member's ledger: a movement as the wallet's event recorded it. */
@@ -13,12 +14,28 @@ export interface LedgerEntry {
   at: string
 }
 
+/** A movement to book: its event's id, the movement it carries and when it was recorded. */
+export interface Booking {
+  entryId: string
+  movement: Movement
+  at: string
+}
+
+/** What the ledger says of a member's payment: the amount it took (positive), and whether it was given back. */
+export interface PaymentEntries {
+  taken: number | undefined
+  refunded: boolean
+}
+
 /** Wallets and their ledgers, in the wallet service's schema. */
 export class WalletRepository {
   private readonly s: string
+  /** Payments given up before they took anything: if a debit of one comes after all, it is refused. */
+  readonly voided: PaymentMarks
 
   constructor(schema: string) {
     this.s = schemaName(schema)
+    this.voided = new PaymentMarks(schema, 'voided_payments')
   }
 
   async wallet(db: Queryable, memberId: string): Promise<Wallet | undefined> {
@@ -37,41 +54,60 @@ export class WalletRepository {
     return { memberId, balance: Number(rows[0]!.balance), version: Number(rows[0]!.version) }
   }
 
+  /** The wallets of these members that exist, locked for a change, in one statement (in one order, so two pages never wait on each other). */
+  async walletsForUpdate(tx: Queryable, memberIds: readonly string[]): Promise<Wallet[]> {
+    const { rows } = await tx.query<{ member_id: string; balance: string; version: number }>(
+      `SELECT member_id, balance::text AS balance, version FROM ${this.s}.wallets WHERE member_id = ANY($1::text[]) ORDER BY member_id FOR UPDATE`,
+      [memberIds],
+    )
+    return rows.map((r) => ({ memberId: r.member_id, balance: Number(r.balance), version: Number(r.version) }))
+  }
+
   async save(tx: Queryable, wallet: Wallet): Promise<void> {
-    await tx.query(`UPDATE ${this.s}.wallets SET balance = $2, version = $3 WHERE member_id = $1`, [wallet.memberId, wallet.balance, wallet.version])
+    await runWrites(tx, this.saving([wallet]))
+  }
+
+  /** The write that stores these wallets (locked, one each): to send with others (`runWrites`). */
+  saving(wallets: readonly Wallet[]): Write[] {
+    if (wallets.length === 0) return []
+    const values = valuesList(
+      wallets.map((w) => [w.memberId, w.balance, w.version]),
+      ['', 'bigint', 'int'],
+    )
+    return [{ sql: `UPDATE ${this.s}.wallets AS w SET balance = v.balance, version = v.version FROM (VALUES ${values.sql}) AS v(member_id, balance, version) WHERE w.member_id = v.member_id`, params: values.params }]
   }
 
   /**
-   * Books a movement, numbered by the wallet's version after it: a second booking of a number (or of an
-   * event) fails, and the balance's transaction with it.
+   * The write that books movements, each numbered by the wallet's version after it: a second booking of a
+   * number (or of an event) fails, and the balance's transaction with it.
    */
-  async book(tx: Queryable, entryId: string, movement: Movement, at: string): Promise<void> {
-    await tx.query(
-      `INSERT INTO ${this.s}.ledger (entry_id, member_id, version, type, amount, balance_after, reference, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [entryId, movement.memberId, movement.version, movement.type, movement.amount, movement.balanceAfter, movement.reference, at],
+  booking(bookings: readonly Booking[]): Write[] {
+    if (bookings.length === 0) return []
+    const values = valuesList(
+      bookings.map(({ entryId, movement: m, at }) => [entryId, m.memberId, m.version, m.type, m.amount, m.balanceAfter, m.reference, at]),
+      ['uuid', '', 'int', '', 'bigint', 'bigint', '', 'timestamptz'],
     )
-  }
-
-  /** What the ledger says of a payment: the amount it took (positive), and whether it was given back. */
-  async payment(tx: Queryable, memberId: string, paymentId: string): Promise<{ taken: number | undefined; refunded: boolean }> {
-    const { rows } = await tx.query<{ type: MovementType; amount: string }>(
-      `SELECT type, amount::text AS amount FROM ${this.s}.ledger WHERE member_id = $1 AND reference = $2`,
-      [memberId, paymentId],
-    )
-    const taken = rows.find((r) => r.type === 'PAYMENT')
-    return { taken: taken && -Number(taken.amount), refunded: rows.some((r) => r.type === 'REFUND') }
+    return [{ sql: `INSERT INTO ${this.s}.ledger (entry_id, member_id, version, type, amount, balance_after, reference, at) VALUES ${values.sql}`, params: values.params }]
   }
 
   /**
-   * Remembers that a payment was given up before it took anything: if its debit comes after all (late, or
-   * replayed from the dead letters), it is refused. True the first time.
+   * What the ledger says of these members' payments, in one statement: keyed by `paymentKey`; a payment
+   * the ledger does not know is absent.
    */
-  async voidPayment(tx: Queryable, paymentId: string): Promise<boolean> {
-    return (await tx.query(`INSERT INTO ${this.s}.voided_payments (payment_id) VALUES ($1) ON CONFLICT DO NOTHING`, [paymentId])).rowCount > 0
-  }
-
-  async paymentVoided(tx: Queryable, paymentId: string): Promise<boolean> {
-    return (await tx.query(`SELECT 1 FROM ${this.s}.voided_payments WHERE payment_id = $1`, [paymentId])).rowCount > 0
+  async payments(tx: Queryable, memberIds: readonly string[], paymentIds: readonly string[]): Promise<Map<string, PaymentEntries>> {
+    const { rows } = await tx.query<{ member_id: string; reference: string; type: MovementType; amount: string }>(
+      `SELECT member_id, reference, type, amount::text AS amount FROM ${this.s}.ledger WHERE member_id = ANY($1::text[]) AND reference = ANY($2::text[])`,
+      [memberIds, paymentIds],
+    )
+    const payments = new Map<string, PaymentEntries>()
+    for (const r of rows) {
+      const key = paymentKey(r.member_id, r.reference)
+      const entries = payments.get(key) ?? { taken: undefined, refunded: false }
+      if (r.type === 'PAYMENT') entries.taken = -Number(r.amount)
+      if (r.type === 'REFUND') entries.refunded = true
+      payments.set(key, entries)
+    }
+    return payments
   }
 
   /** A page of the member's ledger, oldest first (by number, whatever the clocks said), after the number `after`. */
@@ -92,6 +128,9 @@ export class WalletRepository {
     }))
   }
 }
+
+/** A member's payment, as `payments` keys it. */
+export const paymentKey = (memberId: string, paymentId: string): string => `${memberId}\u0000${paymentId}`
 
 export const walletMigrations: readonly Migration[] = [
   {

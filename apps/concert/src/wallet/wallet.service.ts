@@ -3,23 +3,28 @@ import { Dispatcher, type FeedReader } from '@tidings/core'
 import { openProducer, openSubscription, type AnyService, type Producer, type ServiceContext } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 import { WALLET_SOURCE } from './wallet.contracts'
-import { walletLedger } from './wallet-ledger'
+import { WalletLedger } from './wallet-ledger'
 import { walletPayments } from './wallet-payments'
 import { WalletRepository, walletMigrations } from './wallet.repository'
 import { walletRoutes } from './wallet.routes'
 
 export const WALLET_SCHEMA = 'concert_wallet'
 
+/** The wallet's command side and the ledger that books every movement it records. */
+export interface WalletProducer extends Producer {
+  ledger: WalletLedger
+}
+
 /** The wallet's command side; every movement's ledger row commits with its balance (an in-transaction handler). */
-export function openWalletProducer(ctx: ServiceContext): Promise<Producer> {
-  const wallets = new WalletRepository(WALLET_SCHEMA)
-  return openProducer(ctx, WALLET_SCHEMA, WALLET_SOURCE, walletMigrations, { dispatcher: walletLedger(new Dispatcher<Queryable>(), wallets) })
+export async function openWalletProducer(ctx: ServiceContext): Promise<WalletProducer> {
+  const ledger = new WalletLedger(new WalletRepository(WALLET_SCHEMA))
+  return { ...(await openProducer(ctx, WALLET_SCHEMA, WALLET_SOURCE, walletMigrations, { dispatcher: ledger.register(new Dispatcher<Queryable>()) })), ledger }
 }
 
 /** Members' balances: charged by the member, debited and refunded by the payment saga. */
-export async function walletService(ctx: ServiceContext, producer: Producer, deps: { verify: TokenVerifier; payments: FeedReader }): Promise<AnyService> {
+export async function walletService(ctx: ServiceContext, producer: WalletProducer, deps: { verify: TokenVerifier; payments: FeedReader }): Promise<AnyService> {
   const wallets = new WalletRepository(WALLET_SCHEMA)
-  const payments = await openSubscription(ctx, WALLET_SCHEMA, walletPayments(producer.uow, wallets), [deps.payments])
+  const payments = await openSubscription(ctx, WALLET_SCHEMA, walletPayments(producer.uow, wallets, producer.ledger), [deps.payments])
   return {
     name: WALLET_SOURCE,
     routes: walletRoutes({ db: ctx.db, uow: producer.uow, wallets, verify: deps.verify }),
