@@ -1,4 +1,5 @@
-import { isoTime, schemaName, type Migration, type Queryable } from '@tidings/postgres'
+import { isoTime, runWrites, schemaName, valuesList, type Migration, type Queryable, type Write } from '@tidings/postgres'
+import { PaymentMarks } from '../payment-marks'
 import type { HeldPerformance, Reservation, ReservationStatus } from './reservation'
 
 export type SeatStatus = 'AVAILABLE' | 'HELD' | 'RESERVED'
@@ -47,9 +48,12 @@ const reservationOf = (r: ReservationRow): Reservation => ({
  */
 export class ReservationRepository {
   private readonly s: string
+  /** Payments that withdrew their confirmation: a confirmation of one, should it come later, is refused. */
+  readonly withdrawn: PaymentMarks
 
   constructor(schema: string) {
     this.s = schemaName(schema)
+    this.withdrawn = new PaymentMarks(schema, 'withdrawn_payments')
   }
 
   async performance(db: Queryable, performanceId: string): Promise<HeldPerformance | undefined> {
@@ -115,31 +119,63 @@ export class ReservationRepository {
     return rows[0] && reservationOf(rows[0])
   }
 
+  /** Those of `reservationIds` that exist, locked for a change in one statement (in one order, so two pages never wait on each other). */
+  async lockAll(tx: Queryable, reservationIds: readonly string[]): Promise<Reservation[]> {
+    const { rows } = await tx.query<ReservationRow>(`SELECT ${COLUMNS} FROM ${this.s}.reservations WHERE reservation_id = ANY($1::uuid[]) ORDER BY reservation_id FOR UPDATE`, [reservationIds])
+    return rows.map(reservationOf)
+  }
+
   /** Writes a changed reservation (locked by `forUpdate`) and moves its seat, and the count, with it. */
   async save(tx: Queryable, before: Reservation, after: Reservation): Promise<void> {
-    await tx.query(`UPDATE ${this.s}.reservations SET status = $2, payment_id = $3, version = $4 WHERE reservation_id = $1`, [
-      after.reservationId,
-      after.status,
-      after.paymentId,
-      after.version,
-    ])
-    const [was, is] = [SEAT_OF[before.status], SEAT_OF[after.status]]
-    if (was === is) return
-    await tx.query(`UPDATE ${this.s}.seats SET status = $3 WHERE performance_id = $1 AND seat_no = $2`, [after.performanceId, after.seatNo, is])
-    const freed = (is === 'AVAILABLE' ? 1 : 0) - (was === 'AVAILABLE' ? 1 : 0)
-    if (freed !== 0) await tx.query(`UPDATE ${this.s}.performances SET available_seats = available_seats + $2 WHERE performance_id = $1`, [after.performanceId, freed])
+    await runWrites(tx, this.saving([{ before, after }]))
   }
 
   /**
-   * Remembers that a payment withdrew its confirmation: that payment's confirmation, should it come later,
-   * is refused. True the first time.
+   * The writes that store changed reservations (locked, one change each, from what was read to what is
+   * now) and move their seats, and the counts, with them: to send with others (`runWrites`).
    */
-  async withdrawPayment(tx: Queryable, paymentId: string): Promise<boolean> {
-    return (await tx.query(`INSERT INTO ${this.s}.withdrawn_payments (payment_id) VALUES ($1) ON CONFLICT DO NOTHING`, [paymentId])).rowCount > 0
+  saving(changes: ReadonlyArray<{ before: Reservation; after: Reservation }>): Write[] {
+    if (changes.length === 0) return []
+    const rows = valuesList(
+      changes.map(({ after: r }) => [r.reservationId, r.status, r.paymentId, r.version]),
+      ['uuid', '', '', 'int'],
+    )
+    const reservations = {
+      sql: `UPDATE ${this.s}.reservations AS r SET status = v.status, payment_id = v.payment_id, version = v.version
+            FROM (VALUES ${rows.sql}) AS v(reservation_id, status, payment_id, version) WHERE r.reservation_id = v.reservation_id`,
+      params: rows.params,
+    }
+    return [reservations, ...this.movingSeats(changes.filter(({ before, after }) => SEAT_OF[before.status] !== SEAT_OF[after.status]))]
   }
 
-  async paymentWithdrawn(tx: Queryable, paymentId: string): Promise<boolean> {
-    return (await tx.query(`SELECT 1 FROM ${this.s}.withdrawn_payments WHERE payment_id = $1`, [paymentId])).rowCount > 0
+  /** The seats of reservations whose seat status changed, and their performances' counts of available seats. */
+  private movingSeats(moved: ReadonlyArray<{ before: Reservation; after: Reservation }>): Write[] {
+    if (moved.length === 0) return []
+    const seats = valuesList(
+      moved.map(({ after: r }) => [r.performanceId, r.seatNo, SEAT_OF[r.status]]),
+      ['uuid', 'int', ''],
+    )
+    const writes = [
+      {
+        sql: `UPDATE ${this.s}.seats AS s SET status = v.status FROM (VALUES ${seats.sql}) AS v(performance_id, seat_no, status)
+              WHERE s.performance_id = v.performance_id AND s.seat_no = v.seat_no`,
+        params: seats.params,
+      },
+    ]
+    const freed = new Map<string, number>()
+    for (const { before, after } of moved) {
+      const change = (SEAT_OF[after.status] === 'AVAILABLE' ? 1 : 0) - (SEAT_OF[before.status] === 'AVAILABLE' ? 1 : 0)
+      freed.set(after.performanceId, (freed.get(after.performanceId) ?? 0) + change)
+    }
+    const changedCounts = [...freed].filter(([, n]) => n !== 0)
+    if (changedCounts.length === 0) return writes
+    const counts = valuesList(changedCounts, ['uuid', 'int'])
+    writes.push({
+      sql: `UPDATE ${this.s}.performances AS p SET available_seats = p.available_seats + v.freed FROM (VALUES ${counts.sql}) AS v(performance_id, freed)
+            WHERE p.performance_id = v.performance_id`,
+      params: counts.params,
+    })
+    return writes
   }
 }
 
