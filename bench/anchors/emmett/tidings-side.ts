@@ -7,8 +7,8 @@ import { COMMENT, POST_CONTENT, POST_TITLE, POSTS, serveSide, WRITERS, type Side
  * The Tidings side: the board itself (`composeBoard`, as `npm start` composes it) on a PostgreSQL database
  * of its own with a pool of 16 connections, as figure 9 runs it. A comment goes through the board's own
  * command, its route `POST /api/posts/:postId/comments` called in process (`app.request`, the way the
- * board's pages call its API: no socket, but the member's token, validation, the unit of work — post
- * lookup, comment row and outbox in one transaction — and the 201 with its JSON). The consumer is the
+ * board's pages call its API: no socket, but the member's token, validation, the command's unit of work —
+ * the post looked up, the comment row and its outbox row — and the 201 with its JSON). The consumer is the
  * board's post-document projection; the notifications read side is stopped, so that both sides keep one
  * document per post and nothing else.
  *
