@@ -28,6 +28,11 @@ export class Dispatcher<Tx> {
     return this
   }
 
+  /** Whether any of these events has an in-transaction handler. */
+  handlesInTransaction(events: readonly Envelope[]): boolean {
+    return events.some((e) => this.inTx.has(e.type))
+  }
+
   /** In order of recording; the first failure propagates and the caller's transaction rolls back. */
   async dispatchInTransaction(tx: Tx, events: readonly Envelope[]): Promise<void> {
     for (const e of events) {

@@ -4,7 +4,7 @@ export { PgDatabase, type PgDatabaseOptions } from './database/pg-database'
 export { PgliteDatabase } from './database/pglite-database'
 export { openDatabase, type DatabaseConfig } from './database/open-database'
 export { schemaForService, schemaName, storableJson } from './database/sql'
-export { runWrites, valuesList, type Write } from './database/writes'
+export { runWrites, valuesList, withWrites, type Write } from './database/writes'
 export { isoTime, isoTimeOrNull } from './database/timestamps'
 export { isInfrastructureError } from './database/infrastructure-error'
 export { migrate, type Migration } from './database/migrations'
@@ -21,7 +21,7 @@ export { embeddedTransport } from './feed/embedded-transport'
 
 // Commands: a unit of work records events with the state change; reactors run commands on others' events
 export { UnitOfWork, type CommandTx, type Committed, type UnitOfWorkOptions } from './commands/unit-of-work'
-export { execute } from './commands/execute'
+export { execute, type StateStore } from './commands/execute'
 export {
   DEFAULT_IDEMPOTENCY_RETENTION_MS,
   IdempotencyKeyInUse,

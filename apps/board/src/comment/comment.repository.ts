@@ -1,4 +1,4 @@
-import { isoTime, isoTimeOrNull, type Migration, type Queryable, schemaName } from '@tidings/postgres'
+import { isoTime, isoTimeOrNull, type Migration, type Queryable, runWrites, schemaName, type Write } from '@tidings/postgres'
 import type { Comment } from './comment'
 
 interface CommentRow {
@@ -37,12 +37,17 @@ export class CommentRepository {
   }
 
   async save(tx: Queryable, comment: Comment): Promise<void> {
-    await tx.query(
-      `INSERT INTO ${this.table} (id, post_id, author_id, content, created_at, edited_at, deleted, version)
+    await runWrites(tx, [this.saving(comment)])
+  }
+
+  /** The comment's row as one write, to go with its events (see `execute`). */
+  saving(comment: Comment): Write {
+    return {
+      sql: `INSERT INTO ${this.table} (id, post_id, author_id, content, created_at, edited_at, deleted, version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (id) DO UPDATE SET content = excluded.content, edited_at = excluded.edited_at, deleted = excluded.deleted, version = excluded.version`,
-      [comment.commentId, comment.postId, comment.authorId, comment.content, comment.createdAt, comment.editedAt, comment.deleted, comment.version],
-    )
+      params: [comment.commentId, comment.postId, comment.authorId, comment.content, comment.createdAt, comment.editedAt, comment.deleted, comment.version],
+    }
   }
 }
 

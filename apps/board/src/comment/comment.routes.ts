@@ -30,12 +30,13 @@ export function commentRoutes({ db, uow, comments, posts, verify, clock }: Comme
 
   routes.post('/api/posts/:postId/comments', signedIn, validParams(z.object({ postId: uuid })), validBody(z.object({ content: CommentContent })), async (c) => {
     const { postId } = c.req.valid('param')
-    // The post is looked up on the command's own connection (in process), not on a second one before it.
-    const { result, token } = await execute(uow, comments, async (tx) => {
-      const post = await posts(postId, tx)
-      if (!post || post.deleted) throw new PostNotFound(postId)
-      return addComment({ commentId: uuidv7(), postId, authorId: c.get('memberId'), content: c.req.valid('json').content, now: clock.now() })
-    })
+    // The post is looked up before the command (it locks nothing: a post deleted meanwhile is no different
+    // from one deleted just after), so the command itself is one statement: the row and its event.
+    const post = await posts(postId)
+    if (!post || post.deleted) throw new PostNotFound(postId)
+    const { result, token } = await execute(uow, comments, async () =>
+      addComment({ commentId: uuidv7(), postId, authorId: c.get('memberId'), content: c.req.valid('json').content, now: clock.now() }),
+    )
     withPosition(c, token)
     return c.json(stateOf(result), 201)
   })

@@ -1,4 +1,4 @@
-import { isoTime, isoTimeOrNull, type Migration, type Queryable, schemaName } from '@tidings/postgres'
+import { isoTime, isoTimeOrNull, type Migration, type Queryable, runWrites, schemaName, type Write } from '@tidings/postgres'
 import type { Post } from './post'
 
 interface PostRow {
@@ -34,13 +34,18 @@ export class PostRepository {
   }
 
   async save(tx: Queryable, post: Post): Promise<void> {
-    await tx.query(
-      `INSERT INTO ${this.table} (id, writer_id, title, content, created_at, edited_at, deleted, version)
+    await runWrites(tx, [this.saving(post)])
+  }
+
+  /** The post's row as one write, to go with its events (see `execute`). */
+  saving(post: Post): Write {
+    return {
+      sql: `INSERT INTO ${this.table} (id, writer_id, title, content, created_at, edited_at, deleted, version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (id) DO UPDATE SET title = excluded.title, content = excluded.content, edited_at = excluded.edited_at,
          deleted = excluded.deleted, version = excluded.version`,
-      [post.postId, post.writerId, post.title, post.content, post.createdAt, post.editedAt, post.deleted, post.version],
-    )
+      params: [post.postId, post.writerId, post.title, post.content, post.createdAt, post.editedAt, post.deleted, post.version],
+    }
   }
 }
 

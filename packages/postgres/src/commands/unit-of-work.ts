@@ -11,6 +11,8 @@ import {
   type IdGenerator,
 } from '@tidings/core'
 import type { Database, Queryable } from '../database/database'
+import { LazyTransaction } from '../database/lazy-transaction'
+import { runWrites, type Write } from '../database/writes'
 import type { FeedNotifier } from '../feed/feed-notifier'
 import type { FeedSignals } from '../feed/feed-signals'
 import { appendToOutbox } from '../feed/outbox'
@@ -32,14 +34,24 @@ export interface CommandTx extends Queryable {
    * tried again). A failure of `then` is swallowed: the work is done.
    */
   afterCommit(then: () => void): void
+  /**
+   * Sends a write with the unit's events, at its end, in one statement with them: for the last thing a
+   * command writes (its aggregate's row), which nothing in the unit reads back. The unit's writes must
+   * touch different rows (see `withWrites`). A command that sent no statement before then commits in one
+   * round trip: no BEGIN, no COMMIT.
+   */
+  write(write: Write): void
 }
 
 /** Units of work sharing a transaction: see `UnitOfWork.sharing`. */
 export interface SharedTransaction {
   /** Runs one unit of work now; its events wait for `append`. */
   run<T>(work: (tx: CommandTx) => Promise<T>, meta?: EnvelopeMeta): Promise<T>
-  /** Appends every unit's events to the outbox in one statement; returns them per unit, in the order the units ran. */
-  append(): Promise<Envelope[][]>
+  /**
+   * Appends every unit's events to the outbox in one statement (with the writes still held, see
+   * `CommandTx.write`), on the transaction or `via`; returns them per unit, in the order the units ran.
+   */
+  append(via?: Queryable): Promise<Envelope[][]>
   /** What each unit asked to run after the commit (`CommandTx.afterCommit`), per unit in the order they ran: run them once it has (`runHooks`). */
   afterCommit(): Array<Array<() => void>>
 }
@@ -96,14 +108,26 @@ export class UnitOfWork {
   async run<T>(work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<Committed<T>> {
     const keyed = takeKeyedCommand()
     if (keyed?.replay) return { ...(keyed.replay as { result: T; token?: ConsistencyToken }), events: [] }
-    const { result, events, afterCommit } = await this.options.db.transaction(async (q) => {
-      const done = await this.within(q, work, meta)
-      await keyed?.record(q, { result: done.result, ...this.tokenOf(done.events) })
-      return done
-    })
-    if (keyed) keyed.recorded = true
-    afterCommit()
-    return { result, ...(await this.committed(events)) }
+    // Begun by the work's first statement: a command that only writes commits in one statement.
+    const tx = new LazyTransaction(this.options.db)
+    try {
+      const shared = this.sharing(tx, { holdWrites: true })
+      const result = await shared.run(work, meta)
+      const [events] = await tx.commit(
+        async (q) => {
+          const appended = await shared.append(q)
+          await keyed?.record(q, { result, ...this.tokenOf(appended[0]!) })
+          return appended
+        },
+        { oneStatement: keyed === undefined },
+      )
+      if (keyed) keyed.recorded = true
+      runHooks(shared.afterCommit()[0]!)
+      return { result, ...(await this.committed(events!)) }
+    } catch (error) {
+      await tx.rollback(error)
+      throw error
+    }
   }
 
   /**
@@ -113,7 +137,7 @@ export class UnitOfWork {
    * after-commit handlers run.
    */
   async within<T>(q: Queryable, work: (tx: CommandTx) => Promise<T>, meta: EnvelopeMeta = {}): Promise<{ result: T; events: Envelope[]; afterCommit: () => void }> {
-    const shared = this.sharing(q)
+    const shared = this.sharing(q, { holdWrites: true })
     const result = await shared.run(work, meta)
     const [events] = await shared.append()
     const [hooks] = shared.afterCommit()
@@ -125,12 +149,16 @@ export class UnitOfWork {
    * runs with its own meta and its in-transaction handlers as `within` would, and their events go to the
    * outbox together, in one statement, when `append` is called.
    */
-  sharing(q: Queryable): SharedTransaction {
+  sharing(q: Queryable, options: { holdWrites?: boolean } = {}): SharedTransaction {
     const units: Envelope[][] = []
     const hooks: Array<Array<() => void>> = []
+    // One unit's writes may wait for its events (they touch different rows); units of a page may write one row twice.
+    const held: Write[] = []
+    const { dispatcher } = this.options
     return {
       run: async (work, meta = {}) => {
         const recorded: Event[] = []
+        const writes: Write[] = []
         const then: Array<() => void> = []
         const after: Array<ConsistencyToken | string> = [...(meta.after ?? [])]
         const tx: CommandTx = {
@@ -138,16 +166,21 @@ export class UnitOfWork {
           record: (...e) => recorded.push(...e),
           dependsOn: (...positions) => after.push(...positions.filter((p) => p !== undefined)),
           afterCommit: (hook) => then.push(hook),
+          write: (write) => writes.push(write),
         }
         const result = await work(tx)
         const envelopes = recorded.map((e) => this.stamp(e, meta, after))
-        if (this.options.dispatcher) await this.options.dispatcher.dispatchInTransaction(q, envelopes)
+        // In-transaction handlers may read what the unit wrote.
+        const handled = dispatcher?.handlesInTransaction(envelopes) ?? false
+        if (options.holdWrites && !handled) held.push(...writes)
+        else await runWrites(q, writes)
+        if (handled) await dispatcher!.dispatchInTransaction(q, envelopes)
         units.push(envelopes)
         hooks.push(then)
         return result
       },
-      append: async () => {
-        const appended = await appendToOutbox(q, this.options.schema, units.flat(), this.options.maxEventBytes)
+      append: async (via = q) => {
+        const appended = await appendToOutbox(via, this.options.schema, units.flat(), this.options.maxEventBytes, held.splice(0))
         let from = 0
         return units.map((unit) => appended.slice(from, (from += unit.length)))
       },

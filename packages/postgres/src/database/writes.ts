@@ -7,24 +7,32 @@ export interface Write {
 }
 
 /**
- * Runs writes in one round trip: several become one statement of data-modifying CTEs (`WITH w0 AS (…),
- * w1 AS (…) SELECT 1`), their parameters renumbered. They run on one snapshot and none sees another's
- * rows, so give it only writes that touch different rows (the caller's to ensure). Their SQL must not hold
- * `$n` in a literal.
+ * Runs writes in one round trip: several become one statement of data-modifying CTEs (`WITH w0 AS (…)
+ * … <the last>`), their parameters renumbered. They run on one snapshot and none sees another's rows, so
+ * give it only writes that touch different rows (the caller's to ensure). Their SQL must not hold `$n` in
+ * a literal.
  */
 export async function runWrites(tx: Queryable, writes: readonly Write[]): Promise<void> {
   if (writes.length === 0) return
-  if (writes.length === 1) {
-    await tx.query(writes[0]!.sql, writes[0]!.params)
-    return
-  }
+  const { sql, params } = withWrites(writes.slice(0, -1), writes.at(-1)!)
+  await tx.query(sql, params)
+}
+
+/**
+ * `main` with `writes` before it, as one statement: `WITH w0 AS (…), w1 AS (…) <main>`. Every write runs
+ * once and to the end whatever `main` reads; what `main` returns is the statement's result. The same
+ * rules as `runWrites`: different rows, no `$n` in a literal.
+ */
+export function withWrites(writes: readonly Write[], main: Write): Write {
+  if (writes.length === 0) return main
   const params: unknown[] = []
-  const parts = writes.map((write, i) => {
+  const renumbered = (write: Write): string => {
     const offset = params.length
     params.push(...write.params)
-    return `w${i} AS (${write.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`
-  })
-  await tx.query(`WITH ${parts.join(', ')} SELECT 1`, params)
+    return write.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)
+  }
+  const parts = writes.map((write, i) => `w${i} AS (${renumbered(write)})`)
+  return { sql: `WITH ${parts.join(', ')} ${renumbered(main)}`, params }
 }
 
 /**

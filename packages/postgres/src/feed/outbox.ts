@@ -1,6 +1,7 @@
 import { formatPosition, VersionConflict, type Envelope, type Position } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import { schemaName, storableJson } from '../database/sql'
+import { runWrites, withWrites, type Write } from '../database/writes'
 
 /** Events are notifications, not documents: anything larger is refused before it reaches the feed. */
 export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024
@@ -20,8 +21,13 @@ export async function appendToOutbox(
   schema: string,
   envelopes: readonly Envelope[],
   maxEventBytes = DEFAULT_MAX_EVENT_BYTES,
+  /** Writes sent in the same statement, before the events (a command's row): see `withWrites`. */
+  before: readonly Write[] = [],
 ): Promise<Envelope[]> {
-  if (envelopes.length === 0) return []
+  if (envelopes.length === 0) {
+    await runWrites(tx, before)
+    return []
+  }
   const s = schemaName(schema)
   const rows = envelopes.map((e) => [
     e.id,
@@ -33,7 +39,7 @@ export async function appendToOutbox(
     storableJson(e.meta ?? {}, `The meta of ${e.type}`),
   ])
   try {
-    const positions = envelopes.length === 1 ? await appendOne(tx, s, envelopes[0]!, rows[0]!) : await appendMany(tx, s, rows)
+    const positions = envelopes.length === 1 ? await appendOne(tx, s, envelopes[0]!, rows[0]!, before) : await appendMany(tx, s, rows, before)
     return envelopes.map((e) => ({ ...e, position: positions.get(e.id)! }))
   } catch (error) {
     const conflict = versionConflictIn(error, envelopes)
@@ -47,31 +53,33 @@ type Row = unknown[]
  * The common case, one event: a one-row VALUES insert. Version 1 is an aggregate's first event, so there
  * is no earlier event of its key to sort after and the lookup is skipped.
  */
-async function appendOne(tx: Queryable, s: string, e: Envelope, row: Row): Promise<Map<string, Position>> {
+async function appendOne(tx: Queryable, s: string, e: Envelope, row: Row, before: readonly Write[]): Promise<Map<string, Position>> {
   const sortUnder =
     e.version === 1 ? 'pg_current_xact_id()' : `greatest(pg_current_xact_id(), (SELECT max(o.feed_xid) FROM ${s}.outbox o WHERE o.key = $3))`
-  const result = await tx.query<{ xid: string; seq: string }>(
-    `INSERT INTO ${s}.outbox (feed_xid, id, type, key, version, occurred_at, data, meta)
+  const insert = withWrites(before, {
+    sql: `INSERT INTO ${s}.outbox (feed_xid, id, type, key, version, occurred_at, data, meta)
      VALUES (${sortUnder}, $1::uuid, $2, $3, $4::bigint, $5::timestamptz, $6::jsonb, $7::jsonb)
      RETURNING feed_xid::text AS xid, seq::text AS seq`,
-    row,
-  )
+    params: row,
+  })
+  const result = await tx.query<{ xid: string; seq: string }>(insert.sql, insert.params)
   const { xid, seq } = result.rows[0]!
   return new Map([[e.id, formatPosition({ xid: BigInt(xid), seq: BigInt(seq) })]])
 }
 
-async function appendMany(tx: Queryable, s: string, rows: Row[]): Promise<Map<string, Position>> {
+async function appendMany(tx: Queryable, s: string, rows: Row[], before: readonly Write[]): Promise<Map<string, Position>> {
   const columns = rows[0]!.map((_, i) => rows.map((row) => row[i]))
-  const result = await tx.query<{ id: string; xid: string; seq: string }>(
-    `INSERT INTO ${s}.outbox (feed_xid, id, type, key, version, occurred_at, data, meta)
+  const insert = withWrites(before, {
+    sql: `INSERT INTO ${s}.outbox (feed_xid, id, type, key, version, occurred_at, data, meta)
      SELECT greatest(pg_current_xact_id(), (SELECT max(o.feed_xid) FROM ${s}.outbox o WHERE o.key = e.key)),
             e.id::uuid, e.type, e.key, e.version, e.occurred_at::timestamptz, e.data::jsonb, e.meta::jsonb
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[])
           WITH ORDINALITY AS e(id, type, key, version, occurred_at, data, meta, ord)
      ORDER BY e.ord
      RETURNING id::text AS id, feed_xid::text AS xid, seq::text AS seq`,
-    columns,
-  )
+    params: columns,
+  })
+  const result = await tx.query<{ id: string; xid: string; seq: string }>(insert.sql, insert.params)
   return new Map(result.rows.map((r) => [r.id, formatPosition({ xid: BigInt(r.xid), seq: BigInt(r.seq) })]))
 }
 
