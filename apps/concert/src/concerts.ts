@@ -75,7 +75,7 @@ export async function concertServices(ctx: ServiceContext, options: ConcertServi
   // The room tells the channel beside it which rooms changed; across processes the deployment's bus does.
   const changes = options.evictions ?? inProcessEvictionBus({ logger: ctx.logger })
   const waiting = await waitingService(ctx, { verify: options.verify, concerts: concert.feed, payments: payment.feed, settings: options.waitingRoom, store, changes })
-  const passes = (token: string) => waiting.room.pass(token)
+  const { passes } = waiting
   return [
     await concertService(ctx, concert, { ...options, payments: payment.feed, seats, passes }),
     await walletService(ctx, wallet, { ...options, payments: payment.feed }),

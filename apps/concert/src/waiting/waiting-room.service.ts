@@ -4,6 +4,7 @@ import type { Worker } from '@tidings/http'
 import type { Queryable } from '@tidings/postgres'
 import { AdmissionRates } from './admission-rates'
 import type { QueuePass } from './queue-pass'
+import { holderOf, QUEUE_PASSES_TOPIC, type QueuePassCache } from './queue-pass-cache'
 import { newQueueToken, viewOf, type QueueToken, type QueueView, type WaitingRoomSettings } from './waiting-room'
 import type { WaitingRoomStore } from './waiting-room.store'
 
@@ -24,6 +25,11 @@ export interface WaitingRoomDeps {
   changes?: EvictionBus | undefined
   /** What this process does of the room (default: all of it); see `WaitingRoomPart`. */
   parts?: ReadonlySet<WaitingRoomPart> | undefined
+  /**
+   * This instance's kept passes: a token ended before its time (left, paid) is dropped there at once, and
+   * the other instances are told on `changes` (`QUEUE_PASSES_TOPIC`).
+   */
+  passes?: QueuePassCache | undefined
 }
 
 /**
@@ -99,7 +105,9 @@ export class WaitingRoom implements Worker {
   async leave(token: string, memberId: string): Promise<QueueView | undefined> {
     const found = await this.store.find(token)
     if (!found || found.memberId !== memberId) return undefined
-    if (await this.store.leave(token, this.clock.now())) {
+    const left = await this.store.leave(token, this.clock.now())
+    this.ended([holderOf(found.concertId, memberId)])
+    if (left) {
       this.changed([found.concertId])
       await this.admit(found.concertId)
     }
@@ -111,8 +119,10 @@ export class WaitingRoom implements Worker {
     return this.store.complete(concertId, memberId, paidAt, this.clock.now(), via)
   }
 
-  /** The payments of these concerts' members committed: their tokens are done, so places are free. */
-  async afterPayments(concertIds: readonly string[]): Promise<void> {
+  /** These members' payments committed: their tokens are done (their passes with them), so places are free. */
+  async afterPayments(paid: ReadonlyArray<{ concertId: string; memberId: string }>): Promise<void> {
+    this.ended(paid.map((p) => holderOf(p.concertId, p.memberId)))
+    const concertIds = [...new Set(paid.map((p) => p.concertId))]
     this.changed(concertIds)
     for (const concertId of concertIds) await this.admit(concertId)
   }
@@ -186,6 +196,12 @@ export class WaitingRoom implements Worker {
     if (preQueued.length === 0) return
     await this.store.openLine(concertId, shuffled(preQueued))
     this.changed([concertId])
+  }
+
+  /** Tokens ended before their time: their passes stop passing here at once, and wherever the bus reaches. */
+  private ended(holders: readonly string[]): void {
+    this.deps.passes?.end(holders)
+    this.deps.changes?.publish({ topic: QUEUE_PASSES_TOPIC, ids: holders }).catch((error: unknown) => this.logger.warn({ err: error, holders }, 'waiting room: ended tokens were not announced'))
   }
 
   /** Tells the channel (wherever it runs) which rooms changed; a notice lost is caught up by its own rounds. */

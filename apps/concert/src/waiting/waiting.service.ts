@@ -6,6 +6,8 @@ import { awaitOutcome, openSubscription, type AnyService, type ServiceContext } 
 import { migrate, platformMigrations, schemaName, type Queryable } from '@tidings/postgres'
 import type { Concert } from '../concert/concert'
 import { CONCERT_SOURCE } from '../concert/concert.contracts'
+import type { QueuePassLookup } from './queue-pass'
+import { followQueuePassEnds, QueuePassCache } from './queue-pass-cache'
 import { queuePassRoutes } from './queue-pass.routes'
 import { PAYMENT_COMPLETED, PAYMENT_SOURCE, type PaymentCompleted } from '../payment/payment.contracts'
 import { PgWaitingRoomStore, waitingRoomMigrations } from './pg-waiting-room.store'
@@ -39,9 +41,10 @@ export interface WaitingServiceDeps {
 /**
  * The waiting room (waiting, active and expiration), its tokens on the application's database or on
  * Redis (`store`). It follows the catalog (the concerts a room may open for, and when their sales open)
- * and the payments (a completed one frees its payer's place).
+ * and the payments (a completed one frees its payer's place). `passes` is what the services beside it ask of
+ * a queue token: ACTIVE passes kept until their time ends or the room ends them (`QueuePassCache`).
  */
-export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDeps): Promise<AnyService & { room: WaitingRoom; store: WaitingRoomStore }> {
+export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDeps): Promise<AnyService & { room: WaitingRoom; store: WaitingRoomStore; passes: QueuePassLookup }> {
   const { db, clock, logger } = ctx
   const parts = deps.parts ?? ALL_PARTS
   await migrate(db, WAITING_SCHEMA, 'tidings', platformMigrations)
@@ -62,7 +65,9 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
   // A concert scheduled a moment ago may not have reached the room yet: wait for the catalog a little.
   const concertExists = (concertId: string) => awaitOutcome(() => known(concertId), Boolean, { progress: catalog ? [catalog] : [], timeoutMs: CATALOG_WAIT_MS })
   const store = deps.store ?? new PgWaitingRoomStore(db, WAITING_SCHEMA)
-  const room = new WaitingRoom({ store, settings: { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger, salesOpenAt, changes: deps.changes, parts })
+  const passes = new QueuePassCache(clock)
+  const unfollow = followQueuePassEnds(passes, deps.changes)
+  const room = new WaitingRoom({ store, settings: { ...DEFAULT_WAITING_ROOM, ...deps.settings }, clock, logger, salesOpenAt, changes: deps.changes, parts, passes })
   const payments = parts.has('active') ? await followPayments(ctx, room, deps.payments) : undefined
   const routes = new Hono<MemberEnv>()
   if (parts.has('waiting')) routes.route('/', waitingRoutes({ room, verify: deps.verify, concertExists, clock })).route('/', queuePassRoutes(room))
@@ -70,6 +75,7 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
     name: parts.size === 1 ? `concert.${[...parts][0]!}` : WAITING_SERVICE,
     room,
     store,
+    passes: (token) => passes.pass(token, (t) => room.pass(t)),
     routes,
     ...(parts.has('waiting') ? { fastPath: queueStatusFastPath(room, ctx) } : {}),
     feeds: {},
@@ -77,7 +83,10 @@ export async function waitingService(ctx: ServiceContext, deps: WaitingServiceDe
     workers: [room],
     producerSchemas: [],
     consumerSchemas: [WAITING_SCHEMA],
-    close: () => deps.store?.close?.(),
+    close: () => {
+      unfollow()
+      deps.store?.close?.()
+    },
   }
 }
 
@@ -115,8 +124,9 @@ function followPayments(ctx: ServiceContext, room: WaitingRoom, payments: FeedRe
         await room.paid(concertId, memberId, new Date(message.occurredAt), tx)
       },
       afterCommit(messages) {
-        const concerts = new Set(messages.filter((m) => m.type === PAYMENT_COMPLETED).map((m) => (m.data as PaymentCompleted).concertId))
-        room.afterPayments([...concerts]).catch((error: unknown) => logger.warn({ err: error, concerts: [...concerts] }, 'waiting room: admission after a payment failed (the tick will admit)'))
+        const paid = messages.filter((m) => m.type === PAYMENT_COMPLETED).map((m) => m.data as PaymentCompleted)
+        if (paid.length === 0) return
+        room.afterPayments(paid).catch((error: unknown) => logger.warn({ err: error, payments: paid.length }, 'waiting room: admission after a payment failed (the tick will admit)'))
       },
     }),
     [payments],
