@@ -114,7 +114,19 @@ export async function boardComments(bench: Workbench, report: Report, engine: Bo
     goal: '≥ 0.60',
     met: ratio >= 0.6,
   })
-  if (engine === 'postgres') reportPgbench(report, made.perSecond, w, pgbenchRuns, pgbenchSkipped)
+  if (engine === 'postgres') {
+    reportPgbench(report, made.perSecond, w, pgbenchRuns, pgbenchSkipped)
+    const cpuRatio = commandCpu.processPerOp() / rawCpu.databasePerOp()
+    report.add({
+      id: '9c',
+      figure: `board-process CPU per comment, command side alone (read sides stopped) / PostgreSQL CPU per raw transaction (W's)`,
+      value: `${commandCpu.processPerOp().toFixed(0)} µs`,
+      ceiling: `${rawCpu.databasePerOp().toFixed(0)} µs`,
+      ratio: cpuRatio,
+      goal: '≤ 1.5',
+      met: cpuRatio <= 1.5,
+    })
+  }
   const busy = made.ms + catchUpMs.reduce((a, b) => a + b, 0)
   const sustained = (made.ops * 1000) / busy
   report.detail(

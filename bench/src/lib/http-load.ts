@@ -122,6 +122,16 @@ export class PhaseCpu {
     return `load generator ${us(this.client)} + server process ${us(this.server)}${this.backends ? ` + PostgreSQL ${us(this.database)}` : ''} µs per ${unit}`
   }
 
+  /** µs of the server process alone per op. */
+  processPerOp(): number {
+    return (this.server * 1000) / this.ops
+  }
+
+  /** µs of the database's backends per op. */
+  databasePerOp(): number {
+    return (this.database * 1000) / this.ops
+  }
+
   /** µs of the server process (and the database) per op. */
   serverPerOp(): number {
     return ((this.server + this.database) * 1000) / this.ops
