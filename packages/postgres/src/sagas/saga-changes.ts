@@ -16,6 +16,11 @@ export interface SagaHistoryRow extends SagaHistoryEntry {
   at: Date
 }
 
+/** A saga's new history lines, numbered after the `seen` ones. */
+export function historyRows(sagaId: string, seen: number, lines: readonly SagaHistoryEntry[], at: Date): SagaHistoryRow[] {
+  return lines.map((line, i) => ({ ...line, sagaId, seq: seen + i + 1, at }))
+}
+
 /**
  * What the transitions of one transaction changed, gathered to be written at once (a page of replies is one
  * statement, not a handful per reply): each saga's row as its last transition left it, every history
@@ -31,12 +36,7 @@ export class SagaChanges {
   /** The saga after a transition: its row, and its new history lines after the `seen` ones. */
   changed(instance: SagaInstance, seen: number, lines: readonly SagaHistoryEntry[], at: Date, final: boolean): void {
     this.rows.set(instance.id, { instance, history: seen + lines.length, at, final })
-    this.appended(instance.id, seen, lines, at)
-  }
-
-  /** History lines of a saga whose row is written otherwise (its first). */
-  appended(sagaId: string, seen: number, lines: readonly SagaHistoryEntry[], at: Date): void {
-    lines.forEach((line, i) => this.lines.push({ ...line, sagaId, seq: seen + i + 1, at }))
+    this.lines.push(...historyRows(instance.id, seen, lines, at))
   }
 
   cancel(timerIds: readonly string[]): void {

@@ -74,6 +74,12 @@ for (const engine of await testEngines()) {
       expect(again).toMatchObject({ id: 'pay:p-eve', started: false })
       await w.settled('pay:p-eve', 'COMPLETED')
       expect(await w.balance('eve')).toBe(75)
+      // Started again once it has moved on: no history line, no timer, no command (the row's conflict gates them all).
+      expect(await w.pay(payment, 'pay:p-eve')).toMatchObject({ started: false, saga: { status: 'COMPLETED' } })
+      expect(await w.outcomes('pay:p-eve')).toEqual(['debit sent', 'debit replied: wallet.Debited', 'confirm sent', 'confirm replied: seats.Confirmed', 'confirm completed'])
+      const timers = await w.db.query(`SELECT id FROM "${w.schemas.orchestrator}".scheduled_messages WHERE key = 'pay:p-eve'`)
+      expect(timers.rows).toEqual([])
+      expect((await w.orchestratorEvents()).filter((e) => e.meta.correlationId === 'pay:p-eve').map((e) => e.type)).toEqual(['wallet.Debit', 'seats.Confirm', 'payments.PaymentCompleted'])
     })
 
     it('a participant that never answers: the step times out and is undone with what came before it, even if it happened after all', async () => {

@@ -22,8 +22,8 @@ import { migrate } from '../database/migrations'
 import { reactor } from '../commands/reactor'
 import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
 import { cancelling, scheduling, type ScheduledHandler } from '../scheduler/scheduler'
-import { runWrites } from '../database/writes'
-import { SagaChanges } from './saga-changes'
+import { runWrites, type Write } from '../database/writes'
+import { historyRows, SagaChanges } from './saga-changes'
 import { sagaMigrations, SagaStore, type SagaHistoryLine, type SagaListFilter, type StoredSaga } from './saga-store'
 
 /** The scheduled message type of every saga timer (a step's timeout, a compensation's timeout or resend). */
@@ -118,7 +118,8 @@ export class SagaRunner {
     const changes = new SagaChanges()
     const { existing } = await this.apply(tx, changes, { ...transition.instance, status: 'RUNNING', history: 0 }, transition, { timersCancelled: true, starts: true })
     if (existing) return { id, started: false, saga: existing as SagaInstance<S> }
-    await this.write(tx, changes)
+    // Its row and history are written (apply); its timer goes with its command, in the outbox's statement.
+    for (const write of this.writes(changes)) tx.write(write)
     tx.afterCommit(() => this.options.observer?.started?.(definition.name))
     return { id, started: true, saga: transition.instance }
   }
@@ -221,8 +222,8 @@ export class SagaRunner {
   /**
    * Applies a transition in the transaction of its cause: the commands and events it sends are recorded,
    * its row, history and timers gathered in `changes` (see `write`), and it is reported once that commits. The first
-   * transition (`starts`) inserts the row at once, unless the saga exists: then nothing is done and the
-   * `existing` saga is returned. Returns the saga as the transition left it (`after`).
+   * transition (`starts`) inserts the row and history at once, in one statement, unless the saga exists: then
+   * nothing is done and the `existing` saga is returned. Returns the saga as the transition left it (`after`).
    */
   private async apply(
     tx: CommandTx,
@@ -237,9 +238,8 @@ export class SagaRunner {
     const final = FINAL_SAGA_STATUSES.includes(instance.status)
     const history = before.history + transition.history.length
     if (cause.starts) {
-      const existing = await this.store.insert(tx, instance, history, now, final)
+      const existing = await this.store.insert(tx, instance, historyRows(instance.id, 0, transition.history, now), now, final)
       if (existing) return { after: existing, existing }
-      changes.appended(instance.id, 0, transition.history, now)
     } else changes.changed(instance, before.history, transition.history, now, final)
     const meta = { correlationId: instance.id }
     if (transition.command) tx.record({ id: awaiting!, type: transition.command.type, key: transition.command.key ?? instance.id, data: transition.command.data, meta })
@@ -276,9 +276,13 @@ export class SagaRunner {
    * timer cancelled and scheduled again is only scheduled (that replaces it), so no two writes touch a row.
    */
   private async write(tx: Queryable, changes: SagaChanges): Promise<void> {
+    await runWrites(tx, this.writes(changes))
+  }
+
+  private writes(changes: SagaChanges): Write[] {
     const { schema } = this.options
     const cancelled = [...changes.cancelled].filter((id) => !changes.scheduled.has(id))
-    await runWrites(tx, [...this.store.writes(changes), ...cancelling(schema, cancelled), ...scheduling(schema, [...changes.scheduled.values()])])
+    return [...this.store.writes(changes), ...cancelling(schema, cancelled), ...scheduling(schema, [...changes.scheduled.values()])]
   }
 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -2,8 +2,8 @@ import type { SagaHistoryEntry, SagaInstance, SagaStatus } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import type { Migration } from '../database/migrations'
 import { schemaName, storableJson } from '../database/sql'
-import { valuesList, type Write } from '../database/writes'
-import type { SagaChanges } from './saga-changes'
+import { valuesList, withWrites, type Write } from '../database/writes'
+import type { SagaChanges, SagaHistoryRow } from './saga-changes'
 
 /** The orchestrator's tables, in its own schema: one row per saga, one per line of its history. */
 export const sagaMigrations: readonly Migration[] = [
@@ -118,16 +118,20 @@ export class SagaStore {
   }
 
   /**
-   * A new saga's row as its first transition left it (its history lines are written with `write`), unless
-   * one with this id exists: then nothing is written, and that one is returned.
+   * A new saga's row and history as its first transition left them, in one statement whose row (`ON
+   * CONFLICT DO NOTHING`) gates the lines: unless one with this id exists, then nothing is written and that
+   * one is returned.
    */
-  async insert(tx: Queryable, instance: SagaInstance, history: number, now: Date, final: boolean): Promise<(StoredSaga & { history: number }) | undefined> {
-    const inserted = await tx.query(
-      `INSERT INTO ${this.s}.sagas (id, type, status, state, step, attempt, reason, history, awaiting, started_at, updated_at, ended_at)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $10, CASE WHEN $11::boolean THEN $10::timestamptz END) ON CONFLICT (id) DO NOTHING`,
-      [instance.id, instance.type, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, history, instance.awaiting ?? null, now.toISOString(), final],
-    )
-    return inserted.rowCount === 1 ? undefined : this.find(tx, instance.id)
+  async insert(tx: Queryable, instance: SagaInstance, lines: readonly SagaHistoryRow[], now: Date, final: boolean): Promise<(StoredSaga & { history: number }) | undefined> {
+    const row = {
+      sql: `INSERT INTO ${this.s}.sagas (id, type, status, state, step, attempt, reason, history, awaiting, started_at, updated_at, ended_at)
+            VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10, $10, CASE WHEN $11::boolean THEN $10::timestamptz END) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      params: [instance.id, instance.type, instance.status, storableJson(instance.state, 'saga state'), instance.step, instance.attempt, instance.reason ?? null, lines.length, instance.awaiting ?? null, now.toISOString(), final],
+    }
+    // withWrites names the row's part w0: the lines go in only if it inserted the row.
+    const statement = withWrites(lines.length > 0 ? [row, this.historyWrite(lines, 'w0')] : [row], { sql: 'SELECT count(*)::int AS inserted FROM w0', params: [] })
+    const { rows } = await tx.query<{ inserted: number }>(statement.sql, statement.params)
+    return rows[0]!.inserted === 1 ? undefined : this.find(tx, instance.id)
   }
 
   /** The saga, locked for this transaction (replies to one saga apply one at a time). */
@@ -177,12 +181,18 @@ export class SagaStore {
         params: values.params,
       })
     }
-    if (changes.lines.length > 0) {
-      const lines = changes.lines.map((l) => [l.sagaId, l.seq, l.step, l.outcome, l.attempt, l.detail ?? null, l.at.toISOString()])
-      const values = valuesList(lines, ['', 'int', '', '', 'int', '', 'timestamptz'])
-      writes.push({ sql: `INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at) VALUES ${values.sql}`, params: values.params })
-    }
+    if (changes.lines.length > 0) writes.push(this.historyWrite(changes.lines))
     return writes
+  }
+
+  /** The insert of these history lines; with `gate`, only if that part of the statement returned a row. */
+  private historyWrite(lines: readonly SagaHistoryRow[], gate?: string): Write {
+    const values = valuesList(
+      lines.map((l) => [l.sagaId, l.seq, l.step, l.outcome, l.attempt, l.detail ?? null, l.at.toISOString()]),
+      ['', 'int', '', '', 'int', '', 'timestamptz'],
+    )
+    const rows = gate ? `SELECT * FROM (VALUES ${values.sql}) AS l WHERE EXISTS (SELECT 1 FROM ${gate})` : `VALUES ${values.sql}`
+    return { sql: `INSERT INTO ${this.s}.saga_history (saga_id, seq, step, outcome, attempt, detail, at) ${rows}`, params: values.params }
   }
 
   async history(q: Queryable, id: string): Promise<SagaHistoryLine[]> {
