@@ -12,10 +12,13 @@ export class LazyTransaction implements Queryable {
   private opened: Promise<Queryable> | undefined
   private ended: Promise<unknown> | undefined
   private end: (last: Last | { error: unknown }) => void = () => {}
+  /** Set by `commit` and `rollback`: a statement sent after them would begin a transaction nobody ends. */
+  private over = false
 
   constructor(private readonly db: Database) {}
 
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+    if (this.over) return Promise.reject(new Error('This transaction has ended (committed or rolled back): no statement may be sent on it now'))
     return this.begin().then((tx) => tx.query<R>(sql, params))
   }
 
@@ -24,6 +27,7 @@ export class LazyTransaction implements Queryable {
    * (`oneStatement`), else as the transaction's last work before its COMMIT. Resolves to what `last` did.
    */
   async commit<R>(last: (q: Queryable) => Promise<R>, options: { oneStatement: boolean }): Promise<R> {
+    this.over = true
     if (this.opened === undefined && options.oneStatement) return last(this.db)
     await this.begin()
     this.end(last)
@@ -32,6 +36,7 @@ export class LazyTransaction implements Queryable {
 
   /** Rolls back what was sent, if anything; never throws (the caller has the error that made it roll back). */
   async rollback(error: unknown): Promise<void> {
+    this.over = true
     if (this.opened === undefined) return
     this.end({ error })
     await this.ended!.catch(() => {})
@@ -42,6 +47,9 @@ export class LazyTransaction implements Queryable {
       const last = new Promise<Last>((then, fail) => {
         this.end = (ending) => (typeof ending === 'function' ? then(ending) : fail(ending.error))
       })
+      // Awaited by the transaction's work; when BEGIN failed there is none, and the rollback's rejection of
+      // it must not go unhandled (that would end the process).
+      last.catch(() => {})
       this.ended = this.db.transaction(async (tx) => {
         resolve(tx)
         return (await last)(tx)

@@ -50,6 +50,13 @@ export class PgDatabase implements Database {
   async transaction<T>(work: (tx: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
     let broken = false
+    // The pool listens for errors on idle clients only: a connection lost while the work holds it between
+    // statements (terminated, timed out idle in transaction, a failover) would emit an 'error' nobody
+    // handles, which ends the process. The work's next statement fails instead, and the client is dropped.
+    const lost = () => {
+      broken = true
+    }
+    client.on('error', lost)
     try {
       await client.query('BEGIN')
       const tx: Queryable = {
@@ -71,6 +78,7 @@ export class PgDatabase implements Database {
       }
       throw error
     } finally {
+      client.removeListener('error', lost)
       client.release(broken)
     }
   }
