@@ -5,7 +5,7 @@ import type { Database } from '@tidings/postgres'
 import { documentOnceReady, feedLengths } from '../test-kit/problems'
 import { serveBoard, type ServedBoard } from '../test-kit/serve-board'
 import type { BoardClient, Member } from '../test-kit/board-client'
-import { inputValue, TestBrowser } from './test-browser'
+import { inputValue, signedUpBrowser, TestBrowser } from './test-browser'
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 /** Nothing of the server's insides may reach a page: no stack frames, no source paths. */
@@ -26,11 +26,8 @@ for (const engine of await testEngines()) {
 
     /** Signs a new member up through the form; the browser is then logged in. */
     async function signedUp(name: string): Promise<{ browser: TestBrowser; nickname: string }> {
-      const browser = new TestBrowser(baseUrl)
       const nickname = unique(name)
-      const answer = await browser.post('/signup', { email: `${nickname}@example.com`, password: 'correct horse', nickname })
-      expect(answer.status, answer.text).toBe(303)
-      return { browser, nickname }
+      return { browser: await signedUpBrowser(baseUrl, nickname), nickname }
     }
 
     async function newPost(browser: TestBrowser, title: string, content = 'Some content'): Promise<string> {

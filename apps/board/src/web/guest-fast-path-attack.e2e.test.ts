@@ -5,7 +5,7 @@ import { strangerToken } from '@tidings/auth/test-kit'
 import type { Database } from '@tidings/postgres'
 import { serveBoard, type ServedBoard } from '../test-kit/serve-board'
 import type { BoardClient, Member } from '../test-kit/board-client'
-import { TestBrowser } from './test-browser'
+import { signedUpBrowser, TestBrowser } from './test-browser'
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
 /** Nothing of the server's insides may reach a page: no stack frames, no source paths. */
@@ -86,11 +86,8 @@ for (const engine of await testEngines()) {
     let token: string
 
     async function signedUp(name: string): Promise<{ browser: TestBrowser; nickname: string }> {
-      const browser = new TestBrowser(baseUrl)
       const nickname = unique(name)
-      const answer = await browser.post('/signup', { email: `${nickname}@example.com`, password: 'correct horse', nickname })
-      expect(answer.status, answer.text).toBe(303)
-      return { browser, nickname }
+      return { browser: await signedUpBrowser(baseUrl, nickname), nickname }
     }
 
     async function newPost(browser: TestBrowser, title: string): Promise<string> {

@@ -85,3 +85,11 @@ export function inputValue(html: string, name: string): string | undefined {
   const tag = new RegExp(`<input[^>]*\\bname="${name}"[^>]*>`).exec(html)?.[0]
   return tag ? /\bvalue="([^"]*)"/.exec(tag)?.[1] : undefined
 }
+
+/** A browser that has just signed a new member up through the form: it is logged in. */
+export async function signedUpBrowser(baseUrl: string, nickname: string): Promise<TestBrowser> {
+  const browser = new TestBrowser(baseUrl)
+  const answer = await browser.post('/signup', { email: `${nickname}@example.com`, password: 'correct horse', nickname })
+  if (answer.status !== 303) throw new Error(`sign-up of ${nickname} answered ${answer.status}: ${answer.text}`)
+  return browser
+}

@@ -7,6 +7,7 @@ import { schemaName } from '../database/sql'
 import { KeyAlreadyUsed } from './idempotency-keys'
 import { KeyedCommand, runKeyed } from './keyed-command'
 import { reactor } from './reactor'
+import { recorded } from '../test-kit/recorded-database'
 import { UnitOfWork } from './unit-of-work'
 
 /**
@@ -14,26 +15,6 @@ import { UnitOfWork } from './unit-of-work'
  * `appendToOutbox(…, before)`): whatever fails, and wherever, a command's row and its events are written
  * together or not at all, and nothing is left holding a connection.
  */
-
-/** The database, with the verb of every statement sent through it written down (`BEGIN`, `tx …` inside one). */
-function recorded(db: Database): { db: Database; sent: string[] } {
-  const sent: string[] = []
-  const verb = (sql: string) => sql.trim().split(/\s+/)[0]!.toUpperCase()
-  return {
-    sent,
-    db: {
-      engine: db.engine,
-      query: (sql, params) => (sent.push(verb(sql)), db.query(sql, params)),
-      transaction: (work) => {
-        sent.push('BEGIN')
-        return db.transaction((tx) => work({ query: (sql, params) => (sent.push(`tx ${verb(sql)}`), tx.query(sql, params)) }))
-      },
-      listen: (channel, onPayload) => db.listen(channel, onPayload),
-      notify: (channel, payload) => db.notify(channel, payload),
-      close: () => db.close(),
-    },
-  }
-}
 
 /**
  * Rejections nobody handled and errors nobody caught while a test ran: a refused command must leave none

@@ -1,29 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { Dispatcher, VersionConflict } from '@tidings/core'
 import { testEngines } from '@tidings/testing'
-import type { Database, Queryable } from '../database/database'
+import type { Queryable } from '../database/database'
 import { schemaName } from '../database/sql'
+import { recorded } from '../test-kit/recorded-database'
 import { UnitOfWork } from './unit-of-work'
-
-/** The database, with what is sent through it written down: statements alone, transactions and theirs. */
-function recorded(db: Database): { db: Database; sent: string[] } {
-  const sent: string[] = []
-  const verb = (sql: string) => sql.trim().split(/\s+/)[0]!.toUpperCase()
-  return {
-    sent,
-    db: {
-      engine: db.engine,
-      query: (sql, params) => (sent.push(verb(sql)), db.query(sql, params)),
-      transaction: (work) => {
-        sent.push('BEGIN')
-        return db.transaction((tx) => work({ query: (sql, params) => (sent.push(`tx ${verb(sql)}`), tx.query(sql, params)) }))
-      },
-      listen: (channel, onPayload) => db.listen(channel, onPayload),
-      notify: (channel, payload) => db.notify(channel, payload),
-      close: () => db.close(),
-    },
-  }
-}
 
 for (const engine of await testEngines()) {
   describe(`the unit of work on ${engine.name}`, () => {
