@@ -20,8 +20,10 @@ export async function runWrites(tx: Queryable, writes: readonly Write[]): Promis
 
 /**
  * `main` with `writes` before it, as one statement: `WITH w0 AS (…), w1 AS (…) <main>`. Every write runs
- * once and to the end whatever `main` reads; what `main` returns is the statement's result. The same
- * rules as `runWrites`: different rows, no `$n` in a literal.
+ * once and to the end whatever `main` reads; what `main` returns is the statement's result. The writes are
+ * named `w0`, `w1`, … in their order, and that is part of the contract: a later write or `main` may read
+ * an earlier one's `RETURNING` by that name (a saga's history lines are gated by its row's part, `w0`).
+ * The same rules as `runWrites`: different rows, no `$n` in a literal.
  */
 export function withWrites(writes: readonly Write[], main: Write): Write {
   if (writes.length === 0) return main
