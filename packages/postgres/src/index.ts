@@ -79,6 +79,7 @@ export { runAsLeader, whileLeading } from './leadership/leadership'
 export {
   cancelling,
   cancelScheduled,
+  batchHandler,
   scheduleMessage,
   scheduleMessages,
   scheduling,

@@ -21,7 +21,7 @@ import type { Database, Queryable } from '../database/database'
 import { migrate } from '../database/migrations'
 import { reactor } from '../commands/reactor'
 import type { CommandTx, UnitOfWork } from '../commands/unit-of-work'
-import { cancelling, scheduling, type ScheduledHandler } from '../scheduler/scheduler'
+import { batchHandler, cancelling, scheduling, type ScheduledHandler } from '../scheduler/scheduler'
 import { runWrites, type Write } from '../database/writes'
 import { historyRows, SagaChanges } from './saga-changes'
 import { sagaMigrations, SagaStore, type SagaHistoryLine, type SagaListFilter, type StoredSaga } from './saga-store'
@@ -131,7 +131,7 @@ export class SagaRunner {
    * one, however many replies it holds.
    */
   replies(name: string, follows: readonly string[], retry?: Partial<RetryPolicy>): ConsumerDefinition<Queryable> {
-    return reactor<RepliesPage>(this.options.uow, {
+    return reactor<SagaPage>(this.options.uow, {
       name,
       follows,
       ...(retry ? { retry } : {}),
@@ -146,9 +146,12 @@ export class SagaRunner {
     })
   }
 
-  /** Merge into the orchestrator's scheduler's handlers: the sagas' timers. */
+  /**
+   * Merge into the orchestrator's scheduler's handlers: the sagas' timers. A batch of due timers locks its
+   * sagas in one statement and writes what they changed in one, as a page of replies does.
+   */
   get scheduledHandlers(): Record<string, ScheduledHandler> {
-    return { [SAGA_TIMER]: (tx, message) => this.onTimer(tx, message.data as TimerData) }
+    return { [SAGA_TIMER]: batchHandler((tx, messages) => this.onTimers(tx, messages.map((m) => m.data as TimerData))) }
   }
 
   /** An operator's retry of a saga parked `FAILED`: its compensation is tried again from the first attempt. */
@@ -190,33 +193,38 @@ export class SagaRunner {
   }
 
   /** A reply, applied to its saga as earlier replies of the page left it (the page writes the changes). */
-  private async onReply(tx: CommandTx, reply: Envelope, page: RepliesPage): Promise<void> {
+  private async onReply(tx: CommandTx, reply: Envelope, page: SagaPage): Promise<void> {
     const id = reply.meta.correlationId
     const saga = id === undefined ? undefined : page.sagas.get(id)
     const machine = saga && this.machines.get(saga.type)
     if (!saga || !machine) return
     const transition = machine.reply(saga, reply)
     if (!transition) return
-    const now = this.clock.now()
     if (saga.status === 'RUNNING') {
-      const [step, ms] = [machine.definition.steps[saga.step]!.name, now.getTime() - saga.updatedAt.getTime()]
+      const [step, ms] = [machine.definition.steps[saga.step]!.name, this.clock.now().getTime() - saga.updatedAt.getTime()]
       tx.afterCommit(() => this.options.observer?.stepDone?.(saga.type, step, ms))
     }
-    const { after } = await this.apply(tx, page.changes, saga, transition)
-    const final = FINAL_SAGA_STATUSES.includes(after.status)
-    page.sagas.set(saga.id, { ...after, startedAt: saga.startedAt, updatedAt: now, endedAt: final ? now : null })
+    await this.advance(tx, page, saga, transition)
   }
 
-  private async onTimer(tx: CommandTx, timer: TimerData): Promise<void> {
-    const saga = await this.store.lock(tx, timer.sagaId)
-    const machine = saga && this.machines.get(saga.type)
-    if (!saga || !machine) return
-    const transition = machine.timer(saga, timer)
-    if (!transition) return
-    const changes = new SagaChanges()
-    // The saga's one timer is this one, deleted as it was claimed: there is none to cancel.
-    await this.apply(tx, changes, saga, transition, { timersCancelled: true })
-    await this.write(tx, changes)
+  /** Due timers, applied in their order to their sagas, locked at once; their changes written in one statement. */
+  private async onTimers(tx: CommandTx, timers: readonly TimerData[]): Promise<void> {
+    const page: SagaPage = { sagas: await this.store.lockAll(tx, [...new Set(timers.map((t) => t.sagaId))]), changes: new SagaChanges() }
+    for (const timer of timers) {
+      const saga = page.sagas.get(timer.sagaId)
+      const transition = saga && this.machines.get(saga.type)?.timer(saga, timer)
+      // The timer that fires was deleted as it was claimed: there is none to cancel.
+      if (transition) await this.advance(tx, page, saga, transition, { timersCancelled: true })
+    }
+    await this.write(tx, page.changes)
+  }
+
+  /** Applies a transition to a saga of a page (replies or timers) and keeps the saga as it left it, for the next. */
+  private async advance(tx: CommandTx, page: SagaPage, saga: StoredSaga & { history: number }, transition: SagaTransition<unknown>, cause?: { timersCancelled: boolean }): Promise<void> {
+    const now = this.clock.now()
+    const { after } = await this.apply(tx, page.changes, saga, transition, cause)
+    const final = FINAL_SAGA_STATUSES.includes(after.status)
+    page.sagas.set(saga.id, { ...after, startedAt: saga.startedAt, updatedAt: now, endedAt: final ? now : null })
   }
 
   /**
@@ -293,8 +301,8 @@ export class SagaRunner {
   }
 }
 
-/** A page of replies: its sagas, locked at its start and kept as its replies change them, and what they changed. */
-interface RepliesPage {
+/** A page of replies or a batch of timers: its sagas, locked at its start and kept as it changes them, and what it changed. */
+interface SagaPage {
   sagas: Map<string, StoredSaga & { history: number }>
   changes: SagaChanges
 }

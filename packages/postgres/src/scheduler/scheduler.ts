@@ -26,7 +26,18 @@ export interface ScheduledMessage<D = unknown> {
   dueAt: Date
 }
 
-export type ScheduledHandler = (tx: CommandTx, message: ScheduledMessage) => Promise<void>
+export type ScheduledHandler = ((tx: CommandTx, message: ScheduledMessage) => Promise<void>) & {
+  /**
+   * Several due messages of the handler's type at once, with the same effect as the handler on each in
+   * this order, in fewer statements (e.g. their rows locked in one). Optional: without it, one by one.
+   */
+  batch?: (tx: CommandTx, messages: readonly ScheduledMessage[]) => Promise<void>
+}
+
+/** A handler written for batches only: a message delivered alone (a retry) is a batch of one. */
+export function batchHandler(batch: NonNullable<ScheduledHandler['batch']>): ScheduledHandler {
+  return Object.assign((tx: CommandTx, message: ScheduledMessage) => batch(tx, [message]), { batch })
+}
 
 export const SCHEDULER_CONSUMER = 'tidings.scheduler'
 
@@ -157,12 +168,13 @@ export class Scheduler {
            RETURNING id, type, key, data, due_at, attempts`,
           [this.clock.now().toISOString(), limit],
         )
-        claimedIds = rows.map((r) => r.id)
         const messages = rows.map(toMessage).sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime() || (a.id < b.id ? -1 : 1))
-        for (const message of messages) {
-          const handler = handlers[message.type]
-          if (!handler) throw new Error(`No scheduled handler for ${message.type}`)
-          await handler(tx, message)
+        claimedIds = messages.map((m) => m.id)
+        for (const run of runsOfOneType(messages)) {
+          const handler = handlers[run[0]!.type]
+          if (!handler) throw new Error(`No scheduled handler for ${run[0]!.type}`)
+          if (handler.batch && run.length > 1) await handler.batch(tx, run)
+          else for (const message of run) await handler(tx, message)
         }
         return rows.length
       })
@@ -246,6 +258,17 @@ interface ClaimedRow {
   data: unknown
   due_at: Date | string
   attempts: number
+}
+
+/** The messages in their order, cut where the type changes: each run goes to its handler's batch form at once. */
+function runsOfOneType(messages: readonly ScheduledMessage[]): ScheduledMessage[][] {
+  const runs: ScheduledMessage[][] = []
+  for (const message of messages) {
+    const run = runs.at(-1)
+    if (run && run[0]!.type === message.type) run.push(message)
+    else runs.push([message])
+  }
+  return runs
 }
 
 function toMessage(row: ClaimedRow): ScheduledMessage {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { event, manualClock } from '@tidings/core'
-import { cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork, type Queryable } from '@tidings/postgres'
+import { batchHandler, cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork, type Queryable } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
 import { eventually } from '../eventually'
 import { transactionsSettled } from '../feed-horizon'
@@ -119,6 +119,46 @@ export function schedulerContract(engine: TestEngine): void {
       clock.advance(60 * 60_000)
       expect(await scheduler.deliverDue()).toBe(1)
       expect(delivered).toEqual(['E1'])
+    })
+
+    it('a batch handler takes the due messages of its type at once, in due order; a failing batch is delivered again one at a time', async () => {
+      const { db, schema, clock, uow } = await setup()
+      const calls: string[][] = []
+      let refuse = ''
+      const scheduler = new Scheduler({
+        db,
+        schema,
+        uow,
+        clock,
+        retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 1000 },
+        handlers: {
+          'test.HoldExpired.v1': batchHandler(async (tx, messages) => {
+            calls.push(messages.map((m) => m.key))
+            if (messages.some((m) => m.key === refuse)) throw new Error(`${refuse} is refused`)
+            for (const m of messages) tx.record(event('test.HoldReleased.v1', m.key, m.data))
+          }),
+          'test.Reminder.v1': async (_tx, message) => {
+            calls.push([`reminder ${message.key}`])
+          },
+        },
+      })
+      const due = (key: string, minute: number, type = 'test.HoldExpired.v1') => ({ ...hold(key, `2026-05-01T12:0${minute}:00.000Z`), type })
+      for (const m of [due('F3', 3), due('F1', 1), due('R1', 2, 'test.Reminder.v1'), due('F2', 1), due('F4', 4), due('F5', 5)]) {
+        await db.transaction((tx) => scheduleMessage(tx, schema, m))
+      }
+      clock.advance(4 * 60_000)
+      expect(await scheduler.deliverDue()).toBe(5)
+      // Runs of one type in due order: the hold handler's batch form for a run of several, one by one otherwise.
+      expect(calls).toEqual([['F1', 'F2'], ['reminder R1'], ['F3', 'F4']])
+      calls.length = 0
+      refuse = 'F6'
+      for (const m of [due('F6', 6), due('F7', 6)]) await db.transaction((tx) => scheduleMessage(tx, schema, m))
+      clock.advance(3 * 60_000)
+      expect(await scheduler.deliverDue()).toBe(2)
+      // The batch failed and rolled back; then each alone: F6 fails (retried later), F7 is delivered.
+      expect(calls).toEqual([['F5', 'F6', 'F7'], ['F5'], ['F6'], ['F7']])
+      const left = await db.query<{ key: string; attempts: number }>(`SELECT key, attempts FROM "${schema}".scheduled_messages`)
+      expect(left.rows).toEqual([{ key: 'F6', attempts: 1 }])
     })
 
     it('two schedulers never deliver the same message twice', async () => {
