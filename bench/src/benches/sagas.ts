@@ -17,7 +17,7 @@ const schemas = { orchestrator: 'bench_orch', wallet: 'bench_wallet', seats: 'be
  * Figure 17: two-step sagas (debit the wallet, confirm the seat; 15 % of confirmations refused and
  * refunded) completed per second, with the orchestrator, the wallet and the seats each a process of its
  * own on one PostgreSQL database (`saga-party.ts`, as the saga crash test runs them, without the kills),
- * from the orchestrator's start until every saga has ended; against W (figure 1's raw transaction, 16
+ * from the orchestrator's first saga start (once its process is ready) until every saga has ended; against W (figure 1's raw transaction, 16
  * connections) measured just before. Figure 17b: the console's saga list (`SagaRunner.list`, one status,
  * latest first, 50 a page, pages at random depths) over a million saga rows, p95.
  */
@@ -37,10 +37,13 @@ export async function sagas(bench: Workbench, report: Report): Promise<void> {
       startProcess('seats', partyScript, { ...env, ROLES: 'seats' }),
     ]
     await Promise.all(parties.map((p) => p.waitForLine((l) => l === 'ready', 60_000)))
-    const started = performance.now()
+    const launched = performance.now()
     const orchestrator = startProcess('orchestrator', partyScript, { ...env, ROLES: 'orchestrator', SAGAS: String(SAGAS), SEATS: String(Math.round(SAGAS * 0.85)) })
     parties.push(orchestrator)
     for (const p of parties) bench.adopt(async () => void (await p.kill('SIGKILL')))
+    // It prints `ready` just before its first start: node, tsx and opening its database are not timed.
+    await orchestrator.waitForLine((l) => l === 'ready', 60_000)
+    const started = performance.now()
     await orchestrator.waitForLine((l) => l === `open 0 started ${SAGAS}`, 600_000)
     const ms = performance.now() - started
     await Promise.all(parties.map((p) => p.kill('SIGTERM')))
@@ -54,7 +57,9 @@ export async function sagas(bench: Workbench, report: Report): Promise<void> {
       goal: '≥ 0.25',
       met: perSecond / w.perSecond >= 0.25,
     })
-    report.detail(`17: ${SAGAS} sagas in ${(ms / 1000).toFixed(1)} s, including the orchestrator's start (≈ 2 s of node + tsx); each saga is ≈ 5 transactions (start, debit, its reply, confirm, its reply)`)
+    report.detail(
+      `17: ${SAGAS} sagas in ${(ms / 1000).toFixed(1)} s from the orchestrator's first start to the last end (its process took ${((started - launched) / 1000).toFixed(1)} s to be ready, not counted); each saga is ≈ 5 transactions (start, debit, its reply, confirm, its reply)`,
+    )
 
     const listed = await listOverMillion(db)
     report.add({ id: '17b', figure: `console saga list by status and age over ${LISTED_ROWS.toLocaleString('en-US')} sagas, p95`, value: formatMs(listed.p95), goal: '≤ 200 ms', met: listed.p95 <= 200 })

@@ -51,7 +51,6 @@ export {
   markProcessed,
   oldestPending,
   hasPending,
-  holdMessages,
   pendingKeys,
   postponePending,
   pruneInbox,

@@ -101,13 +101,16 @@ export function postDocumentProjection(
     // In one order for every transaction, so that two pages taking several locks cannot deadlock each other.
     await tx.query('SELECT pg_advisory_xact_lock_shared(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k', [authorIds.map(lockKey)])
     const authors = new Map((await membersMany(authorIds, tx)).map((m) => [m.memberId, m]))
+    // Asked before the page writes (a comment's change adds no post): its transaction takes an id at its first
+    // write, and holds back every feed from then until it commits.
+    const missingPosts = await documents(tx).lacking([...new Set(comments.map((c) => c.postId))], 'post')
     await documents(tx).mergeMany(
       comments.flatMap((c) => {
         const author = c.deleted ? undefined : authors.get(c.authorId)
         return [commentChange(c), ...(author ? [nicknameChange(c.postId, author)] : [])]
       }),
     )
-    await syncMissingPosts(tx, [...new Set(comments.map((c) => c.postId))])
+    for (const postId of missingPosts) await syncPost(tx, postId)
     return new Map(comments.map((c) => [c.commentId, c.postId]))
   }
 

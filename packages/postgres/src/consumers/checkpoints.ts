@@ -1,6 +1,7 @@
 import { START, type Position } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import { schemaName } from '../database/sql'
+import type { Write } from '../database/writes'
 
 /** How far a consumer has processed each feed it follows; written in the same transaction as its effects. */
 export async function readCheckpoint(db: Queryable, schema: string, consumer: string, source: string): Promise<Position> {
@@ -32,14 +33,20 @@ export async function saveCheckpoint(
   lastOccurredAt: string,
   sourcePosition?: Position,
 ): Promise<void> {
-  await tx.query(
-    `INSERT INTO ${schemaName(schema)}.checkpoints (consumer, source, position, last_occurred_at, updated_at, source_position)
+  const { sql, params } = checkpointing(schema, consumer, source, position, lastOccurredAt, sourcePosition)
+  await tx.query(sql, params)
+}
+
+/** The write of `saveCheckpoint`: to send with others (`withWrites`). */
+export function checkpointing(schema: string, consumer: string, source: string, position: Position, lastOccurredAt: string, sourcePosition?: Position): Write {
+  return {
+    sql: `INSERT INTO ${schemaName(schema)}.checkpoints (consumer, source, position, last_occurred_at, updated_at, source_position)
      VALUES ($1, $2, $3, $4, now(), $5)
      ON CONFLICT (consumer, source) DO UPDATE
        SET position = excluded.position, last_occurred_at = excluded.last_occurred_at, updated_at = excluded.updated_at,
            source_position = COALESCE(excluded.source_position, checkpoints.source_position)`,
-    [consumer, source, position, lastOccurredAt, sourcePosition ?? null],
-  )
+    params: [consumer, source, position, lastOccurredAt, sourcePosition ?? null],
+  }
 }
 
 export interface CheckpointRow {

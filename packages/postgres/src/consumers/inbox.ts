@@ -1,6 +1,7 @@
 import type { Envelope, Position } from '@tidings/core'
 import type { Queryable } from '../database/database'
 import { schemaName } from '../database/sql'
+import type { Write } from '../database/writes'
 
 export type InboxStatus = 'done' | 'pending' | 'dead'
 
@@ -38,18 +39,49 @@ export async function claimMessages(
   return new Set(result.rows.map((r) => r.message_id))
 }
 
+/** A message a page recorded in the inbox at its end: applied (`done`), or `pending` in its lane (deferred, or `held` for what it names). */
+export interface InboxClaim {
+  message: Envelope
+  status: 'done' | 'pending'
+  lane?: string
+  held?: boolean
+}
+
+/** Which of these message ids the consumer's inbox has not seen. It only reads, so a page may ask before it writes. */
+export async function unseenMessages(tx: Queryable, schema: string, consumer: string, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set()
+  const result = await tx.query<{ message_id: string }>(`SELECT message_id FROM ${schemaName(schema)}.inbox WHERE consumer = $1 AND message_id = ANY($2::text[])`, [
+    consumer,
+    ids,
+  ])
+  const seen = new Set(result.rows.map((r) => r.message_id))
+  return new Set(ids.filter((id) => !seen.has(id)))
+}
+
 /**
- * Turns messages just claimed as done into pending ones, kept with their envelope: they wait (in order,
- * per key) for what they depend on, and are released by the lane's worker.
+ * The write that records these claims (ids all different), in their order, returning the ids it recorded
+ * (an id recorded meanwhile by someone else is not): to send with others (`withWrites`). A pending claim
+ * keeps its envelope and lane; a held one also says since when it waits.
  */
-export async function holdMessages(tx: Queryable, schema: string, consumer: string, lane: string, messages: readonly Envelope[]): Promise<void> {
-  if (messages.length === 0) return
-  await tx.query(
-    `UPDATE ${schemaName(schema)}.inbox AS i SET status = 'pending', envelope = m.envelope::jsonb, lane = $2, next_attempt_at = now(), held_since = now()
-     FROM unnest($3::text[], $4::text[]) AS m(id, envelope)
-     WHERE i.consumer = $1 AND i.message_id = m.id`,
-    [consumer, lane, messages.map((m) => m.id), messages.map((m) => JSON.stringify(m))],
-  )
+export function claiming(schema: string, consumer: string, claims: readonly InboxClaim[]): Write {
+  const pending = (c: InboxClaim) => c.status === 'pending'
+  return {
+    sql: `INSERT INTO ${schemaName(schema)}.inbox (consumer, message_id, status, key, envelope, lane, next_attempt_at, held_since)
+     SELECT $1, m.id, m.status, m.key, m.envelope::jsonb, m.lane, CASE WHEN m.status = 'pending' THEN now() END, CASE WHEN m.held THEN now() END
+     FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[]) WITH ORDINALITY AS m(id, status, key, envelope, lane, held, ord)
+     ORDER BY m.ord
+     ON CONFLICT (consumer, message_id) DO NOTHING
+     RETURNING message_id`,
+    params: [
+      consumer,
+      claims.map((c) => c.message.id),
+      claims.map((c) => c.status),
+      claims.map((c) => c.message.key),
+      claims.map((c) => (pending(c) ? JSON.stringify(c.message) : null)),
+      claims.map((c) => (pending(c) ? (c.lane ?? c.message.source) : null)),
+      claims.map((c) => c.held === true),
+    ],
+  }
 }
 
 /** Which of these keys have a message pending in the lane (a later message of such a key must wait behind it). */

@@ -1,4 +1,5 @@
 import {
+  comparePositions,
   MALFORMED_TYPE,
   inChain,
   isExhausted,
@@ -17,10 +18,11 @@ import {
 } from '@tidings/core'
 import { CausalGate } from './causal-gate'
 import { lockInOrder } from './lock-in-order'
-import { saveCheckpoint } from './checkpoints'
+import { checkpointing, saveCheckpoint } from './checkpoints'
 import type { Database, Queryable } from '../database/database'
 import { addDeadLetter } from './dead-letters'
-import { claimMessages, holdMessages } from './inbox'
+import { claiming, claimMessages, unseenMessages, type InboxClaim } from './inbox'
+import { withWrites } from '../database/writes'
 import { isInfrastructureError } from '../database/infrastructure-error'
 import type { Lease } from '../leadership/lease'
 import { sleep } from '../sleep'
@@ -35,7 +37,8 @@ export interface ProcessorOptions {
   logger: Logger
   /**
    * A page's transaction stops taking more messages after this long and commits what it has, so that no
-   * transaction outlives the lease (the rest of the page is read again).
+   * transaction outlives the lease or holds the feeds' horizon back for long (the rest of the page goes
+   * in the next transaction).
    */
   pageBudgetMs: number
   /** How far the consumer has applied each feed it follows, for the positions messages name in `meta.after`. */
@@ -50,15 +53,23 @@ export interface ProcessorOptions {
 const BATCH_CHUNK = 100
 const SINGLE_CHUNK = 10
 
-/**
- * Applies pages of one feed to a consumer. A page is one transaction: lease check, inbox dedupe, handler
- * writes (inline mode) or stored messages (deferred mode), checkpoint. When a page fails, its messages are
- * retried one by one with backoff, and the one that keeps failing is dead-lettered so the stream moves on.
- */
+/** Some messages of a page were recorded in the inbox by another transaction while the page ran: it is applied again. */
+export class ClaimedMeanwhile extends Error {
+  constructor(consumer: string, count: number) {
+    super(`${count} message(s) of a page of ${consumer} were recorded in its inbox by another transaction meanwhile`)
+  }
+}
+
 function refuseMalformed(message: Envelope): void {
   if (message.type === MALFORMED_TYPE) throw new MalformedEnvelope(String((message.data as { reason?: unknown })?.reason ?? 'unparseable'))
 }
 
+/**
+ * Applies pages of one feed to a consumer. A page is one transaction: lease pin, inbox dedupe, handler
+ * writes (inline mode) or stored messages (deferred mode), then inbox rows, checkpoint and lease check in
+ * one statement. When a page fails, its messages are retried one by one with backoff, and the one that
+ * keeps failing is dead-lettered so the stream moves on.
+ */
 export class MessageProcessor {
   /** Per feed, the furthest producer position committed (for a broker partition, `meta.sourcePosition`). */
   private readonly sourceReached = new Map<string, Position>()
@@ -81,8 +92,24 @@ export class MessageProcessor {
     return this.sourceReached.get(source)
   }
 
-  /** Applies a page (or, within the time budget, its beginning); returns the position it committed up to. */
-  async processPage(source: string, items: readonly Envelope[], abort: AbortSignal): Promise<Position> {
+  /**
+   * Applies a page in as many transactions as the time budget asks (each takes chunks while it is within
+   * budget), telling `committed` after each how far it has committed and how many messages that applied.
+   * Returns the page's last position.
+   */
+  async processPage(source: string, items: readonly Envelope[], abort: AbortSignal, committed: (position: Position, applied: number) => void = () => {}): Promise<Position> {
+    let rest = items
+    while (rest.length > 0) {
+      const reached = await this.processBeginning(source, rest, abort)
+      const left = rest.filter((item) => comparePositions(item.position!, reached) > 0)
+      committed(reached, rest.length - left.length)
+      rest = left
+    }
+    return items.at(-1)!.position!
+  }
+
+  /** Applies a page's beginning, as much as one transaction's time budget allows; returns the position it committed up to. */
+  private async processBeginning(source: string, items: readonly Envelope[], abort: AbortSignal): Promise<Position> {
     if (items.length > 1) {
       try {
         return await this.commit(source, items)
@@ -114,8 +141,15 @@ export class MessageProcessor {
     }
   }
 
+  /**
+   * One page in one transaction. It does what only reads first — pins the lease and takes the page's locks
+   * (advisory: no transaction id yet), looks the messages up in the inbox, sorts them in causal order — then
+   * the handlers, then one statement that records the page's inbox rows and checkpoint and checks that the
+   * lease is still ours. The transaction gets its id at its first write, and holds back every feed's
+   * horizon from then until it commits: only from the handlers' writes on, not for the whole page.
+   */
   private async commit(source: string, items: readonly Envelope[]): Promise<Position> {
-    const { db, schema, consumer, pageBudgetMs } = this.options
+    const { db, schema, consumer, pageBudgetMs, lease } = this.options
     const status = consumer.mode === 'deferred' ? 'pending' : 'done'
     const chunkSize = consumer.handleBatch || status === 'pending' ? BATCH_CHUNK : SINGLE_CHUNK
     let handled: Envelope[] = []
@@ -125,9 +159,10 @@ export class MessageProcessor {
       const inCausalOrder = this.causal.page(tx, source)
       handled = []
       held = []
+      const claims: InboxClaim[] = []
+      const claimed = new Set<string>()
       reached = this.sourceReached.get(source)
-      await this.assertLease(tx)
-      if (consumer.lockKeys) await lockInOrder(tx, consumer.lockKeys(items.filter((m) => !isWatermark(m))))
+      await lockInOrder(tx, consumer.lockKeys?.(items.filter((m) => !isWatermark(m))) ?? [], [lease.pinKey])
       const started = performance.now()
       let last = items[0]!
       for (let from = 0; from < items.length && (from === 0 || performance.now() - started < pageBudgetMs); from += chunkSize) {
@@ -137,19 +172,25 @@ export class MessageProcessor {
         if (chained.skipped > 0) this.options.logger.warn({ consumer: consumer.name, source, skipped: chained.skipped }, 'skipped copies the broker stored ahead of an earlier event; their repeats follow in order')
         // A watermark only moves the source position: no inbox entry, no handler.
         const messages = chained.kept.filter((m) => !isWatermark(m))
-        const fresh = await claimMessages(tx, schema, consumer.name, messages, status, source)
+        const fresh = await unseenMessages(tx, schema, consumer.name, messages.map((m) => m.id))
+        // Once per id, even when the page holds a message twice (in one chunk or in two).
+        const once: Envelope[] = []
+        for (const message of messages) {
+          if (!fresh.has(message.id) || claimed.has(message.id)) continue
+          claimed.add(message.id)
+          once.push(message)
+        }
         if (status === 'done') {
-          // Once per id, even when the page holds a message twice.
-          const once = messages.filter((m) => fresh.delete(m.id))
           const order = await inCausalOrder(once)
-          await holdMessages(tx, schema, consumer.name, source, order.held)
           await this.handleAll(tx, order.ready)
+          const waiting = new Set(order.held)
+          claims.push(...once.map((message): InboxClaim => (waiting.has(message) ? { message, status: 'pending', lane: source, held: true } : { message, status })))
           handled.push(...order.ready)
           held.push(...order.held)
-        }
+        } else claims.push(...once.map((message): InboxClaim => ({ message, status, lane: source })))
         last = chunk.at(-1)!
       }
-      await saveCheckpoint(tx, schema, consumer.name, source, last.position!, last.occurredAt, reached)
+      await this.close(tx, source, claims, last, reached)
       return last.position!
     })
     if (reached !== undefined) this.sourceReached.set(source, reached)
@@ -157,6 +198,21 @@ export class MessageProcessor {
     // Committed; the caller makes the progress visible only after this returns.
     this.afterCommit(handled)
     return position
+  }
+
+  /**
+   * A page's last statement: its inbox rows and checkpoint, and whether the lease is still ours (pinned
+   * since the page began, so no takeover can have committed since). A lost lease, or a message recorded by
+   * someone else meanwhile, fails the page, and the transaction rolls back.
+   */
+  private async close(tx: Queryable, source: string, claims: readonly InboxClaim[], last: Envelope, reached: Position | undefined): Promise<void> {
+    const { schema, consumer, lease } = this.options
+    const writes = [...(claims.length > 0 ? [claiming(schema, consumer.name, claims)] : []), checkpointing(schema, consumer.name, source, last.position!, last.occurredAt, reached)]
+    const recorded = claims.length > 0 ? '(SELECT count(*) FROM w0)' : '0'
+    const { sql, params } = withWrites(writes, { sql: `SELECT ${recorded}::int AS recorded, ${lease.ownedNow(1)} AS held`, params: [lease.name, lease.owner] })
+    const { rows } = await tx.query<{ recorded: number; held: boolean }>(sql, params)
+    if (!rows[0]?.held) throw new LeaseLost(lease.name)
+    if (Number(rows[0].recorded) !== claims.length) throw new ClaimedMeanwhile(consumer.name, claims.length - Number(rows[0].recorded))
   }
 
   /**

@@ -44,7 +44,7 @@ export interface SubscriptionOptions {
   /** How long an idle reader waits for a wake-up before it polls again. */
   pollIntervalMs?: number
   batchSize?: number
-  /** How long a page's transaction may take before it commits what it has; default 500 ms, never over a third of the lease. */
+  /** How long a page's transaction may take chunks before it commits what it has; default 50 ms, never over a third of the lease. */
   pageBudgetMs?: number
   retry?: Partial<RetryPolicy>
   /**
@@ -59,10 +59,11 @@ export interface SubscriptionOptions {
 export type SubscriptionStatus = FollowerStatus
 
 /**
- * By default a page's transaction commits what it has after this long (or a third of the lease, if
- * shorter): a consumer's open transaction holds back the read horizon of every feed on the server.
+ * By default a page's transaction takes no further chunk after this long (or a third of the lease, if
+ * shorter) and commits, and the rest of the page goes in the next: a consumer's transaction that has
+ * written holds back the read horizon of every feed on the server until it commits.
  */
-const MAX_PAGE_MS = 500
+const MAX_PAGE_MS = 50
 
 /**
  * How long the worker waits, at most, before it looks again whether held messages may go: it looks at once
@@ -325,12 +326,13 @@ export class Subscription implements Follower {
       const after = this.positions.get(feed.source) ?? '0'
       const page = await feed.read(after, this.batchSize, { reader: this.name, waitMs: this.pollMs, signal: leadership })
       if (page.items.length === 0 || leadership.aborted) continue
-      const reached = await this.processor.processPage(feed.source, page.items, leadership)
-      this.positions.set(feed.source, reached)
-      // A page over its time budget commits only a part; count what was applied (a deferred consumer's
-      // messages count when its worker has handled them).
-      if (this.mode === 'inline') this.throughput.record(page.items.filter((item) => comparePositions(item.position!, reached) <= 0).length, Date.now())
-      this.progressed()
+      // A page over its time budget commits in parts: each part's progress is reported as it commits (a
+      // deferred consumer's messages count when its worker has handled them).
+      await this.processor.processPage(feed.source, page.items, leadership, (reached, applied) => {
+        this.positions.set(feed.source, reached)
+        if (this.mode === 'inline') this.throughput.record(applied, Date.now())
+        this.progressed()
+      })
     }
   }
 

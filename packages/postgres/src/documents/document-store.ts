@@ -41,11 +41,66 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
   }
 
   /**
-   * Many merges in as few statements as possible, with the same effect as calling `merge` for each in
-   * order: one statement per round, each round holding at most one change per document (an upsert may not
-   * touch a row twice), every change guarded by its own source's version. Returns how many were applied.
+   * Many merges with the same effect as calling `merge` for each in order, in two statements however many
+   * changes a document gets (one when none gets two): the documents' versions are read and locked (`FOR UPDATE`), the changes that
+   * apply are worked out here (each guarded by its own source's version, as the earlier ones in the list
+   * left it), and each document is written once, with all of its changes merged. A document is rewritten
+   * once, not once per change (a post's document gets a change per comment and per author). A document
+   * that did not exist when read and that another transaction created meanwhile is merged change by change
+   * (`mergeInRounds`). Returns how many changes were applied.
    */
   async mergeMany(tx: Queryable, changes: ReadonlyArray<MergeChange<D> & { id: string }>): Promise<number> {
+    const ids = [...new Set(changes.map((c) => c.id))]
+    // One change per document is one round: one statement.
+    if (ids.length === changes.length) return this.mergeInRounds(tx, changes)
+    const { rows } = await tx.query<{ id: string; versions: Record<string, number> }>(
+      `SELECT id, versions FROM ${this.table} WHERE collection = $1 AND id = ANY($2::text[]) ORDER BY id FOR UPDATE`,
+      [this.collection, ids],
+    )
+    const before = new Map(rows.map((r) => [r.id, r.versions]))
+    const merged = new Map<string, { set: Record<string, unknown>; versions: Record<string, number>; applied: number }>()
+    for (const change of changes) {
+      storableJson(change.set, `Document ${this.collection}/${change.id}`)
+      const doc = merged.get(change.id) ?? { set: {}, versions: {}, applied: 0 }
+      const seen = doc.versions[change.source] ?? before.get(change.id)?.[change.source] ?? -1
+      if (change.version <= Number(seen)) continue
+      Object.assign(doc.set, change.set)
+      doc.versions[change.source] = change.version
+      doc.applied++
+      merged.set(change.id, doc)
+    }
+    if (merged.size === 0) return 0
+    const docs = [...merged.entries()]
+    const written = await tx.query<{ id: string }>(
+      `WITH c AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS c(id, body, versions, expected))
+       INSERT INTO ${this.table} AS d (collection, id, body, versions, updated_at)
+       SELECT $1, c.id, c.body::jsonb, c.versions::jsonb, now() FROM c
+       ON CONFLICT (collection, id) DO UPDATE
+         SET body = CASE WHEN d.deleted THEN d.body ELSE d.body || excluded.body END,
+             versions = d.versions || excluded.versions,
+             updated_at = excluded.updated_at
+         WHERE d.versions = (SELECT c.expected::jsonb FROM c WHERE c.id = excluded.id)
+       RETURNING id`,
+      [
+        this.collection,
+        docs.map(([id]) => id),
+        docs.map(([, doc]) => JSON.stringify(doc.set)),
+        docs.map(([, doc]) => JSON.stringify(doc.versions)),
+        docs.map(([id]) => (before.has(id) ? JSON.stringify(before.get(id)) : null)),
+      ],
+    )
+    const done = new Set(written.rows.map((r) => r.id))
+    let applied = 0
+    for (const [id, doc] of docs) if (done.has(id)) applied += doc.applied
+    const raced = changes.filter((c) => merged.has(c.id) && !done.has(c.id))
+    return applied + (raced.length > 0 ? await this.mergeInRounds(tx, raced) : 0)
+  }
+
+  /**
+   * `mergeMany` in rounds: one statement per round, each round holding at most one change per document (an
+   * upsert may not touch a row twice), every change guarded by its own source's version.
+   */
+  private async mergeInRounds(tx: Queryable, changes: ReadonlyArray<MergeChange<D> & { id: string }>): Promise<number> {
     const rounds: Array<Array<MergeChange<D> & { id: string }>> = []
     const seen = new Map<string, number>()
     for (const change of changes) {

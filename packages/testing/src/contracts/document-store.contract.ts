@@ -297,6 +297,67 @@ export function documentStoreContract(engine: TestEngine): void {
       expect(index.rows[0]?.indexdef).toMatch(/USING gin \(body\)/)
     })
 
+    it('mergeMany writes a document once however many changes it gets, as merging one after another would', async () => {
+      const db = await engine.db()
+      const schema = await engine.freshSchema('docs')
+      const store = new DocumentStore<Record<string, unknown>>(schema, 'posts')
+      await store.merge(db, 'p1', { source: 'post', version: 1, set: { title: 'one' } })
+      await store.merge(db, 'p1', { source: 'comment:a', version: 3, set: { a: 'kept' } })
+      await store.remove(db, 'p9', { source: 'post', version: 2 })
+      const statements: string[] = []
+      const applied = await db.transaction((tx) =>
+        store.mergeMany({ query: (sql, params) => (statements.push(sql), tx.query(sql, params)) } as Queryable, [
+          { id: 'p1', source: 'comment:a', version: 2, set: { a: 'stale' } },
+          { id: 'p1', source: 'comment:b', version: 1, set: { b: 'first', shared: 'b' } },
+          { id: 'p1', source: 'member:m', version: 1, set: { m: 'ann', shared: 'm' } },
+          { id: 'p1', source: 'comment:b', version: 2, set: { b: 'second' } },
+          { id: 'p1', source: 'comment:b', version: 2, set: { b: 'same version: refused' } },
+          { id: 'p2', source: 'comment:c', version: 1, set: { c: 'new document' } },
+          { id: 'p2', source: 'member:m', version: 1, set: { m: 'ann' } },
+          { id: 'p9', source: 'comment:d', version: 1, set: { d: 'on a tombstone' } },
+          { id: 'p9', source: 'member:m', version: 1, set: { m: 'ann' } },
+        ]),
+      )
+      expect(statements).toHaveLength(2) // the versions, read and locked; then every document once
+      expect(applied).toBe(7)
+      expect(await store.get(db, 'p1')).toMatchObject({ body: { title: 'one', a: 'kept', b: 'second', m: 'ann', shared: 'm' }, versions: { post: 1, 'comment:a': 3, 'comment:b': 2, 'member:m': 1 } })
+      expect(await store.get(db, 'p2')).toMatchObject({ body: { c: 'new document', m: 'ann' }, versions: { 'comment:c': 1, 'member:m': 1 } })
+      expect(await store.get(db, 'p9')).toBeUndefined()
+      const tombstone = await db.query<{ body: unknown; versions: unknown }>(`SELECT body, versions FROM "${schema}".documents WHERE id = 'p9'`)
+      expect(tombstone.rows[0]).toEqual({ body: {}, versions: { post: 2, 'comment:d': 1, 'member:m': 1 } })
+    })
+
+    // PGlite has one session: no other transaction runs between two statements of this one.
+    if (engine.name === 'postgres') it('mergeMany: a document that another transaction creates after its read is merged change by change, guarded as usual', async () => {
+      const db = await engine.db()
+      const other = await engine.connect()
+      const schema = await engine.freshSchema('docs')
+      const store = new DocumentStore<Record<string, unknown>>(schema, 'posts')
+      const applied = await db.transaction(async (tx) => {
+        let read = false
+        const racing: Queryable = {
+          async query(sql, params) {
+            const result = await tx.query(sql, params)
+            if (!read && sql.includes('FOR UPDATE')) {
+              read = true
+              // Between the read and the write: p1 appears, its comment a already at version 5.
+              await store.merge(other, 'p1', { source: 'comment:a', version: 5, set: { a: 'newer, elsewhere' } })
+            }
+            return result as never
+          },
+        }
+        return store.mergeMany(racing, [
+          { id: 'p1', source: 'comment:a', version: 4, set: { a: 'older' } },
+          { id: 'p1', source: 'member:m', version: 1, set: { m: 'ann' } },
+          { id: 'p2', source: 'comment:c', version: 1, set: { c: 'c' } },
+          { id: 'p2', source: 'member:m', version: 1, set: { m: 'ann' } },
+        ])
+      })
+      expect(applied).toBe(3)
+      expect(await store.get(db, 'p1')).toMatchObject({ body: { a: 'newer, elsewhere', m: 'ann' }, versions: { 'comment:a': 5, 'member:m': 1 } })
+      expect(await store.get(db, 'p2')).toMatchObject({ body: { c: 'c', m: 'ann' } })
+    })
+
     it("writes through the port in the caller's transaction: they commit or roll back with it", async () => {
       const db = await engine.db()
       const schema = await engine.freshSchema('docs')
