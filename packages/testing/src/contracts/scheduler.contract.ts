@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { event, manualClock } from '@tidings/core'
-import { batchHandler, cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork, type Queryable } from '@tidings/postgres'
+import { batchHandler, cancelScheduled, listDeadLetters, OutboxFeed, Scheduler, scheduleMessage, SCHEDULER_CONSUMER, UnitOfWork, type Queryable, type SchedulerOptions } from '@tidings/postgres'
 import type { TestEngine } from '../engines'
 import { eventually } from '../eventually'
 import { transactionsSettled } from '../feed-horizon'
@@ -16,21 +16,16 @@ export function schedulerContract(engine: TestEngine): void {
       const clock = manualClock('2026-05-01T12:00:00.000Z')
       const uow = new UnitOfWork({ db, schema, source: 'test.holds', clock })
       const delivered: string[] = []
-      const scheduler = new Scheduler({
-        db,
-        schema,
-        uow,
-        clock,
-        retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 1000 },
-        handlers: {
-          'test.HoldExpired.v1': async (tx, message) => {
-            await handler(message.key, tx, message.data)
-            delivered.push(message.key)
-            tx.record(event('test.HoldReleased.v1', message.key, message.data))
-          },
+      const schedulerWith = (handlers: SchedulerOptions['handlers']) =>
+        new Scheduler({ db, schema, uow, clock, retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 1000 }, handlers })
+      const scheduler = schedulerWith({
+        'test.HoldExpired.v1': async (tx, message) => {
+          await handler(message.key, tx, message.data)
+          delivered.push(message.key)
+          tx.record(event('test.HoldReleased.v1', message.key, message.data))
         },
       })
-      return { db, schema, clock, uow, scheduler, delivered, feed: new OutboxFeed(db, schema, 'test.holds') }
+      return { db, schema, clock, uow, scheduler, schedulerWith, delivered, feed: new OutboxFeed(db, schema, 'test.holds') }
     }
 
     const hold = (key: string, dueAt: string) => ({ id: `expire-${key}`, type: 'test.HoldExpired.v1', key, data: { seat: key }, dueAt: new Date(dueAt) })
@@ -122,24 +117,17 @@ export function schedulerContract(engine: TestEngine): void {
     })
 
     it('a batch handler takes the due messages of its type at once, in due order; a failing batch is delivered again one at a time', async () => {
-      const { db, schema, clock, uow } = await setup()
+      const { db, schema, clock, schedulerWith } = await setup()
       const calls: string[][] = []
       let refuse = ''
-      const scheduler = new Scheduler({
-        db,
-        schema,
-        uow,
-        clock,
-        retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 1000 },
-        handlers: {
-          'test.HoldExpired.v1': batchHandler(async (tx, messages) => {
-            calls.push(messages.map((m) => m.key))
-            if (messages.some((m) => m.key === refuse)) throw new Error(`${refuse} is refused`)
-            for (const m of messages) tx.record(event('test.HoldReleased.v1', m.key, m.data))
-          }),
-          'test.Reminder.v1': async (_tx, message) => {
-            calls.push([`reminder ${message.key}`])
-          },
+      const scheduler = schedulerWith({
+        'test.HoldExpired.v1': batchHandler(async (tx, messages) => {
+          calls.push(messages.map((m) => m.key))
+          if (messages.some((m) => m.key === refuse)) throw new Error(`${refuse} is refused`)
+          for (const m of messages) tx.record(event('test.HoldReleased.v1', m.key, m.data))
+        }),
+        'test.Reminder.v1': async (_tx, message) => {
+          calls.push([`reminder ${message.key}`])
         },
       })
       const due = (key: string, minute: number, type = 'test.HoldExpired.v1') => ({ ...hold(key, `2026-05-01T12:0${minute}:00.000Z`), type })
