@@ -58,23 +58,29 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
       [this.collection, ids],
     )
     const before = new Map(rows.map((r) => [r.id, r.versions]))
-    const merged = new Map<string, { set: Record<string, unknown>; versions: Record<string, number>; applied: number }>()
+    // Sources and fields are names from outside: kept in maps and prototype-less objects, so that none of
+    // them (`toString`, `__proto__`) is taken for something every object has.
+    const stored = (id: string, source: string): number => {
+      const versions = before.get(id)
+      return versions && Object.hasOwn(versions, source) ? Number(versions[source]) : -1
+    }
+    const merged = new Map<string, { set: Record<string, unknown>; versions: Map<string, number>; applied: number }>()
     for (const change of changes) {
       storableJson(change.set, `Document ${this.collection}/${change.id}`)
-      const doc = merged.get(change.id) ?? { set: {}, versions: {}, applied: 0 }
-      const seen = doc.versions[change.source] ?? before.get(change.id)?.[change.source] ?? -1
-      if (change.version <= Number(seen)) continue
+      const doc = merged.get(change.id) ?? { set: Object.create(null) as Record<string, unknown>, versions: new Map<string, number>(), applied: 0 }
+      if (change.version <= (doc.versions.get(change.source) ?? stored(change.id, change.source))) continue
       Object.assign(doc.set, change.set)
-      doc.versions[change.source] = change.version
+      doc.versions.set(change.source, change.version)
       doc.applied++
       merged.set(change.id, doc)
     }
     if (merged.size === 0) return 0
-    const docs = [...merged.entries()]
+    // In id order, as the versions were locked: two calls creating the same documents never wait on each other in a cycle.
+    const docs = [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     const written = await tx.query<{ id: string }>(
       `WITH c AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS c(id, body, versions, expected))
        INSERT INTO ${this.table} AS d (collection, id, body, versions, updated_at)
-       SELECT $1, c.id, c.body::jsonb, c.versions::jsonb, now() FROM c
+       SELECT $1, c.id, c.body::jsonb, c.versions::jsonb, now() FROM c ORDER BY c.id
        ON CONFLICT (collection, id) DO UPDATE
          SET body = CASE WHEN d.deleted THEN d.body ELSE d.body || excluded.body END,
              versions = d.versions || excluded.versions,
@@ -85,7 +91,7 @@ export class DocumentStore<D extends object = Record<string, unknown>> {
         this.collection,
         docs.map(([id]) => id),
         docs.map(([, doc]) => JSON.stringify(doc.set)),
-        docs.map(([, doc]) => JSON.stringify(doc.versions)),
+        docs.map(([, doc]) => JSON.stringify(Object.fromEntries(doc.versions))),
         docs.map(([id]) => (before.has(id) ? JSON.stringify(before.get(id)) : null)),
       ],
     )

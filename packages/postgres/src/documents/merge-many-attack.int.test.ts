@@ -55,10 +55,9 @@ for (const engine of await testEngines()) {
       }
     })
 
-    // DEFECT (document-store.ts mergeMany): `doc.versions[change.source] ?? before…` reads an inherited
-    // Object.prototype member for such a source (a function, not nullish), so the stored version is never
-    // consulted: stale changes apply and the version goes back. `it.fails` until fixed.
-    it.fails('guards a source whose name is also a property of every JS object (toString, constructor) by its stored version', async () => {
+    // Found by this attack, fixed: an inherited Object.prototype member read for such a source (a function,
+    // not nullish) kept the stored version from being consulted, so stale changes applied.
+    it('guards a source whose name is also a property of every JS object (toString, constructor) by its stored version', async () => {
       const setup: Setup = async (store, db) => {
         await store.merge(db, 'p1', { source: 'toString', version: 5, set: { a: 'current' } })
         await store.merge(db, 'p1', { source: 'constructor', version: 5, set: { c: 'current' } })
@@ -72,9 +71,9 @@ for (const engine of await testEngines()) {
       expect(many).toEqual(one)
     })
 
-    // DEFECT (document-store.ts mergeMany): `Object.assign(doc.set, change.set)` sets the prototype of the
-    // accumulated set instead of copying an own `__proto__` field, which JSON.stringify then drops. `it.fails` until fixed.
-    it.fails("keeps a field named __proto__ (a body parsed from JSON) as merge does", async () => {
+    // Found by this attack, fixed: `Object.assign` onto a plain object set its prototype instead of copying an
+    // own `__proto__` field, which JSON.stringify then dropped.
+    it("keeps a field named __proto__ (a body parsed from JSON) as merge does", async () => {
       const setup: Setup = async () => {}
       const { many, one } = await both(setup, [
         { id: 'p1', source: 'comment:a', version: 1, set: JSON.parse('{"__proto__": {"x": 1}, "a": 1}') as Record<string, unknown> },
