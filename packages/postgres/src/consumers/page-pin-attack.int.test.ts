@@ -148,7 +148,7 @@ for (const engine of await testEngines()) {
       it("a rebuild's seize waits for the page in flight, which commits; the next page fails LeaseLost; no deadlock with a second page queued behind the seize", async () => {
         const inHandler = gate()
         const release = gate()
-        let blockOn: string | undefined
+        let blockOn: string | undefined = undefined
         const { db, schema, processor } = await rig(engine, {
           consumer: (s) => {
             const ledger = ledgerConsumer(s)
@@ -199,7 +199,7 @@ for (const engine of await testEngines()) {
       it('an expired lease is not taken over while its page is in flight; that page then fails LeaseLost and the successor applies it once', async () => {
         const inHandler = gate()
         const release = gate()
-        let blockOn: string | undefined
+        let blockOn: string | undefined = undefined
         const { db, schema, processor } = await rig(engine, {
           consumer: (s) => {
             const ledger = ledgerConsumer(s)
@@ -245,7 +245,7 @@ for (const engine of await testEngines()) {
       it('a message recorded in the inbox by another transaction while the page ran is not applied, the rest once each', async () => {
         const other = await engine.connect()
         let schemaName = ''
-        let stolen: string | undefined
+        let stolen: string | undefined = undefined
         let stole = false
         const { db, schema, processor } = await rig(engine, {
           consumer: (s) => {
@@ -274,7 +274,7 @@ for (const engine of await testEngines()) {
       it('a page whose connection dies mid-page leaves nothing behind; the pin goes with it and a successor applies the page once', async () => {
         const inHandler = gate()
         let pid = 0
-        let blockOn: string | undefined
+        let blockOn: string | undefined = undefined
         const { db, schema, processor } = await rig(engine, {
           consumer: (s) => {
             const ledger = ledgerConsumer(s)
