@@ -43,12 +43,15 @@ export function paymentOverdue(orders: OrderRepository, clock: Clock, alerts: Al
     if (events.length === 0) return
     await orders.save(tx, state)
     tx.record(...events)
-    alerts.raise({
-      kind: 'deadline_missed',
-      code: 'ORDER_PAYMENT_OVERDUE',
-      where: 'orders.order',
-      message: 'an order got no payment in time and has failed',
-      details: { orderId, placedAt: order.placedAt },
-    })
+    // Once committed: a delivery that rolls back (its batch failed, and it is delivered again alone) says nothing.
+    tx.afterCommit(() =>
+      alerts.raise({
+        kind: 'deadline_missed',
+        code: 'ORDER_PAYMENT_OVERDUE',
+        where: 'orders.order',
+        message: 'an order got no payment in time and has failed',
+        details: { orderId, placedAt: order.placedAt },
+      }),
+    )
   }
 }
