@@ -19,6 +19,38 @@ function envelope(key: string, version: number, amount: number, position: number
   return { id, type: 'test.Deposited.v1', source: SOURCE, key, version, position: `1-${position}`, occurredAt: new Date().toISOString(), data: { account: key, amount }, meta }
 }
 
+/** The ledger consumer, doing `then` after it handles each message (to pause, or to interfere, mid-page). */
+function ledgerThen(then: (tx: Queryable, message: Envelope) => Promise<void>, extra: Partial<ConsumerDefinition<Queryable>> = {}) {
+  return (schema: string): ConsumerDefinition<Queryable> => {
+    const ledger = ledgerConsumer(schema)
+    return {
+      ...ledger,
+      ...extra,
+      async handle(tx, message) {
+        await ledger.handle(tx, message)
+        await then(tx, message)
+      },
+    }
+  }
+}
+
+/** The ledger, stopped in the handler of one message (`pauseAt`) until `release`; `paused` resolves when it gets there. */
+function pausingLedger(extra: Partial<ConsumerDefinition<Queryable>> = {}) {
+  const paused = gate()
+  const release = gate()
+  let at: string | undefined
+  return {
+    consumer: ledgerThen(async (_tx, message) => {
+      if (message.id !== at) return
+      paused.open()
+      await release.opened
+    }, extra),
+    pauseAt: (id: string) => void (at = id),
+    paused: paused.opened,
+    release: release.open,
+  }
+}
+
 /** A one-shot signal one side opens and the other awaits. */
 function gate(): { open: () => void; opened: Promise<void> } {
   let open!: () => void
@@ -42,7 +74,18 @@ async function rig(
   await createLedgerTables(db, schema)
   const lease = new Lease(db, schema, 'subscription:ledger', options.owner ?? 'leader', options.ttlMs ?? 60_000)
   expect(await lease.acquire()).toBe(true)
-  const processor = new MessageProcessor({
+  const processor = processorUnder(db, schema, lease, options)
+  return { db, schema, lease, processor }
+}
+
+/** A processor of the consumer (the ledger by default) on `db`, working under `lease`. */
+function processorUnder(
+  db: Database,
+  schema: string,
+  lease: Lease,
+  options: { consumer?: (schema: string) => ConsumerDefinition<Queryable>; pageBudgetMs?: number; applied?: AppliedPosition<Queryable> } = {},
+): MessageProcessor {
+  return new MessageProcessor({
     db,
     schema,
     consumer: (options.consumer ?? ledgerConsumer)(schema),
@@ -53,7 +96,6 @@ async function rig(
     pageBudgetMs: options.pageBudgetMs ?? 60_000,
     applied: options.applied ?? (async () => NOT_FOLLOWED),
   })
-  return { db, schema, lease, processor }
 }
 
 async function inboxRows(db: Queryable, schema: string): Promise<Array<{ message_id: string; status: string }>> {
@@ -146,29 +188,12 @@ for (const engine of await testEngines()) {
 
     if (engine.name === 'postgres') {
       it("a rebuild's seize waits for the page in flight, which commits; the next page fails LeaseLost; no deadlock with a second page queued behind the seize", async () => {
-        const inHandler = gate()
-        const release = gate()
-        let blockOn: string | undefined = undefined
-        const { db, schema, processor } = await rig(engine, {
-          consumer: (s) => {
-            const ledger = ledgerConsumer(s)
-            return {
-              ...ledger,
-              lockKeys: (messages) => messages.map((m) => `acct:${m.key}`),
-              async handle(tx, message) {
-                await ledger.handle(tx, message)
-                if (message.id === blockOn) {
-                  inHandler.open()
-                  await release.opened
-                }
-              },
-            }
-          },
-        })
+        const pausing = pausingLedger({ lockKeys: (messages) => messages.map((m) => `acct:${m.key}`) })
+        const { db, schema, processor } = await rig(engine, { consumer: pausing.consumer })
         const first = [envelope('x', 1, 1, 1), envelope('y', 1, 2, 2)]
-        blockOn = first[1]!.id
+        pausing.pauseAt(first[1]!.id)
         const page = processor.processPage(SOURCE, first, new AbortController().signal)
-        await inHandler.opened
+        await pausing.paused
         // Another process rebuilds: it seizes the lease (waits for the page's pin).
         const other = await engine.connect()
         const rebuilder = new Lease(other, schema, 'subscription:ledger', 'rebuilder', 60_000)
@@ -185,7 +210,7 @@ for (const engine of await testEngines()) {
         // A second page (another feed, a key the first holds) queues behind the seize.
         const second = processor.processPage('test.second', [{ ...envelope('x', 2, 10, 1), source: 'test.second' }], new AbortController().signal)
         await eventually(() => waitingAdvisory(db), (n) => n >= 2, { what: 'second page queued' })
-        release.open()
+        pausing.release()
         await expect(page).resolves.toBe('1-2')
         await rebuild
         expect(seized).toBe(true)
@@ -197,47 +222,21 @@ for (const engine of await testEngines()) {
       })
 
       it('an expired lease is not taken over while its page is in flight; that page then fails LeaseLost and the successor applies it once', async () => {
-        const inHandler = gate()
-        const release = gate()
-        let blockOn: string | undefined = undefined
-        const { db, schema, processor } = await rig(engine, {
-          consumer: (s) => {
-            const ledger = ledgerConsumer(s)
-            return {
-              ...ledger,
-              async handle(tx, message) {
-                await ledger.handle(tx, message)
-                if (message.id === blockOn) {
-                  inHandler.open()
-                  await release.opened
-                }
-              },
-            }
-          },
-        })
+        const pausing = pausingLedger()
+        const { db, schema, processor } = await rig(engine, { consumer: pausing.consumer })
         const items = [envelope('a', 1, 1, 1), envelope('b', 1, 2, 2), envelope('c', 1, 4, 3)]
-        blockOn = items[0]!.id
+        pausing.pauseAt(items[0]!.id)
         const page = processor.processPage(SOURCE, items, new AbortController().signal)
-        await inHandler.opened
+        await pausing.paused
         await db.query(`UPDATE "${schema}".leases SET expires_at = now() - interval '1 second'`)
         const other = await engine.connect()
         const successor = new Lease(other, schema, 'subscription:ledger', 'successor', 60_000)
         expect(await successor.acquire()).toBe(false)
-        release.open()
+        pausing.release()
         await expect(page).rejects.toBeInstanceOf(LeaseLost)
         expect(await ledgerTotals(db, schema)).toMatchObject({ count: 0 })
         expect(await successor.acquire()).toBe(true)
-        const next = new MessageProcessor({
-          db: other,
-          schema,
-          consumer: ledgerConsumer(schema),
-          lease: successor,
-          retry: fastRetry,
-          observer: {},
-          logger: silentLogger,
-          pageBudgetMs: 60_000,
-          applied: async () => NOT_FOLLOWED,
-        })
+        const next = processorUnder(other, schema, successor)
         await next.processPage(SOURCE, items, new AbortController().signal)
         expect(await ledgerTotals(db, schema)).toEqual({ count: 3, sum: 7, distinct: 3 })
       })
@@ -248,19 +247,12 @@ for (const engine of await testEngines()) {
         let stolen: string | undefined = undefined
         let stole = false
         const { db, schema, processor } = await rig(engine, {
-          consumer: (s) => {
-            const ledger = ledgerConsumer(s)
-            return {
-              ...ledger,
-              async handle(tx, message) {
-                await ledger.handle(tx, message)
-                if (!stole) {
-                  stole = true
-                  await other.query(`INSERT INTO "${schemaName}".inbox (consumer, message_id, status, key) VALUES ('ledger', $1, 'done', 'x')`, [stolen])
-                }
-              },
+          consumer: ledgerThen(async () => {
+            if (!stole) {
+              stole = true
+              await other.query(`INSERT INTO "${schemaName}".inbox (consumer, message_id, status, key) VALUES ('ledger', $1, 'done', 'x')`, [stolen])
             }
-          },
+          }),
         })
         schemaName = schema
         const items = Array.from({ length: 8 }, (_, i) => envelope(`k${i % 2}`, i + 1, 1, i + 1))
@@ -276,20 +268,13 @@ for (const engine of await testEngines()) {
         let pid = 0
         let blockOn: string | undefined = undefined
         const { db, schema, processor } = await rig(engine, {
-          consumer: (s) => {
-            const ledger = ledgerConsumer(s)
-            return {
-              ...ledger,
-              async handle(tx, message) {
-                await ledger.handle(tx, message)
-                if (message.id === blockOn) {
-                  pid = Number((await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid)
-                  inHandler.open()
-                  await tx.query('SELECT pg_sleep(30)')
-                }
-              },
+          consumer: ledgerThen(async (tx, message) => {
+            if (message.id === blockOn) {
+              pid = Number((await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid)
+              inHandler.open()
+              await tx.query('SELECT pg_sleep(30)')
             }
-          },
+          }),
         })
         const items = [envelope('a', 1, 1, 1), envelope('b', 1, 2, 2), envelope('c', 1, 4, 3)]
         blockOn = items[1]!.id
@@ -303,17 +288,7 @@ for (const engine of await testEngines()) {
         await other.query('SELECT pg_terminate_backend($1)', [pid])
         await expect(page).rejects.toThrow()
         await eventually(() => successor.acquire(), Boolean, { what: 'successor takes over once the pin is gone' })
-        const next = new MessageProcessor({
-          db: other,
-          schema,
-          consumer: ledgerConsumer(schema),
-          lease: successor,
-          retry: fastRetry,
-          observer: {},
-          logger: silentLogger,
-          pageBudgetMs: 60_000,
-          applied: async () => NOT_FOLLOWED,
-        })
+        const next = processorUnder(other, schema, successor)
         await next.processPage(SOURCE, items, new AbortController().signal)
         expect(await ledgerTotals(db, schema)).toEqual({ count: 3, sum: 7, distinct: 3 })
         expect(await readCheckpoint(db, schema, 'ledger', SOURCE)).toBe('1-3')
