@@ -19,30 +19,15 @@ export async function claimMessages(
   lane?: string,
 ): Promise<Set<string>> {
   if (messages.length === 0) return new Set()
-  const keep = status === 'pending'
-  const result = await tx.query<{ message_id: string }>(
-    `INSERT INTO ${schemaName(schema)}.inbox (consumer, message_id, status, key, envelope, lane, next_attempt_at)
-     SELECT $1, m.id, $2::text, m.key, m.envelope::jsonb, m.lane, CASE WHEN $2::text = 'pending' THEN now() END
-     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS m(id, key, envelope, lane, ord)
-     ORDER BY m.ord
-     ON CONFLICT (consumer, message_id) DO NOTHING
-     RETURNING message_id`,
-    [
-      consumer,
-      status,
-      messages.map((m) => m.id),
-      messages.map((m) => m.key),
-      messages.map((m) => (keep ? JSON.stringify(m) : null)),
-      messages.map((m) => (keep ? (lane ?? m.source) : null)),
-    ],
-  )
+  const { sql, params } = claiming(schema, consumer, messages.map((message) => ({ message, status, lane })))
+  const result = await tx.query<{ message_id: string }>(sql, params)
   return new Set(result.rows.map((r) => r.message_id))
 }
 
-/** A message a page recorded in the inbox at its end: applied (`done`), or `pending` in its lane (deferred, or `held` for what it names). */
+/** A message to record in the inbox: applied (`done`), `dead`, or `pending` in its lane (deferred, or `held` for what it names). */
 export interface InboxClaim {
   message: Envelope
-  status: 'done' | 'pending'
+  status: InboxStatus
   lane?: string
   held?: boolean
 }
@@ -59,8 +44,8 @@ export async function unseenMessages(tx: Queryable, schema: string, consumer: st
 }
 
 /**
- * The write that records these claims (ids all different), in their order, returning the ids it recorded
- * (an id recorded meanwhile by someone else is not): to send with others (`withWrites`). A pending claim
+ * The write that records these claims, in their order, returning the ids it recorded (an id recorded
+ * before, by someone else meanwhile, or earlier in the list is not): to send with others (`withWrites`). A pending claim
  * keeps its envelope and lane; a held one also says since when it waits.
  */
 export function claiming(schema: string, consumer: string, claims: readonly InboxClaim[]): Write {

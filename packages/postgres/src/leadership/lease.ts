@@ -91,7 +91,7 @@ export class Lease {
    * name and the owner. It means something only in a transaction that pinned the lease before.
    */
   ownedNow(n: number): string {
-    return `EXISTS (SELECT 1 FROM ${this.s}.leases WHERE name = $${n} AND owner = $${n + 1} AND expires_at > clock_timestamp())`
+    return `EXISTS (${this.ownRow(n)})`
   }
 
   /**
@@ -99,7 +99,12 @@ export class Lease {
    * (for a single statement that writes under the lease); `$n` and `$n+1` take the name and the owner.
    */
   heldQuery(n: number): string {
-    return `SELECT 1 FROM ${this.s}.leases WHERE name = $${n} AND owner = $${n + 1} AND expires_at > clock_timestamp() FOR SHARE`
+    return `${this.ownRow(n)} FOR SHARE`
+  }
+
+  /** Our lease's row, while it is ours and unexpired; `$n` and `$n+1` take the name and the owner. */
+  private ownRow(n: number): string {
+    return `SELECT 1 FROM ${this.s}.leases WHERE name = $${n} AND owner = $${n + 1} AND expires_at > clock_timestamp()`
   }
 }
 
